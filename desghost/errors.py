@@ -1,0 +1,92 @@
+"""Error types with stable exit codes, and the one-line messages the CLI prints.
+
+Fatal input problems raise a :class:`DesghostError` subclass.  Problems that still allow a
+focal-plane image (missing CCDs, non-finite pixels, all-zero HDUs) are collected as
+:class:`InputWarning` records and reported with their own exit codes.
+"""
+from dataclasses import dataclass
+
+
+class DesghostError(Exception):
+    """Base class of all input errors; ``exit_code`` is what the CLI exits with."""
+
+    exit_code = 2
+
+    def __init__(self, message, path=None, hdu=None, keyword=None):
+        self.path = None if path is None else str(path)
+        self.hdu = hdu
+        self.keyword = keyword
+        where = []
+        if self.path:
+            where.append(self.path)
+        if hdu is not None:
+            where.append(f"HDU {hdu}")
+        if keyword:
+            where.append(f"keyword {keyword}")
+        prefix = ": ".join([", ".join(where)]) + ": " if where else ""
+        super().__init__(prefix + message)
+
+
+class UsageError(DesghostError):
+    """Bad command-line arguments or an input path that does not exist."""
+
+    exit_code = 2
+
+
+class NotFitsError(DesghostError):
+    """The file is not a FITS file at all."""
+
+    exit_code = 3
+
+
+class CorruptFileError(DesghostError):
+    """The file is FITS but truncated or corrupt (a header or data block cannot be read)."""
+
+    exit_code = 4
+
+
+class NotDecamError(DesghostError):
+    """The file holds data from another instrument."""
+
+    exit_code = 5
+
+
+class MissingKeywordError(DesghostError):
+    """A required header keyword (EXPNUM, CCDNUM, ...) is missing or malformed."""
+
+    exit_code = 6
+
+
+class DuplicateCCDError(DesghostError):
+    """Two HDUs or files claim the same CCDNUM."""
+
+    exit_code = 7
+
+
+class InconsistentExposureError(DesghostError):
+    """Per-CCD files that do not belong to one exposure, or CCDNUM and DETPOS disagree."""
+
+    exit_code = 8
+
+
+@dataclass(frozen=True)
+class InputWarning:
+    """A non-fatal input problem: the image is still made, the problem is reported.
+
+    Attributes
+    ----------
+    kind : str
+        One of ``missing_ccds``, ``nonfinite_pixels``, ``all_zero_hdu``.
+    message : str
+        One line naming the file, the HDU or the CCDs.
+    """
+
+    kind: str
+    message: str
+
+    @property
+    def exit_code(self):
+        return WARNING_EXIT_CODES[self.kind]
+
+
+WARNING_EXIT_CODES = {"missing_ccds": 10, "nonfinite_pixels": 11, "all_zero_hdu": 12}

@@ -1,0 +1,215 @@
+"""Ghost and scattered-light artifacts: drawing them and rendering them (pure numpy).
+
+Artifacts live in focal-plane image pixel coordinates (continuous ``col``, ``row`` of the
+400x400 image; the camera layout converts them to mm and to CCD pixels).  Brightness is in
+units of the noise of one binned focal-plane pixel, so the same artifact looks the same in a
+400x400 training image and in a full-resolution exposure assembled by the reader.
+
+Morphology follows DECam's ghosts: Bright and Faint ghosts are out-of-focus images of the
+pupil, i.e. soft-edged discs or annuli (the secondary-mirror obscuration) crossed by the
+dark spider vanes, often nested and offset along the radial line from a bright star; Rays
+are streaks and fans of scattered light.  Positions, sizes, shapes and counts are drawn
+from whole images of the paper's annotations (``artifact_stats.json``).
+"""
+import json
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+from skimage.draw import polygon as draw_polygon
+
+CLASSES = ("Bright", "Faint", "Rays")
+AMPLITUDE_RANGE = {"Bright": (3.0, 9.0), "Faint": (0.8, 2.2), "Rays": (1.5, 5.0)}
+
+
+@dataclass
+class Artifact:
+    """One artifact.
+
+    Attributes
+    ----------
+    cls : str
+        ``Bright``, ``Faint`` or ``Rays``.
+    col_px, row_px : float
+        Centre in focal-plane image pixels.
+    a_px, b_px : float
+        Semi-axes (ghosts) or half-length and half-width (rays), image pixels.
+    angle_deg : float
+        Direction of the major axis, counter-clockwise from +col towards -row... in image
+        coordinates as (col, row) vectors: ``(cos, sin)``.
+    amplitude : float
+        Peak surface brightness in binned-noise units.
+    hole_frac : float
+        Inner (obscured) radius as a fraction of the outer one; 0 for a plain disc.
+    rim : float
+        Extra brightness at the edge, as a fraction of ``amplitude``.
+    softness_px : float
+        Width of the soft edge.
+    spider : bool
+        Whether the dark spider vanes cross the ghost.
+    taper : float
+        Rays only: width at the narrow end as a fraction of the wide end.
+    """
+
+    cls: str
+    col_px: float
+    row_px: float
+    a_px: float
+    b_px: float
+    angle_deg: float
+    amplitude: float
+    hole_frac: float = 0.0
+    rim: float = 0.0
+    softness_px: float = 1.0
+    spider: bool = False
+    taper: float = 1.0
+
+    def to_dict(self):
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+@lru_cache(maxsize=1)
+def load_stats():
+    """The per-image annotation statistics shipped with the package."""
+    text = resources.files("desghost.simulate").joinpath("artifact_stats.json").read_text()
+    return json.loads(text)
+
+
+def _local(art, col, row):
+    """Coordinates along (u) and across (v) the artifact's major axis."""
+    t = np.radians(art.angle_deg)
+    dc = np.asarray(col, dtype=float) - art.col_px
+    dr = np.asarray(row, dtype=float) - art.row_px
+    return dc * np.cos(t) + dr * np.sin(t), -dc * np.sin(t) + dr * np.cos(t)
+
+
+def _smoothstep_inside(dist, softness):
+    """1 well inside (dist << 0), 0 well outside (dist >> 0), soft over ``softness``."""
+    return 1.0 / (1.0 + np.exp(np.clip(dist / max(softness, 1e-3), -50, 50)))
+
+
+def surface(art, col, row):
+    """Surface brightness (binned-noise units) of one artifact at image coordinates."""
+    u, v = _local(art, col, row)
+    if art.cls == "Rays":
+        return _rays_surface(art, u, v)
+    rad = np.sqrt((u / art.a_px) ** 2 + (v / art.b_px) ** 2)  # 1 at the outer edge
+    scale = np.sqrt(art.a_px * art.b_px)
+    edge = (rad - 1.0) * scale
+    val = _smoothstep_inside(edge, art.softness_px)
+    val = val * (1.0 + art.rim * np.exp(-0.5 * (edge / max(2 * art.softness_px, 0.6)) ** 2))
+    if art.hole_frac > 0:
+        inner = (rad - art.hole_frac) * scale
+        val = val * (1.0 - _smoothstep_inside(inner, art.softness_px))
+    if art.spider:
+        w = max(0.025 * scale, 0.4)
+        d1 = np.abs(u + v) / np.sqrt(2)
+        d2 = np.abs(u - v) / np.sqrt(2)
+        val = val * (1.0 - 0.8 * np.exp(-0.5 * (np.minimum(d1, d2) / w) ** 2))
+    return art.amplitude * val
+
+
+def _rays_surface(art, u, v):
+    s = np.clip((u + art.a_px) / (2 * art.a_px), 0.0, 1.0)  # 0 at the narrow end, 1 at the wide end
+    half_w = art.b_px * (art.taper + (1 - art.taper) * s)
+    inside = _smoothstep_inside(np.abs(v) - half_w, art.softness_px)
+    inside = inside * _smoothstep_inside(np.abs(u) - art.a_px, art.softness_px)
+    fade = 0.4 + 0.6 * (1 - s)
+    striae = 0.75 + 0.25 * np.cos(np.pi * 3.0 * v / np.maximum(half_w, 1e-3))
+    return art.amplitude * inside * fade * striae
+
+
+def footprint_polygon(art, n_vertices=64):
+    """Outline of the artifact's footprint in image pixels, shape (N, 2) as (col, row)."""
+    t = np.radians(art.angle_deg)
+    rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    if art.cls == "Rays":
+        a, b = art.a_px, art.b_px
+        local = np.array([[-a, -b * art.taper], [a, -b], [a, b], [-a, b * art.taper]])
+    else:
+        phi = np.linspace(0, 2 * np.pi, n_vertices, endpoint=False)
+        local = np.column_stack([art.a_px * np.cos(phi), art.b_px * np.sin(phi)])
+    return local @ rot.T + np.array([art.col_px, art.row_px])
+
+
+def footprint_mask(art, shape=(400, 400)):
+    """Boolean footprint in an image of ``shape`` (rows, cols), clipped to the image."""
+    poly = footprint_polygon(art)
+    rr, cc = draw_polygon(poly[:, 1] - 0.5, poly[:, 0] - 0.5, shape=shape)
+    mask = np.zeros(shape, dtype=bool)
+    mask[rr, cc] = True
+    return mask
+
+
+def _artifact_from_record(rng, rec):
+    cls, cx, cy, _r_eq, major, minor, angle = rec
+    lo, hi = AMPLITUDE_RANGE[cls]
+    amp = float(rng.uniform(lo, hi))
+    if cls == "Rays":
+        return Artifact(cls, cx, cy, max(major / 2, 3.0), max(minor / 2, 1.5), angle, amp,
+                        softness_px=float(rng.uniform(0.6, 1.5)), taper=float(rng.uniform(0.15, 0.8)))
+    a, b = max(major / 2, 2.0), max(minor / 2, 2.0)
+    hole = float(rng.uniform(0.3, 0.45)) if rng.random() < 0.6 else 0.0
+    return Artifact(cls, cx, cy, a, b, angle, amp, hole_frac=hole,
+                    rim=float(rng.uniform(0.0, 0.8)), softness_px=float(rng.uniform(0.5, 0.04 * a + 0.6)),
+                    spider=bool(hole > 0 and rng.random() < 0.6))
+
+
+def _nested_companions(rng, art):
+    """DECam ghosts come in families: smaller, offset copies along the radial line."""
+    out = []
+    if art.cls == "Rays" or rng.random() > 0.35:
+        return out
+    radial = np.array([art.col_px - 200.0, art.row_px - 200.0])
+    norm = np.linalg.norm(radial) or 1.0
+    for _ in range(int(rng.integers(1, 3))):
+        f = float(rng.uniform(0.35, 0.7))
+        shift = float(rng.uniform(-0.3, 0.3)) * art.a_px
+        out.append(Artifact(art.cls, art.col_px + shift * radial[0] / norm,
+                            art.row_px + shift * radial[1] / norm, art.a_px * f, art.b_px * f,
+                            art.angle_deg, art.amplitude * float(rng.uniform(0.8, 1.4)),
+                            hole_frac=art.hole_frac, rim=art.rim, softness_px=art.softness_px,
+                            spider=art.spider))
+    return out
+
+
+def draw_artifacts(rng, n_artifacts=None, stats=None):
+    """Draw the artifacts of one exposure.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    n_artifacts : int, optional
+        How many annotated regions to draw; ``None`` takes one whole annotated image (its
+        count, classes, positions and sizes), ``0`` gives a clean exposure.
+    stats : dict, optional
+        Defaults to the shipped annotation statistics.
+
+    Returns
+    -------
+    list of Artifact
+        Nested companions of a ghost share its class and count as separate instances.
+    """
+    stats = stats or load_stats()
+    images = [im for im in stats["images"] if im]
+    if n_artifacts is None:
+        records = images[int(rng.integers(len(images)))]
+    else:
+        pool = [r for im in images for r in im]
+        records = [pool[int(i)] for i in rng.integers(len(pool), size=int(n_artifacts))] if n_artifacts else []
+    arts = []
+    for rec in records:
+        art = _artifact_from_record(rng, rec)
+        arts.append(art)
+        arts.extend(_nested_companions(rng, art))
+    return arts
+
+
+def render(artifacts, col, row):
+    """Summed surface brightness of ``artifacts`` at image coordinates ``col``, ``row``."""
+    col = np.asarray(col, dtype=float)
+    total = np.zeros(np.broadcast(col, row).shape, dtype=float)
+    for art in artifacts:
+        total += surface(art, col, row)
+    return total

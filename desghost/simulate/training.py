@@ -1,0 +1,64 @@
+"""400x400 training images with per-instance masks, straight from the artifact renderer.
+
+The image is made the way :mod:`desghost.focalplane` makes one from an exposure: noise of
+one binned pixel, stars and artifacts in binned-noise units, per-CCD sky subtraction, the
+same stretch, gaps and dead areas at the fill value.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..focalplane import ccd_map
+from ..layout import load_layout
+from ..stretch import stretch_to_uint8
+from .artifacts import draw_artifacts, footprint_mask, render
+from .stars import draw_stars, render_stars_image
+
+
+@dataclass
+class TrainingImage:
+    """A simulated focal-plane image and its instances."""
+
+    image: np.ndarray      # uint8 (400, 400)
+    masks: np.ndarray      # bool (N, 400, 400)
+    labels: np.ndarray     # int64 (N,), 1=Bright 2=Faint 3=Rays
+    artifacts: list
+
+
+def render_training_image(rng, layout=None, n_artifacts=None, expnum=500000, ccd_offset_sigma=0.25):
+    """Render one focal-plane image and the masks of its artifacts.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    layout : CameraLayout, optional
+    n_artifacts : int, optional
+        As in :func:`desghost.simulate.artifacts.draw_artifacts` (None: one annotated
+        image's worth).
+    expnum : int
+        Selects dead CCDs and amplifiers.
+    ccd_offset_sigma : float
+        Residual per-CCD sky level scatter, in noise units.
+    """
+    layout = layout or load_layout()
+    shape = layout.image_shape_px
+    index, live = ccd_map(layout, expnum)
+    rows, cols = np.mgrid[0:shape[0], 0:shape[1]] + 0.5
+    artifacts = draw_artifacts(rng, n_artifacts)
+    signal = render(artifacts, cols, rows) + render_stars_image(draw_stars(rng), shape)
+    values = rng.standard_normal(shape) + signal
+    for ccdnum in np.unique(index[live]):
+        sel = live & (index == ccdnum)
+        values[sel] -= np.median(values[sel]) - rng.normal(0.0, ccd_offset_sigma)
+    st = layout.config["stretch"]
+    image = stretch_to_uint8(values, 0.0, 1.0, st["sky_value"], st["noise_value"])
+    image[~live] = layout.fill_value
+    masks, labels, kept = [], [], []
+    for art in artifacts:
+        m = footprint_mask(art, shape)
+        if (m & live).sum() >= 4:
+            masks.append(m)
+            labels.append({"Bright": 1, "Faint": 2, "Rays": 3}[art.cls])
+            kept.append(art)
+    masks = np.stack(masks) if masks else np.zeros((0,) + tuple(shape), dtype=bool)
+    return TrainingImage(image, masks, np.asarray(labels, dtype=np.int64), kept)

@@ -1,0 +1,128 @@
+"""Every kind of bad input gets one clear line naming the file/HDU/keyword and its own exit code."""
+import os
+
+import numpy as np
+import pytest
+
+from desghost.cli import main
+
+from .fitsedit import copy_exposure, set_card
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return code, err
+
+
+def error_line(err):
+    lines = [ln for ln in err.splitlines() if ln.startswith("desghost: error")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_not_fits(tmp_path, capsys):
+    bad = tmp_path / "notes.fits"
+    bad.write_text("this is not a FITS file\n" * 200)
+    code, err = run_cli(capsys, "assemble", str(bad), "-o", str(tmp_path / "o.png"))
+    assert code == 3 and str(bad) in error_line(err)
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_truncated_file(raw_exposure, tmp_path, capsys):
+    data = open(raw_exposure[0], "rb").read()
+    bad = tmp_path / "DECam_trunc.fits.fz"
+    bad.write_bytes(data[: len(data) // 2])
+    out = tmp_path / "o.png"
+    code, err = run_cli(capsys, "assemble", str(bad), "-o", str(out))
+    line = error_line(err)
+    assert code == 4 and str(bad) in line and "HDU" in line
+    assert not out.exists() and not any(p.name.startswith(".o.png") for p in tmp_path.iterdir())
+
+
+def test_corrupt_data_block(ooi_exposure, tmp_path, capsys):
+    data = bytearray(open(ooi_exposure[0], "rb").read())
+    mid = len(data) // 2
+    data[mid:mid + 20000] = os.urandom(20000)
+    bad = tmp_path / "corrupt.fits.fz"
+    bad.write_bytes(bytes(data))
+    code, err = run_cli(capsys, "assemble", str(bad), "-o", str(tmp_path / "o.png"))
+    assert code in (0, 4)  # Rice data may decode to garbage without an error; if it fails it says where
+    if code == 4:
+        assert str(bad) in error_line(err)
+
+
+def test_not_decam(ooi_exposure, tmp_path, capsys):
+    bad = tmp_path / "mosaic.fits"
+    copy_exposure(ooi_exposure[0], bad, edit_primary=lambda c: set_card(c, "INSTRUME", "Mosaic3"))
+    code, err = run_cli(capsys, "assemble", str(bad), "-o", str(tmp_path / "o.png"))
+    line = error_line(err)
+    assert code == 5 and "INSTRUME" in line and "Mosaic3" in line
+
+
+def test_missing_expnum(ooi_exposure, tmp_path, capsys):
+    bad = tmp_path / "noexpnum.fits"
+    copy_exposure(ooi_exposure[0], bad, edit_primary=lambda c: set_card(c, "EXPNUM", None))
+    code, err = run_cli(capsys, "assemble", str(bad), "-o", str(tmp_path / "o.png"))
+    line = error_line(err)
+    assert code == 6 and "EXPNUM" in line and str(bad) in line
+
+
+def test_duplicate_ccdnum(ooi_exposure, tmp_path, capsys):
+    bad = tmp_path / "dup.fits"
+
+    def edit(i, name, data, cards):
+        if name.strip() == "S2":
+            cards = set_card(set_card(cards, "CCDNUM", 1), "DETPOS", "S29")
+        return data, cards
+
+    copy_exposure(ooi_exposure[0], bad, edit_hdu=edit)
+    code, err = run_cli(capsys, "assemble", str(bad), "-o", str(tmp_path / "o.png"))
+    line = error_line(err)
+    assert code == 7 and "CCDNUM 1" in line
+
+
+def test_missing_ccds_are_blank_and_reported(ooi_exposure, tmp_path, capsys):
+    src = tmp_path / "partial.fits"
+    copy_exposure(ooi_exposure[0], src, keep=lambda i, name: name.strip() not in ("S1", "N4", "N31"))
+    out = tmp_path / "partial.png"
+    code, err = run_cli(capsys, "assemble", str(src), "-o", str(out))
+    assert code == 10 and out.exists()
+    warn = [ln for ln in err.splitlines() if "warning" in ln]
+    assert len(warn) == 1 and "25,35,62" in warn[0]
+    code, _ = run_cli(capsys, "assemble", str(src), "-o", str(out), "--lenient")
+    assert code == 0
+
+
+def test_nan_and_inf_pixels_are_excluded_and_reported(ooi_exposure, tmp_path, capsys):
+    src = tmp_path / "nan.fits"
+
+    def edit(i, name, data, cards):
+        if name.strip() == "S10":
+            data = data.copy()
+            data[:100, :] = np.nan
+            data[200, 5] = np.inf
+        return data, cards
+
+    copy_exposure(ooi_exposure[0], src, edit_hdu=edit)
+    out = tmp_path / "nan.npy"
+    code, err = run_cli(capsys, "assemble", str(src), "-o", str(out))
+    assert code == 11 and "S10" in err and str(100 * 254 + 1) in err
+    img = np.load(out)
+    assert img.shape == (400, 400) and img.dtype == np.uint8
+
+
+def test_all_zero_hdu_is_blank_and_reported(ooi_exposure, tmp_path, capsys):
+    src = tmp_path / "zero.fits"
+    copy_exposure(ooi_exposure[0], src,
+                  edit_hdu=lambda i, n, d, c: (np.zeros_like(d) if n.strip() == "N5" else d, c))
+    out = tmp_path / "zero.fits.out.fits"
+    code, err = run_cli(capsys, "assemble", str(src), "-o", str(out))
+    assert code == 12 and "N5" in err and "zero" in err
+    assert out.exists()
+
+
+def test_missing_input_path(tmp_path, capsys):
+    code, err = run_cli(capsys, "assemble", str(tmp_path / "nope.fits"), "-o", str(tmp_path / "o.png"))
+    assert code == 2 and "nope.fits" in error_line(err)

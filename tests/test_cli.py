@@ -1,0 +1,58 @@
+"""The installed ``desghost`` command, run as a real subprocess."""
+import json
+import subprocess
+import sys
+
+import fitsio
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def desghost(*args):
+    return subprocess.run([sys.executable, "-m", "desghost.cli", *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("cmd", [[], ["assemble"], ["simulate"]])
+def test_every_command_has_help_with_examples(cmd):
+    out = desghost(*cmd, "--help")
+    assert out.returncode == 0 and "example" in out.stdout
+
+
+def test_simulate_then_assemble_all_output_formats(tmp_path):
+    sim = tmp_path / "DECam_00700010.fits.fz"
+    out = desghost("simulate", str(sim), "--expnum", "700010", "--seed", "3", "--artifacts", "2")
+    assert out.returncode == 0, out.stderr
+    assert "simulated EXPNUM 700010" in out.stderr
+    truth = json.loads((tmp_path / "DECam_00700010_truth.json").read_text())
+    assert len(truth["artifacts"]) >= 2
+    for name in ("fp.png", "fp.fits", "fp.npy"):
+        res = desghost("assemble", str(sim), "-o", str(tmp_path / name), "--json")
+        assert res.returncode == 0, res.stderr
+        meta = json.loads(res.stdout)
+        assert meta["expnum"] == 700010 and meta["flavor"] == "raw" and meta["ccds_dead"] == [61]
+        assert "assembled EXPNUM 700010" in res.stderr
+    png = Image.open(tmp_path / "fp.png")
+    assert png.size == (400, 400) and json.loads(png.text["desghost"])["expnum"] == 700010
+    fits_img, hdr = fitsio.read(tmp_path / "fp.fits", header=True)
+    assert fits_img.shape == (400, 400) and hdr["EXPNUM"] == 700010 and hdr["DGVERS"].startswith("desghost")
+    assert str(sim) in hdr["INPUT"]
+    npy = np.load(tmp_path / "fp.npy")
+    assert np.array_equal(npy, np.asarray(png)) and np.array_equal(npy, fits_img)
+    assert json.loads((tmp_path / "fp.json").read_text())["input"] == str(sim)
+
+
+def test_simulate_des_flavor_into_a_directory(tmp_path):
+    out = desghost("simulate", str(tmp_path / "des"), "--flavor", "des", "--expnum", "700011", "--artifacts", "0")
+    assert out.returncode == 0, out.stderr
+    files = sorted((tmp_path / "des").glob("D00700011_r_c*_r4000p01_immasked.fits.fz"))
+    assert len(files) == 61
+    res = desghost("assemble", str(tmp_path / "des"), "-o", str(tmp_path / "des.png"))
+    assert res.returncode == 0, res.stderr
+
+
+def test_unknown_output_format_is_a_clean_error(tmp_path):
+    sim = tmp_path / "s.fits.fz"
+    assert desghost("simulate", str(sim), "--artifacts", "0").returncode == 0
+    res = desghost("assemble", str(sim), "-o", str(tmp_path / "x.tiff"))
+    assert res.returncode != 0 and "Traceback" not in res.stderr and "x.tiff" in res.stderr

@@ -1,0 +1,144 @@
+"""The simulator: headers, compression, WCS, dead CCDs, ground truth, training images."""
+import json
+
+import fitsio
+import numpy as np
+import pytest
+from astropy.wcs import WCS
+
+from desghost.focalplane import ccd_map
+from desghost.layout import load_layout
+from desghost.simulate.artifacts import draw_artifacts, footprint_mask, load_stats
+from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
+from desghost.simulate.training import render_training_image
+
+
+def test_raw_file_structure_matches_decam(raw_exposure):
+    with fitsio.FITS(raw_exposure[0]) as f:
+        assert len(f) == 63
+        prim = f[0].read_header()
+        assert prim["INSTRUME"] == "DECam" and prim["EXPNUM"] == 700001 and prim["PROCTYPE"] == "RAW"
+        assert "DATE-OBS" in prim and "MJD-OBS" in prim and prim["FILTER"].startswith("r ")
+        s1 = f["S1"]
+        assert s1.is_compressed()
+        h = s1.read_header()
+        assert h["CCDNUM"] == 25 and h["DETPOS"] == "S1" and h["INHERIT"]
+        assert h["DATASEC"] == "[57:312,51:562]"  # S CCDs: postscan rows first, like DECam
+        assert f["N1"].read_header()["DATASEC"] == "[57:312,1:512]"
+        assert s1.get_dims() == [562, 368]
+        assert s1.read().dtype == np.uint16
+        raw_hdr = fitsio.read_header(raw_exposure[0], ext=1)
+        assert raw_hdr.get("ZCMPTYPE", "RICE_1") == "RICE_1"
+
+
+def test_rice_tiles_are_one_row(raw_exposure):
+    import astropy.io.fits as afits
+    with afits.open(raw_exposure[0], disable_image_compression=True) as hdul:
+        hdr = hdul[1].header
+        assert hdr["ZCMPTYPE"] == "RICE_1" and hdr["ZTILE2"] == 1 and hdr["ZTILE1"] == hdr["ZNAXIS1"]
+
+
+def test_wcs_is_a_valid_decam_like_tan_per_ccd(raw_exposure):
+    layout = load_layout()
+    with fitsio.FITS(raw_exposure[0]) as f:
+        centres = {}
+        for ccd in (1, 3, 28, 62):
+            hdr = f[layout.ccds[ccd].detpos].read_header()
+            w = WCS({k: hdr[k] for k in ("CTYPE1", "CTYPE2", "CRVAL1", "CRVAL2", "CRPIX1", "CRPIX2",
+                                          "CD1_1", "CD1_2", "CD2_1", "CD2_2")})
+            centres[ccd] = w.pixel_to_world(56 + 127.5, (50 if ccd < 32 else 0) + 255.5)
+    # distances between CCD centres follow the focal-plane mm at 0.263"/15um = 17.53 "/mm
+    for a, b in ((1, 3), (1, 62), (28, 62)):
+        ca, cb = layout.ccds[a], layout.ccds[b]
+        mm = np.hypot(ca.x_center_mm - cb.x_center_mm, ca.y_center_mm - cb.y_center_mm)
+        assert centres[a].separation(centres[b]).arcsec == pytest.approx(mm * 17.53, rel=0.01)
+    # S29 (CCD 1) is east of S31 (CCD 3): sky east is image left, and CCD 3 sits left of CCD 1
+    assert centres[3].ra.deg > centres[1].ra.deg
+
+
+def test_truth_file_describes_every_artifact(raw_exposure):
+    truth = json.load(open(raw_exposure[1]))
+    layout = load_layout()
+    assert truth["expnum"] == 700001 and truth["dead_ccds"] == [61]
+    assert truth["artifacts"], "the default draw takes an annotated image, never empty"
+    for art in truth["artifacts"]:
+        assert art["class"] in ("Bright", "Faint", "Rays")
+        px = np.array(art["footprint_px"])
+        mm = np.array(art["footprint_mm"])
+        col, row = layout.mm_to_image_px(mm[:, 0], mm[:, 1])
+        assert np.allclose(col, px[:, 0], atol=0.02) and np.allclose(row, px[:, 1], atol=0.02)
+        assert 61 not in art["ccds"]
+        assert set(art["ccds"]) == {int(k) for k in art["ccd_footprints"]}
+        for fp in art["ccd_footprints"].values():
+            x0, y0, x1, y1 = fp["bbox_px"]
+            assert -0.6 <= x0 <= x1 <= 255.6 and -0.6 <= y0 <= y1 <= 511.6
+            assert 0 < fp["area_frac"] <= 1.0
+
+
+def test_truth_ccds_match_the_400px_mask():
+    layout = load_layout()
+    index, live = ccd_map(layout, 700001)
+    rng = np.random.default_rng(5)
+    from desghost.simulate.geometry import ccd_footprints
+    from desghost.simulate.artifacts import footprint_polygon
+    for art in draw_artifacts(rng, 12):
+        by_polygon = set(ccd_footprints(layout, footprint_polygon(art), 256, 512))
+        by_mask = set(np.unique(index[footprint_mask(art) & (index > 0)]).tolist())
+        assert by_mask <= by_polygon  # pixel centres inside imply overlap
+        assert len(by_polygon - by_mask) <= 6  # only slivers smaller than a pixel centre may differ
+
+
+def test_counts_and_classes_follow_the_annotation_statistics():
+    stats = load_stats()
+    assert len(stats["images"]) > 1000
+    rng = np.random.default_rng(0)
+    classes = [a.cls for _ in range(200) for a in draw_artifacts(rng)]
+    frac = {c: classes.count(c) / len(classes) for c in ("Bright", "Faint", "Rays")}
+    ref = [r[0] for im in stats["images"] for r in im]
+    for c in frac:
+        assert abs(frac[c] - ref.count(c) / len(ref)) < 0.12
+    assert draw_artifacts(rng, 0) == []
+
+
+def test_expnum_selects_dead_ccds(tmp_path):
+    files, truth = write_simulated_exposure(tmp_path / "x.fits.fz",
+                                            SimulationConfig(expnum=400000, seed=1, n_artifacts=0))
+    assert json.load(open(truth))["dead_ccds"] == [2, 61]
+    with fitsio.FITS(files[0]) as f:
+        s30 = f["S30"].read().astype(float)
+        s31 = f["S31"].read().astype(float)
+    assert s30[60:, 60:300].std() < 5 and s31[60:, 60:300].mean() > s30[60:, 60:300].mean() + 200
+
+
+def test_simulation_is_reproducible(tmp_path):
+    a, _ = write_simulated_exposure(tmp_path / "a.fits.fz", SimulationConfig(flavor="ooi", seed=9))
+    b, _ = write_simulated_exposure(tmp_path / "b.fits.fz", SimulationConfig(flavor="ooi", seed=9))
+    assert np.array_equal(fitsio.read(a[0], ext=5), fitsio.read(b[0], ext=5))
+
+
+def test_training_images_have_masks_matching_their_labels():
+    layout = load_layout()
+    _, live = ccd_map(layout, 500000)
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        t = render_training_image(rng, layout)
+        assert t.image.shape == (400, 400) and t.image.dtype == np.uint8
+        assert len(t.masks) == len(t.labels) == len(t.artifacts)
+        assert set(t.labels.tolist()) <= {1, 2, 3}
+        assert np.all(t.image[~live] == 23)
+        v = t.image[live].astype(float)
+        assert 50 <= np.median(v) <= 60 and 11 <= (np.percentile(v, 84) - np.percentile(v, 16)) / 2 <= 18
+        for m, art in zip(t.masks, t.artifacts):
+            assert m.sum() >= 4
+            if art.cls == "Bright" and art.hole_frac == 0 and (m & live).sum() > 100:
+                assert t.image[m & live].mean() > np.median(v) + 20
+
+
+@pytest.mark.slow
+def test_full_size_raw_exposure(tmp_path):
+    files, _ = write_simulated_exposure(tmp_path / "full.fits.fz",
+                                        SimulationConfig(ccd_shape="full", seed=2, n_artifacts=2))
+    size = tmp_path.joinpath("full.fits.fz").stat().st_size
+    assert 0.3e9 < size < 0.7e9
+    with fitsio.FITS(files[0]) as f:
+        assert f["N4"].get_dims() == [4146, 2160]
