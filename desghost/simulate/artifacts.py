@@ -206,10 +206,24 @@ def draw_artifacts(rng, n_artifacts=None, stats=None):
     return arts
 
 
+def extent_px(art):
+    """Radius around the centre beyond which the artifact adds nothing visible."""
+    return float(np.hypot(art.a_px, art.b_px)) + 8.0 * art.softness_px + 2.0
+
+
+def far_from(center_col, center_row, radius, col, row):
+    """True when the box spanned by ``col``/``row`` lies farther than ``radius`` from the centre."""
+    dc = max(col.min() - center_col, 0.0, center_col - col.max())
+    dr = max(row.min() - center_row, 0.0, center_row - row.max())
+    return np.hypot(dc, dr) > radius
+
+
 def render(artifacts, col, row):
     """Summed surface brightness of ``artifacts`` at image coordinates ``col``, ``row``."""
     col = np.asarray(col, dtype=float)
+    row = np.asarray(row, dtype=float)
     total = np.zeros(np.broadcast(col, row).shape, dtype=float)
     for art in artifacts:
-        total += surface(art, col, row)
+        if not far_from(art.col_px, art.row_px, extent_px(art), col, row):
+            total += surface(art, col, row)
     return total

@@ -156,7 +156,7 @@ def _add_stars(electrons, stars, layout, ccdnum, ny, nx, flux_unit):
     c = layout.ccds[ccdnum]
     xp = (x_mm - c.xmin_mm) / (c.xmax_mm - c.xmin_mm) * nx - 0.5
     yp = (y_mm - c.ymin_mm) / (c.ymax_mm - c.ymin_mm) * ny - 0.5
-    sigma = 1.6 * nx / layout.ccd_nx_px + 0.6
+    sigma = 0.7 * nx / (layout.ccds[ccdnum].box_px[3] - layout.ccds[ccdnum].box_px[1])  # 0.7 image px
     h = int(np.ceil(5 * sigma)) + 1
     on = (xp > -h) & (xp < nx + h) & (yp > -h) & (yp < ny + h)
     for x, y, f in zip(xp[on], yp[on], stars.flux[on]):

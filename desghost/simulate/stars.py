@@ -20,7 +20,7 @@ class StarField:
         return len(self.flux)
 
 
-def draw_stars(rng, n_stars=400, flux_min=1.5, flux_max=3e4, slope=0.65, n_bright=3):
+def draw_stars(rng, n_stars=1500, flux_min=1.5, flux_max=3e4, slope=0.65, n_bright=3):
     """A power-law star field over the focal plane plus ``n_bright`` very bright stars.
 
     The bright stars (the sources of ghosts and halos) are placed first.
@@ -47,18 +47,23 @@ def halo_sigma_px(flux):
 
 def render_halos(stars, col, row):
     """Smooth halos of the bright stars (noise units) at image coordinates ``col``, ``row``."""
+    from .artifacts import far_from
+
     col = np.asarray(col, dtype=float)
+    row = np.asarray(row, dtype=float)
     out = np.zeros(np.broadcast(col, row).shape, dtype=float)
     for c, r, f in zip(stars.col_px, stars.row_px, stars.flux):
         if f < HALO_MIN_FLUX:
             continue
         s = halo_sigma_px(f)
+        if far_from(c, r, 6 * s, col, row):
+            continue
         d2 = (col - c) ** 2 + (np.asarray(row) - r) ** 2
         out += f * HALO_FRACTION * np.exp(-0.5 * d2 / s ** 2) / (2 * np.pi * s ** 2)
     return out
 
 
-def render_stars_image(stars, shape=(400, 400), psf_sigma_px=0.55):
+def render_stars_image(stars, shape=(400, 400), psf_sigma_px=0.7):
     """Stars rendered on the focal-plane image grid (noise units), halos included."""
     rows, cols = np.mgrid[0:shape[0], 0:shape[1]] + 0.5
     img = render_halos(stars, cols, rows)

@@ -25,7 +25,18 @@ class TrainingImage:
     artifacts: list
 
 
-def render_training_image(rng, layout=None, n_artifacts=None, expnum=500000, ccd_offset_sigma=0.25):
+def jpeg_roundtrip(image, quality=75):
+    """The image after JPEG compression at ``quality``, like the published real images."""
+    import io
+
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="JPEG", quality=int(quality))
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("L"))
+
+
+def render_training_image(rng, layout=None, n_artifacts=None, expnum=500000, ccd_offset_sigma=0.25,
+                          jpeg_quality=None):
     """Render one focal-plane image and the masks of its artifacts.
 
     Parameters
@@ -39,6 +50,8 @@ def render_training_image(rng, layout=None, n_artifacts=None, expnum=500000, ccd
         Selects dead CCDs and amplifiers.
     ccd_offset_sigma : float
         Residual per-CCD sky level scatter, in noise units.
+    jpeg_quality : int, optional
+        Pass the image through JPEG at this quality (the real images are q75 JPEG).
     """
     layout = layout or load_layout()
     shape = layout.image_shape_px
@@ -53,6 +66,8 @@ def render_training_image(rng, layout=None, n_artifacts=None, expnum=500000, ccd
     st = layout.config["stretch"]
     image = stretch_to_uint8(values, 0.0, 1.0, st["sky_value"], st["noise_value"])
     image[~live] = layout.fill_value
+    if jpeg_quality:
+        image = jpeg_roundtrip(image, jpeg_quality)
     masks, labels, kept = [], [], []
     for art in artifacts:
         m = footprint_mask(art, shape)

@@ -1,0 +1,64 @@
+"""Simulated focal-plane images against the 30 real DeepGhostBusters images, side by side.
+
+Prints, for each statistic, the min / median / max over the real images, over 20 images of
+the training renderer, and over 4 assembled small simulated raw exposures (both passed
+through q75 JPEG like the real ones), then lists the differences that remain.  Needs ../shared/data (or $DESGHOST_SHARED_DATA).
+
+    python benchmarks/compare_sim_real.py
+"""
+import glob
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from desghost.focalplane import assemble_exposure, ccd_map
+from desghost.imagestats import image_statistics
+from desghost.layout import load_layout
+from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
+from desghost.simulate.training import jpeg_roundtrip, render_training_image
+
+DATA = Path(os.environ.get("DESGHOST_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
+
+
+def summarize(rows, key):
+    v = np.array([r[key] for r in rows])
+    return f"{v.min():7.3f} {np.median(v):7.3f} {v.max():7.3f}"
+
+
+def main():
+    folder = DATA / "dgb" / "real" / "images"
+    files = sorted(glob.glob(str(folder / "Ghost_img_D*.jpg")))
+    if not files:
+        sys.exit(f"no real images under {folder}")
+    layout = load_layout()
+    real = []
+    for f in files:
+        expnum = int(re.search(r"D(\d+)", f).group(1))
+        real.append(image_statistics(np.asarray(Image.open(f))[..., 0], ccd_map(layout, expnum)[1]))
+    rng = np.random.default_rng(0)
+    _, live = ccd_map(layout, 500000)
+    rendered = [image_statistics(render_training_image(rng, layout, jpeg_quality=75).image, live) for _ in range(20)]
+    assembled = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in range(4):
+            path = Path(tmp) / f"s{seed}.fits.fz"
+            write_simulated_exposure(path, SimulationConfig(expnum=700000 + seed, seed=seed))
+            fp = assemble_exposure(path)
+            assembled.append(image_statistics(jpeg_roundtrip(fp.image), ccd_map(layout, fp.expnum)[1]))
+    print(f"{'statistic':<18}{'real (30): min  median  max':>30}{'rendered (20)':>26}{'assembled (4)':>26}")
+    for key in real[0]:
+        print(f"{key:<18}{summarize(real, key):>30}{summarize(rendered, key):>26}{summarize(assembled, key):>26}")
+    print("\nRemaining differences (by construction or not yet modelled):")
+    print("- real medians vary 37-65 between exposures; ours sit at 55 (the stretch fixes it; the model")
+    print("  sees the spread through training-time stretch jitter).")
+    print("- real ghosts often look 'embossed' (bright/dark edges) after DES sky subtraction; ours are")
+    print("  soft discs/annuli with rims and spider shadows.")
+
+
+if __name__ == "__main__":
+    main()
