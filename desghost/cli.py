@@ -15,6 +15,7 @@ EXIT_CODES_HELP = """exit codes:
   3   not a FITS file               4   truncated or corrupt FITS file
   5   not a DECam exposure          6   missing or malformed keyword (EXPNUM, CCDNUM, ...)
   7   duplicate CCDNUM              8   files of different exposures, or CCDNUM/DETPOS clash
+  9   an output file cannot be written
   10  image written, but CCDs were missing (left blank)
   11  image written, but NaN/inf pixels were excluded
   12  image written, but an HDU was all zeros (left blank)

@@ -69,6 +69,12 @@ class InconsistentExposureError(DesghostError):
     exit_code = 8
 
 
+class OutputError(DesghostError):
+    """An output file cannot be written (missing permissions, full disk, ...)."""
+
+    exit_code = 9
+
+
 @dataclass(frozen=True)
 class InputWarning:
     """A non-fatal input problem: the image is still made, the problem is reported.

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 from . import __version__
+from .errors import OutputError
 
 IMAGE_SUFFIXES = (".fits", ".fits.fz", ".png", ".npy", ".jpg", ".jpeg")
 
@@ -75,30 +76,37 @@ def write_focal_plane(fp, path, extra=None):
     path = Path(path)
     suffix = _suffix(path)
     prov = provenance(fp, extra)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
     try:
-        if suffix in (".fits", ".fits.fz"):
-            with fitsio.FITS(str(tmp), "rw", clobber=True) as f:
-                f.write(fp.image, header=_fits_cards(prov), extname="FOCALPLANE")
-        elif suffix == ".png":
-            info = PngImagePlugin.PngInfo()
-            info.add_text("desghost", json.dumps(prov))
-            Image.fromarray(fp.image).save(tmp, format="PNG", pnginfo=info)
-        elif suffix == ".npy":
-            with open(tmp, "wb") as fh:
-                np.save(fh, fp.image)
-            side = path.with_suffix(".json")
-            side_tmp = side.with_name(f".{side.name}.part-{os.getpid()}")
-            side_tmp.write_text(json.dumps(prov, indent=1))
-            os.replace(side_tmp, side)
-        else:
-            raise ValueError(f"{path}: cannot write {suffix}")
-        os.replace(tmp, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write(fp, path, tmp, suffix, prov)
+    except OSError as exc:
+        raise OutputError(f"cannot write ({' '.join(str(exc).split())[:160]})", path=path) from exc
     finally:
         if tmp.exists():
             tmp.unlink()
     return str(path)
+
+
+def _write(fp, path, tmp, suffix, prov):
+    """Write the image to ``tmp`` in its format, then rename it to ``path``."""
+    if suffix in (".fits", ".fits.fz"):
+        with fitsio.FITS(str(tmp), "rw", clobber=True) as f:
+            f.write(fp.image, header=_fits_cards(prov), extname="FOCALPLANE")
+    elif suffix == ".png":
+        info = PngImagePlugin.PngInfo()
+        info.add_text("desghost", json.dumps(prov))
+        Image.fromarray(fp.image).save(tmp, format="PNG", pnginfo=info)
+    elif suffix == ".npy":
+        with open(tmp, "wb") as fh:
+            np.save(fh, fp.image)
+        side = path.with_suffix(".json")
+        side_tmp = side.with_name(f".{side.name}.part-{os.getpid()}")
+        side_tmp.write_text(json.dumps(prov, indent=1))
+        os.replace(side_tmp, side)
+    else:
+        raise ValueError(f"{path}: cannot write {suffix}")
+    os.replace(tmp, path)
 
 
 def read_focal_plane_image(path):

@@ -126,3 +126,17 @@ def test_all_zero_hdu_is_blank_and_reported(ooi_exposure, tmp_path, capsys):
 def test_missing_input_path(tmp_path, capsys):
     code, err = run_cli(capsys, "assemble", str(tmp_path / "nope.fits"), "-o", str(tmp_path / "o.png"))
     assert code == 2 and "nope.fits" in error_line(err)
+
+
+def test_unwritable_output_is_a_clean_error(raw_exposure, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, err = run_cli(capsys, "assemble", raw_exposure[0], "-o", str(blocker / "sub" / "o.png"))
+    assert code == 9 and "cannot write" in error_line(err)
+    code, err = run_cli(capsys, "simulate", str(blocker / "sim.fits.fz"))
+    assert code == 9 and "cannot write" in error_line(err)
+
+
+def test_simulate_creates_missing_output_directories(tmp_path, capsys):
+    code, _ = run_cli(capsys, "simulate", str(tmp_path / "new" / "dir" / "s.fits.fz"), "--artifacts", "0")
+    assert code == 0 and (tmp_path / "new" / "dir" / "s.fits.fz").exists()

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import __version__
 from ..focalplane import ccd_map
+from ..errors import OutputError
 from ..layout import load_layout
 from ..readers import _apply_dead_regions
 from .artifacts import draw_artifacts, footprint_polygon, render
@@ -232,11 +233,20 @@ def write_simulated_exposure(out, config=None, layout=None, progress=None):
     ny, nx = CCD_SHAPES[cfg.ccd_shape]
     scene = _Scene(cfg, layout)
     out = Path(out)
+    try:
+        return _write_all(out, scene, layout, cfg, ny, nx, progress)
+    except OSError as exc:
+        raise OutputError(f"cannot write the simulated exposure ({' '.join(str(exc).split())[:160]})",
+                          path=out) from exc
+
+
+def _write_all(out, scene, layout, cfg, ny, nx, progress):
     if cfg.flavor == "des":
         out.mkdir(parents=True, exist_ok=True)
         files = _write_des(out, scene, layout, cfg, ny, nx, progress)
         truth_path = out / f"D{cfg.expnum:08d}_truth.json"
     else:
+        out.parent.mkdir(parents=True, exist_ok=True)
         if out.is_dir():
             name = f"DECam_{cfg.expnum:08d}.fits.fz" if cfg.flavor == "raw" else f"c4d_sim_{cfg.expnum:08d}_ooi_{cfg.band}_v1.fits.fz"
             out = out / name
