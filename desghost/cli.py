@@ -1,9 +1,12 @@
 """The ``desghost`` command line: one subcommand per job, thin shells around the API."""
 import argparse
 import json
+import os
 import sys
 import time
 import traceback
+
+import numpy as np
 
 from . import __version__
 from .errors import DesghostError, UsageError
@@ -70,6 +73,107 @@ def _add_simulate(sub):
     p.set_defaults(func=cmd_simulate)
 
 
+def _add_train(sub):
+    p = sub.add_parser(
+        "train", formatter_class=_formatter,
+        help="train the detector on synthetic (and optionally real annotated) images",
+        description="Train Mask R-CNN on focal-plane images rendered on the fly by the simulator, optionally "
+                    "mixed with VIA-annotated real images. Progress, loss components and rate go to stderr and "
+                    "RUN_DIR/log.csv; RUN_DIR/checkpoint.pt is saved periodically and on Ctrl-C; --resume "
+                    "continues it. The result is one .safetensors model file.",
+        epilog="examples:\n"
+               "  desghost train runs/m1 --steps 1500                      # from scratch, synthetic only\n"
+               "  desghost train runs/m1 --steps 3000 --resume             # continue the same run\n"
+               "  desghost train runs/m2 --init-model default --steps 500 \\\n"
+               "      --real-images ../shared/data/dgb/real/images \\\n"
+               "      --real-annotations ../shared/data/dgb/real/annotations/common_core_*.json \\\n"
+               "      --real-train 10 --real-fraction 0.25                 # fine-tune on 10 real images\n")
+    p.add_argument("run_dir", help="run directory (checkpoint, log, model)")
+    p.add_argument("-o", "--output", help="model file to write (default RUN_DIR/model.safetensors)")
+    p.add_argument("--steps", type=int, default=2000, help="total optimizer steps (default %(default)s)")
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--lr", type=float, default=4e-4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backbone", default="mobilenet_v3_large_fpn",
+                   help="mobilenet_v3_large_fpn | resnet18_fpn | resnet50_fpn | resnet101_fpn")
+    p.add_argument("--config", help="JSON file of ModelConfig overrides")
+    p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint.pt")
+    p.add_argument("--init-model", help="start from a model file ('default': the shipped one)")
+    p.add_argument("--real-images", help="directory of real 400x400 images")
+    p.add_argument("--real-annotations", nargs="+", default=[], help="VIA files (one per annotator)")
+    p.add_argument("--real-train", type=int, default=10,
+                   help="use the first N real images (sorted by name) for training; the rest are never trained on")
+    p.add_argument("--real-fraction", type=float, default=0.25, help="share of each batch from real images")
+    p.add_argument("--checkpoint-every", type=int, default=50)
+    p.add_argument("--val-every", type=int, default=250)
+    p.add_argument("--val-images", type=int, default=24)
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.set_defaults(func=cmd_train)
+
+
+def _add_detect(sub):
+    p = sub.add_parser(
+        "detect", formatter_class=_formatter,
+        help="find Bright, Faint and Rays artifacts in focal-plane images or exposures",
+        description="Run the detector on 400x400 focal-plane images (.jpg, .png, .npy, .fits) or on "
+                    "exposures (assembled first). With --json, one JSON object per input goes to stdout:\n"
+                    "  {file, expnum?, model, threshold, seconds, ccdnums, instances: [{class, class_id, score,\n"
+                    "   bbox: [x0, y0, x1, y1] image px, area_px, mask: COCO RLE {size, counts}, ccdnums}]}\n"
+                    "ccdnums are the CCDs whose 400x400 layout box holds at least one mask pixel.",
+        epilog="examples:\n"
+               "  desghost detect Ghost_img_D00243671.jpg\n"
+               "  desghost detect DECam_00700000.fits.fz --json > dets.jsonl\n"
+               "  desghost detect images/*.png --threshold 0.5 --model runs/m1/model.safetensors --json\n")
+    p.add_argument("inputs", nargs="+", help="images or exposures")
+    p.add_argument("--model", default="default", help="model file (default: the shipped model)")
+    p.add_argument("--threshold", type=float, default=None, help="score threshold (default: the model's, 0.8)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per input")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--batch-size", type=int, default=4)
+    p.set_defaults(func=cmd_detect)
+
+
+def _add_evaluate(sub):
+    p = sub.add_parser(
+        "evaluate", formatter_class=_formatter,
+        help="score a model against one or several annotators, and the annotators against each other",
+        description="AP at IoU 0.5/0.75 the paper's way (per image, detections above the threshold) and COCO's "
+                    "way (pycocotools), CCD-level precision/recall/F1 at 0/5/10/20%% of a CCD for all classes and "
+                    "Rays+Bright, ghost-vs-clean confusion, and the run time per image. With several "
+                    "annotation files: each metric against each annotator and the mean, plus each annotator "
+                    "scored against the others (the human ceiling).",
+        epilog="examples:\n"
+               "  desghost evaluate --images ../shared/data/dgb/real/images \\\n"
+               "      --annotations ../shared/data/dgb/real/annotations/common_core_*.json\n"
+               "  desghost evaluate --model runs/m1/model.safetensors --images DIR --annotations A.json --json\n"
+               "  desghost evaluate --synthetic 100                     # held-out synthetic test set\n")
+    p.add_argument("--model", default="default")
+    p.add_argument("--images", help="directory of 400x400 images")
+    p.add_argument("--annotations", nargs="+", default=[], help="VIA files, one per annotator")
+    p.add_argument("--held-out-after", type=int, default=0, metavar="N",
+                   help="skip the first N images (sorted), i.e. those `train --real-train N` used")
+    p.add_argument("--synthetic", type=int, default=0, metavar="N", help="evaluate on N held-out synthetic images")
+    p.add_argument("--threshold", type=float, default=None)
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--json", action="store_true", help="print the full result as JSON")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def _add_agreement(sub):
+    p = sub.add_parser(
+        "agreement", formatter_class=_formatter,
+        help="the paper's annotator-agreement analysis",
+        description="Fraction of the pixels marked by any annotator that all annotators marked, per class "
+                    "and overall (the paper reports 44%% overall for eight annotators).",
+        epilog="example:\n  desghost agreement ../shared/data/dgb/real/annotations/common_core_*.json "
+               "--images ../shared/data/dgb/real/images\n")
+    p.add_argument("annotations", nargs="+")
+    p.add_argument("--images", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_agreement)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="desghost", formatter_class=_formatter,
@@ -82,6 +186,10 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_assemble(sub)
     _add_simulate(sub)
+    _add_train(sub)
+    _add_detect(sub)
+    _add_evaluate(sub)
+    _add_agreement(sub)
     return parser
 
 
@@ -140,6 +248,172 @@ def cmd_simulate(args):
     n_art = len(json.load(open(truth))["artifacts"])
     _log(args, f"simulated EXPNUM {cfg.expnum} ({cfg.flavor}, {cfg.ccd_shape} CCDs, {n_art} artifacts) "
                f"in {time.perf_counter() - t0:.1f} s -> {files[0] if len(files) == 1 else args.out} + {truth}")
+    return 0
+
+
+def _model_arg(value):
+    from .model import default_model_path
+    return default_model_path() if value in (None, "default") else value
+
+
+def real_split(image_dir, n_train):
+    """Sorted real image names split into (train, held-out): the first ``n_train`` train."""
+    from pathlib import Path
+    names = sorted(p.name for p in Path(image_dir).iterdir() if p.suffix.lower() in (".jpg", ".png", ".npy", ".fits"))
+    return names[:n_train], names[n_train:]
+
+
+def cmd_train(args):
+    from .evaluate import synthetic_validator
+    from .model import ModelConfig
+    from .train import RealPool, TrainConfig, train
+
+    overrides = json.loads(open(args.config).read()) if args.config else {}
+    overrides.setdefault("backbone", args.backbone)
+    model_cfg = ModelConfig.from_dict(overrides)
+    train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                            checkpoint_every=args.checkpoint_every, val_every=args.val_every,
+                            val_images=args.val_images, real_fraction=args.real_fraction if args.real_images else 0.0,
+                            threads=args.threads)
+    pool = None
+    if args.real_images:
+        from .dataset import load_via_images
+        if not args.real_annotations:
+            raise UsageError("--real-images needs --real-annotations")
+        train_names, held_out = real_split(args.real_images, args.real_train)
+        pool = RealPool(load_via_images(args.real_images, args.real_annotations, names=set(train_names)))
+        _log(args, f"real images: {len(train_names)} for training, {len(held_out)} held out "
+                   f"(first trained: {train_names[:1]}, first held out: {held_out[:1]})")
+    init = _model_arg(args.init_model) if args.init_model else None
+    out = train(args.run_dir, model_cfg, train_cfg, resume=args.resume, init_model=init, real_pool=pool,
+                validate=synthetic_validator(args.val_images), device=args.device, out_model=args.output,
+                log=lambda t: _log(args, t))
+    _log(args, f"model written: {out}")
+    return 0
+
+
+def detection_record(meta, instances, model, threshold, seconds, ccd_index):
+    """The stable JSON record of one image's detections (see ``desghost detect --help``)."""
+    from pycocotools import mask as mask_utils
+
+    from .metrics import ccds_touched
+    insts, all_ccds = [], set()
+    for inst in instances:
+        rle = mask_utils.encode(np.asfortranarray(inst.mask.astype(np.uint8)))
+        ccds = sorted(ccds_touched(inst.mask[None], ccd_index))
+        all_ccds.update(ccds)
+        insts.append({"class": inst.class_name, "class_id": inst.class_id, "score": round(inst.score, 4),
+                      "bbox": [round(v, 2) for v in inst.bbox_px], "area_px": inst.area_px,
+                      "mask": {"size": list(rle["size"]), "counts": rle["counts"].decode()}, "ccdnums": ccds})
+    rec = dict(meta)
+    rec.update(model=os.path.basename(model.path), threshold=threshold, seconds=round(seconds, 3),
+               ccdnums=sorted(all_ccds), instances=insts)
+    return rec
+
+
+def cmd_detect(args):
+    from .detect import detect_images
+    from .focalplane import ccd_map
+    from .inputs import load_input
+    from .layout import load_layout
+    from .model import load_model
+
+    model = load_model(_model_arg(args.model), device=args.device)
+    threshold = model.config.score_threshold if args.threshold is None else args.threshold
+    ccd_index = ccd_map(load_layout())[0]
+    for path in args.inputs:
+        t0 = time.perf_counter()
+        image, meta = load_input(path)
+        instances = detect_images([image], model, threshold=threshold, batch_size=args.batch_size)[0]
+        rec = detection_record(meta, instances, model, threshold, time.perf_counter() - t0, ccd_index)
+        if args.json:
+            print(json.dumps(rec), flush=True)
+        else:
+            summary = ", ".join(f"{i['class']} {i['score']:.2f}" for i in rec["instances"]) or "no artifacts"
+            print(f"{path}: {summary}; CCDs {','.join(map(str, rec['ccdnums'])) or '-'}")
+    return 0
+
+
+def _load_annotated(images_dir, annotation_files, skip_first=0):
+    from .dataset import load_via_images
+    data = load_via_images(images_dir, annotation_files)
+    names = sorted(data)[skip_first:]
+    if not names:
+        raise UsageError(f"{images_dir}: no image is named in the annotation files")
+    images = [data[n]["image"] for n in names]
+    per_annotator = [[data[n]["annotations"][k] for n in names] for k in range(len(annotation_files))]
+    return names, images, per_annotator
+
+
+def _fmt(v):
+    return "  nan" if v is None or not np.isfinite(v) else f"{v:5.3f}"
+
+
+def _print_eval(result, n_images, seconds, model_path):
+    m = result["model_mean"]
+    h = result.get("human_mean")
+    n_ann = len(result["model_vs_annotator"])
+    print(f"model {model_path}: {n_images} images, {n_ann} annotator(s), {seconds:.2f} s per image")
+    print(f"{'metric':<34}{'model':>8}{'humans':>8}   (model: mean over annotators; humans: each vs the others)")
+    rows = [("AP50 (paper: per image, >thr)", ("paper_ap", "AP50")), ("AP75 (paper)", ("paper_ap", "AP75")),
+            ("AP50 (COCO segm)", ("coco", "AP50")), ("AP75 (COCO segm)", ("coco", "AP75"))]
+    for c, name in ((1, "Bright"), (2, "Faint"), (3, "Rays")):
+        rows.append((f"AP50 COCO {name}", ("coco", "per_class", c)))
+    for group in ("all", "rays+bright"):
+        for frac in ("0%", "5%", "10%", "20%"):
+            for k in ("precision", "recall", "f1"):
+                rows.append((f"CCD {group} @{frac} {k}", ("ccd", group, frac, k)))
+    for k in ("accuracy", "precision", "recall"):
+        rows.append((f"exposure ghost-vs-clean {k}", ("exposure", k)))
+
+    def get(d, path):
+        for p in path:
+            if d is None:
+                return None
+            d = d.get(p) if p in d else d.get(str(p))
+        return d.get("AP50") if isinstance(d, dict) else d
+
+    for label, path in rows:
+        print(f"{label:<34}{_fmt(get(m, path)):>8}{_fmt(get(h, path) if h else None):>8}")
+
+
+def cmd_evaluate(args):
+    from .evaluate import evaluate_against_annotators, predict, synthetic_test_set
+    from .model import load_model
+
+    model = load_model(_model_arg(args.model), device=args.device)
+    if args.synthetic:
+        images, gts = synthetic_test_set(args.synthetic)
+        per_annotator, names = [gts], [f"synthetic_{i}" for i in range(len(images))]
+    elif args.images and args.annotations:
+        names, images, per_annotator = _load_annotated(args.images, args.annotations, args.held_out_after)
+    else:
+        raise UsageError("give --images with --annotations, or --synthetic N")
+    bar = _progress_bar(args, len(images), "detect")
+    preds, seconds = predict(images, model, threshold=args.threshold)
+    if bar:
+        bar.close()
+    result = evaluate_against_annotators(preds, per_annotator)
+    result.update(images=names, seconds_per_image=seconds, model=model.path,
+                  threshold=model.config.score_threshold if args.threshold is None else args.threshold,
+                  annotators=[os.path.basename(a) for a in args.annotations] or ["synthetic truth"])
+    if args.json:
+        print(json.dumps(result, default=float))
+    else:
+        _print_eval(result, len(images), seconds, model.path)
+    return 0
+
+
+def cmd_agreement(args):
+    from .evaluate import agreement_table
+    names, _, per_annotator = _load_annotated(args.images, args.annotations)
+    table = agreement_table(per_annotator)
+    if args.json:
+        print(json.dumps(table))
+    else:
+        print(f"{len(args.annotations)} annotators, {len(names)} images: pixels marked by all / marked by any")
+        for k in ("all", "Bright", "Faint", "Rays"):
+            print(f"  {k:<7} {table[k]:.3f}")
     return 0
 
 

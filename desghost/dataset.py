@@ -1,0 +1,94 @@
+"""Training data: synthetic images rendered on the fly, VIA-annotated real images, augmentation."""
+import numpy as np
+
+from .annotations import instance_masks, read_via
+from .simulate.training import jpeg_roundtrip, render_training_image
+
+
+def boxes_from_masks(masks):
+    """Tight ``(x0, y0, x1, y1)`` boxes (pixel edges) of boolean masks ``(N, H, W)``."""
+    boxes = np.zeros((len(masks), 4), dtype=np.float32)
+    for i, m in enumerate(masks):
+        rows = np.flatnonzero(m.any(axis=1))
+        cols = np.flatnonzero(m.any(axis=0))
+        boxes[i] = (cols[0], rows[0], cols[-1] + 1, rows[-1] + 1)
+    return boxes
+
+
+def augment(rng, image, masks, fill_value=23, jitter=True, geometric=True):
+    """Flips, 90-degree rotations and stretch/noise/JPEG jitter of an image and its masks.
+
+    The jitter changes the sky level (-18..+10 grey levels), the contrast (x0.8..1.4) and the
+    noise, and passes most images through JPEG at quality 60-95, like the real q75 images;
+    fill-value pixels stay at the fill value.
+    """
+    image = image.copy()
+    if jitter:
+        live = image != fill_value
+        v = image[live].astype(np.float32)
+        v = 55.0 + rng.uniform(0.8, 1.4) * (v - 55.0) + rng.uniform(-18, 10)
+        v += rng.normal(0, rng.uniform(0, 5), size=v.shape)
+        image[live] = np.clip(np.rint(v), 0, 255).astype(np.uint8)
+        if rng.random() < 0.7:
+            image = jpeg_roundtrip(image, int(rng.integers(60, 96)))
+    if geometric:
+        if rng.random() < 0.5:
+            image, masks = image[:, ::-1], masks[:, :, ::-1]
+        if rng.random() < 0.5:
+            image, masks = image[::-1, :], masks[:, ::-1, :]
+        k = int(rng.integers(4)) if rng.random() < 0.5 else 0
+        if k:
+            image, masks = np.rot90(image, k), np.rot90(masks, k, axes=(1, 2))
+    return np.ascontiguousarray(image), np.ascontiguousarray(masks)
+
+
+def to_target(masks, labels):
+    """torchvision's target dict from boolean masks and class ids (empty masks dropped)."""
+    import torch
+    keep = masks.reshape(len(masks), -1).sum(1) >= 4 if len(masks) else np.zeros(0, dtype=bool)
+    masks, labels = masks[keep], labels[keep]
+    return {
+        "boxes": torch.from_numpy(boxes_from_masks(masks)).reshape(-1, 4),
+        "labels": torch.from_numpy(np.asarray(labels, dtype=np.int64)),
+        "masks": torch.from_numpy(masks.astype(np.uint8)),
+    }
+
+
+def synthetic_sample(seed, index, layout=None, augment_images=True):
+    """The ``index``-th synthetic training sample of a run: ``(image uint8, masks, labels)``.
+
+    Deterministic in ``(seed, index)``, so a resumed run sees the same stream.
+    """
+    rng = np.random.default_rng([seed, index])
+    n = None if rng.random() < 0.85 else 0  # 15% clean images
+    expnum = int(rng.choice([300000, 700000]))
+    t = render_training_image(rng, layout, n_artifacts=n, expnum=expnum)
+    image, masks = t.image, t.masks
+    if augment_images:
+        image, masks = augment(rng, image, masks)
+    return image, masks, t.labels
+
+
+def load_via_images(image_dir, annotation_files, names=None):
+    """Real images with the masks of one or more VIA files.
+
+    Returns
+    -------
+    dict
+        ``{filename: {"image": uint8 (H, W), "annotations": [(masks, labels), ...]}}``, one
+        ``(masks, labels)`` pair per annotation file (annotator), in the order given.
+    """
+    from pathlib import Path
+
+    from .imageio import read_focal_plane_image
+    per_file = [read_via(a) for a in annotation_files]
+    out = {}
+    for path in sorted(Path(image_dir).iterdir()):
+        if names is not None and path.name not in names:
+            continue
+        if not any(path.name in ann for ann in per_file):
+            continue
+        image = read_focal_plane_image(path)
+        anns = [instance_masks(ann.get(path.name, []), image.shape) for ann in per_file]
+        out[path.name] = {"image": image, "annotations": anns}
+    return out

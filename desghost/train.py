@@ -1,0 +1,216 @@
+"""Training: synthetic images (and optionally VIA-annotated real ones), resumable, on CPU or GPU.
+
+The recipe for 2 CPU cores: a light backbone (MobileNetV3-FPN), 400 px inputs, fewer RPN
+proposals and sampled RoIs, AdamW with warm-up and cosine decay, synthetic images rendered
+on the fly (no epoch ever repeats), optionally mixed with real annotated images.  A run
+directory holds ``checkpoint.pt`` (weights and optimizer state as plain tensors, loaded with
+``weights_only=True``), ``log.csv`` and, at the end, the exported model file.
+"""
+import csv
+import json
+import math
+import os
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .dataset import augment, synthetic_sample, to_target
+from .detect import to_tensor
+from .model import ModelConfig, build_model, read_model_metadata, save_model
+
+
+@dataclass
+class TrainConfig:
+    """How to train."""
+
+    steps: int = 2000
+    batch_size: int = 4
+    lr: float = 4e-4
+    weight_decay: float = 1e-4
+    warmup_steps: int = 100
+    seed: int = 0
+    checkpoint_every: int = 50
+    log_every: int = 10
+    val_every: int = 250
+    val_images: int = 24
+    real_fraction: float = 0.0   # fraction of each batch drawn from the real annotated images
+    threads: int = 0             # torch threads; 0 = all cores
+
+
+def _lr_factor(step, cfg):
+    if step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    t = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
+
+
+def _save_checkpoint(path, model, optimizer, step, model_cfg, train_cfg):
+    import torch
+    tmp = Path(str(path) + f".part-{os.getpid()}")
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": torch.tensor(step),
+                "model_config": json.dumps(model_cfg.to_dict()), "train_config": json.dumps(asdict(train_cfg))},
+               tmp)
+    os.replace(tmp, path)
+
+
+def _load_checkpoint(path):
+    import torch
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+class RealPool:
+    """Real annotated images for mixing into batches (one random annotator's masks each time)."""
+
+    def __init__(self, samples):
+        self.samples = list(samples.values())
+
+    def draw(self, rng):
+        s = self.samples[int(rng.integers(len(self.samples)))]
+        masks, labels = s["annotations"][int(rng.integers(len(s["annotations"])))]
+        image, masks = augment(rng, s["image"], masks, jitter=False)
+        return image, masks, labels
+
+
+def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None, real_pool=None,
+          validate=None, device="auto", out_model=None, log=print):
+    """Train (or resume training) a detector.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        Where the checkpoint, the log and the exported model go.
+    model_cfg, train_cfg : ModelConfig, TrainConfig
+    resume : bool
+        Continue from ``run_dir/checkpoint.pt`` (same stream of synthetic images).
+    init_model : str, optional
+        Start from the weights of a model file (e.g. the shipped default) instead of scratch.
+    real_pool : RealPool, optional
+        Real annotated images mixed in at ``train_cfg.real_fraction``.
+    validate : callable, optional
+        ``validate(model) -> dict`` of metrics, run every ``val_every`` steps and at the end.
+    out_model : str, optional
+        Path of the exported model file (default ``run_dir/model.safetensors``).
+
+    Returns
+    -------
+    str
+        The exported model file.
+    """
+    import torch
+    from safetensors.torch import load_file
+
+    from .model import resolve_device
+    train_cfg = train_cfg or TrainConfig()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = run_dir / "checkpoint.pt"
+    if train_cfg.threads:
+        torch.set_num_threads(train_cfg.threads)
+    start_step, state = 0, None
+    if resume:
+        if not ckpt_path.exists():
+            raise FileNotFoundError(f"--resume: no checkpoint at {ckpt_path}")
+        state = _load_checkpoint(ckpt_path)
+        model_cfg = ModelConfig.from_dict(json.loads(state["model_config"]))
+        start_step = int(state["step"])
+    elif init_model:
+        model_cfg = ModelConfig.from_dict(read_model_metadata(init_model)["config"])
+    model_cfg = model_cfg or ModelConfig()
+    torch.manual_seed(train_cfg.seed + start_step)
+    model = build_model(model_cfg)
+    model._desghost_config = model_cfg
+    if state is not None:
+        model.load_state_dict(state["model"])
+    elif init_model:
+        model.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in load_file(init_model).items()})
+    device = resolve_device(device)
+    model.to(device).train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])
+    (run_dir / "train_config.json").write_text(json.dumps({"model": model_cfg.to_dict(), "train": asdict(train_cfg)}, indent=1))
+    log_path = run_dir / "log.csv"
+    new_log = not log_path.exists() or not resume
+    log_fh = open(log_path, "w" if new_log else "a", newline="")
+    writer = csv.writer(log_fh)
+    if new_log:
+        writer.writerow(["step", "loss", "loss_classifier", "loss_box_reg", "loss_mask", "loss_objectness",
+                         "loss_rpn_box_reg", "lr", "sec_per_step"])
+    stop = {"now": False}
+
+    def _stop(signum, frame):
+        stop["now"] = True
+        log(f"signal {signum}: saving a checkpoint after this step")
+
+    old = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    step = start_step
+    t_start = time.perf_counter()
+    window = []
+    try:
+        while step < train_cfg.steps and not stop["now"]:
+            t0 = time.perf_counter()
+            for g in optimizer.param_groups:
+                g["lr"] = train_cfg.lr * _lr_factor(step, train_cfg)
+            rng = np.random.default_rng([train_cfg.seed, 7, step])
+            images, targets = [], []
+            for j in range(train_cfg.batch_size):
+                if real_pool is not None and rng.random() < train_cfg.real_fraction:
+                    image, masks, labels = real_pool.draw(rng)
+                else:
+                    image, masks, labels = synthetic_sample(train_cfg.seed, step * train_cfg.batch_size + j)
+                images.append(to_tensor(image).to(device))
+                targets.append({k: v.to(device) for k, v in to_target(masks, labels).items()})
+            losses = model(images, targets)
+            loss = sum(losses.values())
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 10.0)
+            optimizer.step()
+            step += 1
+            dt = time.perf_counter() - t0
+            window.append(dt)
+            writer.writerow([step, f"{loss.item():.4f}"] + [f"{losses[k].item():.4f}" for k in (
+                "loss_classifier", "loss_box_reg", "loss_mask", "loss_objectness", "loss_rpn_box_reg")]
+                + [f"{optimizer.param_groups[0]['lr']:.2e}", f"{dt:.2f}"])
+            if step % train_cfg.log_every == 0 or step == train_cfg.steps:
+                log_fh.flush()
+                rate = np.mean(window[-train_cfg.log_every:])
+                eta = rate * (train_cfg.steps - step)
+                parts = " ".join(f"{k[5:]}={v.item():.3f}" for k, v in losses.items())
+                log(f"step {step}/{train_cfg.steps} loss={loss.item():.3f} {parts} "
+                    f"{rate:.2f} s/step ETA {eta / 60:.1f} min")
+            if step % train_cfg.checkpoint_every == 0:
+                _save_checkpoint(ckpt_path, model, optimizer, step, model_cfg, train_cfg)
+            if validate is not None and step % train_cfg.val_every == 0:
+                model.eval()
+                metrics = validate(model)
+                model.train()
+                log(f"validation at step {step}: " + json.dumps(metrics))
+                with open(run_dir / "val.jsonl", "a") as fh:
+                    fh.write(json.dumps({"step": step, **metrics}) + "\n")
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        log_fh.close()
+    _save_checkpoint(ckpt_path, model, optimizer, step, model_cfg, train_cfg)
+    model.eval()
+    metrics = validate(model) if validate is not None else {}
+    out_model = out_model or str(run_dir / "model.safetensors")
+    meta = {"training": {"steps": step, "train_config": asdict(train_cfg), "resumed_from": start_step,
+                         "init_model": init_model, "data": "synthetic focal-plane images rendered by "
+                         "desghost.simulate.training (statistics of the DeepGhostBusters train+val annotations)"
+                         + (f" + real annotated images at {train_cfg.real_fraction:.0%}" if real_pool else ""),
+                         "wall_seconds_this_run": round(time.perf_counter() - t_start, 1)},
+            "metrics": {"synthetic_validation": metrics}}
+    save_model(out_model, model, model_cfg, meta)
+    log(f"wrote {out_model} after {step} steps")
+    return out_model
+
+
+def main_log(text):
+    print(text, file=sys.stderr, flush=True)

@@ -1,0 +1,84 @@
+"""Metric computations on hand-made cases with known answers."""
+import numpy as np
+import pytest
+
+from desghost.evaluate import agreement_table, score_predictions
+from desghost.metrics import (ccd_level_scores, ccds_touched, coco_ap, exposure_confusion, mask_iou,
+                              paper_ap, precision_recall_f1)
+
+
+def box_mask(r0, c0, r1, c1, shape=(40, 40)):
+    m = np.zeros(shape, dtype=bool)
+    m[r0:r1, c0:c1] = True
+    return m
+
+
+def test_mask_iou():
+    a = np.stack([box_mask(0, 0, 10, 10)])
+    b = np.stack([box_mask(0, 5, 10, 15), box_mask(20, 20, 30, 30)])
+    assert np.allclose(mask_iou(a, b), [[50 / 150, 0.0]])
+
+
+def test_paper_ap_known_cases():
+    gt = np.stack([box_mask(0, 0, 10, 10), box_mask(20, 20, 30, 30)])
+    gl = np.array([1, 3])
+    # perfect
+    assert paper_ap(gt, gl, gt.copy(), gl, np.array([0.9, 0.8])) == pytest.approx(1.0)
+    # one right, one missing: precision 1 at recall 0.5 -> AP 0.5
+    assert paper_ap(gt, gl, gt[:1], gl[:1], np.array([0.9])) == pytest.approx(0.5)
+    # wrong class does not match
+    assert paper_ap(gt, gl, gt[:1], np.array([2]), np.array([0.9])) == pytest.approx(0.0)
+    # a false positive ranked first, then both right: P = 0, 1/2, 2/3 -> interpolated AP = 2/3
+    fp = box_mask(35, 35, 40, 40)[None]
+    preds = np.concatenate([fp, gt])
+    assert paper_ap(gt, gl, preds, np.array([1, 1, 3]), np.array([0.99, 0.9, 0.8])) == pytest.approx(2 / 3)
+    assert np.isnan(paper_ap(gt[:0], gl[:0], gt, gl, np.array([0.9, 0.9])))
+
+
+def test_coco_ap_perfect_and_empty():
+    gt = [(np.stack([box_mask(0, 0, 10, 10)]), np.array([1]))]
+    perfect = coco_ap(gt, [(gt[0][0], gt[0][1], np.array([0.9]))])
+    assert perfect["AP50"] == pytest.approx(1.0) and perfect["per_class"][1]["AP50"] == pytest.approx(1.0)
+    assert np.isnan(perfect["per_class"][2]["AP50"])
+    none = coco_ap(gt, [(np.zeros((0, 40, 40), bool), np.zeros(0, int), np.zeros(0))])
+    assert none["AP50"] == 0.0
+
+
+def test_ccd_touch_rules_and_scores():
+    index = np.zeros((40, 40), dtype=np.int16)
+    index[0:20, 0:20] = 1
+    index[0:20, 20:40] = 2
+    index[20:40, :] = 3
+    m = box_mask(0, 18, 2, 22)[None]  # 4 px on CCD 1, 4 px on CCD 2
+    assert ccds_touched(m, index) == {1, 2}
+    assert ccds_touched(m, index, min_area_frac=0.05) == set()
+    assert ccds_touched(box_mask(0, 0, 10, 10)[None], index, 0.2) == {1}  # 100/400 = 25%
+    s = ccd_level_scores([{1, 2}, set()], [{1}, {3}])
+    assert (s["tp"], s["fp"], s["fn"]) == (1, 1, 1) and s["f1"] == pytest.approx(0.5)
+    assert np.isnan(precision_recall_f1(0, 0, 0)["f1"])
+
+
+def test_exposure_confusion():
+    c = exposure_confusion([2, 0, 1, 0], [1, 0, 0, 3])
+    assert (c["tp"], c["tn"], c["fp"], c["fn"]) == (1, 1, 1, 1) and c["accuracy"] == 0.5
+
+
+def test_score_predictions_end_to_end_is_perfect_for_identical_input():
+    from desghost.focalplane import ccd_map
+    from desghost.layout import load_layout
+    index = ccd_map(load_layout())[0]
+    m = np.zeros((1, 400, 400), dtype=bool)
+    m[0, 180:220, 180:220] = True
+    gts = [(m, np.array([1])), (np.zeros((0, 400, 400), bool), np.zeros(0, int))]
+    preds = [(m, np.array([1]), np.array([0.95])), (np.zeros((0, 400, 400), bool), np.zeros(0, int), np.zeros(0))]
+    s = score_predictions(gts, preds, index)
+    assert s["paper_ap"]["AP50"] == 1.0 and s["coco"]["AP50"] == pytest.approx(1.0)
+    assert s["ccd"]["all"]["0%"]["f1"] == 1.0 and s["exposure"]["accuracy"] == 1.0
+
+
+def test_agreement_fraction_hand_made():
+    a = [(box_mask(0, 0, 10, 10)[None], np.array([1]))]
+    b = [(box_mask(0, 5, 10, 15)[None], np.array([1]))]
+    t = agreement_table([a, b], shape=(40, 40))
+    assert t["all"] == pytest.approx(50 / 150) and t["Bright"] == pytest.approx(50 / 150)
+    assert np.isnan(t["Rays"])

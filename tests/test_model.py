@@ -1,0 +1,130 @@
+"""Model files, inference output and a tiny real training run."""
+import csv
+import json
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from desghost.detect import detect_images
+from desghost.model import (ModelConfig, build_model, default_model_path, load_model, read_model_metadata,
+                            save_model)
+from desghost.train import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def random_model_file(tmp_path_factory):
+    torch.manual_seed(0)
+    cfg = ModelConfig()
+    path = tmp_path_factory.mktemp("model") / "random.safetensors"
+    save_model(path, build_model(cfg), cfg, {"note": "untrained"})
+    return str(path)
+
+
+def test_save_and_load_round_trip(random_model_file):
+    meta = read_model_metadata(random_model_file)
+    assert meta["format"] == "desghost-model/1" and meta["config"]["backbone"] == "mobilenet_v3_large_fpn"
+    assert meta["config"]["class_names"] == ["background", "Bright", "Faint", "Rays"] and meta["note"] == "untrained"
+    lm = load_model(random_model_file, device="cpu")
+    from safetensors.torch import load_file
+    stored = load_file(random_model_file)
+    for k, v in lm.model.state_dict().items():
+        assert torch.allclose(v.float(), stored[k].float()), k
+    assert lm.config.score_threshold == 0.8
+    assert load_model(random_model_file, device="cpu", overrides={"score_threshold": 0.3}).config.score_threshold == 0.3
+
+
+def test_model_files_are_not_pickles_and_load_without_network(random_model_file, monkeypatch):
+    head = open(random_model_file, "rb").read(16)
+    assert not head.startswith(b"\x80") and not head.startswith(b"PK")  # neither pickle nor torch zip
+
+    def no_network(*a, **k):
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket, "socket", no_network)
+    for backbone in ("mobilenet_v3_large_fpn", "resnet18_fpn"):
+        build_model(ModelConfig(backbone=backbone))
+    load_model(random_model_file, device="cpu")
+
+
+def test_unknown_backbone_and_config_keys_are_refused():
+    with pytest.raises(ValueError, match="unknown backbone"):
+        build_model(ModelConfig(backbone="vgg"))
+    with pytest.raises(ValueError, match="unknown model config keys"):
+        ModelConfig.from_dict({"backbone": "resnet18_fpn", "bogus": 1})
+
+
+def test_the_shipped_default_model_loads_and_is_small():
+    import os
+    path = default_model_path()
+    assert os.path.getsize(path) <= 50 * 1024 * 1024
+    lm = load_model(device="cpu")
+    meta = lm.metadata
+    assert "training" in meta and meta["training"]["steps"] > 0
+    assert lm.device == "cpu"
+
+
+def test_inference_is_deterministic_on_cpu(random_model_file):
+    from desghost.simulate.training import render_training_image
+    img = render_training_image(np.random.default_rng(3)).image
+    lm = load_model(random_model_file, device="cpu")
+    a = detect_images([img], lm, threshold=0.0)[0]
+    b = detect_images([img, img], lm, threshold=0.0, batch_size=2)
+    assert len(a) == len(b[0]) == len(b[1])
+    for x, y in zip(a, b[1]):
+        assert x.class_id == y.class_id and abs(x.score - y.score) < 1e-4 and np.array_equal(x.mask, y.mask)
+
+
+def test_detect_json_output(random_model_file, tmp_path):
+    from PIL import Image
+
+    from desghost.simulate.training import render_training_image
+    img = render_training_image(np.random.default_rng(4)).image
+    Image.fromarray(img).save(tmp_path / "x.png")
+    np.save(tmp_path / "x.npy", img)
+    out = subprocess.run([sys.executable, "-m", "desghost.cli", "detect", str(tmp_path / "x.png"),
+                          str(tmp_path / "x.npy"), "--model", random_model_file, "--threshold", "0.0", "--json"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    recs = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["file"] for r in recs] == [str(tmp_path / "x.png"), str(tmp_path / "x.npy")]
+    assert recs[0]["instances"] == recs[1]["instances"]
+    from pycocotools import mask as mask_utils
+
+    from desghost.focalplane import ccd_map
+    from desghost.layout import load_layout
+    index = ccd_map(load_layout())[0]
+    assert recs[0]["instances"], "an untrained model at threshold 0 still returns proposals"
+    for inst in recs[0]["instances"]:
+        assert set(inst) == {"class", "class_id", "score", "bbox", "area_px", "mask", "ccdnums"}
+        m = mask_utils.decode({"size": inst["mask"]["size"], "counts": inst["mask"]["counts"].encode()}).astype(bool)
+        assert m.sum() == inst["area_px"]
+        assert inst["ccdnums"] == sorted(set(np.unique(index[m & (index > 0)]).tolist()))
+        assert set(inst["ccdnums"]) <= set(recs[0]["ccdnums"])
+
+
+def test_detect_on_an_exposure_assembles_it_first(random_model_file, raw_exposure):
+    out = subprocess.run([sys.executable, "-m", "desghost.cli", "detect", raw_exposure[0], "--model",
+                          random_model_file, "--json"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    rec = json.loads(out.stdout)
+    assert rec["expnum"] == 700001 and rec["flavor"] == "raw"
+
+
+def test_a_tiny_training_run_lowers_the_loss_and_resumes(tmp_path):
+    cfg = TrainConfig(steps=8, batch_size=2, warmup_steps=2, checkpoint_every=4, log_every=4, val_every=1000)
+    out = train(tmp_path / "run", train_cfg=cfg, log=lambda t: None)
+    rows = list(csv.DictReader(open(tmp_path / "run" / "log.csv")))
+    losses = [float(r["loss"]) for r in rows]
+    assert len(losses) == 8
+    assert np.mean(losses[-3:]) < 0.6 * np.mean(losses[:2])
+    assert read_model_metadata(out)["training"]["steps"] == 8
+    ckpt = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert int(ckpt["step"]) == 8
+    more = TrainConfig(steps=10, batch_size=2, warmup_steps=2, checkpoint_every=4, log_every=4, val_every=1000)
+    train(tmp_path / "run", train_cfg=more, resume=True, log=lambda t: None)
+    rows = list(csv.DictReader(open(tmp_path / "run" / "log.csv")))
+    assert [int(r["step"]) for r in rows] == list(range(1, 11))
