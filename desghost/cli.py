@@ -131,6 +131,7 @@ def _add_detect(sub):
     p.add_argument("--json", action="store_true", help="print one JSON object per input")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--config", help="JSON file of inference overrides (e.g. score_threshold, detections_per_img)")
     p.set_defaults(func=cmd_detect)
 
 
@@ -157,6 +158,7 @@ def _add_evaluate(sub):
     p.add_argument("--threshold", type=float, default=None)
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
+    p.add_argument("--config", help="JSON file of inference overrides")
     p.set_defaults(func=cmd_evaluate)
 
 
@@ -311,6 +313,15 @@ def detection_record(meta, instances, model, threshold, seconds, ccd_index):
     return rec
 
 
+def _overrides(args):
+    if not getattr(args, "config", None):
+        return None
+    try:
+        return json.loads(open(args.config).read())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read the config: {exc}", path=args.config) from None
+
+
 def cmd_detect(args):
     from .detect import detect_images
     from .focalplane import ccd_map
@@ -318,7 +329,7 @@ def cmd_detect(args):
     from .layout import load_layout
     from .model import load_model
 
-    model = load_model(_model_arg(args.model), device=args.device)
+    model = load_model(_model_arg(args.model), device=args.device, overrides=_overrides(args))
     threshold = model.config.score_threshold if args.threshold is None else args.threshold
     ccd_index = ccd_map(load_layout())[0]
     for path in args.inputs:
@@ -381,7 +392,7 @@ def cmd_evaluate(args):
     from .evaluate import evaluate_against_annotators, predict, synthetic_test_set
     from .model import load_model
 
-    model = load_model(_model_arg(args.model), device=args.device)
+    model = load_model(_model_arg(args.model), device=args.device, overrides=_overrides(args))
     if args.synthetic:
         images, gts = synthetic_test_set(args.synthetic)
         per_annotator, names = [gts], [f"synthetic_{i}" for i in range(len(images))]

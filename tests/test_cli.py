@@ -56,3 +56,33 @@ def test_unknown_output_format_is_a_clean_error(tmp_path):
     assert desghost("simulate", str(sim), "--artifacts", "0").returncode == 0
     res = desghost("assemble", str(sim), "-o", str(tmp_path / "x.tiff"))
     assert res.returncode != 0 and "Traceback" not in res.stderr and "x.tiff" in res.stderr
+
+
+def test_agreement_reproduces_the_papers_44_percent():
+    from .conftest import shared_data
+    ann = sorted(str(p) for p in shared_data("dgb", "real", "annotations").glob("common_core_*.json"))
+    out = desghost("agreement", *ann, "--images", str(shared_data("dgb", "real", "images")), "--json")
+    assert out.returncode == 0, out.stderr
+    table = json.loads(out.stdout)
+    assert table["n_images"] == 30 and abs(table["all"] - 0.44) < 0.02
+
+
+def test_evaluate_against_several_annotators(tmp_path):
+    from desghost.model import ModelConfig, build_model, save_model
+
+    from .conftest import shared_data
+    images = shared_data("dgb", "real", "images")
+    ann = sorted(str(p) for p in shared_data("dgb", "real", "annotations").glob("common_core_*.json"))[:3]
+    model = tmp_path / "m.safetensors"
+    save_model(model, build_model(ModelConfig()), ModelConfig())
+    out = desghost("evaluate", "--model", str(model), "--images", str(images), "--annotations", *ann,
+                   "--held-out-after", "27", "--threshold", "0.0", "--json")
+    assert out.returncode == 0, out.stderr
+    res = json.loads(out.stdout)
+    assert len(res["images"]) == 3 and len(res["model_vs_annotator"]) == 3 and len(res["human_vs_others"]) == 3
+    human_f1 = res["human_mean"]["ccd"]["all"]["0%"]["f1"]
+    assert 0.6 < human_f1 < 1.0
+    assert res["seconds_per_image"] > 0
+    text = desghost("evaluate", "--model", str(model), "--images", str(images), "--annotations", *ann,
+                    "--held-out-after", "28")
+    assert text.returncode == 0 and "CCD all @0% f1" in text.stdout and "humans" in text.stdout

@@ -1,0 +1,81 @@
+"""Detector quality and speed against the issue's bars and the paper's numbers, in one run.
+
+    python benchmarks/bench_detector.py [--model PATH] [--synthetic 100] [--held-out-after 0]
+
+Bars: held-out synthetic AP@0.5 >= 0.9 and CCD-level F1 >= 0.95; on real images not used in
+training, CCD-level F1 (0%, all classes, mean over annotators) >= the paper's 0.750 and as close
+as possible to the human agreement measured the same way; AP@0.5 next to the paper's 0.456;
+CPU detection <= 3 s per focal-plane image.
+"""
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from desghost.evaluate import evaluate_against_annotators, predict, score_predictions, synthetic_test_set
+from desghost.model import default_model_path, load_model
+
+DATA = Path(os.environ.get("DESGHOST_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
+
+
+def row(name, value, bar, ok):
+    mark = "" if ok is None else ("PASS" if ok else "below")
+    print(f"  {name:<46}{value:>9}{bar:>14}  {mark}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=default_model_path())
+    ap.add_argument("--synthetic", type=int, default=100)
+    ap.add_argument("--held-out-after", type=int, default=0,
+                    help="real images sorted by name; the first N were used for training")
+    ap.add_argument("--device", default="auto")
+    args = ap.parse_args()
+    model = load_model(args.model, device=args.device)
+    meta = model.metadata.get("training", {})
+    print(f"model {args.model}\n  backbone {model.config.backbone}, trained {meta.get('steps')} steps, "
+          f"device {model.device}, threshold {model.config.score_threshold}")
+
+    images, gts = synthetic_test_set(args.synthetic)
+    preds, sec = predict(images, model)
+    s = score_predictions(gts, preds)
+    print(f"\nheld-out synthetic test set ({len(images)} images, JPEG q75, 1 in 6 clean)")
+    row("AP@0.5 (paper way)", f"{s['paper_ap']['AP50']:.3f}", ">= 0.90", s["paper_ap"]["AP50"] >= 0.9)
+    row("AP@0.5 (COCO segm)", f"{s['coco']['AP50']:.3f}", "", None)
+    row("CCD-level F1 (0%, all classes)", f"{s['ccd']['all']['0%']['f1']:.3f}", ">= 0.95",
+        s["ccd"]["all"]["0%"]["f1"] >= 0.95)
+    row("exposure ghost-vs-clean accuracy", f"{s['exposure']['accuracy']:.3f}", "", None)
+
+    folder = DATA / "dgb" / "real"
+    if (folder / "images").exists():
+        from desghost.cli import _load_annotated
+        ann = sorted(str(p) for p in (folder / "annotations").glob("common_core_*.json"))
+        names, real_images, per_annotator = _load_annotated(folder / "images", ann, args.held_out_after)
+        preds, sec_real = predict(real_images, model)
+        res = evaluate_against_annotators(preds, per_annotator)
+        m, h = res["model_mean"], res["human_mean"]
+        f1 = m["ccd"]["all"]["0%"]["f1"]
+        print(f"\nreal images ({len(names)} not trained on, {len(ann)} annotators; model = mean over annotators)")
+        row("CCD-level F1 (0%, all classes)", f"{f1:.3f}", ">= 0.750", f1 >= 0.750)
+        row("  human agreement, same metric", f"{h['ccd']['all']['0%']['f1']:.3f}", "(ceiling)", None)
+        row("CCD precision / recall", f"{m['ccd']['all']['0%']['precision']:.2f}/{m['ccd']['all']['0%']['recall']:.2f}",
+            "0.687/0.825", None)
+        row("CCD-level F1 Rays+Bright", f"{m['ccd']['rays+bright']['0%']['f1']:.3f}", "paper 0.725", None)
+        row("AP@0.5 (paper way)", f"{m['paper_ap']['AP50']:.3f}", "paper 0.456", None)
+        row("  human, same metric", f"{h['paper_ap']['AP50']:.3f}", "", None)
+        row("AP@0.75 (paper way)", f"{m['paper_ap']['AP75']:.3f}", "paper 0.142", None)
+        row("AP@0.5 (COCO segm)", f"{m['coco']['AP50']:.3f}", "", None)
+    else:
+        print(f"\n(no real images at {folder}: real-image rows skipped)")
+
+    t0 = time.perf_counter()
+    predict(images[:10], load_model(args.model, device="cpu"), batch_size=1)
+    cpu = (time.perf_counter() - t0) / 10
+    print("\nspeed")
+    row("CPU seconds per focal-plane image (batch 1)", f"{cpu:.2f}", "<= 3.0", cpu <= 3.0)
+
+
+if __name__ == "__main__":
+    main()
