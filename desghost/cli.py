@@ -18,7 +18,8 @@ EXIT_CODES_HELP = """exit codes:
   3   not a FITS file               4   truncated or corrupt FITS file
   5   not a DECam exposure          6   missing or malformed keyword (EXPNUM, CCDNUM, ...)
   7   duplicate CCDNUM              8   files of different exposures, or CCDNUM/DETPOS clash
-  9   an output file cannot be written
+  9   an output file cannot be written    13  catalog missing, corrupt or foreign
+  14  several exposures given and some failed (each is reported and recorded)
   10  image written, but CCDs were missing (left blank)
   11  image written, but NaN/inf pixels were excluded
   12  image written, but an HDU was all zeros (left blank)
@@ -176,6 +177,92 @@ def _add_agreement(sub):
     p.set_defaults(func=cmd_agreement)
 
 
+def _default_catalog():
+    return os.environ.get("DESGHOST_CATALOG", "desghost_catalog.sqlite")
+
+
+def _add_run(sub):
+    p = sub.add_parser(
+        "run", formatter_class=_formatter,
+        help="the main job: read, assemble, detect, project and write masks and exclusion tables",
+        description="For each exposure: assemble the focal-plane image, detect artifacts, project them onto "
+                    "the CCDs and write, named from EXPNUM: D<expnum>_desghost_mask.fits.fz (per-CCD bit masks, "
+                    "PLIO), _exclude.fits (EXPNUM/CCDNUM/REASON/ANALYST + CLASS, SCORE, AREA_FRAC, MODEL, BAND, "
+                    "DATE_OBS), _exclude.txt (ray-tracing list format) and _overlay.png. A bad exposure is "
+                    "recorded as a failure and the run goes on.",
+        epilog="examples:\n"
+               "  desghost run --demo -o demo_out/                  # simulate an exposure and process it\n"
+               "  desghost run DECam_00229388.fits.fz -o out/ --catalog night.sqlite\n"
+               "  desghost run raw/*.fits.fz -o out/ --area-threshold 0.05 --device cuda\n")
+    p.add_argument("exposures", nargs="*", help="exposure files or per-CCD directories")
+    p.add_argument("-o", "--outdir", required=True)
+    p.add_argument("--demo", action="store_true", help="simulate a small raw exposure into OUTDIR/input and run on it")
+    p.add_argument("--model", default="default")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--threshold", type=float, default=None, help="detection score threshold (default 0.8)")
+    p.add_argument("--area-threshold", type=float, default=0.0,
+                   help="exclude a CCD when this fraction of it is covered (default 0: any pixel; 0.05, 0.1, 0.2)")
+    p.add_argument("--catalog", default=None, help="SQLite catalog to record the results in")
+    p.add_argument("--row-step", type=int, default=1)
+    p.add_argument("--workers", type=int, default=1, help="processes reading the CCDs of one exposure")
+    p.add_argument("--no-overlay", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON summary per exposure")
+    p.set_defaults(func=cmd_run)
+
+
+def _add_query(sub):
+    p = sub.add_parser(
+        "query", formatter_class=_formatter, help="ask the catalog which CCDs/exposures are affected",
+        description="Query the catalog. Rows are excluded CCDs (default), instances, exposures or failures.",
+        epilog="examples:\n"
+               "  desghost query --expnum 229388                       # excluded CCDs of one exposure\n"
+               "  desghost query --what instances --class Rays --band r --since 2017 --until 2017\n"
+               "  desghost query --expnum 500000-600000 --format fits -o excl.fits\n"
+               "  desghost query --source raytrace --category ghost-scatter --format raytrace\n")
+    p.add_argument("--catalog", default=None)
+    p.add_argument("--source", default="desghost", help="desghost, raytrace, ...")
+    p.add_argument("--what", default="ccds", choices=("ccds", "instances", "exposures", "failures"))
+    p.add_argument("--expnum", help="N or A-B")
+    p.add_argument("--ccdnum", type=int, nargs="+")
+    p.add_argument("--band", nargs="+")
+    p.add_argument("--since", help="DATE-OBS >= this (2017, 2017-03, 2017-03-05)")
+    p.add_argument("--until", help="DATE-OBS up to and including this")
+    p.add_argument("--class", dest="classes", nargs="+", choices=("Bright", "Faint", "Rays"))
+    p.add_argument("--min-score", type=float)
+    p.add_argument("--category", help="exclusion category (ghost-scatter, streak, ...)")
+    p.add_argument("--format", default="table", choices=("table", "csv", "fits", "raytrace"))
+    p.add_argument("-o", "--output", help="write to this file instead of stdout (required for fits)")
+    p.set_defaults(func=cmd_query)
+
+
+def _add_import(sub):
+    p = sub.add_parser(
+        "import-raytrace", formatter_class=_formatter, help="load ray-tracing exclusion lists into the catalog",
+        description="Load DELVE/DES ray-tracing lists (ghost-scatter, streak, noise, problem, ccdNN ...) as their "
+                    "own source; the category comes from the file name. Re-importing a file replaces its rows.",
+        epilog="example:\n  desghost import-raytrace ../shared/data/raytrace/y*/*.txt --catalog cat.sqlite\n")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--catalog", default=None)
+    p.add_argument("--source", default="raytrace")
+    p.set_defaults(func=cmd_import_raytrace)
+
+
+def _add_compare(sub):
+    p = sub.add_parser(
+        "compare", formatter_class=_formatter, help="CCD-level precision/recall/F1 between two catalog sources",
+        description="Compare the excluded CCDs of two sources over the exposures both cover (the paper's "
+                    "Mask R-CNN vs ray-tracing comparison).",
+        epilog="example:\n  desghost compare --truth raytrace --pred desghost --since 2016-08 --until 2017-02\n")
+    p.add_argument("--catalog", default=None)
+    p.add_argument("--truth", default="raytrace")
+    p.add_argument("--pred", default="desghost")
+    p.add_argument("--category", default="ghost-scatter", help="the truth source's category")
+    p.add_argument("--since")
+    p.add_argument("--until")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_compare)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="desghost", formatter_class=_formatter,
@@ -192,6 +279,10 @@ def build_parser():
     _add_detect(sub)
     _add_evaluate(sub)
     _add_agreement(sub)
+    _add_run(sub)
+    _add_query(sub)
+    _add_import(sub)
+    _add_compare(sub)
     return parser
 
 
@@ -425,6 +516,152 @@ def cmd_agreement(args):
         print(f"{len(args.annotations)} annotators, {len(names)} images: pixels marked by all / marked by any")
         for k in ("all", "Bright", "Faint", "Rays"):
             print(f"  {k:<7} {table[k]:.3f}")
+    return 0
+
+
+def cmd_run(args):
+    from .catalog import Catalog
+    from .pipeline import RunConfig, process_exposure
+
+    inputs = list(args.exposures)
+    if args.demo:
+        from .simulate.exposure import SimulationConfig, write_simulated_exposure
+        files, truth = write_simulated_exposure(os.path.join(args.outdir, "input", "DECam_00700000.fits.fz"),
+                                                SimulationConfig(expnum=700000, seed=7))
+        _log(args, f"demo exposure: {files[0]} (truth: {truth})")
+        inputs.append(files[0])
+    if not inputs:
+        raise UsageError("give exposures to process, or --demo")
+    cfg = RunConfig(model=None if args.model == "default" else args.model, device=args.device,
+                    threshold=args.threshold, area_threshold=args.area_threshold, row_step=args.row_step,
+                    workers=args.workers, write_overlay=not args.no_overlay)
+    catalog = Catalog(args.catalog) if args.catalog else None
+    failures = []
+    t0 = time.perf_counter()
+    for path in inputs:
+        try:
+            result = process_exposure(path, args.outdir, cfg)
+        except DesghostError as exc:
+            print(f"desghost: error: {exc}", file=sys.stderr)
+            failures.append(exc.exit_code)
+            if catalog:
+                catalog.record_failure(path, str(exc), exc.exit_code)
+            continue
+        if catalog:
+            catalog.record_exposure(result)
+        for w in result.warnings:
+            print(f"desghost: warning: {w}", file=sys.stderr)
+        _log(args, f"EXPNUM {result.expnum}: {len(result.instances)} artifacts, {len(result.exclusions)} CCDs "
+                   f"excluded, {result.timings_s['total']:.1f} s -> {result.outputs.get('exclusion_fits')}")
+        if args.json:
+            print(json.dumps({"expnum": result.expnum, "input": path, "outputs": result.outputs,
+                              "timings_s": result.timings_s, "n_instances": len(result.instances),
+                              "excluded_ccds": [r["ccdnum"] for r in result.exclusions]}), flush=True)
+    if catalog:
+        catalog.close()
+    n = len(inputs)
+    _log(args, f"{n - len(failures)} of {n} exposures done, {len(failures)} failed, "
+               f"{n / max(time.perf_counter() - t0, 1e-9) * 60:.1f} exposures/min")
+    if not failures:
+        return 0
+    return failures[0] if n == 1 else 14
+
+
+def cmd_query(args):
+    import csv as csv_mod
+
+    from .catalog import Catalog
+    from .queries import build_query
+    try:
+        sql, params = build_query(args.what, args.source, args.expnum, args.ccdnum, args.band, args.since,
+                                  args.until, args.classes, args.min_score, args.category)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    with Catalog(args.catalog or _default_catalog(), create=False) as cat:
+        rows = cat.query(sql, params)
+    if args.format in ("fits", "raytrace"):
+        if args.what != "ccds":
+            raise UsageError(f"--format {args.format} needs --what ccds")
+        from .products.exclusion import raytrace_lines, write_exclusion_fits
+        full = [{**r, "class": r["class"] or "", "score": r["score"] or 0.0, "area_frac": r["area_frac"] or 0.0,
+                 "model": r["model"] or "", "band": r["band"] or "", "date_obs": str(r["date_obs"] or ""),
+                 "reason": r["reason"] or "", "analyst": r["analyst"] or "", "detpos": r["detpos"] or "nan"}
+                for r in rows]
+        if args.format == "fits":
+            if not args.output:
+                raise UsageError("--format fits needs -o FILE")
+            cards = [{"name": "DGVERS", "value": f"desghost {__version__}"},
+                     {"name": "DGQUERY", "value": " ".join(sys.argv[1:])[-68:]}]
+            write_exclusion_fits(args.output, full, cards)
+            _log(args, f"{len(rows)} rows -> {args.output}")
+            return 0
+        text = "\n".join(raytrace_lines(full)) + "\n"
+    elif args.format == "csv":
+        import io
+        buf = io.StringIO()
+        if rows:
+            w = csv_mod.DictWriter(buf, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+        text = buf.getvalue()
+    else:
+        text = _table(rows)
+    if args.output:
+        with open(args.output, "w") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _table(rows):
+    if not rows:
+        return "(no rows)\n"
+    cols = list(rows[0])
+
+    def fmt(v):
+        return f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v))
+
+    widths = {c: max(len(c), *(len(fmt(r[c])) for r in rows)) for c in cols}
+    lines = ["  ".join(c.ljust(widths[c]) for c in cols)]
+    lines += ["  ".join(fmt(r[c]).ljust(widths[c]) for c in cols) for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def cmd_import_raytrace(args):
+    from .catalog import Catalog
+    from .raytrace import list_category, read_list
+    total = parsed = 0
+    for path in args.files:
+        if not os.path.isfile(path):
+            raise UsageError("no such file", path=path)
+    with Catalog(args.catalog or _default_catalog()) as cat:
+        for path in args.files:
+            category, season = list_category(path)
+            rows = read_list(path)
+            n = cat.import_exclusions(rows, args.source, category, os.path.basename(path))
+            total += n
+            parsed += len(rows)
+            _log(args, f"{path}: {len(rows)} rows read, {n} new ({category}, {season or 'no season'})")
+        by_cat = cat.query("SELECT category, COUNT(*) AS n FROM excluded_ccds WHERE source = ? GROUP BY category "
+                           "ORDER BY n DESC", (args.source,))
+    print(f"read {parsed} rows from {len(args.files)} files; {total} distinct (category, EXPNUM, CCDNUM) rows "
+          f"in source '{args.source}': "
+          + ", ".join(f"{r['category']} {r['n']}" for r in by_cat))
+    return 0
+
+
+def cmd_compare(args):
+    from .catalog import Catalog
+    from .queries import compare_sources
+    with Catalog(args.catalog or _default_catalog(), create=False) as cat:
+        s = compare_sources(cat, args.truth, args.pred, args.category, args.since, args.until)
+    if args.json:
+        print(json.dumps(s))
+    else:
+        print(f"{args.pred} vs {args.truth} ({args.category}), {s['n_exposures']} exposures covered by both:")
+        print(f"  CCD-level precision {_fmt(s['precision'])}  recall {_fmt(s['recall'])}  F1 {_fmt(s['f1'])}"
+              f"  (tp {s['tp']}, fp {s['fp']}, fn {s['fn']})")
     return 0
 
 

@@ -1,0 +1,194 @@
+"""One exposure through the whole chain: read, assemble, detect, project, write.
+
+:func:`process_exposure` is the one function that the CLI (``desghost run``), the nightly
+runner and the pipeline stage all call.
+"""
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .focalplane import assemble_exposure, ccd_map, default_orientation
+from .layout import load_layout
+from .orientation import orientation_from_header
+from .project import ccd_pixel_count, coverage
+from .readers import open_exposure
+
+CLASS_ORDER = ("Bright", "Faint", "Rays")
+
+
+@dataclass
+class RunConfig:
+    """Settings of a masking run (every one has a CLI flag)."""
+
+    model: str | None = None          # model file; None = the shipped default
+    device: str = "auto"
+    threshold: float | None = None    # detection score threshold; None = the model's (0.8)
+    area_threshold: float = 0.0       # CCD excluded when the covered fraction exceeds this (0: any pixel)
+    row_step: int = 1
+    workers: int = 1                  # processes reading CCDs of one exposure
+    write_mask: bool = True
+    write_overlay: bool = True
+    write_ds9: bool = False
+
+
+@dataclass
+class ExposureResult:
+    """Everything known about one processed exposure."""
+
+    expnum: int
+    band: str
+    date_obs: str
+    mjd_obs: float | None
+    flavor: str
+    source: str
+    image: np.ndarray
+    instances: list
+    coverages: list
+    exclusions: list
+    dead_ccds: list
+    ccds_present: list
+    warnings: list
+    model_name: str
+    model_path: str
+    threshold: float
+    area_threshold: float
+    timings_s: dict = field(default_factory=dict)
+    outputs: dict = field(default_factory=dict)
+
+
+def product_names(expnum):
+    """Output file names of an exposure: from EXPNUM and a fixed pattern only."""
+    stem = f"D{int(expnum):08d}_desghost"
+    return {"mask": f"{stem}_mask.fits.fz", "exclusion_fits": f"{stem}_exclude.fits",
+            "exclusion_txt": f"{stem}_exclude.txt", "overlay": f"{stem}_overlay.png", "ds9": f"{stem}_ds9.reg"}
+
+
+@lru_cache(maxsize=4)
+def _cached_model(path, device, threshold):
+    from .model import load_model
+    overrides = None if threshold is None else {"score_threshold": float(threshold)}
+    return load_model(path, device=device, overrides=overrides)
+
+
+def exclusion_rows(result_like, instances, coverages, layout, present, model_name, area_threshold):
+    """One exclusion row per affected CCD (union of all instances on it)."""
+    index_img, _ = ccd_map(layout, result_like["expnum"])
+    area = ccd_pixel_count(index_img)
+    union = np.zeros(index_img.shape, dtype=bool)
+    for inst in instances:
+        union |= inst.mask
+    covered = {c.ccdnum: c.area_frac for c in coverage(union, index_img, area, dead=result_like["dead"])}
+    rows = []
+    for ccdnum, frac in sorted(covered.items()):
+        if ccdnum not in present or frac <= 0 or (area_threshold > 0 and frac < area_threshold):
+            continue
+        hits = [(inst.score, inst.class_name) for inst, cov in zip(instances, coverages)
+                if any(c.ccdnum == ccdnum for c in cov)]
+        best_score, best_class = max(hits)
+        classes = "+".join(c for c in CLASS_ORDER if any(h[1] == c for h in hits))
+        rows.append({"expnum": result_like["expnum"], "ccdnum": ccdnum, "detpos": layout.ccds[ccdnum].detpos,
+                     "reason": f"desghost {classes}", "analyst": f"desghost {__version__}",
+                     "class": best_class, "score": float(best_score), "area_frac": float(frac),
+                     "model": model_name, "band": result_like["band"], "date_obs": result_like["date_obs"]})
+    return rows
+
+
+def provenance_cards(result, input_name):
+    cards = [("DGVERS", f"desghost {__version__}", "software version"),
+             ("DGMODEL", result.model_name, "detector model file"),
+             ("DGTHRESH", float(result.threshold), "detection score threshold"),
+             ("DGAREA", float(result.area_threshold), "CCD covered-fraction threshold (0: any pixel)"),
+             ("DGINPUT", str(input_name)[-68:], "input exposure"),
+             ("DATE", datetime.now(timezone.utc).isoformat(timespec="seconds"), "file written (UTC)"),
+             ("EXPNUM", int(result.expnum), "DECam exposure number"),
+             ("BAND", result.band, "filter band"), ("DATE-OBS", result.date_obs, "exposure start")]
+    return [{"name": k, "value": v, "comment": c} for k, v, c in cards]
+
+
+def _ccd_frames(exposure, layout):
+    """``{ccdnum: (ny, nx, orientation)}`` of the CCDs in the exposure, from the headers."""
+    from .sections import parse_section
+    default = default_orientation(layout)
+    out = {}
+    for _path, _i, _ext, ccdnum, _detpos, header in exposure._index:
+        if "DATASEC" in header and exposure.flavor == "raw":
+            rows, cols = parse_section(header["DATASEC"])
+            ny, nx = rows.stop - rows.start, cols.stop - cols.start
+        else:
+            ny = int(header.get("ZNAXIS2", header.get("NAXIS2")))
+            nx = int(header.get("ZNAXIS1", header.get("NAXIS1")))
+        out[ccdnum] = (ny, nx, orientation_from_header(header, default))
+    return out
+
+
+def process_exposure(source, outdir, config=None, layout=None, progress=None):
+    """Run the whole chain on one exposure and write its products.
+
+    Parameters
+    ----------
+    source : str, Path or list
+        Anything :func:`desghost.readers.open_exposure` accepts.
+    outdir : str or Path
+        Where the products go (names from EXPNUM, see :func:`product_names`).
+    config : RunConfig, optional
+
+    Returns
+    -------
+    ExposureResult
+        With ``outputs`` naming the files written.  Raises a ``DesghostError`` for bad input
+        before anything is written.
+    """
+    from .detect import detect_images
+    from .model import default_model_path
+    from .products.exclusion import write_exclusion_fits, write_raytrace_list
+    from .products.maskfits import write_mask_fits
+    from .products.overlay import write_overlay
+
+    cfg = config or RunConfig()
+    layout = layout or load_layout()
+    t = {}
+    t0 = time.perf_counter()
+    exposure = open_exposure(source, layout)
+    fp = assemble_exposure(exposure, layout, row_step=cfg.row_step, workers=cfg.workers, progress=progress)
+    t["assemble"] = time.perf_counter() - t0
+    model_path = str(cfg.model or default_model_path())
+    model = _cached_model(model_path, cfg.device, cfg.threshold)
+    t1 = time.perf_counter()
+    instances = detect_images([fp.image], model)[0]
+    t["detect"] = time.perf_counter() - t1
+    index_img, _ = ccd_map(layout, fp.expnum)
+    area = ccd_pixel_count(index_img)
+    dead = set(fp.ccds_dead)
+    present = set(fp.ccds_present)
+    coverages = [[c for c in coverage(i.mask, index_img, area, dead) if c.ccdnum in present] for i in instances]
+    model_name = Path(model_path).name
+    meta = {"expnum": fp.expnum, "band": fp.band, "date_obs": fp.date_obs, "dead": dead}
+    rows = exclusion_rows(meta, instances, coverages, layout, present, model_name, cfg.area_threshold)
+    result = ExposureResult(
+        expnum=fp.expnum, band=fp.band, date_obs=fp.date_obs, mjd_obs=fp.mjd_obs, flavor=fp.flavor,
+        source=fp.source, image=fp.image, instances=instances, coverages=coverages, exclusions=rows,
+        dead_ccds=sorted(dead), ccds_present=sorted(present), warnings=[w.message for w in fp.warnings],
+        model_name=model_name, model_path=model_path, threshold=model.config.score_threshold,
+        area_threshold=cfg.area_threshold)
+    t2 = time.perf_counter()
+    outdir = Path(outdir)
+    names = product_names(fp.expnum)
+    cards = provenance_cards(result, Path(fp.source).name)
+    out = {}
+    if cfg.write_mask:
+        out["mask"] = write_mask_fits(outdir / names["mask"], result, layout, _ccd_frames(exposure, layout), cards)
+    out["exclusion_fits"] = write_exclusion_fits(outdir / names["exclusion_fits"], rows, cards)
+    out["exclusion_txt"] = write_raytrace_list(outdir / names["exclusion_txt"], rows)
+    if cfg.write_overlay:
+        prov = {c["name"]: c["value"] for c in cards}
+        out["overlay"] = write_overlay(outdir / names["overlay"], result, layout, prov)
+    t["write"] = time.perf_counter() - t2
+    t["total"] = time.perf_counter() - t0
+    result.timings_s = {k: round(v, 3) for k, v in t.items()}
+    result.outputs = out
+    return result

@@ -1,0 +1,85 @@
+"""Exclusion tables: the survey-database FITS table and the ray-tracing text list.
+
+The FITS table starts with exactly the columns the survey databases load -- EXPNUM (>i4),
+CCDNUM (>i2), REASON (S30), ANALYST (S30) -- followed by CLASS, SCORE, AREA_FRAC, MODEL,
+BAND and DATE_OBS.  The text list uses the ray-tracing header ``#date expnum ccd id ccdnum``
+so ``numpy.genfromtxt(path, names=True, dtype=int)`` reads EXPNUM and CCDNUM as before.
+"""
+import os
+from pathlib import Path
+
+import fitsio
+import numpy as np
+
+EXCLUSION_DTYPE = np.dtype([("EXPNUM", ">i4"), ("CCDNUM", ">i2"), ("REASON", "S30"), ("ANALYST", "S30"),
+                            ("CLASS", "S8"), ("SCORE", ">f4"), ("AREA_FRAC", ">f4"), ("MODEL", "S40"),
+                            ("BAND", "S4"), ("DATE_OBS", "S26")])
+SURVEY_COLUMNS = ("EXPNUM", "CCDNUM", "REASON", "ANALYST")
+
+
+def exclusion_array(rows):
+    """A structured array of exclusion rows (dicts with the lower-case column names)."""
+    arr = np.zeros(len(rows), dtype=EXCLUSION_DTYPE)
+    for i, r in enumerate(rows):
+        arr[i] = (r["expnum"], r["ccdnum"], r["reason"][:30].encode(), r["analyst"][:30].encode(),
+                  r["class"].encode(), r["score"], r["area_frac"], r["model"][:40].encode(),
+                  r["band"][:4].encode(), r["date_obs"][:26].encode())
+    return arr
+
+
+def _atomic(path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path, path.with_name(f".{path.name}.part-{os.getpid()}")
+
+
+def write_exclusion_fits(path, rows, provenance_cards):
+    """Write the exclusion BINTABLE (EXTNAME EXCLUDE) atomically."""
+    path, tmp = _atomic(path)
+    try:
+        with fitsio.FITS(str(tmp), "rw", clobber=True) as f:
+            f.write(None, header=provenance_cards)
+            f.write(exclusion_array(rows), extname="EXCLUDE", header=provenance_cards)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return str(path)
+
+
+def date_yyyymmdd(date_obs):
+    """``2016-08-02T05:06:07`` -> ``20160802`` (the ray-tracing lists' date column)."""
+    digits = "".join(ch for ch in str(date_obs)[:10] if ch.isdigit())
+    return digits if len(digits) == 8 else "0"
+
+
+def raytrace_lines(rows):
+    """Rows in the ``#date expnum ccd id ccdnum`` format (ccd is the ray-tracer's index: nan)."""
+    lines = ["#date     expnum ccd id ccdnum"]
+    for r in sorted(rows, key=lambda r: (r["expnum"], r["ccdnum"])):
+        lines.append(f"{date_yyyymmdd(r['date_obs']):<9} {r['expnum']:>7} nan {r['detpos']:>3} {r['ccdnum']:>3}")
+    return lines
+
+
+def write_raytrace_list(path, rows):
+    """Write the ray-tracing style text list atomically."""
+    path, tmp = _atomic(path)
+    try:
+        tmp.write_text("\n".join(raytrace_lines(rows)) + "\n")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return str(path)
+
+
+def read_raytrace_list(path):
+    """Read a ray-tracing list (ours or DELVE's) as ``[(date, expnum, ccdnum, detpos)]``.
+
+    Uses the same ``numpy.genfromtxt(names=True)`` convention as the existing readers.
+    """
+    data = np.genfromtxt(path, names=True, dtype=None, encoding="utf-8", missing_values="nan")
+    data = np.atleast_1d(data)
+    if data.size == 0:
+        return []
+    return [(int(d["date"]), int(d["expnum"]), int(d["ccdnum"]), str(d["id"])) for d in data]

@@ -1,0 +1,74 @@
+"""The bad-region mask FITS of one exposure.
+
+Primary header: provenance.  One PLIO-compressed int32 image per CCD present (EXTNAME =
+DETPOS, CCDNUM, EXPNUM, the mask planes declared as ``MP_<NAME> = bit``) at full CCD
+resolution; a FOCALPLANE image with the 400x400 mask; an INSTANCES table.
+"""
+import os
+from pathlib import Path
+
+import fitsio
+import numpy as np
+
+from ..project import ccd_mask
+from .bits import class_value, plane_cards
+
+INSTANCE_DTYPE = np.dtype([("ID", ">i2"), ("CLASS", "S8"), ("SCORE", ">f4"), ("BBOX", ">f4", (4,)),
+                           ("AREA_PX", ">i4"), ("NCCD", ">i2"), ("CCDNUMS", "S200")])
+
+
+def focal_plane_mask(instances, shape):
+    """The 400x400 bit mask: each instance's class bit OR-ed in."""
+    out = np.zeros(shape, dtype=np.int32)
+    for inst in instances:
+        out[inst.mask] |= class_value(inst.class_name)
+    return out
+
+
+def instance_table(instances, coverages):
+    arr = np.zeros(len(instances), dtype=INSTANCE_DTYPE)
+    for i, (inst, cov) in enumerate(zip(instances, coverages)):
+        ccds = ",".join(str(c.ccdnum) for c in cov)
+        arr[i] = (i, inst.class_name.encode(), inst.score, inst.bbox_px, inst.area_px, len(cov), ccds[:200].encode())
+    return arr
+
+
+def write_mask_fits(path, result, layout, ccd_frames, provenance_cards):
+    """Write the mask file atomically.
+
+    Parameters
+    ----------
+    result : ExposureResult
+    ccd_frames : dict
+        ``{ccdnum: (ny_px, nx_px, orientation)}`` of the CCDs present (dead ones are skipped).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
+    touching = {}
+    for inst, cov in zip(result.instances, result.coverages):
+        for c in cov:
+            touching.setdefault(c.ccdnum, []).append(inst)
+    try:
+        with fitsio.FITS(str(tmp), "rw", clobber=True) as f:
+            f.write(None, header=provenance_cards + plane_cards())
+            for ccdnum in sorted(ccd_frames):
+                if ccdnum in result.dead_ccds:
+                    continue
+                ny, nx, orientation = ccd_frames[ccdnum]
+                mask = np.zeros((ny, nx), dtype=np.int32)
+                for inst in touching.get(ccdnum, []):
+                    mask[ccd_mask(inst.mask, layout.ccds[ccdnum].box_px, ny, nx, orientation)] |= class_value(inst.class_name)
+                detpos = layout.ccds[ccdnum].detpos
+                cards = [{"name": "CCDNUM", "value": ccdnum}, {"name": "DETPOS", "value": detpos},
+                         {"name": "EXPNUM", "value": result.expnum}] + plane_cards()
+                f.write(mask, extname=detpos, header=cards, compress="PLIO", tile_dims=[1, nx])
+            f.write(focal_plane_mask(result.instances, result.image.shape), extname="FOCALPLANE",
+                    header=[{"name": "EXPNUM", "value": result.expnum}] + plane_cards(),
+                    compress="PLIO", tile_dims=[1, result.image.shape[1]])
+            f.write(instance_table(result.instances, result.coverages), extname="INSTANCES")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return str(path)
