@@ -1,0 +1,155 @@
+"""The SQLite catalog: idempotence, concurrent writers, bad files, queries, imports, compare."""
+import multiprocessing as mp
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from desghost.catalog import Catalog, CatalogError
+from desghost.cli import main
+from desghost.detect import Instance
+from desghost.pipeline import ExposureResult
+from desghost.project import CCDCoverage
+from desghost.queries import build_query, compare_sources
+
+from .conftest import shared_data
+
+
+def fake_result(expnum, ccds=(5, 6), band="r", date="2017-03-04T01:02:03", cls="Rays"):
+    m = np.zeros((400, 400), dtype=bool)
+    m[10:20, 10:20] = True
+    insts = [Instance({"Bright": 1, "Faint": 2, "Rays": 3}[cls], cls, 0.9, (10.0, 10.0, 20.0, 20.0), m)]
+    covs = [[CCDCoverage(c, 0.1, 10) for c in ccds]]
+    rows = [{"expnum": expnum, "ccdnum": c, "detpos": f"X{c}", "reason": f"desghost {cls}", "analyst": "desghost t",
+             "class": cls, "score": 0.9, "area_frac": 0.1, "model": "m", "band": band, "date_obs": date} for c in ccds]
+    return ExposureResult(expnum, band, date, 57000.0, "raw", f"/data/DECam_{expnum:08d}.fits.fz",
+                          np.zeros((400, 400), np.uint8), insts, covs, rows, [61], list(range(1, 61)), [], "m",
+                          "m", 0.8, 0.0, {"total": 1.0})
+
+
+def count(cat, table):
+    return cat.query(f"SELECT COUNT(*) AS n FROM {table}")[0]["n"]
+
+
+def test_rerunning_an_exposure_replaces_its_rows(tmp_path):
+    with Catalog(tmp_path / "c.sqlite") as cat:
+        cat.record_exposure(fake_result(1, ccds=(5, 6, 7)))
+        cat.record_exposure(fake_result(1, ccds=(5,)))
+        cat.record_exposure(fake_result(2))
+        assert count(cat, "exposures") == 2 and count(cat, "instances") == 2
+        assert count(cat, "excluded_ccds") == 3
+        assert cat.query("PRAGMA journal_mode")[0]["journal_mode"] == "wal"
+
+
+def _writer(path, start, n):
+    with Catalog(path) as cat:
+        for e in range(start, start + n):
+            cat.record_exposure(fake_result(e, ccds=(1, 2, 3)))
+            cat.record_exposure(fake_result(e, ccds=(1, 2, 3)))  # re-run: must not duplicate
+
+
+def test_concurrent_writers_from_real_processes(tmp_path):
+    path = tmp_path / "c.sqlite"
+    Catalog(path).close()
+    procs = [mp.get_context("spawn").Process(target=_writer, args=(str(path), 1000 * k, 15)) for k in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    with Catalog(path) as cat:
+        assert count(cat, "exposures") == 60 and count(cat, "excluded_ccds") == 180
+        assert cat.query("PRAGMA integrity_check")[0]["integrity_check"] == "ok"
+
+
+def test_corrupt_or_foreign_files_are_refused_and_kept(tmp_path):
+    bad = tmp_path / "bad.sqlite"
+    bad.write_bytes(b"garbage" * 100)
+    with pytest.raises(CatalogError, match="not an SQLite file"):
+        Catalog(bad)
+    assert bad.read_bytes() == b"garbage" * 100
+    import sqlite3
+    foreign = tmp_path / "foreign.sqlite"
+    con = sqlite3.connect(foreign)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    with pytest.raises(CatalogError, match="not a desghost catalog"):
+        Catalog(foreign)
+    with pytest.raises(CatalogError, match="no catalog"):
+        Catalog(tmp_path / "missing.sqlite", create=False)
+
+
+def test_query_cli_errors_are_clean(tmp_path, capsys):
+    assert main(["query", "--catalog", str(tmp_path / "none.sqlite")]) == 13
+    assert "no catalog" in capsys.readouterr().err
+    (tmp_path / "bad.sqlite").write_text("x" * 100)
+    assert main(["query", "--catalog", str(tmp_path / "bad.sqlite")]) == 13
+
+
+def test_queries_filter_and_are_parameterised(tmp_path):
+    with Catalog(tmp_path / "c.sqlite") as cat:
+        cat.record_exposure(fake_result(100, band="r", date="2017-03-04T01:00:00", cls="Rays"))
+        cat.record_exposure(fake_result(101, band="g", date="2017-05-04T01:00:00", cls="Bright"))
+        cat.record_exposure(fake_result(102, band="r", date="2018-01-04T01:00:00", cls="Rays"))
+
+        def q(**kw):
+            return cat.query(*build_query(**kw))
+
+        assert {r["expnum"] for r in q(what="instances", classes=["Rays"], bands=["r"], since="2017", until="2017")} == {100}
+        assert [r["ccdnum"] for r in q(expnum="101")] == [5, 6]
+        assert {r["expnum"] for r in q(expnum="100-101", ccdnums=[6])} == {100, 101}
+        assert {r["expnum"] for r in q(what="instances", ccdnums=[5])} == {100, 101, 102}
+        assert q(bands=["r'; DROP TABLE exposures; --"]) == []
+        assert count(cat, "exposures") == 3
+        assert {r["expnum"] for r in q(what="exposures", until="2017-03")} == {100}
+
+
+def test_query_output_formats(tmp_path, capsys):
+    import fitsio
+    path = tmp_path / "c.sqlite"
+    with Catalog(path) as cat:
+        cat.record_exposure(fake_result(100))
+    assert main(["query", "--catalog", str(path), "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("expnum,ccdnum") and len(out.splitlines()) == 3
+    assert main(["query", "--catalog", str(path), "--format", "raytrace", "-o", str(tmp_path / "r.txt")]) == 0
+    arr = np.genfromtxt(tmp_path / "r.txt", names=True, dtype=int)
+    assert arr["ccdnum"].tolist() == [5, 6] and set(arr["expnum"]) == {100}
+    assert main(["query", "--catalog", str(path), "--format", "fits", "-o", str(tmp_path / "q.fits")]) == 0
+    t = fitsio.read(tmp_path / "q.fits", ext="EXCLUDE")
+    assert t.dtype.names[:4] == ("EXPNUM", "CCDNUM", "REASON", "ANALYST") and t["CCDNUM"].tolist() == [5, 6]
+
+
+def test_compare_hand_made(tmp_path):
+    lst = tmp_path / "ghost-scatter-y99.txt"
+    lst.write_text("#date     expnum ccd id ccdnum\n20170304  100 nan S1 5\n20170304  100 nan S2 9\n"
+                   "20170304  103 nan S2 7\n")
+    path = tmp_path / "c.sqlite"
+    with Catalog(path) as cat:
+        from desghost.raytrace import read_list
+        cat.import_exclusions(read_list(lst), "raytrace", "ghost-scatter", lst.name)
+        cat.record_exposure(fake_result(100, ccds=(5, 6)))  # tp 5, fp 6, fn 9
+        cat.record_exposure(fake_result(102, ccds=(1,)))    # covered (inside 100..103): fp 1
+        cat.record_exposure(fake_result(200, ccds=(1,)))    # outside the list's range: ignored
+        s = compare_sources(cat)
+    assert s["n_exposures"] == 2 and (s["tp"], s["fp"], s["fn"]) == (1, 2, 1)
+    assert s["precision"] == pytest.approx(1 / 3) and s["recall"] == pytest.approx(0.5)
+
+
+def test_import_all_real_raytrace_lists(tmp_path):
+    files = sorted(str(p) for p in shared_data("raytrace").glob("y*/*.txt"))
+    out = subprocess.run([sys.executable, "-m", "desghost.cli", "-q", "import-raytrace", *files, "--catalog",
+                          str(tmp_path / "c.sqlite")], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "ghost-scatter 21406" in out.stdout
+    with Catalog(tmp_path / "c.sqlite", create=False) as cat:
+        n = cat.query("SELECT COUNT(*) AS n FROM excluded_ccds WHERE category='ghost-scatter'")[0]["n"]
+        ref = sum(len(np.atleast_1d(np.genfromtxt(f, names=True, dtype=int))) for f in files if "ghost-scatter" in f)
+        assert n <= ref and n > 0.97 * ref
+        # re-import replaces, never duplicates
+    subprocess.run([sys.executable, "-m", "desghost.cli", "-q", "import-raytrace", files[0], "--catalog",
+                    str(tmp_path / "c.sqlite")], check=True, capture_output=True)
+    with Catalog(tmp_path / "c.sqlite", create=False) as cat:
+        assert cat.query("SELECT COUNT(*) AS n FROM excluded_ccds WHERE category='ghost-scatter'")[0]["n"] == n

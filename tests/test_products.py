@@ -1,0 +1,169 @@
+"""Products of one exposure: projection, mask FITS, exclusion tables, overlay, the run command."""
+import json
+import subprocess
+import sys
+
+import fitsio
+import numpy as np
+import pytest
+
+from desghost.binning import bin_ccd_into_box
+from desghost.detect import Instance
+from desghost.focalplane import ccd_map, default_orientation
+from desghost.layout import load_layout
+from desghost.pipeline import ExposureResult, exclusion_rows, product_names
+from desghost.products.bits import CLASS_BITS, DES_BITS, class_value
+from desghost.products.exclusion import read_raytrace_list, write_exclusion_fits, write_raytrace_list
+from desghost.products.maskfits import write_mask_fits
+from desghost.products.overlay import write_overlay
+from desghost.project import ccd_mask, ccd_pixel_count, coverage
+
+
+def square(r0, r1, c0, c1):
+    m = np.zeros((400, 400), dtype=bool)
+    m[r0:r1, c0:c1] = True
+    return m
+
+
+@pytest.fixture(scope="module")
+def result():
+    layout = load_layout()
+    index, _ = ccd_map(layout, 700001)
+    area = ccd_pixel_count(index)
+    insts = [Instance(1, "Bright", 0.95, (200.0, 145.0, 260.0, 171.0), square(145, 171, 200, 260)),
+             Instance(3, "Rays", 0.85, (150.0, 360.0, 250.0, 395.0), square(360, 395, 150, 250))]
+    covs = [coverage(i.mask, index, area, dead={61}) for i in insts]
+    meta = {"expnum": 700001, "band": "r", "date_obs": "2017-12-01T03:04:05", "dead": {61}}
+    present = set(range(1, 63)) - {61}
+    rows = exclusion_rows(meta, insts, covs, layout, present, "test.safetensors", 0.0)
+    return ExposureResult(700001, "r", "2017-12-01T03:04:05", 58088.1, "raw", "x.fits.fz",
+                          np.full((400, 400), 55, np.uint8), insts, covs, rows, [61], sorted(present), [],
+                          "test.safetensors", "test.safetensors", 0.8, 0.0)
+
+
+def test_projection_round_trip_and_orientation():
+    layout = load_layout()
+    m = square(145, 171, 200, 260)
+    geom = layout.ccds[21]
+    cm = ccd_mask(m, geom.box_px, 512, 256)
+    assert cm.shape == (512, 256)
+    back = bin_ccd_into_box(cm.astype(np.float32), default_orientation(layout), geom.box_px, (400, 400))
+    sub = m[back.rows.start:back.rows.stop, back.cols.start:back.cols.stop]
+    assert np.array_equal(back.mean > 0.5, sub)
+    # CCD y runs left in the image: the mask's left part of the box is the high-y end of the CCD
+    left_in_box = m[155, int(geom.box_px[0]) + 1]
+    assert cm[-1, 128] == left_in_box
+
+
+def test_dead_ccds_are_never_reported(result):
+    index, _ = ccd_map(load_layout(), 700001)
+    covs = coverage(square(360, 395, 150, 250), index, dead={61})
+    assert 61 not in {c.ccdnum for c in covs} and {60, 62} & {c.ccdnum for c in covs}
+    assert 61 not in {r["ccdnum"] for r in result.exclusions}
+
+
+def test_area_threshold_drops_lightly_touched_ccds(result):
+    layout = load_layout()
+    meta = {"expnum": 700001, "band": "r", "date_obs": "2017-12-01", "dead": {61}}
+    present = set(range(1, 63)) - {61}
+    any_px = exclusion_rows(meta, result.instances, result.coverages, layout, present, "m", 0.0)
+    ten = exclusion_rows(meta, result.instances, result.coverages, layout, present, "m", 0.10)
+    assert {r["ccdnum"] for r in ten} < {r["ccdnum"] for r in any_px}
+    assert all(r["area_frac"] >= 0.10 for r in ten)
+
+
+def test_exclusion_fits_has_the_survey_columns_first(result, tmp_path):
+    path = write_exclusion_fits(tmp_path / "e.fits", result.exclusions, [{"name": "DGVERS", "value": "x"}])
+    with fitsio.FITS(path) as f:
+        h = f["EXCLUDE"].read_header()
+        assert [h[f"TTYPE{i}"] for i in range(1, 5)] == ["EXPNUM", "CCDNUM", "REASON", "ANALYST"]
+        assert [h[f"TFORM{i}"].strip() for i in range(1, 5)] == ["J", "I", "30A", "30A"]
+        assert [h[f"TTYPE{i}"] for i in range(5, 11)] == ["CLASS", "SCORE", "AREA_FRAC", "MODEL", "BAND", "DATE_OBS"]
+        data = f["EXCLUDE"].read()
+    assert data.dtype["EXPNUM"] == np.dtype(">i4") and data.dtype["CCDNUM"] == np.dtype(">i2")
+    assert set(data["EXPNUM"]) == {700001} and len(data) == len(result.exclusions)
+    assert all(a.startswith("desghost") for a in data["ANALYST"])
+
+
+def test_raytrace_list_reads_with_genfromtxt(result, tmp_path):
+    path = write_raytrace_list(tmp_path / "x.txt", result.exclusions)
+    arr = np.genfromtxt(path, names=True, dtype=int)
+    assert arr.dtype.names == ("date", "expnum", "ccd", "id", "ccdnum")
+    assert set(arr["expnum"]) == {700001}
+    assert sorted(arr["ccdnum"].tolist()) == sorted(r["ccdnum"] for r in result.exclusions)
+    assert set(arr["date"]) == {20171201}
+    assert [r[2] for r in read_raytrace_list(path)] == sorted(r["ccdnum"] for r in result.exclusions)
+
+
+def test_mask_bits_do_not_collide_with_des_bits():
+    assert not set(CLASS_BITS.values()) & set(DES_BITS.values())
+    assert class_value("Bright") == 32768
+
+
+def test_mask_fits_structure(result, tmp_path):
+    layout = load_layout()
+    frames = {c: (512, 256, default_orientation(layout)) for c in result.ccds_present}
+    path = write_mask_fits(tmp_path / "m.fits.fz", result, layout, frames, [{"name": "DGVERS", "value": "t"}])
+    with fitsio.FITS(path) as f:
+        names = [h.get_extname() for h in f]
+        assert "N30" not in names and "S10" in names and names[-2:] == ["FOCALPLANE", "INSTANCES"]
+        h = f["S10"].read_header()
+        assert h["CCDNUM"] == 21 and h["EXPNUM"] == 700001 and h["MP_GHOST_BRIGHT"] == 15
+        assert f["S10"].is_compressed()
+        s10 = f["S10"].read()
+        assert s10.shape == (512, 256) and set(np.unique(s10)) == {0, 32768}
+        n29 = f["N29"].read()  # CCD 60 under the Rays square
+        assert set(np.unique(n29)) == {0, class_value("Rays")}
+        fpm = f["FOCALPLANE"].read()
+        assert fpm[160, 230] == 32768 and fpm[370, 160] == class_value("Rays") and fpm[10, 10] == 0
+        inst = f["INSTANCES"].read()
+        assert list(inst["CLASS"]) == ["Bright", "Rays"]
+        assert f[0].read_header()["DGVERS"] == "t"
+
+
+def test_overlay_png(result, tmp_path):
+    from PIL import Image
+    path = write_overlay(tmp_path / "o.png", result, load_layout(), {"DGVERS": "t"})
+    img = np.asarray(Image.open(path).convert("RGB"))
+    assert img.shape[1] == 800
+    magenta = np.all(img == [255, 0, 255], axis=-1).sum()
+    red = np.all(img == [255, 60, 60], axis=-1).sum()
+    assert magenta > 100 and red > 50
+
+
+def test_product_names_come_from_expnum_only():
+    names = product_names(229388)
+    assert names["mask"] == "D00229388_desghost_mask.fits.fz"
+    assert all("/" not in n and ".." not in n for n in names.values())
+
+
+def test_desghost_run_end_to_end(tmp_path, raw_exposure):
+    from desghost.model import ModelConfig, build_model, save_model
+    import torch
+    torch.manual_seed(1)
+    model = tmp_path / "m.safetensors"
+    save_model(model, build_model(ModelConfig()), ModelConfig())
+    cat = tmp_path / "c.sqlite"
+    bad = tmp_path / "bad.fits"
+    bad.write_text("nope" * 1000)
+    out = subprocess.run([sys.executable, "-m", "desghost.cli", "run", raw_exposure[0], str(bad), "-o",
+                          str(tmp_path / "out"), "--model", str(model), "--threshold", "0.05", "--catalog", str(cat),
+                          "--json"], capture_output=True, text=True)
+    assert out.returncode == 14, out.stderr
+    assert "bad.fits" in out.stderr and "1 failed" in out.stderr
+    rec = json.loads(out.stdout.splitlines()[0])
+    assert rec["expnum"] == 700001
+    for key in ("mask", "exclusion_fits", "exclusion_txt", "overlay"):
+        assert (tmp_path / "out" / product_names(700001)[key]).exists()
+    assert not list((tmp_path / "out").glob("*.part-*")) and not list((tmp_path / "out").glob(".*"))
+    from desghost.catalog import Catalog
+    with Catalog(cat, create=False) as c:
+        assert c.query("SELECT COUNT(*) AS n FROM exposures")[0]["n"] == 1
+        fails = c.query("SELECT input, exit_code FROM failures")
+        assert len(fails) == 1 and fails[0]["exit_code"] == 3
+        n_excl = c.query("SELECT COUNT(*) AS n FROM excluded_ccds")[0]["n"]
+    assert n_excl == len(rec["excluded_ccds"])
+    with fitsio.FITS(tmp_path / "out" / product_names(700001)["mask"]) as f:
+        h = f[0].read_header()
+        assert h["DGMODEL"] == "m.safetensors" and h["DGTHRESH"] == pytest.approx(0.05) and h["EXPNUM"] == 700001
+        assert f["S1"].read().shape == (512, 256)
