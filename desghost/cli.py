@@ -206,6 +206,8 @@ def _add_run(sub):
     p.add_argument("--row-step", type=int, default=1)
     p.add_argument("--workers", type=int, default=1, help="processes reading the CCDs of one exposure")
     p.add_argument("--no-overlay", action="store_true")
+    p.add_argument("--healpix", metavar="MAP", help="also add the masked area to this HEALPix map")
+    p.add_argument("--nside", type=int, default=1024, help="nside of a new --healpix map")
     p.add_argument("--json", action="store_true", help="print one JSON summary per exposure")
     p.set_defaults(func=cmd_run)
 
@@ -263,6 +265,23 @@ def _add_compare(sub):
     p.set_defaults(func=cmd_compare)
 
 
+def _add_healpix(sub):
+    p = sub.add_parser(
+        "healpix", formatter_class=_formatter, help="HEALPix map of masked sky area from desghost mask files",
+        description="Project the masked pixels of desghost mask files (D*_desghost_mask.fits.fz) onto the sky "
+                    "with each CCD's WCS and accumulate the masked area (deg^2) per HEALPix pixel. The output "
+                    "is a standard HEALPix FITS map (RING, celestial) that healpy.read_map reads.",
+        epilog="examples:\n"
+               "  desghost healpix out/D*_desghost_mask.fits.fz -o ghosts_nside1024.fits --nside 1024\n"
+               "  desghost healpix out/D00700001_desghost_mask.fits.fz -o map.fits --add   # accumulate\n")
+    p.add_argument("masks", nargs="+")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--nside", type=int, default=1024)
+    p.add_argument("--step", type=int, default=8, help="sample every N-th CCD pixel (default %(default)s)")
+    p.add_argument("--add", action="store_true", help="add to the map in OUTPUT instead of replacing it")
+    p.set_defaults(func=cmd_healpix)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="desghost", formatter_class=_formatter,
@@ -283,6 +302,7 @@ def build_parser():
     _add_query(sub)
     _add_import(sub)
     _add_compare(sub)
+    _add_healpix(sub)
     return parser
 
 
@@ -549,6 +569,8 @@ def cmd_run(args):
             continue
         if catalog:
             catalog.record_exposure(result)
+        if args.healpix and "mask" in result.outputs:
+            _add_to_map(args.healpix, [result.outputs["mask"]], args.nside, 8)
         for w in result.warnings:
             print(f"desghost: warning: {w}", file=sys.stderr)
         _log(args, f"EXPNUM {result.expnum}: {len(result.instances)} artifacts, {len(result.exclusions)} CCDs "
@@ -565,6 +587,27 @@ def cmd_run(args):
     if not failures:
         return 0
     return failures[0] if n == 1 else 14
+
+
+def _add_to_map(path, masks, nside, step):
+    import healpy as hp
+
+    from .skymap import masked_area_map, write_map
+    base = None
+    if os.path.exists(path):
+        base = hp.read_map(path, dtype=np.float64)
+        nside = hp.npix2nside(base.size)
+    hmap = masked_area_map(masks, nside, step_px=step, base_map=base)
+    return write_map(path, hmap, {"DGVERS": f"desghost {__version__}", "DGSTEP": step}), hmap
+
+
+def cmd_healpix(args):
+    if not args.add and os.path.exists(args.output):
+        os.unlink(args.output)
+    out, hmap = _add_to_map(args.output, args.masks, args.nside, args.step)
+    _log(args, f"{len(args.masks)} mask files -> {out}: {np.count_nonzero(hmap)} pixels, "
+               f"{hmap.sum():.4f} deg2 masked in total")
+    return 0
 
 
 def cmd_query(args):

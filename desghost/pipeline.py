@@ -17,6 +17,7 @@ from .layout import load_layout
 from .orientation import orientation_from_header
 from .project import ccd_pixel_count, coverage
 from .readers import open_exposure
+from .skymap import wcs_cards
 
 CLASS_ORDER = ("Bright", "Faint", "Rays")
 
@@ -111,18 +112,20 @@ def provenance_cards(result, input_name):
 
 
 def _ccd_frames(exposure, layout):
-    """``{ccdnum: (ny, nx, orientation)}`` of the CCDs in the exposure, from the headers."""
+    """``{ccdnum: (ny, nx, orientation, wcs cards)}`` of the CCDs in the exposure, from the headers."""
     from .sections import parse_section
     default = default_orientation(layout)
     out = {}
     for _path, _i, _ext, ccdnum, _detpos, header in exposure._index:
+        row0 = col0 = 0
         if "DATASEC" in header and exposure.flavor == "raw":
             rows, cols = parse_section(header["DATASEC"])
             ny, nx = rows.stop - rows.start, cols.stop - cols.start
+            row0, col0 = rows.start, cols.start
         else:
             ny = int(header.get("ZNAXIS2", header.get("NAXIS2")))
             nx = int(header.get("ZNAXIS1", header.get("NAXIS1")))
-        out[ccdnum] = (ny, nx, orientation_from_header(header, default))
+        out[ccdnum] = (ny, nx, orientation_from_header(header, default), wcs_cards(header, col0, row0))
     return out
 
 

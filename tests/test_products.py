@@ -102,7 +102,7 @@ def test_mask_bits_do_not_collide_with_des_bits():
 
 def test_mask_fits_structure(result, tmp_path):
     layout = load_layout()
-    frames = {c: (512, 256, default_orientation(layout)) for c in result.ccds_present}
+    frames = {c: (512, 256, default_orientation(layout), []) for c in result.ccds_present}
     path = write_mask_fits(tmp_path / "m.fits.fz", result, layout, frames, [{"name": "DGVERS", "value": "t"}])
     with fitsio.FITS(path) as f:
         names = [h.get_extname() for h in f]
@@ -148,7 +148,8 @@ def test_desghost_run_end_to_end(tmp_path, raw_exposure):
     bad.write_text("nope" * 1000)
     out = subprocess.run([sys.executable, "-m", "desghost.cli", "run", raw_exposure[0], str(bad), "-o",
                           str(tmp_path / "out"), "--model", str(model), "--threshold", "0.05", "--catalog", str(cat),
-                          "--json"], capture_output=True, text=True)
+                          "--json", "--healpix", str(tmp_path / "map.fits"), "--nside", "64"],
+                         capture_output=True, text=True)
     assert out.returncode == 14, out.stderr
     assert "bad.fits" in out.stderr and "1 failed" in out.stderr
     rec = json.loads(out.stdout.splitlines()[0])
@@ -167,3 +168,8 @@ def test_desghost_run_end_to_end(tmp_path, raw_exposure):
         h = f[0].read_header()
         assert h["DGMODEL"] == "m.safetensors" and h["DGTHRESH"] == pytest.approx(0.05) and h["EXPNUM"] == 700001
         assert f["S1"].read().shape == (512, 256)
+        assert f["S1"].read_header()["CTYPE1"] == "RA---TAN"  # WCS carried over, CRPIX in the data frame
+    import healpy as hp
+    hmap = hp.read_map(str(tmp_path / "map.fits"))
+    assert hp.npix2nside(hmap.size) == 64
+    assert (hmap.sum() > 0) == (len(rec["excluded_ccds"]) > 0)

@@ -40,7 +40,8 @@ def write_mask_fits(path, result, layout, ccd_frames, provenance_cards):
     ----------
     result : ExposureResult
     ccd_frames : dict
-        ``{ccdnum: (ny_px, nx_px, orientation)}`` of the CCDs present (dead ones are skipped).
+        ``{ccdnum: (ny_px, nx_px, orientation, wcs_cards)}`` of the CCDs present (dead ones are
+        skipped); the WCS cards (data-section pixel frame) go into each CCD's header.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,13 +56,13 @@ def write_mask_fits(path, result, layout, ccd_frames, provenance_cards):
             for ccdnum in sorted(ccd_frames):
                 if ccdnum in result.dead_ccds:
                     continue
-                ny, nx, orientation = ccd_frames[ccdnum]
+                ny, nx, orientation, wcs = ccd_frames[ccdnum]
                 mask = np.zeros((ny, nx), dtype=np.int32)
                 for inst in touching.get(ccdnum, []):
                     mask[ccd_mask(inst.mask, layout.ccds[ccdnum].box_px, ny, nx, orientation)] |= class_value(inst.class_name)
                 detpos = layout.ccds[ccdnum].detpos
                 cards = [{"name": "CCDNUM", "value": ccdnum}, {"name": "DETPOS", "value": detpos},
-                         {"name": "EXPNUM", "value": result.expnum}] + plane_cards()
+                         {"name": "EXPNUM", "value": result.expnum}] + plane_cards() + list(wcs)
                 f.write(mask, extname=detpos, header=cards, compress="PLIO", tile_dims=[1, nx])
             f.write(focal_plane_mask(result.instances, result.image.shape), extname="FOCALPLANE",
                     header=[{"name": "EXPNUM", "value": result.expnum}] + plane_cards(),
