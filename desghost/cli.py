@@ -282,6 +282,31 @@ def _add_healpix(sub):
     p.set_defaults(func=cmd_healpix)
 
 
+def _add_night(sub):
+    p = sub.add_parser(
+        "night", formatter_class=_formatter, help="process a night of exposures: resumable, idempotent, parallel",
+        description="Run `desghost run` on every exposure of a directory, glob or list file (one path per line; "
+                    "sub-directories of per-CCD files count as one exposure) in worker processes. Exposures whose "
+                    "products and catalog rows exist are skipped (unless --force); a bad exposure is recorded as a "
+                    "failure and the night goes on (--retry-failed retries them). Kill it at any moment and run "
+                    "it again: nothing is lost or half-written. A log goes to OUTDIR/logs/.",
+        epilog="examples:\n"
+               "  desghost night /data/20171201/ -o out/20171201 --workers 2\n"
+               "  desghost night exposures.txt -o out/ --catalog survey.sqlite --resume --retry-failed\n")
+    p.add_argument("inputs", nargs="+")
+    p.add_argument("-o", "--outdir", required=True)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--catalog", help="catalog file (default OUTDIR/desghost_catalog.sqlite)")
+    p.add_argument("--model", default="default")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--threshold", type=float, default=None)
+    p.add_argument("--area-threshold", type=float, default=0.0)
+    p.add_argument("--resume", action="store_true", help="continue a night (the default behaviour: done exposures are skipped)")
+    p.add_argument("--retry-failed", action="store_true", help="process exposures that failed before again")
+    p.add_argument("--force", action="store_true", help="process every exposure again")
+    p.set_defaults(func=cmd_night)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="desghost", formatter_class=_formatter,
@@ -303,6 +328,7 @@ def build_parser():
     _add_import(sub)
     _add_compare(sub)
     _add_healpix(sub)
+    _add_night(sub)
     return parser
 
 
@@ -607,6 +633,19 @@ def cmd_healpix(args):
     out, hmap = _add_to_map(args.output, args.masks, args.nside, args.step)
     _log(args, f"{len(args.masks)} mask files -> {out}: {np.count_nonzero(hmap)} pixels, "
                f"{hmap.sum():.4f} deg2 masked in total")
+    return 0
+
+
+def cmd_night(args):
+    from .night import run_night
+    from .pipeline import RunConfig
+    cfg = RunConfig(model=None if args.model == "default" else args.model, device=args.device,
+                    threshold=args.threshold, area_threshold=args.area_threshold)
+    summary = run_night(args.inputs, args.outdir, args.catalog, cfg, workers=args.workers, force=args.force,
+                        retry_failed=args.retry_failed, progress=not args.quiet and sys.stderr.isatty())
+    for path, error in summary.failed:
+        print(f"desghost: failed: {error}", file=sys.stderr)
+    print(f"night: {summary.line()}", file=sys.stderr)
     return 0
 
 

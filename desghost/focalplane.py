@@ -146,11 +146,13 @@ def _bin_subset(exposure, layout, row_step, ccdnums):
 
 def _binned_in_processes(exposure, layout, row_step, workers, progress):
     """Read and bin the CCDs in ``workers`` processes (decompression holds the GIL)."""
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     ccdnums = exposure.ccdnums
     chunks = [ccdnums[i::workers * 4] for i in range(workers * 4)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    ctx = multiprocessing.get_context("forkserver")  # safe when the parent already runs torch threads
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         futures = [pool.submit(_bin_subset, exposure, layout, row_step, set(c)) for c in chunks if c]
         for fut in futures:
             for item in fut.result():

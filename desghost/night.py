@@ -1,0 +1,176 @@
+"""The nightly batch runner: many exposures, resumable, idempotent, failures recorded.
+
+Every exposure goes through :func:`desghost.pipeline.process_exposure` in a worker process
+(the model is loaded once per worker).  An exposure is done when its products exist and its
+catalog row is in; done exposures are skipped unless ``force``.  Products are written to
+temporary names and renamed, and each exposure's catalog rows go in one transaction, so a
+run killed at any moment loses nothing and leaves no half-written product; stale temporary
+files of a killed run are removed when the next run starts.
+"""
+import glob
+import logging
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .catalog import Catalog
+from .errors import DesghostError, UsageError
+from .pipeline import RunConfig, process_exposure, product_names
+from .readers import FITS_PATTERNS
+
+REQUIRED_PRODUCTS = ("mask", "exclusion_fits", "exclusion_txt")
+
+
+def discover_inputs(inputs):
+    """Exposures named by directories, globs, list files (one path per line) or paths.
+
+    In a directory, each FITS file is one exposure and each sub-directory of FITS files is
+    one exposure of per-CCD files.
+    """
+    out = []
+    for item in inputs:
+        item = str(item)
+        if os.path.isdir(item):
+            files = sorted({f for pat in FITS_PATTERNS for f in glob.glob(os.path.join(item, pat))})
+            subdirs = sorted(d for d in glob.glob(os.path.join(item, "*")) if os.path.isdir(d)
+                             and any(glob.glob(os.path.join(d, pat)) for pat in FITS_PATTERNS))
+            out.extend(files + subdirs)
+        elif any(ch in item for ch in "*?["):
+            out.extend(sorted(glob.glob(item)))
+        elif item.endswith((".txt", ".list", ".lst")) and os.path.isfile(item):
+            for line in Path(item).read_text().splitlines():
+                line = line.split("#", 1)[0].strip()
+                if line:
+                    out.append(line)
+        else:
+            out.append(item)
+    seen, unique = set(), []
+    for x in out:
+        key = os.path.abspath(x)
+        if key not in seen:
+            seen.add(key)
+            unique.append(x)
+    if not unique:
+        raise UsageError("no exposures found in the inputs")
+    return unique
+
+
+@dataclass
+class NightSummary:
+    done: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    failed: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def exposures_per_minute(self):
+        return len(self.done) / self.seconds * 60 if self.seconds > 0 else 0.0
+
+    def line(self):
+        return (f"done {len(self.done)}, skipped {len(self.skipped)}, failed {len(self.failed)} "
+                f"in {self.seconds:.1f} s ({self.exposures_per_minute:.2f} exposures/min)")
+
+
+def _is_done(catalog, outdir, path):
+    rows = catalog.query("SELECT expnum FROM exposures WHERE source='desghost' AND status='ok' AND input=?",
+                         (os.path.abspath(path),))
+    if not rows:
+        return False
+    names = product_names(rows[0]["expnum"])
+    return all((Path(outdir) / names[k]).exists() for k in REQUIRED_PRODUCTS)
+
+
+def _has_failed(catalog, path):
+    return bool(catalog.query("SELECT 1 FROM failures WHERE source='desghost' AND input=?", (os.path.abspath(path),)))
+
+
+def _remove_stale_parts(outdir):
+    for p in Path(outdir).glob(".*.part-*"):
+        try:
+            p.unlink()
+        except OSError:
+            pass
+
+
+def _process_one(path, outdir, cfg, catalog_path):
+    """Worker: process one exposure and record it; never raises for bad input."""
+    abspath = os.path.abspath(path)
+    with Catalog(catalog_path) as catalog:
+        try:
+            result = process_exposure(abspath, outdir, cfg)
+        except DesghostError as exc:
+            catalog.record_failure(abspath, str(exc), exc.exit_code)
+            return path, None, str(exc)
+        except Exception as exc:  # noqa: BLE001 - a failed exposure never stops the night
+            catalog.record_failure(abspath, f"internal error: {type(exc).__name__}: {exc}", 1)
+            return path, None, f"internal error: {type(exc).__name__}: {exc}"
+        result.source = abspath
+        catalog.record_exposure(result)
+    return path, result.expnum, None
+
+
+def run_night(inputs, outdir, catalog_path=None, config=None, workers=1, force=False, retry_failed=False,
+              progress=True, log_path=None):
+    """Process a night of exposures.
+
+    Returns
+    -------
+    NightSummary
+    """
+    t0 = time.perf_counter()
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    catalog_path = str(catalog_path or outdir / "desghost_catalog.sqlite")
+    log_path = log_path or outdir / "logs" / f"night-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.log"
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    logger = logging.getLogger(f"desghost.night.{os.getpid()}")
+    logger.setLevel(logging.INFO)
+    handler = logging.FileHandler(log_path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    _remove_stale_parts(outdir)
+    cfg = config or RunConfig()
+    summary = NightSummary()
+    todo = []
+    with Catalog(catalog_path) as catalog:
+        for path in discover_inputs(inputs):
+            if not force and _is_done(catalog, outdir, path):
+                summary.skipped.append(path)
+                logger.info("skip (done) %s", path)
+            elif not force and not retry_failed and _has_failed(catalog, path):
+                summary.skipped.append(path)
+                logger.info("skip (failed before; --retry-failed to retry) %s", path)
+            else:
+                todo.append(path)
+    logger.info("%d to process, %d skipped, %d workers", len(todo), len(summary.skipped), workers)
+    bar = None
+    if progress and todo:
+        from tqdm import tqdm
+        bar = tqdm(total=len(todo), unit="exp", desc="night", dynamic_ncols=True)
+    try:
+        # spawn, not fork: a forked child of a process that already ran torch can deadlock
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx) as pool:
+            futures = [pool.submit(_process_one, p, str(outdir), cfg, catalog_path) for p in todo]
+            for fut in as_completed(futures):
+                path, expnum, error = fut.result()
+                if error is None:
+                    summary.done.append(path)
+                    logger.info("done EXPNUM %s %s", expnum, path)
+                else:
+                    summary.failed.append((path, error))
+                    logger.error("failed %s: %s", path, error)
+                if bar:
+                    bar.update()
+    finally:
+        if bar:
+            bar.close()
+        summary.seconds = time.perf_counter() - t0
+        logger.info(summary.line())
+        logger.removeHandler(handler)
+        handler.close()
+    return summary
