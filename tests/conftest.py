@@ -41,3 +41,22 @@ def ooi_exposure(sim_dir):
 def des_exposure(sim_dir):
     files, truth = write_simulated_exposure(sim_dir / "des", SimulationConfig(flavor="des", expnum=700001, seed=21))
     return files, truth
+
+
+@pytest.fixture(scope="session")
+def night_dir(tmp_path_factory):
+    """Six simulated exposures (five raw, one DES per-CCD directory), one corrupt file, a model."""
+    import torch
+
+    from desghost.model import ModelConfig, build_model, save_model
+    d = tmp_path_factory.mktemp("night")
+    raw = d / "raw"
+    for k in range(5):
+        write_simulated_exposure(raw / f"DECam_{700100 + k:08d}.fits.fz",
+                                 SimulationConfig(expnum=700100 + k, seed=k, n_artifacts=1))
+    write_simulated_exposure(raw / "D00700105", SimulationConfig(flavor="des", expnum=700105, seed=5, n_artifacts=1))
+    (raw / "DECam_00700106.fits.fz").write_bytes(b"SIMPLE  =" + b"\0" * 3000)  # corrupt
+    torch.manual_seed(0)
+    model = d / "m.safetensors"
+    save_model(model, build_model(ModelConfig()), ModelConfig())
+    return raw, model

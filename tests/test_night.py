@@ -7,28 +7,10 @@ import sys
 import time
 
 import pytest
-import torch
 
 from desghost.catalog import Catalog
-from desghost.model import ModelConfig, build_model, save_model
 from desghost.night import discover_inputs, run_night
 from desghost.pipeline import RunConfig, product_names
-from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
-
-
-@pytest.fixture(scope="module")
-def night_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("night")
-    raw = d / "raw"
-    for k in range(5):
-        write_simulated_exposure(raw / f"DECam_{700100 + k:08d}.fits.fz",
-                                 SimulationConfig(expnum=700100 + k, seed=k, n_artifacts=1))
-    write_simulated_exposure(raw / "D00700105", SimulationConfig(flavor="des", expnum=700105, seed=5, n_artifacts=1))
-    (raw / "DECam_00700106.fits.fz").write_bytes(b"SIMPLE  =" + b"\0" * 3000)  # corrupt
-    torch.manual_seed(0)
-    model = d / "m.safetensors"
-    save_model(model, build_model(ModelConfig()), ModelConfig())
-    return raw, model
 
 
 def test_discover_inputs(night_dir, tmp_path):
