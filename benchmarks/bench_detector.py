@@ -12,7 +12,6 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
 
 from desghost.evaluate import evaluate_against_annotators, predict, score_predictions, synthetic_test_set
 from desghost.model import default_model_path, load_model

@@ -1,6 +1,5 @@
 """Write (and read back) focal-plane images as FITS, PNG or NPY, atomically, with provenance."""
 import json
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -9,6 +8,7 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 from . import __version__
+from .atomic import atomic_path
 from .errors import OutputError
 
 IMAGE_SUFFIXES = (".fits", ".fits.fz", ".png", ".npy", ".jpg", ".jpeg")
@@ -76,20 +76,16 @@ def write_focal_plane(fp, path, extra=None):
     path = Path(path)
     suffix = _suffix(path)
     prov = provenance(fp, extra)
-    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write(fp, path, tmp, suffix, prov)
+        with atomic_path(path) as tmp:
+            _write(fp, path, tmp, suffix, prov)
     except OSError as exc:
         raise OutputError(f"cannot write ({' '.join(str(exc).split())[:160]})", path=path) from exc
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return str(path)
 
 
 def _write(fp, path, tmp, suffix, prov):
-    """Write the image to ``tmp`` in its format, then rename it to ``path``."""
+    """Write the image to ``tmp`` in its format (a .npy also gets its .json sidecar)."""
     if suffix in (".fits", ".fits.fz"):
         with fitsio.FITS(str(tmp), "rw", clobber=True) as f:
             f.write(fp.image, header=_fits_cards(prov), extname="FOCALPLANE")
@@ -100,13 +96,10 @@ def _write(fp, path, tmp, suffix, prov):
     elif suffix == ".npy":
         with open(tmp, "wb") as fh:
             np.save(fh, fp.image)
-        side = path.with_suffix(".json")
-        side_tmp = side.with_name(f".{side.name}.part-{os.getpid()}")
-        side_tmp.write_text(json.dumps(prov, indent=1))
-        os.replace(side_tmp, side)
+        with atomic_path(path.with_suffix(".json")) as side_tmp:
+            side_tmp.write_text(json.dumps(prov, indent=1))
     else:
         raise ValueError(f"{path}: cannot write {suffix}")
-    os.replace(tmp, path)
 
 
 def read_focal_plane_image(path):

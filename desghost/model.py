@@ -9,7 +9,6 @@ model is built with ``weights=None, weights_backbone=None``.
 import json
 from dataclasses import asdict, dataclass, field, fields
 from importlib import resources
-from pathlib import Path
 
 CLASS_NAMES = ("background", "Bright", "Faint", "Rays")
 BACKBONES = ("mobilenet_v3_large_fpn", "resnet18_fpn", "resnet50_fpn", "resnet101_fpn")
@@ -126,8 +125,6 @@ def save_model(path, model, cfg, metadata=None, half=True):
     half : bool
         Store floating-point tensors as float16 (loaded back as float32).
     """
-    import os
-
     import torch
     from safetensors.torch import save_file
 
@@ -140,11 +137,9 @@ def save_model(path, model, cfg, metadata=None, half=True):
         tensors[k] = v
     doc = {"format": "desghost-model/1", "software": f"desghost {__version__}", "config": cfg.to_dict()}
     doc.update(metadata or {})
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
-    save_file(tensors, str(tmp), metadata={"desghost": json.dumps(doc)})
-    os.replace(tmp, path)
+    from .atomic import atomic_path
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"desghost": json.dumps(doc)})
     return str(path)
 
 
@@ -175,7 +170,6 @@ def load_model(path=None, device="auto", overrides=None):
     overrides : dict, optional
         Inference settings to change (for example ``{"score_threshold": 0.5}``).
     """
-    import torch
     from safetensors.torch import load_file
 
     path = path or default_model_path()

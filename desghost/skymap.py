@@ -4,11 +4,10 @@ A map pixel holds the masked area in square degrees that falls in it, summed ove
 files given (and over an existing map when adding to one).  Maps are standard HEALPix FITS
 files written with healpy (RING ordering, celestial coordinates).
 """
-import os
-from pathlib import Path
-
 import fitsio
 import numpy as np
+
+from .atomic import atomic_path
 
 WCS_KEYS = ("CTYPE1", "CTYPE2", "CRVAL1", "CRVAL2", "CRPIX1", "CRPIX2", "CD1_1", "CD1_2", "CD2_1", "CD2_2",
             "CUNIT1", "CUNIT2", "RADESYS", "EQUINOX", "LONPOLE", "LATPOLE")
@@ -83,15 +82,8 @@ def masked_area_map(mask_files, nside, step_px=8, bits=None, base_map=None):
 def write_map(path, hmap, provenance=None):
     """Write a HEALPix map (healpy, RING, celestial) atomically."""
     import healpy as hp
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part-{os.getpid()}.fits")
     extra = [(k[:8], v) for k, v in (provenance or {}).items()]
-    try:
+    with atomic_path(path, suffix=".fits") as tmp:
         hp.write_map(str(tmp), hmap, coord="C", column_names=["MASKED_AREA"], column_units="deg2",
                      extra_header=extra, overwrite=True, dtype=np.float64)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return str(path)

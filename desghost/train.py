@@ -9,7 +9,6 @@ directory holds ``checkpoint.pt`` (weights and optimizer state as plain tensors,
 import csv
 import json
 import math
-import os
 import signal
 import sys
 import time
@@ -50,11 +49,12 @@ def _lr_factor(step, cfg):
 
 def _save_checkpoint(path, model, optimizer, step, model_cfg, train_cfg):
     import torch
-    tmp = Path(str(path) + f".part-{os.getpid()}")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": torch.tensor(step),
-                "model_config": json.dumps(model_cfg.to_dict()), "train_config": json.dumps(asdict(train_cfg))},
-               tmp)
-    os.replace(tmp, path)
+
+    from .atomic import atomic_path
+    with atomic_path(path) as tmp:
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": torch.tensor(step),
+                    "model_config": json.dumps(model_cfg.to_dict()), "train_config": json.dumps(asdict(train_cfg))},
+                   tmp)
 
 
 def _load_checkpoint(path):

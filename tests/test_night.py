@@ -6,7 +6,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 
 from desghost.catalog import Catalog
 from desghost.night import discover_inputs, run_night

@@ -5,11 +5,10 @@ CCDNUM (>i2), REASON (S30), ANALYST (S30) -- followed by CLASS, SCORE, AREA_FRAC
 BAND and DATE_OBS.  The text list uses the ray-tracing header ``#date expnum ccd id ccdnum``
 so ``numpy.genfromtxt(path, names=True, dtype=int)`` reads EXPNUM and CCDNUM as before.
 """
-import os
-from pathlib import Path
-
 import fitsio
 import numpy as np
+
+from ..atomic import atomic_path
 
 EXCLUSION_DTYPE = np.dtype([("EXPNUM", ">i4"), ("CCDNUM", ">i2"), ("REASON", "S30"), ("ANALYST", "S30"),
                             ("CLASS", "S8"), ("SCORE", ">f4"), ("AREA_FRAC", ">f4"), ("MODEL", "S40"),
@@ -27,23 +26,12 @@ def exclusion_array(rows):
     return arr
 
 
-def _atomic(path):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path, path.with_name(f".{path.name}.part-{os.getpid()}")
-
-
 def write_exclusion_fits(path, rows, provenance_cards):
     """Write the exclusion BINTABLE (EXTNAME EXCLUDE) atomically."""
-    path, tmp = _atomic(path)
-    try:
+    with atomic_path(path) as tmp:
         with fitsio.FITS(str(tmp), "rw", clobber=True) as f:
             f.write(None, header=provenance_cards)
             f.write(exclusion_array(rows), extname="EXCLUDE", header=provenance_cards)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return str(path)
 
 
@@ -63,13 +51,8 @@ def raytrace_lines(rows):
 
 def write_raytrace_list(path, rows):
     """Write the ray-tracing style text list atomically."""
-    path, tmp = _atomic(path)
-    try:
+    with atomic_path(path) as tmp:
         tmp.write_text("\n".join(raytrace_lines(rows)) + "\n")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return str(path)
 
 

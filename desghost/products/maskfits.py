@@ -4,12 +4,10 @@ Primary header: provenance.  One PLIO-compressed int32 image per CCD present (EX
 DETPOS, CCDNUM, EXPNUM, the mask planes declared as ``MP_<NAME> = bit``) at full CCD
 resolution; a FOCALPLANE image with the 400x400 mask; an INSTANCES table.
 """
-import os
-from pathlib import Path
-
 import fitsio
 import numpy as np
 
+from ..atomic import atomic_path
 from ..project import ccd_mask
 from .bits import class_value, plane_cards
 
@@ -43,14 +41,11 @@ def write_mask_fits(path, result, layout, ccd_frames, provenance_cards):
         ``{ccdnum: (ny_px, nx_px, orientation, wcs_cards)}`` of the CCDs present (dead ones are
         skipped); the WCS cards (data-section pixel frame) go into each CCD's header.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
     touching = {}
     for inst, cov in zip(result.instances, result.coverages):
         for c in cov:
             touching.setdefault(c.ccdnum, []).append(inst)
-    try:
+    with atomic_path(path) as tmp:
         with fitsio.FITS(str(tmp), "rw", clobber=True) as f:
             f.write(None, header=provenance_cards + plane_cards())
             for ccdnum in sorted(ccd_frames):
@@ -68,8 +63,4 @@ def write_mask_fits(path, result, layout, ccd_frames, provenance_cards):
                     header=[{"name": "EXPNUM", "value": result.expnum}] + plane_cards(),
                     compress="PLIO", tile_dims=[1, result.image.shape[1]])
             f.write(instance_table(result.instances, result.coverages), extname="INSTANCES")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return str(path)

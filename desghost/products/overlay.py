@@ -1,10 +1,9 @@
 """The overlay picture a person looks at to trust or reject a result."""
-import os
-from pathlib import Path
-
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from skimage.measure import find_contours
+
+from ..atomic import atomic_path
 
 CLASS_COLORS = {"Bright": (255, 60, 60), "Faint": (255, 200, 0), "Rays": (0, 220, 255)}
 EXCLUDED_COLOR = (255, 0, 255)
@@ -49,16 +48,9 @@ def write_overlay(path, result, layout, provenance=None):
     import json
 
     from PIL import PngImagePlugin
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
     info = PngImagePlugin.PngInfo()
     if provenance:
         info.add_text("desghost", json.dumps(provenance))
-    try:
+    with atomic_path(path) as tmp:
         render_overlay(result, layout).save(tmp, format="PNG", pnginfo=info)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return str(path)

@@ -16,7 +16,7 @@ import fitsio
 import numpy as np
 
 from .. import __version__
-from ..focalplane import ccd_map
+from ..atomic import atomic_path
 from ..errors import OutputError
 from ..layout import load_layout
 from ..readers import _apply_dead_regions
@@ -200,10 +200,6 @@ def _dither_seed(cfg, ccdnum):
     return 1 + (cfg.seed * 131 + ccdnum * 7919) % 10000
 
 
-def _tmp(path):
-    return f"{path}.part-{os.getpid()}"
-
-
 def write_simulated_exposure(out, config=None, layout=None, progress=None):
     """Write a simulated exposure and its ground truth.
 
@@ -255,9 +251,8 @@ def _write_all(out, scene, layout, cfg, ny, nx, progress):
         files = [str(out)]
         truth_path = Path(str(out).replace(".fits.fz", "").replace(".fits", "") + "_truth.json")
     truth = _truth(scene, layout, cfg, ny, nx, files)
-    tmp = _tmp(truth_path)
-    Path(tmp).write_text(json.dumps(truth, indent=1))
-    os.replace(tmp, truth_path)
+    with atomic_path(truth_path) as tmp:
+        tmp.write_text(json.dumps(truth, indent=1))
     return files, str(truth_path)
 
 
@@ -268,9 +263,8 @@ def _ccd_cards(layout, ccdnum, extra):
 
 
 def _write_raw(path, scene, layout, cfg, ny, nx, progress):
-    tmp = _tmp(path)
     rng = scene.rng
-    with fitsio.FITS(tmp, "rw", clobber=True) as f:
+    with atomic_path(path) as tmp, fitsio.FITS(str(tmp), "rw", clobber=True) as f:
         f.write(None, header=_primary_header(cfg, layout, "raw"))
         for ccdnum in layout.ccdnums:
             cards, (height, width), (r0, c0), a_cols, b_cols = _raw_sections(layout, ccdnum, ny, nx)
@@ -299,7 +293,6 @@ def _write_raw(path, scene, layout, cfg, ny, nx, progress):
                     compress="RICE", tile_dims=[1, width])
             if progress:
                 progress(ccdnum)
-    os.replace(tmp, path)
 
 
 def _ooi_pixels(scene, layout, cfg, ccdnum, ny, nx):
@@ -313,8 +306,7 @@ def _ooi_pixels(scene, layout, cfg, ccdnum, ny, nx):
 
 
 def _write_ooi(path, scene, layout, cfg, ny, nx, progress):
-    tmp = _tmp(path)
-    with fitsio.FITS(tmp, "rw", clobber=True) as f:
+    with atomic_path(path) as tmp, fitsio.FITS(str(tmp), "rw", clobber=True) as f:
         f.write(None, header=_primary_header(cfg, layout, "ooi"))
         for ccdnum in layout.ccdnums:
             sci = _ooi_pixels(scene, layout, cfg, ccdnum, ny - 2, nx - 2)
@@ -325,7 +317,6 @@ def _write_ooi(path, scene, layout, cfg, ny, nx, progress):
                     dither_seed=_dither_seed(cfg, ccdnum))
             if progress:
                 progress(ccdnum)
-    os.replace(tmp, path)
 
 
 def _write_des(folder, scene, layout, cfg, ny, nx, progress):
@@ -334,7 +325,6 @@ def _write_des(folder, scene, layout, cfg, ny, nx, progress):
         if ccdnum in layout.dead_ccds(cfg.expnum):
             continue  # DES does not process dead CCDs
         path = folder / f"D{cfg.expnum:08d}_{cfg.band}_c{ccdnum:02d}_r4000p01_immasked.fits.fz"
-        tmp = _tmp(path)
         sci = _ooi_pixels(scene, layout, cfg, ccdnum, ny - 2, nx - 2)
         msk = np.zeros(sci.shape, dtype=np.int32)
         msk[sci > 50000.0] |= 2  # SATURATE
@@ -342,7 +332,7 @@ def _write_des(folder, scene, layout, cfg, ny, nx, progress):
         msk[sci == 0.0] |= 8  # BADAMP
         wgt = np.full(sci.shape, cfg.gain ** 2 / (cfg.sky_electrons + cfg.read_noise_electrons ** 2), dtype=np.float32)
         wcs = _wcs_cards(layout, ccdnum, nx - 2, ny - 2, 0, 0)
-        with fitsio.FITS(tmp, "rw", clobber=True) as f:
+        with atomic_path(path) as tmp, fitsio.FITS(str(tmp), "rw", clobber=True) as f:
             prim = _primary_header(cfg, layout, "des")
             f.write(sci, header=prim + _ccd_cards(layout, ccdnum, wcs), extname="SCI",
                     compress="RICE", tile_dims=[1, nx - 2], qlevel=4.0, qmethod="SUBTRACTIVE_DITHER_1",
@@ -351,7 +341,6 @@ def _write_des(folder, scene, layout, cfg, ny, nx, progress):
                     header=[{"name": "DES_EXT", "value": "MASK"}])
             f.write(wgt, extname="WGT", compress="RICE", tile_dims=[1, nx - 2], qlevel=4.0,
                     dither_seed=_dither_seed(cfg, ccdnum), header=[{"name": "DES_EXT", "value": "WEIGHT"}])
-        os.replace(tmp, path)
         files.append(str(path))
         if progress:
             progress(ccdnum)
