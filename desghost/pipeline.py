@@ -76,9 +76,12 @@ def _cached_model(path, device, threshold):
     return load_model(path, device=device, overrides=overrides)
 
 
-def exclusion_rows(result_like, instances, coverages, layout, present, model_name, area_threshold):
-    """One exclusion row per affected CCD (union of all instances on it)."""
-    index_img, _ = ccd_map(layout, result_like["expnum"])
+def exclusion_rows(result_like, instances, coverages, layout, present, model_name, area_threshold, ccd_index=None):
+    """One exclusion row per affected CCD (union of all instances on it).
+
+    ``ccd_index`` is the layout's CCD index image (computed when not given).
+    """
+    index_img = ccd_map(layout, result_like["expnum"])[0] if ccd_index is None else ccd_index
     area = ccd_pixel_count(index_img)
     union = np.zeros(index_img.shape, dtype=bool)
     for inst in instances:
@@ -171,7 +174,7 @@ def process_exposure(source, outdir, config=None, layout=None, progress=None):
     coverages = [[c for c in coverage(i.mask, index_img, area, dead) if c.ccdnum in present] for i in instances]
     model_name = Path(model_path).name
     meta = {"expnum": fp.expnum, "band": fp.band, "date_obs": fp.date_obs, "dead": dead}
-    rows = exclusion_rows(meta, instances, coverages, layout, present, model_name, cfg.area_threshold)
+    rows = exclusion_rows(meta, instances, coverages, layout, present, model_name, cfg.area_threshold, index_img)
     result = ExposureResult(
         expnum=fp.expnum, band=fp.band, date_obs=fp.date_obs, mjd_obs=fp.mjd_obs, flavor=fp.flavor,
         source=fp.source, image=fp.image, instances=instances, coverages=coverages, exclusions=rows,

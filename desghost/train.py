@@ -62,6 +62,18 @@ def _load_checkpoint(path):
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
+def _safe_validate(validate, model, log):
+    """Run a validation; a failure is logged and never stops a long training run."""
+    model.eval()
+    try:
+        return validate(model)
+    except Exception as exc:  # noqa: BLE001
+        log(f"validation failed ({type(exc).__name__}: {exc}); training goes on")
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    finally:
+        model.train()
+
+
 class RealPool:
     """Real annotated images for mixing into batches (one random annotator's masks each time)."""
 
@@ -187,9 +199,7 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
             if step % train_cfg.checkpoint_every == 0:
                 _save_checkpoint(ckpt_path, model, optimizer, step, model_cfg, train_cfg)
             if validate is not None and step % train_cfg.val_every == 0:
-                model.eval()
-                metrics = validate(model)
-                model.train()
+                metrics = _safe_validate(validate, model, log)
                 log(f"validation at step {step}: " + json.dumps(metrics))
                 with open(run_dir / "val.jsonl", "a") as fh:
                     fh.write(json.dumps({"step": step, **metrics}) + "\n")
@@ -198,8 +208,8 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
             signal.signal(s, h)
         log_fh.close()
     _save_checkpoint(ckpt_path, model, optimizer, step, model_cfg, train_cfg)
+    metrics = _safe_validate(validate, model, log) if validate is not None else {}
     model.eval()
-    metrics = validate(model) if validate is not None else {}
     out_model = out_model or str(run_dir / "model.safetensors")
     meta = {"training": {"steps": step, "train_config": asdict(train_cfg), "resumed_from": start_step,
                          "init_model": init_model, "data": "synthetic focal-plane images rendered by "
