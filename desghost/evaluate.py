@@ -168,3 +168,26 @@ def agreement_table(annotations, shape=(400, 400)):
             n_any += b
         out[name] = n_all / n_any if n_any else float("nan")
     return out
+
+
+def threshold_scan(preds_low, gts, thresholds=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9), ccd_index=None):
+    """Metrics at several score thresholds from one low-threshold prediction run.
+
+    Parameters
+    ----------
+    preds_low : list of (masks, labels, scores)
+        Predictions cut at a threshold at or below the lowest one scanned.
+
+    Returns
+    -------
+    list of dict
+        ``{"threshold", "AP50_paper", "AP50_coco", "ccd_f1", "ccd_precision", "ccd_recall"}`` each.
+    """
+    out = []
+    for thr in thresholds:
+        preds = [(m[s >= thr], lab[s >= thr], s[s >= thr]) for m, lab, s in preds_low]
+        sc = score_predictions(gts, preds, ccd_index)
+        ccd = sc["ccd"]["all"]["0%"]
+        out.append({"threshold": thr, "AP50_paper": sc["paper_ap"]["AP50"], "AP50_coco": sc["coco"]["AP50"],
+                    "ccd_f1": ccd["f1"], "ccd_precision": ccd["precision"], "ccd_recall": ccd["recall"]})
+    return out
