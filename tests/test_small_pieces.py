@@ -1,0 +1,70 @@
+"""Small helpers: atomic writes, threshold scans, validation that may fail, light results."""
+import numpy as np
+import pytest
+
+from desghost.atomic import atomic_path
+from desghost.evaluate import threshold_scan
+from desghost.train import _safe_validate
+
+
+def test_atomic_path_renames_on_success_and_cleans_up_on_failure(tmp_path):
+    target = tmp_path / "sub" / "x.txt"
+    with atomic_path(target) as tmp:
+        tmp.write_text("new")
+        assert not target.exists()
+    assert target.read_text() == "new"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("disk full")
+    assert target.read_text() == "new"
+    assert [p.name for p in target.parent.iterdir()] == ["x.txt"]
+
+
+def test_threshold_scan_trades_recall_for_precision():
+    m = np.zeros((2, 400, 400), dtype=bool)
+    m[0, 180:220, 180:220] = True   # right
+    m[1, 10:30, 190:210] = True     # a false positive on another CCD, low score
+    gts = [(m[:1], np.array([1]))]
+    preds = [(m, np.array([1, 1]), np.array([0.9, 0.3]))]
+    scan = {r["threshold"]: r for r in threshold_scan(preds, gts, thresholds=(0.2, 0.5))}
+    assert scan[0.5]["ccd_precision"] == 1.0 and scan[0.2]["ccd_precision"] < 1.0
+    assert scan[0.5]["ccd_recall"] == scan[0.2]["ccd_recall"] == 1.0
+
+
+def test_a_failing_validation_does_not_stop_training():
+    class M:
+        training = True
+
+        def eval(self):
+            self.training = False
+
+        def train(self):
+            self.training = True
+
+    model, logs = M(), []
+
+    def boom(_):
+        raise ValueError("bad metric")
+
+    out = _safe_validate(boom, model, logs.append)
+    assert "error" in out and model.training and "training goes on" in logs[0]
+    assert _safe_validate(lambda _: {"ok": 1}, model, logs.append) == {"ok": 1}
+
+
+def test_stage_merge_writes_catalog_and_table(tmp_path):
+    import fitsio
+
+    from desghost.catalog import Catalog
+    from desghost.stage_support import LightInstance, merge_results
+    from .test_catalog import fake_result
+    r = fake_result(5)
+    r.instances = [LightInstance(3, "Rays", 0.9, (1.0, 2.0, 3.0, 4.0), 10)]
+    results = [{"ok": True, "input": "a", "result": r},
+               {"ok": False, "input": "b", "reason": "not FITS", "exit_code": 3}]
+    merge_results(results, tmp_path / "c.sqlite", tmp_path / "t.fits")
+    t = fitsio.read(tmp_path / "t.fits", ext="EXCLUDE")
+    assert t["CCDNUM"].tolist() == [5, 6] and fitsio.read_header(tmp_path / "t.fits", ext=1)["NFAILED"] == 1
+    with Catalog(tmp_path / "c.sqlite", create=False) as cat:
+        assert cat.query("SELECT area_px FROM instances")[0]["area_px"] == 10
+        assert cat.query("SELECT reason FROM failures")[0]["reason"] == "not FITS"
