@@ -34,7 +34,6 @@ class RunConfig:
     workers: int = 1                  # processes reading CCDs of one exposure
     write_mask: bool = True
     write_overlay: bool = True
-    write_ds9: bool = False
 
 
 @dataclass
@@ -66,7 +65,7 @@ def product_names(expnum):
     """Output file names of an exposure: from EXPNUM and a fixed pattern only."""
     stem = f"D{int(expnum):08d}_desghost"
     return {"mask": f"{stem}_mask.fits.fz", "exclusion_fits": f"{stem}_exclude.fits",
-            "exclusion_txt": f"{stem}_exclude.txt", "overlay": f"{stem}_overlay.png", "ds9": f"{stem}_ds9.reg"}
+            "exclusion_txt": f"{stem}_exclude.txt", "overlay": f"{stem}_overlay.png"}
 
 
 @lru_cache(maxsize=4)

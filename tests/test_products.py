@@ -118,6 +118,9 @@ def test_mask_fits_structure(result, tmp_path):
         assert fpm[160, 230] == 32768 and fpm[370, 160] == class_value("Rays") and fpm[10, 10] == 0
         inst = f["INSTANCES"].read()
         assert list(inst["CLASS"]) == ["Bright", "Rays"]
+        ccds = [int(c) for c in inst["CCDNUMS"][0].split(",")]
+        fracs = [float(x) for x in inst["AREA_FRACS"][0].split(",")]
+        assert ccds == [21, 27, 28] and fracs[0] > 0.5 and all(0 < x < 0.1 for x in fracs[1:])
         assert f[0].read_header()["DGVERS"] == "t"
 
 

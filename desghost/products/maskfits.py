@@ -12,7 +12,7 @@ from ..project import ccd_mask
 from .bits import class_value, plane_cards
 
 INSTANCE_DTYPE = np.dtype([("ID", ">i2"), ("CLASS", "S8"), ("SCORE", ">f4"), ("BBOX", ">f4", (4,)),
-                           ("AREA_PX", ">i4"), ("NCCD", ">i2"), ("CCDNUMS", "S200")])
+                           ("AREA_PX", ">i4"), ("NCCD", ">i2"), ("CCDNUMS", "S200"), ("AREA_FRACS", "S400")])
 
 
 def focal_plane_mask(instances, shape):
@@ -27,7 +27,9 @@ def instance_table(instances, coverages):
     arr = np.zeros(len(instances), dtype=INSTANCE_DTYPE)
     for i, (inst, cov) in enumerate(zip(instances, coverages)):
         ccds = ",".join(str(c.ccdnum) for c in cov)
-        arr[i] = (i, inst.class_name.encode(), inst.score, inst.bbox_px, inst.area_px, len(cov), ccds[:200].encode())
+        fracs = ",".join(f"{c.area_frac:.4f}" for c in cov)  # covered fraction of each CCD, same order
+        arr[i] = (i, inst.class_name.encode(), inst.score, inst.bbox_px, inst.area_px, len(cov), ccds[:200].encode(),
+                  fracs[:400].encode())
     return arr
 
 
