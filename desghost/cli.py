@@ -537,10 +537,8 @@ def cmd_evaluate(args):
         names, images, per_annotator = _load_annotated(args.images, args.annotations, args.held_out_after)
     else:
         raise UsageError("give --images with --annotations, or --synthetic N")
-    bar = _progress_bar(args, len(images), "detect")
+    _log(args, f"detecting on {len(images)} images ...")
     preds, seconds = predict(images, model, threshold=args.threshold)
-    if bar:
-        bar.close()
     result = evaluate_against_annotators(preds, per_annotator)
     result.update(images=names, seconds_per_image=seconds, model=model.path,
                   threshold=model.config.score_threshold if args.threshold is None else args.threshold,
