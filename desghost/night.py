@@ -1,7 +1,8 @@
 """The nightly batch runner: many exposures, resumable, idempotent, failures recorded.
 
-Every exposure goes through :func:`desghost.pipeline.process_exposure` in a worker process
-(the model is loaded once per worker).  An exposure is done when its products exist and its
+Every exposure goes through the steps of :func:`desghost.pipeline.process_exposure`, with
+the work overlapped by :func:`desghost.batchrun.run_overlapped`: worker processes read and
+assemble, this process runs the model (loaded once) on batches.  An exposure is done when its products exist and its
 catalog row is in; done exposures are skipped unless ``force``.  Products are written to
 temporary names and renamed, and each exposure's catalog rows go in one transaction, so a
 run killed at any moment loses nothing and leaves no half-written product; stale temporary
@@ -9,17 +10,16 @@ files of a killed run are removed when the next run starts.
 """
 import glob
 import logging
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .catalog import Catalog
-from .errors import DesghostError, UsageError
-from .pipeline import RunConfig, process_exposure, product_names
+from .batchrun import default_workers, run_overlapped
+from .errors import UsageError
+from .pipeline import RunConfig, product_names
 from .readers import FITS_PATTERNS
 
 REQUIRED_PRODUCTS = ("mask", "exclusion_fits", "exclusion_txt")
@@ -96,26 +96,26 @@ def _remove_stale_parts(outdir):
             pass
 
 
-def _process_one(path, outdir, cfg, catalog_path):
-    """Worker: process one exposure and record it; never raises for bad input."""
-    abspath = os.path.abspath(path)
-    with Catalog(catalog_path) as catalog:
-        try:
-            result = process_exposure(abspath, outdir, cfg)
-        except DesghostError as exc:
-            catalog.record_failure(abspath, str(exc), exc.exit_code)
-            return path, None, str(exc)
-        except Exception as exc:  # noqa: BLE001 - a failed exposure never stops the night
-            catalog.record_failure(abspath, f"internal error: {type(exc).__name__}: {exc}", 1)
-            return path, None, f"internal error: {type(exc).__name__}: {exc}"
-        result.source = abspath
-        catalog.record_exposure(result)
-    return path, result.expnum, None
-
-
-def run_night(inputs, outdir, catalog_path=None, config=None, workers=1, force=False, retry_failed=False,
-              progress=True, log_path=None):
+def run_night(inputs, outdir, catalog_path=None, config=None, workers=None, force=False, retry_failed=False,
+              progress=True, log_path=None, batch_size=None, inference=True):
     """Process a night of exposures.
+
+    Parameters
+    ----------
+    inputs : list
+        Directories, globs, list files or paths (see :func:`discover_inputs`).
+    outdir : str or Path
+    catalog_path : str, optional
+        Default ``OUTDIR/desghost_catalog.sqlite``.
+    config : RunConfig, optional
+    workers : int, optional
+        Assembly worker processes (default: one per core).
+    force, retry_failed : bool
+        Process done exposures / exposures that failed before again.
+    batch_size : int, optional
+        Images per forward pass (default 1 on CPU, 8 on the GPU).
+    inference : bool
+        False skips the detector (products with no detections): the I/O ceiling of a run.
 
     Returns
     -------
@@ -146,26 +146,28 @@ def run_night(inputs, outdir, catalog_path=None, config=None, workers=1, force=F
                 logger.info("skip (failed before; --retry-failed to retry) %s", path)
             else:
                 todo.append(path)
-    logger.info("%d to process, %d skipped, %d workers", len(todo), len(summary.skipped), workers)
+    workers = workers or default_workers()
+    logger.info("%d to process, %d skipped; %d workers, batch %s, device %s", len(todo), len(summary.skipped),
+                workers, batch_size or "auto", cfg.device)
     bar = None
     if progress and todo:
         from tqdm import tqdm
         bar = tqdm(total=len(todo), unit="exp", desc="night", dynamic_ncols=True)
+
+    def record(outcome):
+        if outcome.error is None:
+            summary.done.append(outcome.path)
+            logger.info("done EXPNUM %s %s %s", outcome.expnum, outcome.path, outcome.timings_s)
+        else:
+            summary.failed.append((outcome.path, outcome.error))
+            logger.error("failed %s: %s", outcome.path, outcome.error)
+        if bar:
+            bar.update()
+
     try:
-        # spawn, not fork: a forked child of a process that already ran torch can deadlock
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx) as pool:
-            futures = [pool.submit(_process_one, p, str(outdir), cfg, catalog_path) for p in todo]
-            for fut in as_completed(futures):
-                path, expnum, error = fut.result()
-                if error is None:
-                    summary.done.append(path)
-                    logger.info("done EXPNUM %s %s", expnum, path)
-                else:
-                    summary.failed.append((path, error))
-                    logger.error("failed %s: %s", path, error)
-                if bar:
-                    bar.update()
+        if todo:
+            run_overlapped(todo, str(outdir), cfg, catalog_path, workers=workers, batch_size=batch_size,
+                           inference=inference, on_outcome=record)
     finally:
         if bar:
             bar.close()

@@ -131,8 +131,117 @@ def _ccd_frames(exposure, layout):
     return out
 
 
+@dataclass
+class PreparedExposure:
+    """An exposure read and assembled, ready for the detector: small and picklable.
+
+    Attributes
+    ----------
+    source : str
+        The input as given.
+    focal_plane : FocalPlaneImage
+    ccd_frames : dict
+        ``{ccdnum: (ny, nx, orientation, wcs cards)}``, what the mask FITS needs from the headers.
+    assemble_s : float
+        Seconds spent opening and assembling.
+    """
+
+    source: object
+    focal_plane: object
+    ccd_frames: dict
+    assemble_s: float
+
+
+def prepare_exposure(source, config=None, layout=None, progress=None):
+    """Read and assemble one exposure (the I/O- and decompression-bound half of the chain).
+
+    Raises a ``DesghostError`` for bad input; nothing is written.
+    """
+    cfg = config or RunConfig()
+    layout = layout or load_layout()
+    t0 = time.perf_counter()
+    exposure = open_exposure(source, layout)
+    fp = assemble_exposure(exposure, layout, row_step=cfg.row_step, workers=cfg.workers, progress=progress)
+    frames = _ccd_frames(exposure, layout) if cfg.write_mask else {}
+    return PreparedExposure(source, fp, frames, time.perf_counter() - t0)
+
+
+def resolve_model_path(config):
+    """The model file a run uses (the shipped default when the config names none)."""
+    from .model import default_model_path
+    return str(config.model or default_model_path())
+
+
+def load_run_model(config):
+    """The detector of a run, loaded once per process and cached."""
+    return _cached_model(resolve_model_path(config), config.device, config.threshold)
+
+
+def finish_exposure(prepared, instances, outdir, config, threshold, layout=None, detect_s=0.0):
+    """Project the detections onto CCDs and write the products (the cheap half of the chain).
+
+    Parameters
+    ----------
+    prepared : PreparedExposure
+    instances : list of Instance
+        The detector's output for ``prepared.focal_plane.image``.
+    outdir : str or Path
+    config : RunConfig
+    threshold : float
+        The detection score threshold that produced ``instances`` (recorded in the products).
+    detect_s : float
+        Seconds the detection took (recorded in the timings).
+
+    Returns
+    -------
+    ExposureResult
+    """
+    from .products.exclusion import write_exclusion_fits, write_raytrace_list
+    from .products.maskfits import write_mask_fits
+    from .products.overlay import write_overlay
+
+    cfg = config
+    layout = layout or load_layout()
+    fp = prepared.focal_plane
+    t2 = time.perf_counter()
+    index_img, _ = ccd_map(layout, fp.expnum)
+    area = ccd_pixel_count(index_img)
+    dead = set(fp.ccds_dead)
+    present = set(fp.ccds_present)
+    coverages = [[c for c in coverage(i.mask, index_img, area, dead) if c.ccdnum in present] for i in instances]
+    model_path = resolve_model_path(cfg)
+    model_name = Path(model_path).name
+    meta = {"expnum": fp.expnum, "band": fp.band, "date_obs": fp.date_obs, "dead": dead}
+    rows = exclusion_rows(meta, instances, coverages, layout, present, model_name, cfg.area_threshold, index_img)
+    result = ExposureResult(
+        expnum=fp.expnum, band=fp.band, date_obs=fp.date_obs, mjd_obs=fp.mjd_obs, flavor=fp.flavor,
+        source=fp.source, image=fp.image, instances=instances, coverages=coverages, exclusions=rows,
+        dead_ccds=sorted(dead), ccds_present=sorted(present), warnings=[w.message for w in fp.warnings],
+        model_name=model_name, model_path=model_path, threshold=threshold,
+        area_threshold=cfg.area_threshold)
+    outdir = Path(outdir)
+    names = product_names(fp.expnum)
+    cards = provenance_cards(result, Path(fp.source).name)
+    out = {}
+    if cfg.write_mask:
+        out["mask"] = write_mask_fits(outdir / names["mask"], result, layout, prepared.ccd_frames, cards)
+    out["exclusion_fits"] = write_exclusion_fits(outdir / names["exclusion_fits"], rows, cards)
+    out["exclusion_txt"] = write_raytrace_list(outdir / names["exclusion_txt"], rows)
+    if cfg.write_overlay:
+        prov = {c["name"]: c["value"] for c in cards}
+        out["overlay"] = write_overlay(outdir / names["overlay"], result, layout, prov)
+    t = {"assemble": prepared.assemble_s, "detect": detect_s, "write": time.perf_counter() - t2}
+    t["total"] = sum(t.values())
+    result.timings_s = {k: round(v, 3) for k, v in t.items()}
+    result.outputs = out
+    return result
+
+
 def process_exposure(source, outdir, config=None, layout=None, progress=None):
     """Run the whole chain on one exposure and write its products.
+
+    The chain is :func:`prepare_exposure`, the detector, then :func:`finish_exposure`; the
+    nightly runner runs the same three steps with the detector batched in between.
 
     Parameters
     ----------
@@ -149,51 +258,12 @@ def process_exposure(source, outdir, config=None, layout=None, progress=None):
         before anything is written.
     """
     from .detect import detect_images
-    from .model import default_model_path
-    from .products.exclusion import write_exclusion_fits, write_raytrace_list
-    from .products.maskfits import write_mask_fits
-    from .products.overlay import write_overlay
 
     cfg = config or RunConfig()
     layout = layout or load_layout()
-    t = {}
-    t0 = time.perf_counter()
-    exposure = open_exposure(source, layout)
-    fp = assemble_exposure(exposure, layout, row_step=cfg.row_step, workers=cfg.workers, progress=progress)
-    t["assemble"] = time.perf_counter() - t0
-    model_path = str(cfg.model or default_model_path())
-    model = _cached_model(model_path, cfg.device, cfg.threshold)
+    prepared = prepare_exposure(source, cfg, layout, progress)
+    model = load_run_model(cfg)
     t1 = time.perf_counter()
-    instances = detect_images([fp.image], model)[0]
-    t["detect"] = time.perf_counter() - t1
-    index_img, _ = ccd_map(layout, fp.expnum)
-    area = ccd_pixel_count(index_img)
-    dead = set(fp.ccds_dead)
-    present = set(fp.ccds_present)
-    coverages = [[c for c in coverage(i.mask, index_img, area, dead) if c.ccdnum in present] for i in instances]
-    model_name = Path(model_path).name
-    meta = {"expnum": fp.expnum, "band": fp.band, "date_obs": fp.date_obs, "dead": dead}
-    rows = exclusion_rows(meta, instances, coverages, layout, present, model_name, cfg.area_threshold, index_img)
-    result = ExposureResult(
-        expnum=fp.expnum, band=fp.band, date_obs=fp.date_obs, mjd_obs=fp.mjd_obs, flavor=fp.flavor,
-        source=fp.source, image=fp.image, instances=instances, coverages=coverages, exclusions=rows,
-        dead_ccds=sorted(dead), ccds_present=sorted(present), warnings=[w.message for w in fp.warnings],
-        model_name=model_name, model_path=model_path, threshold=model.config.score_threshold,
-        area_threshold=cfg.area_threshold)
-    t2 = time.perf_counter()
-    outdir = Path(outdir)
-    names = product_names(fp.expnum)
-    cards = provenance_cards(result, Path(fp.source).name)
-    out = {}
-    if cfg.write_mask:
-        out["mask"] = write_mask_fits(outdir / names["mask"], result, layout, _ccd_frames(exposure, layout), cards)
-    out["exclusion_fits"] = write_exclusion_fits(outdir / names["exclusion_fits"], rows, cards)
-    out["exclusion_txt"] = write_raytrace_list(outdir / names["exclusion_txt"], rows)
-    if cfg.write_overlay:
-        prov = {c["name"]: c["value"] for c in cards}
-        out["overlay"] = write_overlay(outdir / names["overlay"], result, layout, prov)
-    t["write"] = time.perf_counter() - t2
-    t["total"] = time.perf_counter() - t0
-    result.timings_s = {k: round(v, 3) for k, v in t.items()}
-    result.outputs = out
-    return result
+    instances = detect_images([prepared.focal_plane.image], model)[0]
+    detect_s = time.perf_counter() - t1
+    return finish_exposure(prepared, instances, outdir, cfg, model.config.score_threshold, layout, detect_s)

@@ -1,4 +1,4 @@
-"""What the pipeline stage needs around :func:`process_exposure`: light results and merging.
+"""What the pipeline stage needs around the one-exposure chain: batching, light results, merging.
 
 Kept free of ceci so it can be tested (and reused by other workflow systems) on its own.
 """
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .catalog import Catalog
 from .errors import DesghostError
-from .pipeline import process_exposure
+from .pipeline import finish_exposure, load_run_model, prepare_exposure
 from .products.exclusion import write_exclusion_fits
 
 
@@ -29,17 +29,53 @@ def light_result(result):
     return result
 
 
-def process_for_stage(path, outdir, cfg):
-    """Process one exposure; never raises for bad input (returns a failure record instead)."""
-    abspath = os.path.abspath(path)
-    try:
-        result = process_exposure(abspath, outdir, cfg)
-    except DesghostError as exc:
+def _failure(abspath, exc):
+    if isinstance(exc, DesghostError):
         return {"ok": False, "input": abspath, "reason": str(exc), "exit_code": exc.exit_code}
-    except Exception as exc:  # noqa: BLE001 - one exposure never stops the stage
-        return {"ok": False, "input": abspath, "reason": f"internal error: {type(exc).__name__}: {exc}", "exit_code": 1}
-    result.source = abspath
-    return {"ok": True, "input": abspath, "result": light_result(result)}
+    return {"ok": False, "input": abspath, "reason": f"internal error: {type(exc).__name__}: {exc}", "exit_code": 1}
+
+
+def process_for_stage(paths, outdir, cfg, batch_size=1):
+    """Process exposures with the detector batched; never raises for bad input.
+
+    The steps are those of :func:`desghost.pipeline.process_exposure` (prepare, detect,
+    finish), with ``batch_size`` assembled images per forward pass.
+
+    Returns
+    -------
+    list of dict
+        Per exposure, ``{"ok": True, "input", "result"}`` or ``{"ok": False, "input", "reason",
+        "exit_code"}``, in input order.
+    """
+    import time
+
+    from .detect import detect_images
+
+    model = load_run_model(cfg)
+    threshold = model.config.score_threshold
+    results = {}
+    order = [os.path.abspath(p) for p in paths]
+    for start in range(0, len(order), max(1, batch_size)):
+        chunk = []
+        for abspath in order[start:start + max(1, batch_size)]:
+            try:
+                chunk.append((abspath, prepare_exposure(abspath, cfg)))
+            except Exception as exc:  # noqa: BLE001 - one exposure never stops the stage
+                results[abspath] = _failure(abspath, exc)
+        if not chunk:
+            continue
+        t0 = time.perf_counter()
+        found = detect_images([p.focal_plane.image for _, p in chunk], model, batch_size=max(1, batch_size))
+        per_image_s = (time.perf_counter() - t0) / len(chunk)
+        for (abspath, prepared), instances in zip(chunk, found):
+            try:
+                result = finish_exposure(prepared, instances, outdir, cfg, threshold, detect_s=per_image_s)
+            except Exception as exc:  # noqa: BLE001
+                results[abspath] = _failure(abspath, exc)
+                continue
+            result.source = abspath
+            results[abspath] = {"ok": True, "input": abspath, "result": light_result(result)}
+    return [results[a] for a in order]
 
 
 def merge_results(results, catalog_path, exclusion_path):

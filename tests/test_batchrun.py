@@ -1,0 +1,114 @@
+"""The overlapped runner: batched detection, the bounded queue, a worker that dies, no-inference runs."""
+import os
+import signal
+
+import fitsio
+import numpy as np
+import psutil
+
+from desghost.batchrun import in_flight_limit, inference_threads, resolve_batch_size, run_overlapped
+from desghost.catalog import Catalog
+from desghost.night import discover_inputs, run_night
+from desghost.pipeline import RunConfig, product_names
+from desghost.stage_support import process_for_stage
+
+
+def _exclusions(path):
+    rows = fitsio.read(path, ext="EXCLUDE")
+    return {(int(r["EXPNUM"]), int(r["CCDNUM"])): float(r["SCORE"]) for r in rows}
+
+
+def test_core_split_and_batch_defaults():
+    assert inference_threads(2, "cpu", cores=2) == 1
+    assert inference_threads(4, "cpu", cores=16) == 12
+    assert inference_threads(15, "cuda", cores=16) == 1
+    assert resolve_batch_size(None, "cpu") == 1 and resolve_batch_size(None, "cuda") == 8
+    assert resolve_batch_size(3, "cpu") == 3
+    assert in_flight_limit(2, 1) == 5
+
+
+def test_batched_detection_agrees_with_single_and_queue_stays_bounded(night_dir, tmp_path):
+    raw, model = night_dir
+    cfg = RunConfig(model=str(model), threshold=0.05)
+    paths = discover_inputs([raw])
+    single = run_overlapped(paths, str(tmp_path / "b1"), cfg, str(tmp_path / "b1.sqlite"), workers=1, batch_size=1)
+    batched = run_overlapped(paths, str(tmp_path / "b3"), cfg, str(tmp_path / "b3.sqlite"), workers=2, batch_size=3)
+    for outcomes, limit in ((single, in_flight_limit(1, 1)), (batched, in_flight_limit(2, 3))):
+        assert sorted(o.path for o in outcomes) == sorted(paths)
+        assert sum(o.error is None for o in outcomes) == 6
+        assert max(o.in_flight for o in outcomes) <= limit
+    n_rows = 0
+    for expnum in range(700100, 700106):
+        name = product_names(expnum)["exclusion_fits"]
+        a, b = _exclusions(tmp_path / "b1" / name), _exclusions(tmp_path / "b3" / name)
+        assert a.keys() == b.keys()
+        assert np.allclose([a[k] for k in a], [b[k] for k in a], atol=1e-4)
+        n_rows += len(a)
+    assert n_rows > 0, "the test model found nothing: the comparison would be empty"
+
+
+def test_stage_batches_give_the_same_products(night_dir, tmp_path):
+    raw, model = night_dir
+    cfg = RunConfig(model=str(model), threshold=0.05)
+    paths = discover_inputs([raw])
+    results = process_for_stage(paths, str(tmp_path / "stage"), cfg, batch_size=1)
+    assert [r["input"] for r in results] == [os.path.abspath(p) for p in paths]
+    assert [r["ok"] for r in results].count(False) == 1
+    bad = next(r for r in results if not r["ok"])
+    assert "DECam_00700106" in bad["reason"] and bad["exit_code"] > 1
+    ok = next(r for r in results if r["ok"])
+    assert ok["result"].image is None and all(not hasattr(i, "mask") for i in ok["result"].instances)
+    night = run_night([raw], tmp_path / "night", config=cfg, workers=2, progress=False)
+    assert len(night.done) == 6
+    for expnum in range(700100, 700106):
+        name = product_names(expnum)["exclusion_txt"]
+        assert (tmp_path / "stage" / name).read_text() == (tmp_path / "night" / name).read_text()
+
+
+def test_no_inference_run_writes_empty_products(night_dir, tmp_path):
+    raw, model = night_dir
+    cfg = RunConfig(model=str(model), threshold=0.05, write_overlay=False)
+    s = run_night([raw], tmp_path / "io", config=cfg, workers=2, progress=False, inference=False)
+    assert len(s.done) == 6 and len(s.failed) == 1
+    for expnum in range(700100, 700106):
+        assert len(fitsio.read(tmp_path / "io" / product_names(expnum)["exclusion_fits"], ext="EXCLUDE")) == 0
+        assert (tmp_path / "io" / product_names(expnum)["mask"]).exists()
+
+
+def test_a_worker_killed_mid_night_fails_its_exposures_and_the_night_goes_on(night_dir, tmp_path):
+    raw, model = night_dir
+    cfg = RunConfig(model=str(model), threshold=0.05, write_overlay=False)
+    killed = []
+
+    def kill_a_worker(outcome):
+        if not killed:
+            children = psutil.Process().children(recursive=True)
+            workers = [c for c in children if "resource_tracker" not in " ".join(c.cmdline())]
+            if workers:
+                os.kill(workers[-1].pid, signal.SIGKILL)
+                killed.append(workers[-1].pid)
+
+    paths = discover_inputs([raw])
+    outcomes = run_overlapped(paths, str(tmp_path / "out"), cfg, str(tmp_path / "cat.sqlite"), workers=2,
+                              batch_size=1, on_outcome=kill_a_worker)
+    assert killed, "no worker process was found to kill"
+    assert sorted(o.path for o in outcomes) == sorted(paths)
+    died = [o for o in outcomes if o.error and "worker process died" in o.error]
+    assert died, "killing a worker did not show up as a failure"
+    # --retry-failed finishes the night
+    again = run_night([raw], tmp_path / "out", catalog_path=tmp_path / "cat.sqlite", config=cfg, workers=2,
+                      progress=False, retry_failed=True)
+    assert len(again.done) + len(again.skipped) == 6 and len(again.failed) == 1
+    with Catalog(tmp_path / "cat.sqlite", create=False) as cat:
+        assert cat.query("SELECT COUNT(*) AS n FROM exposures WHERE status='ok'")[0]["n"] == 6
+
+
+def test_night_cli_batches_and_reports_rate(night_dir, tmp_path):
+    import subprocess
+    import sys
+    raw, model = night_dir
+    out = subprocess.run([sys.executable, "-m", "desghost.cli", "night", str(raw), "-o", str(tmp_path / "o"),
+                          "--model", str(model), "--threshold", "0.05", "--workers", "1",
+                          "--batch-size", "2"], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert "done 6, skipped 0, failed 1" in out.stderr and "exposures/min" in out.stderr
