@@ -154,6 +154,7 @@ def run_overlapped(paths, outdir, cfg, catalog_path, workers=1, batch_size=None,
     model = load_run_model(cfg)
     device = resolve_device(cfg.device)
     batch = resolve_batch_size(batch_size, device)
+    threads_before = torch.get_num_threads()
     if device == "cpu":
         torch.set_num_threads(inference_threads(workers, device))
     threshold = model.config.score_threshold
@@ -227,4 +228,5 @@ def run_overlapped(paths, outdir, cfg, catalog_path, workers=1, batch_size=None,
                     break
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        torch.set_num_threads(threads_before)
     return outcomes
