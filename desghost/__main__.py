@@ -1,7 +1,7 @@
 """``python -m desghost``: the desghost CLI, or a ceci stage when ceci launches one by name."""
 import sys
 
-CECI_STAGES = ("DesghostMasking",)
+CECI_STAGES = ("DesghostMasking", "DesghostSimulateNight")
 
 
 def _main():

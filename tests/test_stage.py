@@ -3,6 +3,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import fitsio
 import pytest
@@ -11,16 +12,37 @@ from desghost.catalog import Catalog
 from desghost.night import discover_inputs
 from desghost.pipeline import product_names
 
-pytestmark = pytest.mark.skipif(shutil.which("mpirun") is None or shutil.which("ceci") is None,
-                                reason="needs Open MPI (mpirun) and ceci; .ci/run installs both")
+needs_mpi = pytest.mark.skipif(shutil.which("mpirun") is None or shutil.which("ceci") is None,
+                               reason="needs Open MPI (mpirun) and ceci; .ci/run installs both")
+REPO = Path(__file__).resolve().parents[1]
 
 
+def test_demo_pipeline_simulates_a_night_and_masks_it(tmp_path):
+    """`ceci stage/desghost_demo_pipeline.yml` on a plain install: no data, no MPI."""
+    pipeline = ((REPO / "stage" / "desghost_demo_pipeline.yml").read_text()
+                .replace("./stage/desghost_demo_config.yml", str(REPO / "stage" / "desghost_demo_config.yml"))
+                .replace("./stage/demo_outputs", str(tmp_path / "out")).replace("./stage/demo_logs", str(tmp_path / "logs")))
+    (tmp_path / "pipeline.yml").write_text(pipeline)
+    assert shutil.which("ceci"), "ceci is an install requirement: its command should be on PATH"
+    out = subprocess.run(["ceci", str(tmp_path / "pipeline.yml")], capture_output=True,
+                         text=True, timeout=600, cwd=tmp_path)
+    logs = "".join(p.read_text() for p in (tmp_path / "logs").glob("*.out")) if (tmp_path / "logs").exists() else ""
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:] + logs[-3000:]
+    assert "3 of 3 exposures done" in logs
+    listed = (tmp_path / "out" / "exposure_list.txt").read_text().split()
+    assert len(listed) == 3 and all(os.path.exists(p) for p in listed)
+    with Catalog(tmp_path / "out" / "catalog.sqlite", create=False) as cat:
+        assert cat.query("SELECT COUNT(*) AS n FROM exposures")[0]["n"] == 3
+    for expnum in (700000, 700001, 700002):
+        assert (tmp_path / "out" / "products" / product_names(expnum)["mask"]).exists()
+
+
+@needs_mpi
 def test_ceci_pipeline_on_two_mpi_ranks_matches_desghost_run(night_dir, tmp_path):
     raw, model = night_dir
     (tmp_path / "list.txt").write_text("\n".join(os.path.abspath(p) for p in discover_inputs([raw])) + "\n")
     (tmp_path / "config.yml").write_text(f"DesghostMasking:\n    model: {model}\n    threshold: 0.05\n")
-    from pathlib import Path
-    pipeline = ((Path(__file__).resolve().parents[1] / "stage" / "desghost_pipeline.yml").read_text()
+    pipeline = ((REPO / "stage" / "desghost_pipeline.yml").read_text()
                 .replace("./stage/inputs/exposures.txt", str(tmp_path / "list.txt"))
                 .replace("./stage/desghost_config.yml", str(tmp_path / "config.yml"))
                 .replace("./stage/outputs", str(tmp_path / "out")).replace("./stage/logs", str(tmp_path / "logs")))
