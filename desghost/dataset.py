@@ -54,6 +54,11 @@ def to_target(masks, labels):
     }
 
 
+#: Share of synthetic training images with a local (mesh) sky subtraction, and its scale range.
+LOCAL_BACKGROUND_FRACTION = 0.5
+LOCAL_BACKGROUND_MESH_PX = (5.0, 14.0)
+
+
 def synthetic_sample(seed, index, layout=None, augment_images=True):
     """The ``index``-th synthetic training sample of a run: ``(image uint8, masks, labels)``.
 
@@ -62,7 +67,12 @@ def synthetic_sample(seed, index, layout=None, augment_images=True):
     rng = np.random.default_rng([seed, index])
     n = None if rng.random() < 0.85 else 0  # 15% clean images
     expnum = int(rng.choice([300000, 700000]))
-    t = render_training_image(rng, layout, n_artifacts=n, expnum=expnum)
+    # half the images get a reduction pipeline's local sky subtraction (faint ghosts embossed,
+    # as in sky-subtracted DES images), half only a per-CCD level (as assembled raw data);
+    # drawn from their own generator so the rest of the stream does not change
+    style = np.random.default_rng([seed, index, 1])
+    mesh_px = float(style.uniform(*LOCAL_BACKGROUND_MESH_PX)) if style.random() < LOCAL_BACKGROUND_FRACTION else None
+    t = render_training_image(rng, layout, n_artifacts=n, expnum=expnum, background_mesh_px=mesh_px)
     image, masks = t.image, t.masks
     if augment_images:
         image, masks = augment(rng, image, masks)

@@ -142,3 +142,24 @@ def test_full_size_raw_exposure(tmp_path):
     assert 0.3e9 < size < 0.7e9
     with fitsio.FITS(files[0]) as f:
         assert f["N4"].get_dims() == [4146, 2160]
+
+
+def test_local_background_embosses_faint_discs_and_keeps_stars():
+    from desghost.simulate.training import subtract_local_background
+    layout = load_layout()
+    index, live = ccd_map(layout, 500000)
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal((400, 400))
+    rows, cols = np.mgrid[0:400, 0:400]
+    ccd = index == 28
+    r0, c0 = np.argwhere(ccd).mean(0)
+    disc = ((rows - r0) ** 2 + (cols - c0) ** 2 < 14 ** 2) * 1.5      # faint, larger than the mesh
+    star = ((rows - r0 - 20) ** 2 + (cols - c0) ** 2 < 2) * 40.0        # bright and small
+    values = noise + disc + star
+    out = subtract_local_background(values.copy(), index, live, mesh_px=6)
+    inner = ccd & ((rows - r0) ** 2 + (cols - c0) ** 2 < 8 ** 2)
+    edge = ccd & (np.abs(np.hypot(rows - r0, cols - c0) - 12.5) < 1.5)
+    assert values[inner].mean() > 1.2 and abs(out[inner].mean()) < 0.4      # interior flattened
+    assert out[edge].mean() > out[inner].mean() + 0.3                       # the rim survives
+    assert out[star > 0].mean() > 35                                        # the star is kept
+    assert np.array_equal(out[~live], values[~live])                        # gaps untouched
