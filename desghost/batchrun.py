@@ -12,15 +12,14 @@ identical to ``desghost run`` on each exposure alone; batched CPU inference agre
 rounding (about 1e-7 in the scores) and is no faster.
 """
 import os
-import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from .catalog import Catalog
-from .errors import DesghostError
-from .pipeline import finish_exposure, load_run_model, prepare_exposure
+from .errors import failure_reason
+from .pipeline import detect_prepared, finish_exposure, load_run_model, prepare_exposure
 
 #: Images per forward pass on the GPU when the caller does not choose.
 DEFAULT_GPU_BATCH = 8
@@ -91,10 +90,8 @@ def _prepare_task(path, cfg, catalog_path):
     """Worker: read and assemble; a bad exposure is recorded and returned as a failure."""
     try:
         return path, prepare_exposure(os.path.abspath(path), cfg), None
-    except DesghostError as exc:
-        reason, code = str(exc), exc.exit_code
     except Exception as exc:  # noqa: BLE001 - a failed exposure never stops the night
-        reason, code = f"internal error: {type(exc).__name__}: {exc}", 1
+        reason, code = failure_reason(exc)
     _record_failure(catalog_path, path, reason, code)
     return path, None, reason
 
@@ -103,12 +100,9 @@ def _finish_task(path, prepared, instances, outdir, cfg, threshold, detect_s, ca
     """Worker: write the products, then record the exposure in the catalog (in one transaction)."""
     try:
         result = finish_exposure(prepared, instances, outdir, cfg, threshold, detect_s=detect_s)
-    except DesghostError as exc:
-        _record_failure(catalog_path, path, str(exc), exc.exit_code)
-        return Outcome(path, error=str(exc))
-    except Exception as exc:  # noqa: BLE001
-        reason = f"internal error: {type(exc).__name__}: {exc}"
-        _record_failure(catalog_path, path, reason, 1)
+    except Exception as exc:  # noqa: BLE001 - a failed exposure never stops the night
+        reason, code = failure_reason(exc)
+        _record_failure(catalog_path, path, reason, code)
         return Outcome(path, error=reason)
     result.source = os.path.abspath(path)
     with Catalog(catalog_path) as catalog:
@@ -148,7 +142,6 @@ def run_overlapped(paths, outdir, cfg, catalog_path, workers=1, batch_size=None,
 
     import torch
 
-    from .detect import detect_images
     from .model import resolve_device
 
     model = load_run_model(cfg)
@@ -182,19 +175,17 @@ def run_overlapped(paths, outdir, cfg, catalog_path, workers=1, batch_size=None,
                 preparing[pool.submit(_prepare_task, path, cfg, catalog_path)] = path
             if ready and (len(ready) >= batch or not preparing):
                 chunk = [ready.popleft() for _ in range(min(batch, len(ready)))]
-                t0 = time.perf_counter()
                 try:
                     if inference:
-                        found = detect_images([p.focal_plane.image for _, p in chunk], model, batch_size=batch)
+                        found, per_image_s = detect_prepared([p for _, p in chunk], model, batch)
                     else:
-                        found = [[] for _ in chunk]
+                        found, per_image_s = [[] for _ in chunk], 0.0
                 except Exception as exc:  # noqa: BLE001 - e.g. GPU out of memory: these exposures fail, not the night
                     reason = f"detector failed: {type(exc).__name__}: {exc}"
                     for path, _ in chunk:
                         _record_failure(catalog_path, path, reason, 1)
                         done(Outcome(path, error=reason))
                     continue
-                per_image_s = (time.perf_counter() - t0) / len(chunk)
                 for (path, prepared), instances in zip(chunk, found):
                     fut = pool.submit(_finish_task, path, prepared, instances, outdir, cfg, threshold,
                                       per_image_s, catalog_path)

@@ -75,6 +75,17 @@ class OutputError(DesghostError):
     exit_code = 9
 
 
+def failure_reason(exc):
+    """``(reason, exit_code)`` recorded for an exposure that failed with ``exc``.
+
+    A :class:`DesghostError` keeps its message and exit code; anything else is an internal
+    error (exit code 1) named by its type.
+    """
+    if isinstance(exc, DesghostError):
+        return str(exc), exc.exit_code
+    return f"internal error: {type(exc).__name__}: {exc}", 1
+
+
 @dataclass(frozen=True)
 class InputWarning:
     """A non-fatal input problem: the image is still made, the problem is reported.

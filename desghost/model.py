@@ -147,6 +147,25 @@ def save_model(path, model, cfg, metadata=None, half=True):
     return str(path)
 
 
+def write_calibrated_copy(src, dst, settings, calibration):
+    """Copy a model file with changed inference settings and a record of how they were chosen.
+
+    Parameters
+    ----------
+    src, dst : str or Path
+        Model file to read and the copy to write (atomically).
+    settings : dict
+        ModelConfig fields to change, e.g. ``{"score_threshold": 0.3}``.
+    calibration : dict
+        Merged into the copy's ``calibration`` metadata (e.g. the scan that chose the settings).
+    """
+    lm = load_model(src, device="cpu", overrides=settings)
+    meta = read_model_metadata(src)
+    extra = {k: v for k, v in meta.items() if k not in ("format", "software", "config")}
+    extra.setdefault("calibration", {}).update(calibration)
+    return save_model(dst, lm.model, lm.config, extra)
+
+
 def read_model_metadata(path):
     """The JSON metadata of a model file, without loading its weights."""
     from safetensors import safe_open

@@ -177,6 +177,20 @@ def load_run_model(config):
     return _cached_model(resolve_model_path(config), config.device, config.threshold)
 
 
+def detect_prepared(prepared, model, batch_size=1):
+    """Run the detector on assembled exposures.
+
+    Returns
+    -------
+    (list of list of Instance, float)
+        The instances of each exposure, and the detection seconds per exposure.
+    """
+    from .detect import detect_images
+    t0 = time.perf_counter()
+    found = detect_images([p.focal_plane.image for p in prepared], model, batch_size=max(1, batch_size))
+    return found, (time.perf_counter() - t0) / max(len(prepared), 1)
+
+
 def finish_exposure(prepared, instances, outdir, config, threshold, layout=None, detect_s=0.0):
     """Project the detections onto CCDs and write the products (the cheap half of the chain).
 
@@ -257,13 +271,9 @@ def process_exposure(source, outdir, config=None, layout=None, progress=None):
         With ``outputs`` naming the files written.  Raises a ``DesghostError`` for bad input
         before anything is written.
     """
-    from .detect import detect_images
-
     cfg = config or RunConfig()
     layout = layout or load_layout()
     prepared = prepare_exposure(source, cfg, layout, progress)
     model = load_run_model(cfg)
-    t1 = time.perf_counter()
-    instances = detect_images([prepared.focal_plane.image], model)[0]
-    detect_s = time.perf_counter() - t1
+    (instances,), detect_s = detect_prepared([prepared], model)
     return finish_exposure(prepared, instances, outdir, cfg, model.config.score_threshold, layout, detect_s)

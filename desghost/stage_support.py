@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass
 
 from .catalog import Catalog
-from .errors import DesghostError
-from .pipeline import finish_exposure, load_run_model, prepare_exposure
+from .errors import failure_reason
+from .pipeline import detect_prepared, finish_exposure, load_run_model, prepare_exposure
 from .products.exclusion import write_exclusion_fits
 
 
@@ -30,9 +30,8 @@ def light_result(result):
 
 
 def _failure(abspath, exc):
-    if isinstance(exc, DesghostError):
-        return {"ok": False, "input": abspath, "reason": str(exc), "exit_code": exc.exit_code}
-    return {"ok": False, "input": abspath, "reason": f"internal error: {type(exc).__name__}: {exc}", "exit_code": 1}
+    reason, code = failure_reason(exc)
+    return {"ok": False, "input": abspath, "reason": reason, "exit_code": code}
 
 
 def process_for_stage(paths, outdir, cfg, batch_size=1):
@@ -47,10 +46,6 @@ def process_for_stage(paths, outdir, cfg, batch_size=1):
         Per exposure, ``{"ok": True, "input", "result"}`` or ``{"ok": False, "input", "reason",
         "exit_code"}``, in input order.
     """
-    import time
-
-    from .detect import detect_images
-
     model = load_run_model(cfg)
     threshold = model.config.score_threshold
     results = {}
@@ -64,9 +59,7 @@ def process_for_stage(paths, outdir, cfg, batch_size=1):
                 results[abspath] = _failure(abspath, exc)
         if not chunk:
             continue
-        t0 = time.perf_counter()
-        found = detect_images([p.focal_plane.image for _, p in chunk], model, batch_size=max(1, batch_size))
-        per_image_s = (time.perf_counter() - t0) / len(chunk)
+        found, per_image_s = detect_prepared([p for _, p in chunk], model, batch_size)
         for (abspath, prepared), instances in zip(chunk, found):
             try:
                 result = finish_exposure(prepared, instances, outdir, cfg, threshold, detect_s=per_image_s)

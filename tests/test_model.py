@@ -11,7 +11,7 @@ import torch
 
 from desghost.detect import detect_images
 from desghost.model import (ModelConfig, build_model, default_model_path, load_model, read_model_metadata,
-                            save_model)
+                            save_model, write_calibrated_copy)
 from desghost.train import TrainConfig, train
 
 
@@ -35,6 +35,18 @@ def test_save_and_load_round_trip(random_model_file):
         assert torch.allclose(v.float(), stored[k].float()), k
     assert lm.config.score_threshold == 0.8
     assert load_model(random_model_file, device="cpu", overrides={"score_threshold": 0.3}).config.score_threshold == 0.3
+
+
+def test_calibrated_copy_keeps_weights_and_records_the_choice(random_model_file, tmp_path):
+    out = tmp_path / "cal.safetensors"
+    write_calibrated_copy(random_model_file, out, {"score_threshold": 0.35, "overlap_iou": 0.5},
+                          {"postprocessing": {"criterion": "test"}})
+    meta = read_model_metadata(out)
+    assert meta["note"] == "untrained" and meta["calibration"]["postprocessing"]["criterion"] == "test"
+    a, b = load_model(random_model_file, device="cpu"), load_model(out, device="cpu")
+    assert b.config.score_threshold == 0.35 and b.config.overlap_iou == 0.5 and a.config.overlap_iou == 0.0
+    for k, v in a.model.state_dict().items():
+        assert torch.equal(v, b.model.state_dict()[k]), k
 
 
 def test_model_files_are_not_pickles_and_load_without_network(random_model_file, monkeypatch):

@@ -86,3 +86,9 @@ def test_suppress_overlaps_drops_lower_scoring_duplicates_of_any_class():
     assert [k.score for k in kept] == [0.9, 0.7, 0.5]
     assert [k.score for k in suppress_overlaps([b, d, a, c], 0.3)] == [0.9, 0.5]
     assert len(suppress_overlaps([b, d, a, c], 0.0)) == 4
+
+
+def test_failure_reason_keeps_desghost_exit_codes_and_names_internal_errors():
+    from desghost.errors import CorruptFileError, failure_reason
+    assert failure_reason(CorruptFileError("x.fits.fz: HDU 3 truncated")) == ("x.fits.fz: HDU 3 truncated", 4)
+    assert failure_reason(ZeroDivisionError("boom")) == ("internal error: ZeroDivisionError: boom", 1)

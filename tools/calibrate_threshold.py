@@ -11,7 +11,7 @@ import json
 import numpy as np
 
 from desghost.evaluate import predict, synthetic_test_set, threshold_scan
-from desghost.model import load_model, read_model_metadata, save_model
+from desghost.model import load_model, write_calibrated_copy
 
 
 def main():
@@ -30,14 +30,9 @@ def main():
     best = max(scan, key=lambda r: (np.nan_to_num(r["ccd_f1"]), r["threshold"]))
     print(f"best threshold {best['threshold']} (CCD F1 {best['ccd_f1']:.3f})")
     if args.write:
-        meta = read_model_metadata(args.model)
-        meta.setdefault("calibration", {})["score_threshold"] = {
-            "value": best["threshold"], "criterion": "max CCD-level F1 (0%, all classes)",
-            "synthetic_images": args.n, "seed": args.seed, "scan": scan}
-        cfg = lm.config
-        cfg.score_threshold = float(best["threshold"])
-        extra = {k: v for k, v in meta.items() if k not in ("format", "software", "config")}
-        save_model(args.write, lm.model, cfg, extra)
+        write_calibrated_copy(args.model, args.write, {"score_threshold": float(best["threshold"])}, {
+            "score_threshold": {"value": best["threshold"], "criterion": "max CCD-level F1 (0%, all classes)",
+                                "synthetic_images": args.n, "seed": args.seed, "scan": scan}})
         print(f"wrote {args.write}")
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from desghost.detect import detect_images, suppress_overlaps
 from desghost.evaluate import evaluate_against_annotators, score_predictions, synthetic_test_set
-from desghost.model import load_model, read_model_metadata, save_model
+from desghost.model import load_model, write_calibrated_copy
 
 DATA = Path(os.environ.get("DESGHOST_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
@@ -72,17 +72,11 @@ def main():
     print(f"chosen: threshold {best['threshold']}, overlap IoU {best['overlap_iou']} "
           f"(real-train CCD F1 {best['real_train_ccd_f1']:.3f}, AP50 {best['real_train_AP50']:.3f})")
     if args.write:
-        meta = read_model_metadata(args.model)
-        meta.setdefault("calibration", {})["postprocessing"] = {
-            "score_threshold": best["threshold"], "overlap_iou": best["overlap_iou"],
+        settings = {"score_threshold": float(best["threshold"]), "overlap_iou": float(best["overlap_iou"])}
+        write_calibrated_copy(args.model, args.write, settings, {"postprocessing": dict(settings, **{
             "criterion": "max CCD-level F1 (0%, all classes, mean over annotators) on the real training images",
             "real_training_images": train_names, "synthetic_images": args.synthetic, "seed": args.seed,
-            "scan": scan}
-        cfg = lm.config
-        cfg.score_threshold = float(best["threshold"])
-        cfg.overlap_iou = float(best["overlap_iou"])
-        extra = {k: v for k, v in meta.items() if k not in ("format", "software", "config")}
-        save_model(args.write, lm.model, cfg, extra)
+            "scan": scan})})
         print(f"wrote {args.write}")
 
 
