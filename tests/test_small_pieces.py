@@ -92,3 +92,15 @@ def test_failure_reason_keeps_desghost_exit_codes_and_names_internal_errors():
     from desghost.errors import CorruptFileError, failure_reason
     assert failure_reason(CorruptFileError("x.fits.fz: HDU 3 truncated")) == ("x.fits.fz: HDU 3 truncated", 4)
     assert failure_reason(ZeroDivisionError("boom")) == ("internal error: ZeroDivisionError: boom", 1)
+
+
+def test_setup_cfg_installs_every_subpackage():
+    """A package missing from setup.cfg works in an editable install and breaks a real one."""
+    import configparser
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[1]
+    cfg = configparser.ConfigParser()
+    cfg.read(repo / "setup.cfg")
+    listed = set(cfg["options"]["packages"].split())
+    found = {".".join(p.parent.relative_to(repo).parts) for p in (repo / "desghost").rglob("__init__.py")}
+    assert found <= listed, f"add to setup.cfg [options] packages: {sorted(found - listed)}"
