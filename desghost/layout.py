@@ -141,6 +141,20 @@ def _opt_int(text):
     return int(text) if text else None
 
 
+def shipped_layout_dir():
+    """The folder of the shipped layouts: ``desghost.ccd_layout`` when installed.
+
+    In a source checkout the folder is ``ccd_layout/`` beside the package (setup.cfg maps it
+    into the package at install time); Python finds that checkout's ``desghost`` first when
+    run from the repository root (``python -m desghost``, as ceci launches stages), even with
+    a regular install.
+    """
+    try:
+        return resources.files("desghost.ccd_layout")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[1] / "ccd_layout"
+
+
 @lru_cache(maxsize=8)
 def load_layout(name="decam"):
     """Load a camera layout: one shipped in ``ccd_layout/``, or any ``*_camera.json`` file.
@@ -165,7 +179,7 @@ def load_layout(name="decam"):
         path = Path(name)
         base, config = path.parent, json.loads(path.read_text())
     else:
-        base = resources.files("desghost.ccd_layout")
+        base = shipped_layout_dir()
         config = json.loads((base / f"{name}_camera.json").read_text())
     ccds = []
     with (base / config["ccd_table"]).open() as fh:
