@@ -84,6 +84,26 @@ def suppress_overlaps(instances, max_iou):
     return kept
 
 
+def _raw_arrays(output, mask_threshold=0.5):
+    """labels, scores, bool masks and boxes of one torchvision output dict, as numpy arrays."""
+    return (output["labels"].detach().cpu().numpy(), output["scores"].detach().cpu().numpy(),
+            output["masks"].detach().cpu().numpy()[:, 0] >= mask_threshold,
+            output["boxes"].detach().cpu().numpy())
+
+
+def _fused_instances(outputs, flips, class_names, threshold):
+    """Instances of one image from the outputs of its views (see :mod:`desghost.tta`)."""
+    from .tta import apply_view, fuse_views, unflip_boxes
+    per_view = []
+    for out, f in zip(outputs, flips):
+        labels, scores, masks, boxes = _raw_arrays(out)
+        h, w = masks.shape[-2:] if masks.ndim == 3 else (0, 0)
+        per_view.append((labels, scores, apply_view(masks, f), unflip_boxes(boxes, f, w, h)))
+    labels, scores, masks, boxes = fuse_views(per_view, len(flips))
+    return [Instance(int(lab), class_names[int(lab)], float(sc), tuple(float(v) for v in box), m)
+            for lab, sc, m, box in zip(labels, scores, masks, boxes) if sc >= threshold]
+
+
 def detect_images(images, model=None, threshold=None, batch_size=4):
     """Detect artifacts in focal-plane images.
 
@@ -94,9 +114,9 @@ def detect_images(images, model=None, threshold=None, batch_size=4):
     model : LoadedModel, optional
         Defaults to the shipped model on the ``auto`` device.
     threshold : float, optional
-        Detection score threshold; the model's configured one (0.8) when None.
+        Detection score threshold; the model's configured one when None.
     batch_size : int
-        Images per forward pass.
+        Forward passes per batch (with test-time augmentation, ``tta_views`` of them per image).
 
     Returns
     -------
@@ -104,13 +124,23 @@ def detect_images(images, model=None, threshold=None, batch_size=4):
         One list per input image, highest score first.
     """
     import torch
+
+    from .tta import apply_view, view_flips
     model = model or load_model()
-    threshold = model.config.score_threshold if threshold is None else threshold
-    results = []
+    cfg = model.config
+    threshold = cfg.score_threshold if threshold is None else threshold
+    flips = view_flips(cfg.tta_views)
+    views = [(i, apply_view(np.asarray(im), f)) for i, im in enumerate(images) for f in flips]
+    outputs = []
     with torch.inference_mode():
-        for i in range(0, len(images), batch_size):
-            batch = [to_tensor(im).to(model.device) for im in images[i:i + batch_size]]
-            for out in model.model(batch):
-                found = instances_from_output(out, model.config.class_names, threshold)
-                results.append(suppress_overlaps(found, model.config.overlap_iou))
+        for k in range(0, len(views), batch_size):
+            outputs.extend(model.model([to_tensor(v).to(model.device) for _, v in views[k:k + batch_size]]))
+    results = []
+    for i in range(len(images)):
+        mine = outputs[i * len(flips):(i + 1) * len(flips)]
+        if len(flips) == 1:
+            found = instances_from_output(mine[0], cfg.class_names, threshold)
+        else:
+            found = _fused_instances(mine, flips, cfg.class_names, threshold)
+        results.append(suppress_overlaps(found, cfg.overlap_iou))
     return results

@@ -42,6 +42,9 @@ class ModelConfig:
     #: higher-scoring one by more than this IoU is dropped (torchvision's NMS is per class,
     #: so one ghost can come out as both Bright and Faint).  0 turns it off.
     overlap_iou: float = 0.0
+    #: Test-time augmentation: 1 (off), 2 (+ left-right flip) or 4 (+ up-down flip and both);
+    #: the views' instances are fused (see ``desghost.tta``).  Costs one forward pass per view.
+    tta_views: int = 1
     pixel_mean: float = 55.0 / 255.0
     pixel_std: float = 30.0 / 255.0
 
