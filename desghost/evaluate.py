@@ -113,13 +113,16 @@ def _mean_scores(score_dicts):
     return float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
 
 
-def evaluate_against_annotators(preds, annotations, ccd_index=None):
+def evaluate_against_annotators(preds, annotations, ccd_index=None, with_humans=True):
     """Score predictions against each annotator, and each annotator against the others.
 
     Parameters
     ----------
     preds : list of (masks, labels, scores)
     annotations : list (per annotator) of list (per image) of (masks, labels)
+    with_humans : bool
+        Also score each annotator against the others (the human ceiling); False skips it
+        (``human_vs_others`` is then empty and ``human_mean`` None).
 
     Returns
     -------
@@ -130,7 +133,7 @@ def evaluate_against_annotators(preds, annotations, ccd_index=None):
     """
     per_annotator = [score_predictions(gts, preds, ccd_index) for gts in annotations]
     humans = []
-    for k, mine in enumerate(annotations):
+    for k, mine in enumerate(annotations if with_humans else []):
         as_pred = [(m, lab, np.ones(len(lab))) for m, lab in mine]
         others = [score_predictions(gts, as_pred, ccd_index) for j, gts in enumerate(annotations) if j != k]
         humans.append(_mean_scores(others) if others else None)

@@ -20,26 +20,12 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
-
-from desghost.detect import detect_images, suppress_overlaps
-from desghost.evaluate import evaluate_against_annotators, score_predictions, synthetic_test_set
+from desghost.calibration import THRESHOLDS, choose, cut, scan
+from desghost.detect import detect_images
+from desghost.evaluate import score_predictions, synthetic_test_set
 from desghost.model import load_model, write_calibrated_copy
 
 DATA = Path(os.environ.get("DESGHOST_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
-THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
-
-
-def as_preds(found, threshold, overlap):
-    preds = []
-    for inst in found:
-        kept = suppress_overlaps([i for i in inst if i.score >= threshold], overlap)
-        if kept:
-            preds.append((np.stack([i.mask for i in kept]), np.array([i.class_id for i in kept]),
-                          np.array([i.score for i in kept])))
-        else:
-            preds.append((np.zeros((0, 400, 400), dtype=bool), np.zeros(0, dtype=int), np.zeros(0)))
-    return preds
 
 
 def main():
@@ -69,32 +55,26 @@ def main():
     images = [data[n]["image"] for n in calib_names]
     per_annotator = [[data[n]["annotations"][k] for n in calib_names] for k in range(len(ann))]
     syn_images, syn_gts = synthetic_test_set(args.synthetic, seed=args.seed)
-    scan = []
+    found_real, found_syn = {}, {}
     for views in args.tta:
         lm = load_model(args.model, device="cpu", overrides={"overlap_iou": 0.0, "tta_views": views})
-        found_real = detect_images(images, lm, threshold=min(THRESHOLDS))
-        found_syn = detect_images(syn_images, lm, threshold=min(THRESHOLDS))
-        for thr in THRESHOLDS:
-            for ov in args.overlaps:
-                real = evaluate_against_annotators(as_preds(found_real, thr, ov), per_annotator)["model_mean"]
-                syn = score_predictions(syn_gts, as_preds(found_syn, thr, ov))
-                row = {"tta_views": views, "threshold": thr, "overlap_iou": ov,
-                       "real_ccd_f1": real["ccd"]["all"]["0%"]["f1"], "real_AP50": real["paper_ap"]["AP50"],
-                       "syn_ccd_f1": syn["ccd"]["all"]["0%"]["f1"], "syn_AP50": syn["paper_ap"]["AP50"]}
-                scan.append(row)
-                print(json.dumps({k: round(v, 3) for k, v in row.items()}), flush=True)
-    # fewer views and no suppression win ties: they cost nothing and change nothing
-    best = max(scan, key=lambda r: (round(np.nan_to_num(r["real_ccd_f1"]), 3),
-                                    round(np.nan_to_num(r["real_AP50"]), 2), -r["tta_views"], -r["overlap_iou"]))
+        found_real[views] = detect_images(images, lm, threshold=min(THRESHOLDS))
+        found_syn[views] = detect_images(syn_images, lm, threshold=min(THRESHOLDS))
+    rows = scan(found_real, per_annotator, overlaps=args.overlaps)
+    for row in rows:  # the synthetic validation set, for the record (not used for the choice)
+        syn = score_predictions(syn_gts, cut(found_syn[row["tta_views"]], row["threshold"], row["overlap_iou"]))
+        row.update(syn_ccd_f1=syn["ccd"]["all"]["0%"]["f1"], syn_AP50=syn["paper_ap"]["AP50"])
+        print(json.dumps({k: round(v, 3) for k, v in row.items()}), flush=True)
+    best = choose(rows)
     print(f"chosen: {best['tta_views']} view(s), threshold {best['threshold']}, overlap IoU {best['overlap_iou']} "
-          f"(CCD F1 {best['real_ccd_f1']:.3f}, AP50 {best['real_AP50']:.3f} on {role})")
+          f"(CCD F1 {best['ccd_f1']:.3f}, AP50 {best['AP50']:.3f} on {role})")
     if args.write:
         settings = {"score_threshold": float(best["threshold"]), "overlap_iou": float(best["overlap_iou"]),
                     "tta_views": int(best["tta_views"])}
         write_calibrated_copy(args.model, args.write, settings, {"postprocessing": dict(settings, **{
             "criterion": f"max CCD-level F1 (0%, all classes, mean over annotators) on {role}",
             "calibration_images": calib_names, "synthetic_images": args.synthetic, "seed": args.seed,
-            "scan": scan})})
+            "scan": rows})})
         print(f"wrote {args.write}")
 
 
