@@ -119,7 +119,7 @@ def _add_detect(sub):
         help="find Bright, Faint and Rays artifacts in focal-plane images or exposures",
         description="Run the detector on 400x400 focal-plane images (.jpg, .png, .npy, .fits) or on "
                     "exposures (assembled first). With --json, one JSON object per input goes to stdout:\n"
-                    "  {file, expnum?, model, threshold, seconds, ccdnums, instances: [{class, class_id, score,\n"
+                    "  {file, expnum?, model, threshold, tta_views, seconds, ccdnums, instances: [{class, class_id, score,\n"
                     "   bbox: [x0, y0, x1, y1] image px, area_px, mask: COCO RLE {size, counts}, ccdnums}]}\n"
                     "ccdnums are the CCDs whose 400x400 layout box holds at least one mask pixel.",
         epilog="examples:\n"
@@ -128,11 +128,13 @@ def _add_detect(sub):
                "  desghost detect images/*.png --threshold 0.5 --model runs/m1/model.safetensors --json\n")
     p.add_argument("inputs", nargs="+", help="images or exposures")
     p.add_argument("--model", default="default", help="model file (default: the shipped model)")
-    p.add_argument("--threshold", type=float, default=None, help="score threshold (default: the model's, 0.8)")
+    p.add_argument("--threshold", type=float, default=None, help="score threshold (default: the model's)")
     p.add_argument("--json", action="store_true", help="print one JSON object per input")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--config", help="JSON file of inference overrides (e.g. score_threshold, detections_per_img)")
+    p.add_argument("--tta-views", type=int, choices=(1, 2, 4), default=None,
+                   help="test-time views (1: off, 2: + left-right flip, 4: + up-down flips); default: the model's")
     p.set_defaults(func=cmd_detect)
 
 
@@ -160,6 +162,8 @@ def _add_evaluate(sub):
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.add_argument("--config", help="JSON file of inference overrides")
+    p.add_argument("--tta-views", type=int, choices=(1, 2, 4), default=None,
+                   help="test-time views (1: off, 2: + left-right flip, 4: + up-down flips); default: the model's")
     p.set_defaults(func=cmd_evaluate)
 
 
@@ -452,18 +456,22 @@ def detection_record(meta, instances, model, threshold, seconds, ccd_index):
                       "bbox": [round(v, 2) for v in inst.bbox_px], "area_px": inst.area_px,
                       "mask": {"size": list(rle["size"]), "counts": rle["counts"].decode()}, "ccdnums": ccds})
     rec = dict(meta)
-    rec.update(model=os.path.basename(model.path), threshold=threshold, seconds=round(seconds, 3),
+    rec.update(model=os.path.basename(model.path), threshold=threshold, tta_views=model.config.tta_views,
+               seconds=round(seconds, 3),
                ccdnums=sorted(all_ccds), instances=insts)
     return rec
 
 
 def _overrides(args):
-    if not getattr(args, "config", None):
-        return None
-    try:
-        return json.loads(open(args.config).read())
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read the config: {exc}", path=args.config) from None
+    out = {}
+    if getattr(args, "config", None):
+        try:
+            out = json.loads(open(args.config).read())
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot read the config: {exc}", path=args.config) from None
+    if getattr(args, "tta_views", None) is not None:
+        out["tta_views"] = args.tta_views
+    return out or None
 
 
 def cmd_detect(args):

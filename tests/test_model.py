@@ -116,6 +116,14 @@ def test_detect_json_output(random_model_file, tmp_path):
         assert m.sum() == inst["area_px"]
         assert inst["ccdnums"] == sorted(set(np.unique(index[m & (index > 0)]).tolist()))
         assert set(inst["ccdnums"]) <= set(recs[0]["ccdnums"])
+    assert recs[0]["tta_views"] == 1 and recs[0]["threshold"] == 0.0
+    (tmp_path / "cfg.json").write_text(json.dumps({"detections_per_img": 10}))
+    out = subprocess.run([sys.executable, "-m", "desghost.cli", "detect", str(tmp_path / "x.npy"), "--model",
+                          random_model_file, "--threshold", "0.0", "--json", "--tta-views", "2",
+                          "--config", str(tmp_path / "cfg.json")], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    rec = json.loads(out.stdout)
+    assert rec["tta_views"] == 2 and 0 < len(rec["instances"]) <= 20
 
 
 def test_detect_on_an_exposure_assembles_it_first(random_model_file, raw_exposure):
