@@ -9,22 +9,15 @@ and applied to each fold, so no image is scored with settings chosen on it.
 import numpy as np
 
 from .detect import suppress_overlaps
-from .evaluate import evaluate_against_annotators
+from .evaluate import as_predictions, evaluate_against_annotators
 
 THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
 
 
 def cut(found, threshold, overlap_iou=0.0, image_shape=(400, 400)):
     """Detections (lists of Instance per image) as ``(masks, labels, scores)`` above ``threshold``."""
-    preds = []
-    for inst in found:
-        kept = suppress_overlaps([i for i in inst if i.score >= threshold], overlap_iou)
-        if kept:
-            preds.append((np.stack([i.mask for i in kept]), np.array([i.class_id for i in kept]),
-                          np.array([i.score for i in kept])))
-        else:
-            preds.append((np.zeros((0, *image_shape), dtype=bool), np.zeros(0, dtype=int), np.zeros(0)))
-    return preds
+    return as_predictions([suppress_overlaps([i for i in inst if i.score >= threshold], overlap_iou)
+                           for inst in found], image_shape)
 
 
 def _headline(model_mean):

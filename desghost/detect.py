@@ -41,15 +41,20 @@ def to_tensor(image):
 
 def instances_from_output(output, class_names, threshold, mask_threshold=0.5):
     """torchvision's output dict for one image as a list of :class:`Instance` above ``threshold``."""
-    scores = output["scores"].detach().cpu().numpy()
-    keep = scores >= threshold
-    labels = output["labels"].detach().cpu().numpy()[keep]
-    boxes = output["boxes"].detach().cpu().numpy()[keep]
-    masks = (output["masks"].detach().cpu().numpy()[keep, 0] >= mask_threshold)
-    out = []
-    for lab, sc, box, m in zip(labels, scores[keep], boxes, masks):
-        out.append(Instance(int(lab), class_names[int(lab)], float(sc), tuple(float(v) for v in box), m))
-    return out
+    labels, scores, masks, boxes = _raw_arrays(output, mask_threshold)
+    return _as_instances(labels, scores, masks, boxes, class_names, threshold)
+
+
+def _raw_arrays(output, mask_threshold=0.5):
+    """labels, scores, bool masks (N, H, W) and boxes of one torchvision output dict, as numpy arrays."""
+    return (output["labels"].detach().cpu().numpy(), output["scores"].detach().cpu().numpy(),
+            output["masks"].detach().cpu().numpy()[:, 0] >= mask_threshold,
+            output["boxes"].detach().cpu().numpy())
+
+
+def _as_instances(labels, scores, masks, boxes, class_names, threshold):
+    return [Instance(int(lab), class_names[int(lab)], float(sc), tuple(float(v) for v in box), m)
+            for lab, sc, m, box in zip(labels, scores, masks, boxes) if sc >= threshold]
 
 
 def suppress_overlaps(instances, max_iou):
@@ -84,24 +89,15 @@ def suppress_overlaps(instances, max_iou):
     return kept
 
 
-def _raw_arrays(output, mask_threshold=0.5):
-    """labels, scores, bool masks and boxes of one torchvision output dict, as numpy arrays."""
-    return (output["labels"].detach().cpu().numpy(), output["scores"].detach().cpu().numpy(),
-            output["masks"].detach().cpu().numpy()[:, 0] >= mask_threshold,
-            output["boxes"].detach().cpu().numpy())
-
-
 def _fused_instances(outputs, flips, class_names, threshold):
     """Instances of one image from the outputs of its views (see :mod:`desghost.tta`)."""
     from .tta import apply_view, fuse_views, unflip_boxes
     per_view = []
     for out, f in zip(outputs, flips):
         labels, scores, masks, boxes = _raw_arrays(out)
-        h, w = masks.shape[-2:] if masks.ndim == 3 else (0, 0)
+        h, w = masks.shape[-2:]
         per_view.append((labels, scores, apply_view(masks, f), unflip_boxes(boxes, f, w, h)))
-    labels, scores, masks, boxes = fuse_views(per_view, len(flips))
-    return [Instance(int(lab), class_names[int(lab)], float(sc), tuple(float(v) for v in box), m)
-            for lab, sc, m, box in zip(labels, scores, masks, boxes) if sc >= threshold]
+    return _as_instances(*fuse_views(per_view, len(flips)), class_names, threshold)
 
 
 def detect_images(images, model=None, threshold=None, batch_size=4):
@@ -130,11 +126,11 @@ def detect_images(images, model=None, threshold=None, batch_size=4):
     cfg = model.config
     threshold = cfg.score_threshold if threshold is None else threshold
     flips = view_flips(cfg.tta_views)
-    views = [(i, apply_view(np.asarray(im), f)) for i, im in enumerate(images) for f in flips]
+    views = [apply_view(np.asarray(im), f) for im in images for f in flips]
     outputs = []
     with torch.inference_mode():
         for k in range(0, len(views), batch_size):
-            outputs.extend(model.model([to_tensor(v).to(model.device) for _, v in views[k:k + batch_size]]))
+            outputs.extend(model.model([to_tensor(v).to(model.device) for v in views[k:k + batch_size]]))
     results = []
     for i in range(len(images)):
         mine = outputs[i * len(flips):(i + 1) * len(flips)]

@@ -53,20 +53,25 @@ def score_predictions(gts, preds, ccd_index=None, iou_thresholds=(0.5, 0.75)):
     return out
 
 
-def predict(images, model, threshold=None, batch_size=4):
-    """Run the detector; returns ``(preds, seconds_per_image)`` with preds as (masks, labels, scores)."""
-    from .detect import detect_images
-    t0 = time.perf_counter()
-    found = detect_images(images, model, threshold=threshold, batch_size=batch_size)
-    dt = (time.perf_counter() - t0) / max(len(images), 1)
+def as_predictions(found, image_shape=(400, 400)):
+    """Lists of Instance per image as ``(masks, labels, scores)`` per image, the metrics' input."""
     preds = []
     for inst in found:
         if inst:
             preds.append((np.stack([i.mask for i in inst]), np.array([i.class_id for i in inst]),
                           np.array([i.score for i in inst])))
         else:
-            preds.append((np.zeros((0, 400, 400), dtype=bool), np.zeros(0, dtype=int), np.zeros(0)))
-    return preds, dt
+            preds.append((np.zeros((0, *image_shape), dtype=bool), np.zeros(0, dtype=int), np.zeros(0)))
+    return preds
+
+
+def predict(images, model, threshold=None, batch_size=4):
+    """Run the detector; returns ``(preds, seconds_per_image)`` with preds as (masks, labels, scores)."""
+    from .detect import detect_images
+    t0 = time.perf_counter()
+    found = detect_images(images, model, threshold=threshold, batch_size=batch_size)
+    dt = (time.perf_counter() - t0) / max(len(images), 1)
+    return as_predictions(found), dt
 
 
 def synthetic_test_set(n=24, seed=12345):

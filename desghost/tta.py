@@ -98,7 +98,7 @@ def fuse_views(per_view, n_views, match_iou=0.5):
             home["views"].add(v)
             home["scores"].append(score)
             home["masks"].append(mask)
-    shape = per_view[0][2].shape[1:] if per_view and per_view[0][2].ndim == 3 else (0, 0)
+    shape = per_view[0][2].shape[1:]
     out_labels, out_scores, out_masks, out_boxes = [], [], [], []
     for c in clusters:
         votes = np.sum(c["masks"], axis=0)

@@ -72,3 +72,14 @@ def test_cross_fit_scores_each_image_with_settings_chosen_on_the_others(case):
     assert [len(p[1]) for p in preds] == [2, 0, 2, 0]
     with pytest.raises(ValueError, match="at least 3 images"):
         cross_fitted({1: found[:2]}, [per_annotator[0][:2]], n_folds=3)
+
+
+def test_scoring_without_the_human_ceiling_skips_it_and_keeps_the_model_scores(case):
+    from desghost.evaluate import evaluate_against_annotators
+    found, per_annotator, _ = case
+    both = per_annotator * 2
+    full = evaluate_against_annotators(cut(found, 0.4), both)
+    quick = evaluate_against_annotators(cut(found, 0.4), both, with_humans=False)
+    assert quick["human_mean"] is None and quick["human_vs_others"] == []
+    assert full["human_mean"] is not None
+    assert quick["model_mean"]["ccd"]["all"]["0%"]["f1"] == full["model_mean"]["ccd"]["all"]["0%"]["f1"]
