@@ -105,6 +105,8 @@ def _add_train(sub):
     p.add_argument("--real-train", type=int, default=10,
                    help="use the first N real images (sorted by name) for training; the rest are never trained on")
     p.add_argument("--real-fraction", type=float, default=0.25, help="share of each batch from real images")
+    p.add_argument("--clean-fraction", type=float, default=None,
+                   help="share of synthetic images with no artifact (default 0.15, the dataset's CLEAN_FRACTION)")
     p.add_argument("--checkpoint-every", type=int, default=50)
     p.add_argument("--val-every", type=int, default=250)
     p.add_argument("--val-images", type=int, default=24)
@@ -421,10 +423,11 @@ def cmd_train(args):
     overrides = json.loads(open(args.config).read()) if args.config else {}
     overrides.setdefault("backbone", args.backbone)
     model_cfg = ModelConfig.from_dict(overrides)
+    clean = {} if args.clean_fraction is None else {"clean_fraction": args.clean_fraction}
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                             checkpoint_every=args.checkpoint_every, val_every=args.val_every,
                             val_images=args.val_images, real_fraction=args.real_fraction if args.real_images else 0.0,
-                            threads=args.threads)
+                            threads=args.threads, **clean)
     pool = None
     if args.real_images:
         from .dataset import load_via_images

@@ -57,15 +57,19 @@ def to_target(masks, labels):
 #: Share of synthetic training images with a local (mesh) sky subtraction, and its scale range.
 LOCAL_BACKGROUND_FRACTION = 0.5
 LOCAL_BACKGROUND_MESH_PX = (5.0, 14.0)
+#: Default share of synthetic training images with no artifact at all (plain sky and stars).
+CLEAN_FRACTION = 0.15
 
 
-def synthetic_sample(seed, index, layout=None, augment_images=True):
+def synthetic_sample(seed, index, layout=None, augment_images=True, clean_fraction=CLEAN_FRACTION):
     """The ``index``-th synthetic training sample of a run: ``(image uint8, masks, labels)``.
 
-    Deterministic in ``(seed, index)``, so a resumed run sees the same stream.
+    Deterministic in ``(seed, index, clean_fraction)``, so a resumed run sees the same stream.
+    ``clean_fraction`` is the share of images with no artifact (hard negatives for false
+    detections on plain sky).
     """
     rng = np.random.default_rng([seed, index])
-    n = None if rng.random() < 0.85 else 0  # 15% clean images
+    n = None if rng.random() < 1.0 - clean_fraction else 0
     expnum = int(rng.choice([300000, 700000]))
     # half the images get a reduction pipeline's local sky subtraction (faint ghosts embossed,
     # as in sky-subtracted DES images), half only a per-CCD level (as assembled raw data);

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import augment, synthetic_sample, to_target
+from .dataset import CLEAN_FRACTION, augment, synthetic_sample, to_target
 from .detect import to_tensor
 from .model import ModelConfig, build_model, read_model_metadata, save_model
 
@@ -37,6 +37,7 @@ class TrainConfig:
     val_every: int = 250
     val_images: int = 24
     real_fraction: float = 0.0   # fraction of each batch drawn from the real annotated images
+    clean_fraction: float = CLEAN_FRACTION  # share of synthetic images with no artifact
     threads: int = 0             # torch threads; 0 = all cores
 
 
@@ -174,7 +175,8 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
                 if real_pool is not None and rng.random() < train_cfg.real_fraction:
                     image, masks, labels = real_pool.draw(rng)
                 else:
-                    image, masks, labels = synthetic_sample(train_cfg.seed, step * train_cfg.batch_size + j)
+                    image, masks, labels = synthetic_sample(train_cfg.seed, step * train_cfg.batch_size + j,
+                                                             clean_fraction=train_cfg.clean_fraction)
                 images.append(to_tensor(image).to(device))
                 targets.append({k: v.to(device) for k, v in to_target(masks, labels).items()})
             losses = model(images, targets)

@@ -163,3 +163,16 @@ def test_local_background_embosses_faint_discs_and_keeps_stars():
     assert out[edge].mean() > out[inner].mean() + 0.3                       # the rim survives
     assert out[star > 0].mean() > 35                                        # the star is kept
     assert np.array_equal(out[~live], values[~live])                        # gaps untouched
+
+
+def test_clean_fraction_sets_the_share_of_artifact_free_training_images():
+    from desghost.dataset import CLEAN_FRACTION, synthetic_sample
+    n = 24
+    default = [synthetic_sample(5, i, augment_images=False) for i in range(n)]
+    explicit = [synthetic_sample(5, i, augment_images=False, clean_fraction=CLEAN_FRACTION) for i in range(n)]
+    # the default is the explicit constant: same stream, image for image
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(default, explicit))
+    all_clean = [synthetic_sample(5, i, augment_images=False, clean_fraction=1.0) for i in range(n)]
+    assert all(len(labels) == 0 and masks.shape[0] == 0 for _, masks, labels in all_clean)
+    none_clean = [synthetic_sample(5, i, augment_images=False, clean_fraction=0.0) for i in range(n)]
+    assert all(len(labels) > 0 for _, _, labels in none_clean)
