@@ -60,8 +60,10 @@ def main():
     ap.add_argument("--device", default="auto")
     args = ap.parse_args()
     model = load_model(args.model, device=args.device)
-    meta = model.metadata.get("training", {})
-    print(f"model {args.model}\n  backbone {model.config.backbone}, trained {meta.get('steps')} steps, "
+    soup = model.metadata.get("weight_average")
+    trained = (f"weight average of {len(soup['models'])} models" if soup
+               else f"trained {model.metadata.get('training', {}).get('steps')} steps")
+    print(f"model {args.model}\n  backbone {model.config.backbone}, {trained}, "
           f"device {model.device}, threshold {model.config.score_threshold}")
 
     images, gts = synthetic_test_set(args.synthetic)

@@ -169,6 +169,47 @@ def write_calibrated_copy(src, dst, settings, calibration):
     return save_model(dst, lm.model, lm.config, extra)
 
 
+def write_weight_average(srcs, dst, weights=None):
+    """Write a model whose weights are the weighted mean of several model files ("model soup").
+
+    Useful for runs fine-tuned from one another: the average of a model and its continuation
+    is often more robust than either.  Integer buffers (BatchNorm's batch counters) come from
+    the last file; the architecture and inference settings from the first.
+
+    Parameters
+    ----------
+    srcs : list of str or Path
+        Model files of one architecture.
+    dst : str or Path
+        File to write (atomically).
+    weights : list of float, optional
+        One per file, normalised to sum 1 (default: equal).
+    """
+    if len(srcs) < 2:
+        raise ValueError("averaging needs at least two model files")
+    weights = [1.0] * len(srcs) if weights is None else [float(w) for w in weights]
+    if len(weights) != len(srcs) or min(weights) < 0 or sum(weights) <= 0:
+        raise ValueError(f"need one non-negative weight per model file, got {weights} for {len(srcs)} files")
+    weights = [w / sum(weights) for w in weights]
+    loaded = [load_model(s, device="cpu") for s in srcs]
+    first = loaded[0].model.state_dict()
+    for src, lm in zip(srcs[1:], loaded[1:]):
+        other = lm.model.state_dict()
+        bad = sorted(k for k in first if k not in other or other[k].shape != first[k].shape)
+        if bad or len(other) != len(first):
+            raise ValueError(f"{src}: architecture differs from {srcs[0]} (first mismatching tensor: "
+                             f"{bad[0] if bad else 'extra tensors'})")
+    states = [lm.model.state_dict() for lm in loaded]
+    averaged = {k: sum(w * st[k] for w, st in zip(weights, states)) if v.is_floating_point() else states[-1][k]
+                for k, v in first.items()}
+    loaded[0].model.load_state_dict(averaged)
+    meta = read_model_metadata(srcs[0])
+    extra = {k: v for k, v in meta.items() if k not in ("format", "software", "config", "calibration")}
+    extra["weight_average"] = {"models": [str(s) for s in srcs], "weights": weights,
+                               "training": [read_model_metadata(s).get("training") for s in srcs]}
+    return save_model(dst, loaded[0].model, loaded[0].config, extra)
+
+
 def read_model_metadata(path):
     """The JSON metadata of a model file, without loading its weights."""
     from safetensors import safe_open

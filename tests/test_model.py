@@ -11,7 +11,7 @@ import torch
 
 from desghost.detect import detect_images
 from desghost.model import (ModelConfig, build_model, default_model_path, load_model, read_model_metadata,
-                            save_model, write_calibrated_copy)
+                            save_model, write_calibrated_copy, write_weight_average)
 from desghost.train import TrainConfig, train
 
 
@@ -148,3 +148,27 @@ def test_a_tiny_training_run_lowers_the_loss_and_resumes(tmp_path):
     train(tmp_path / "run", train_cfg=more, resume=True, log=lambda t: None)
     rows = list(csv.DictReader(open(tmp_path / "run" / "log.csv")))
     assert [int(r["step"]) for r in rows] == list(range(1, 11))
+
+
+def test_weight_average_is_the_weighted_mean_and_rejects_other_architectures(random_model_file, tmp_path):
+    torch.manual_seed(1)
+    cfg = ModelConfig()
+    other = tmp_path / "other.safetensors"
+    save_model(other, build_model(cfg), cfg, {"note": "second"})
+    soup = tmp_path / "soup.safetensors"
+    write_weight_average([random_model_file, other], soup, weights=[3, 1])
+    a, b, s = (load_model(p, device="cpu").model.state_dict() for p in (random_model_file, other, soup))
+    name = next(k for k, v in a.items() if v.is_floating_point() and v.numel() > 100 and not torch.equal(v, b[k]))
+    expected = 0.75 * a[name] + 0.25 * b[name]
+    assert torch.allclose(s[name], expected, atol=2e-3 * float(expected.abs().max()))  # float16 storage
+    assert not torch.allclose(s[name], a[name])
+    meta = read_model_metadata(soup)
+    assert meta["weight_average"]["weights"] == [0.75, 0.25] and len(meta["weight_average"]["models"]) == 2
+    small = ModelConfig(backbone="resnet18_fpn")
+    resnet = tmp_path / "resnet.safetensors"
+    save_model(resnet, build_model(small), small)
+    with pytest.raises(ValueError, match="resnet.safetensors: architecture differs"):
+        write_weight_average([random_model_file, resnet], tmp_path / "bad.safetensors")
+    assert not (tmp_path / "bad.safetensors").exists()
+    with pytest.raises(ValueError, match="one non-negative weight per model file"):
+        write_weight_average([random_model_file, other], tmp_path / "bad.safetensors", weights=[1])
