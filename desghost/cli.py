@@ -105,6 +105,9 @@ def _add_train(sub):
     p.add_argument("--real-train", type=int, default=10,
                    help="use the first N real images (sorted by name) for training; the rest are never trained on")
     p.add_argument("--real-fraction", type=float, default=0.25, help="share of each batch from real images")
+    p.add_argument("--real-targets", choices=("random", "medoid"), default="random",
+                   help="masks of a real image: a random annotator's each time, or always those of the "
+                        "annotator who agrees most with the others (medoid)")
     p.add_argument("--clean-fraction", type=float, default=None,
                    help="share of synthetic images with no artifact (default 0.15, the dataset's CLEAN_FRACTION)")
     p.add_argument("--checkpoint-every", type=int, default=50)
@@ -427,14 +430,15 @@ def cmd_train(args):
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                             checkpoint_every=args.checkpoint_every, val_every=args.val_every,
                             val_images=args.val_images, real_fraction=args.real_fraction if args.real_images else 0.0,
-                            threads=args.threads, **clean)
+                            threads=args.threads, real_targets=args.real_targets, **clean)
     pool = None
     if args.real_images:
         from .dataset import load_via_images
         if not args.real_annotations:
             raise UsageError("--real-images needs --real-annotations")
         train_names, held_out = real_split(args.real_images, args.real_train)
-        pool = RealPool(load_via_images(args.real_images, args.real_annotations, names=set(train_names)))
+        pool = RealPool(load_via_images(args.real_images, args.real_annotations, names=set(train_names)),
+                        targets=args.real_targets)
         _log(args, f"real images: {len(train_names)} for training, {len(held_out)} held out "
                    f"(first trained: {train_names[:1]}, first held out: {held_out[:1]})")
     init = _model_arg(args.init_model) if args.init_model else None

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import CLEAN_FRACTION, augment, synthetic_sample, to_target
+from .dataset import CLEAN_FRACTION, augment, medoid_annotator, synthetic_sample, to_target
 from .detect import to_tensor
 from .model import ModelConfig, build_model, read_model_metadata, save_model
 
@@ -38,6 +38,7 @@ class TrainConfig:
     val_images: int = 24
     real_fraction: float = 0.0   # fraction of each batch drawn from the real annotated images
     clean_fraction: float = CLEAN_FRACTION  # share of synthetic images with no artifact
+    real_targets: str = "random"  # which annotator's masks a real image brings (see RealPool)
     threads: int = 0             # torch threads; 0 = all cores
 
 
@@ -75,15 +76,34 @@ def _safe_validate(validate, model, log):
         model.train()
 
 
-class RealPool:
-    """Real annotated images for mixing into batches (one random annotator's masks each time)."""
+REAL_TARGETS = ("random", "medoid")
 
-    def __init__(self, samples):
+
+class RealPool:
+    """Real annotated images for mixing into batches.
+
+    Parameters
+    ----------
+    samples : dict
+        As returned by :func:`desghost.dataset.load_via_images`.
+    targets : str
+        ``random``: one randomly drawn annotator's masks each time; ``medoid``: always the
+        masks of the annotator who agrees most with the others on that image
+        (:func:`desghost.dataset.medoid_annotator`).
+    """
+
+    def __init__(self, samples, targets="random"):
+        if targets not in REAL_TARGETS:
+            raise ValueError(f"real targets must be one of {REAL_TARGETS}, got {targets!r}")
         self.samples = list(samples.values())
+        self.targets = targets
+        self.medoids = [medoid_annotator(s["annotations"]) if targets == "medoid" else None for s in self.samples]
 
     def draw(self, rng):
-        s = self.samples[int(rng.integers(len(self.samples)))]
-        masks, labels = s["annotations"][int(rng.integers(len(s["annotations"])))]
+        i = int(rng.integers(len(self.samples)))
+        s = self.samples[i]
+        k = self.medoids[i] if self.targets == "medoid" else int(rng.integers(len(s["annotations"])))
+        masks, labels = s["annotations"][k]
         image, masks = augment(rng, s["image"], masks, jitter=False)
         return image, masks, labels
 

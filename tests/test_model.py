@@ -172,3 +172,31 @@ def test_weight_average_is_the_weighted_mean_and_rejects_other_architectures(ran
     assert not (tmp_path / "bad.safetensors").exists()
     with pytest.raises(ValueError, match="one non-negative weight per model file"):
         write_weight_average([random_model_file, other], tmp_path / "bad.safetensors", weights=[1])
+
+
+def _disc(shape, row, col, radius):
+    rr, cc = np.mgrid[0:shape[0], 0:shape[1]]
+    return (rr - row) ** 2 + (cc - col) ** 2 <= radius ** 2
+
+
+def test_medoid_annotator_is_the_one_who_agrees_most_and_the_pool_always_serves_it():
+    from desghost.dataset import medoid_annotator
+    from desghost.train import RealPool
+    shape = (40, 40)
+    typical = (np.stack([_disc(shape, 20, 20, 8)]), np.array([2]))
+    close = (np.stack([_disc(shape, 20, 21, 8)]), np.array([2]))
+    odd = (np.stack([_disc(shape, 5, 5, 4)]), np.array([1]))       # other place, other class
+    assert medoid_annotator([odd, close, typical]) in (1, 2)
+    assert medoid_annotator([odd, typical, close, typical]) == 1   # two identical: highest mean
+    assert medoid_annotator([typical]) == 0
+    image = np.full(shape, 100, np.uint8)
+    samples = {"a.jpg": {"image": image, "annotations": [odd, typical, close, typical]}}
+    pool = RealPool(samples, targets="medoid")
+    rng = np.random.default_rng(0)
+    for _ in range(6):  # flips and rotations keep the mask area and the labels
+        _, masks, labels = pool.draw(rng)
+        assert list(labels) == [2] and masks.sum() == typical[0].sum()
+    drawn = {int(pool_labels[0]) for _, _, pool_labels in (RealPool(samples).draw(rng) for _ in range(40))}
+    assert drawn == {1, 2}  # the random pool serves the odd annotator too
+    with pytest.raises(ValueError, match="real targets"):
+        RealPool(samples, targets="consensus")
