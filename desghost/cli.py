@@ -105,7 +105,8 @@ def _add_train(sub):
     p.add_argument("--real-train", type=int, default=10,
                    help="use the first N real images (sorted by name) for training; the rest are never trained on")
     p.add_argument("--real-fraction", type=float, default=0.25, help="share of each batch from real images")
-    p.add_argument("--real-targets", choices=("random", "medoid"), default="random",
+    from .dataset import REAL_TARGETS
+    p.add_argument("--real-targets", choices=REAL_TARGETS, default="random",
                    help="masks of a real image: a random annotator's each time, or always those of the "
                         "annotator who agrees most with the others (medoid)")
     p.add_argument("--clean-fraction", type=float, default=None,
@@ -438,7 +439,7 @@ def cmd_train(args):
             raise UsageError("--real-images needs --real-annotations")
         train_names, held_out = real_split(args.real_images, args.real_train)
         pool = RealPool(load_via_images(args.real_images, args.real_annotations, names=set(train_names)),
-                        targets=args.real_targets)
+                        targets=train_cfg.real_targets)
         _log(args, f"real images: {len(train_names)} for training, {len(held_out)} held out "
                    f"(first trained: {train_names[:1]}, first held out: {held_out[:1]})")
     init = _model_arg(args.init_model) if args.init_model else None

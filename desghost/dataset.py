@@ -83,6 +83,10 @@ def synthetic_sample(seed, index, layout=None, augment_images=True, clean_fracti
     return image, masks, t.labels
 
 
+#: How a real image's masks are chosen among its annotators while training (see train.RealPool).
+REAL_TARGETS = ("random", "medoid")
+
+
 def medoid_annotator(annotations, classes=(1, 2, 3)):
     """Index of the annotator who agrees most with the others on one image.
 
@@ -102,14 +106,11 @@ def medoid_annotator(annotations, classes=(1, 2, 3)):
     """
     if len(annotations) < 2:
         return 0
-    unions = [np.stack([m[np.asarray(l) == c].any(axis=0) if len(l) else np.zeros(m.shape[1:], bool)
-                        for c in classes]) for m, l in annotations]
-
-    def iou(a, b):
-        union = np.logical_or(a, b).sum()
-        return np.logical_and(a, b).sum() / union if union else 1.0
-
-    mean_agreement = [np.mean([iou(u, v) for j, v in enumerate(unions) if j != k]) for k, u in enumerate(unions)]
+    from .metrics import mask_iou
+    unions = np.stack([np.stack([m[np.asarray(l) == c].any(axis=0) if len(l) else np.zeros(m.shape[1:], bool)
+                                 for c in classes]) for m, l in annotations])
+    agreement = mask_iou(unions, unions)  # (K, 3, H, W) flattened per annotator: summed over classes
+    mean_agreement = (agreement.sum(axis=1) - np.diag(agreement)) / (len(annotations) - 1)
     return int(np.argmax(mean_agreement))
 
 

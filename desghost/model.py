@@ -192,21 +192,20 @@ def write_weight_average(srcs, dst, weights=None):
         raise ValueError(f"need one non-negative weight per model file, got {weights} for {len(srcs)} files")
     weights = [w / sum(weights) for w in weights]
     loaded = [load_model(s, device="cpu") for s in srcs]
-    first = loaded[0].model.state_dict()
-    for src, lm in zip(srcs[1:], loaded[1:]):
-        other = lm.model.state_dict()
+    states = [lm.model.state_dict() for lm in loaded]
+    first = states[0]
+    for src, other in zip(srcs[1:], states[1:]):
         bad = sorted(k for k in first if k not in other or other[k].shape != first[k].shape)
         if bad or len(other) != len(first):
             raise ValueError(f"{src}: architecture differs from {srcs[0]} (first mismatching tensor: "
                              f"{bad[0] if bad else 'extra tensors'})")
-    states = [lm.model.state_dict() for lm in loaded]
     averaged = {k: sum(w * st[k] for w, st in zip(weights, states)) if v.is_floating_point() else states[-1][k]
                 for k, v in first.items()}
     loaded[0].model.load_state_dict(averaged)
-    meta = read_model_metadata(srcs[0])
-    extra = {k: v for k, v in meta.items() if k not in ("format", "software", "config", "calibration")}
+    metas = [lm.metadata for lm in loaded]
+    extra = {k: v for k, v in metas[0].items() if k not in ("format", "software", "config", "calibration")}
     extra["weight_average"] = {"models": [str(s) for s in srcs], "weights": weights,
-                               "training": [read_model_metadata(s).get("training") for s in srcs]}
+                               "training": [m.get("training") for m in metas]}
     return save_model(dst, loaded[0].model, loaded[0].config, extra)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import CLEAN_FRACTION, augment, medoid_annotator, synthetic_sample, to_target
+from .dataset import CLEAN_FRACTION, REAL_TARGETS, augment, medoid_annotator, synthetic_sample, to_target
 from .detect import to_tensor
 from .model import ModelConfig, build_model, read_model_metadata, save_model
 
@@ -74,9 +74,6 @@ def _safe_validate(validate, model, log):
         return {"error": f"{type(exc).__name__}: {exc}"}
     finally:
         model.train()
-
-
-REAL_TARGETS = ("random", "medoid")
 
 
 class RealPool:
