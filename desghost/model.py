@@ -7,6 +7,7 @@ software version.  Nothing is pickled and nothing is ever downloaded: every torc
 model is built with ``weights=None, weights_backbone=None``.
 """
 import json
+from pathlib import Path
 from dataclasses import asdict, dataclass, field, fields
 from importlib import resources
 
@@ -203,7 +204,12 @@ def write_weight_average(srcs, dst, weights=None):
                 for k, v in first.items()}
     loaded[0].model.load_state_dict(averaged)
     metas = [lm.metadata for lm in loaded]
-    extra = {k: v for k, v in metas[0].items() if k not in ("format", "software", "config", "calibration")}
+    extra = {k: v for k, v in metas[0].items()
+             if k not in ("format", "software", "config", "calibration", "training", "metrics", "weight_average")}
+    parents = [Path(s).name for s in srcs]
+    extra["training"] = {"weight_average_of": parents, "weights": weights,
+                         "note": "no training of its own: the weighted mean of the parents' weights; "
+                                 "their training records are under 'weight_average'"}
     extra["weight_average"] = {"models": [str(s) for s in srcs], "weights": weights,
                                "training": [m.get("training") for m in metas]}
     return save_model(dst, loaded[0].model, loaded[0].config, extra)

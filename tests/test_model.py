@@ -4,6 +4,7 @@ import json
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -75,7 +76,8 @@ def test_the_shipped_default_model_loads_and_is_small():
     assert os.path.getsize(path) <= 50 * 1024 * 1024
     lm = load_model(device="cpu")
     meta = lm.metadata
-    assert "training" in meta and meta["training"]["steps"] > 0
+    parents = meta["weight_average"]["training"] if "weight_average" in meta else [meta["training"]]
+    assert all(rec["steps"] > 0 for rec in parents)
     assert lm.device == "cpu"
 
 
@@ -164,6 +166,7 @@ def test_weight_average_is_the_weighted_mean_and_rejects_other_architectures(ran
     assert not torch.allclose(s[name], a[name])
     meta = read_model_metadata(soup)
     assert meta["weight_average"]["weights"] == [0.75, 0.25] and len(meta["weight_average"]["models"]) == 2
+    assert meta["training"]["weight_average_of"] == [Path(random_model_file).name, "other.safetensors"]
     small = ModelConfig(backbone="resnet18_fpn")
     resnet = tmp_path / "resnet.safetensors"
     save_model(resnet, build_model(small), small)
