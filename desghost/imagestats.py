@@ -28,3 +28,33 @@ def image_statistics(image, live):
         "frac_255": float(np.mean(v >= 255)),
         "frac_0": float(np.mean(v <= 0)),
     }
+
+
+def annotation_statistics(masks, labels, ghost_classes=(1, 2), inside_fraction=0.8):
+    """How many instances an image's annotation holds, and how many ghosts sit inside another.
+
+    A ghost counts as nested when at least ``inside_fraction`` of its pixels lie inside a
+    larger instance of the same class (a ring of a ghost family, annotated on its own).
+
+    Parameters
+    ----------
+    masks : numpy.ndarray
+        Boolean ``(N, rows, cols)``.
+    labels : array_like
+        Class ids ``(N,)``.
+
+    Returns
+    -------
+    dict
+        ``instances``, ``ghosts`` (instances of ``ghost_classes``) and ``nested_ghosts``.
+    """
+    masks = np.asarray(masks, dtype=bool)
+    labels = np.asarray(labels)
+    areas = masks.reshape(len(labels), -1).sum(axis=1) if len(labels) else np.zeros(0)
+    nested = 0
+    ghosts = np.flatnonzero(np.isin(labels, ghost_classes))
+    for i in ghosts:
+        larger = [j for j in ghosts if labels[j] == labels[i] and areas[j] > areas[i]]
+        if any((masks[i] & masks[j]).sum() >= inside_fraction * areas[i] for j in larger):
+            nested += 1
+    return {"instances": int(len(labels)), "ghosts": int(len(ghosts)), "nested_ghosts": nested}

@@ -7,6 +7,7 @@ import pytest
 from astropy.wcs import WCS
 
 from desghost.focalplane import ccd_map
+from desghost.imagestats import annotation_statistics
 from desghost.layout import load_layout
 from desghost.simulate.artifacts import draw_artifacts, footprint_mask, load_stats
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
@@ -98,6 +99,29 @@ def test_counts_and_classes_follow_the_annotation_statistics():
     for c in frac:
         assert abs(frac[c] - ref.count(c) / len(ref)) < 0.12
     assert draw_artifacts(rng, 0) == []
+
+
+def test_annotation_statistics_counts_nested_ghosts_of_the_same_class():
+    masks = np.zeros((5, 40, 40), dtype=bool)
+    masks[0, 5:35, 5:35] = True    # Faint family ring
+    masks[1, 10:20, 10:20] = True  # Faint, inside 0: nested
+    masks[2, 12:18, 12:18] = True  # Bright inside 0 but another class: not nested
+    masks[3, 30:39, 30:39] = True  # Faint, only 25 of 81 pixels inside 0: not nested
+    masks[4, 0:40, 0:3] = True     # Rays: not a ghost
+    stats = annotation_statistics(masks, [2, 2, 1, 2, 3])
+    assert stats == {"instances": 5, "ghosts": 4, "nested_ghosts": 1}
+    assert annotation_statistics(np.zeros((0, 40, 40), bool), [])["nested_ghosts"] == 0
+
+
+def test_synthetic_ghost_families_nest_about_as_often_as_annotated_ones():
+    # the paper's annotations: 21% (training set), 28% (eight annotators of the 30 real images)
+    rng = np.random.default_rng(3)
+    totals = np.zeros(2)
+    for _ in range(60):
+        t = render_training_image(rng)
+        s = annotation_statistics(t.masks, t.labels)
+        totals += (s["nested_ghosts"], s["ghosts"])
+    assert 0.15 < totals[0] / totals[1] < 0.38
 
 
 def test_expnum_selects_dead_ccds(tmp_path):
