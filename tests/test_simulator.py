@@ -7,9 +7,9 @@ import pytest
 from astropy.wcs import WCS
 
 from desghost.focalplane import ccd_map
-from desghost.imagestats import annotation_statistics
+from desghost.imagestats import annotation_statistics, instance_contrasts
 from desghost.layout import load_layout
-from desghost.simulate.artifacts import draw_artifacts, footprint_mask, load_stats
+from desghost.simulate.artifacts import AMPLITUDE_RANGE, draw_artifacts, footprint_mask, load_stats
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 from desghost.simulate.training import render_training_image
 
@@ -111,6 +111,28 @@ def test_annotation_statistics_counts_nested_ghosts_of_the_same_class():
     stats = annotation_statistics(masks, [2, 2, 1, 2, 3])
     assert stats == {"instances": 5, "ghosts": 4, "nested_ghosts": 1}
     assert annotation_statistics(np.zeros((0, 40, 40), bool), [])["nested_ghosts"] == 0
+
+
+def test_instance_contrast_is_the_step_above_sky_in_noise_units():
+    rng = np.random.default_rng(0)
+    image = 50.0 + 10.0 * rng.standard_normal((200, 200))
+    masks = np.zeros((2, 200, 200), dtype=bool)
+    masks[0, 50:100, 50:100] = True
+    masks[1, 150:152, 150:152] = True  # too small to measure: skipped
+    image[masks[0]] += 30.0
+    live = np.ones((200, 200), dtype=bool)
+    (rec,) = instance_contrasts(image, live, masks, [2, 1])
+    assert rec["class_id"] == 2 and rec["area_px"] == 2500
+    assert abs(rec["median"] - 3.0) < 0.25 and abs(rec["p90"] - (3.0 + 1.28)) < 0.3
+
+
+def test_amplitudes_are_log_uniform_within_their_class_range():
+    rng = np.random.default_rng(5)
+    arts = [a for _ in range(300) for a in draw_artifacts(rng)]
+    for cls, (lo, hi) in AMPLITUDE_RANGE.items():
+        amp = np.array([a.amplitude for a in arts if a.cls == cls])
+        assert amp.min() >= 0.8 * lo and amp.max() <= 1.4 * hi  # nested companions: 0.8-1.4 x their ghost
+        assert abs(np.log(np.median(amp)) - 0.5 * np.log(lo * hi)) < 0.1 * np.log(hi / lo)  # uniform draws would miss by 0.17-0.2
 
 
 def test_synthetic_ghost_families_nest_about_as_often_as_annotated_ones():
