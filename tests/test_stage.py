@@ -58,7 +58,7 @@ def test_ceci_pipeline_on_two_mpi_ranks_matches_desghost_run(night_dir, tmp_path
         assert cat.query("SELECT COUNT(*) AS n FROM failures")[0]["n"] == 1
         n_rows = cat.query("SELECT COUNT(*) AS n FROM excluded_ccds")[0]["n"]
     merged = fitsio.read(tmp_path / "out" / "exclusion_table.fits", ext="EXCLUDE")
-    assert len(merged) == n_rows and sorted(set(merged["EXPNUM"])) <= list(range(700100, 700106))
+    assert len(merged) == n_rows and set(merged["EXPNUM"].tolist()) <= set(range(700100, 700106))
     # identical to `desghost run` on each exposure alone
     single = tmp_path / "single"
     for expnum, name in ((700101, "DECam_00700101.fits.fz"), (700105, "D00700105")):
