@@ -26,6 +26,10 @@ from desghost.simulate.training import jpeg_roundtrip, render_training_image
 DATA = Path(os.environ.get("DESGHOST_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 
 
+CLASS_NAMES = {1: "Bright", 2: "Faint", 3: "Rays"}
+AREA_BINS_PX = ((0, 1000), (1000, 5000), (5000, 20000), (20000, 10 ** 6))
+
+
 def summarize(rows, key):
     v = np.array([r[key] for r in rows])
     return f"{v.min():7.3f} {np.median(v):7.3f} {v.max():7.3f}"
@@ -37,10 +41,6 @@ def nesting_row(name, stats):
     ghosts = sum(s["ghosts"] for s in stats)
     nested = sum(s["nested_ghosts"] for s in stats)
     print(f"{name:<48}{n_img:>7}{inst / n_img:>12.2f}{nested / max(ghosts, 1):>16.2f}")
-
-
-CLASS_NAMES = {1: "Bright", 2: "Faint", 3: "Rays"}
-AREA_BINS_PX = ((0, 1000), (1000, 5000), (5000, 20000), (20000, 10 ** 6))
 
 
 def real_contrasts(layout):

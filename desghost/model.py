@@ -7,9 +7,9 @@ software version.  Nothing is pickled and nothing is ever downloaded: every torc
 model is built with ``weights=None, weights_backbone=None``.
 """
 import json
-from pathlib import Path
 from dataclasses import asdict, dataclass, field, fields
 from importlib import resources
+from pathlib import Path
 
 CLASS_NAMES = ("background", "Bright", "Faint", "Rays")
 BACKBONES = ("mobilenet_v3_large_fpn", "resnet18_fpn", "resnet50_fpn", "resnet101_fpn")
