@@ -9,7 +9,8 @@ from astropy.wcs import WCS
 from desghost.focalplane import ccd_map
 from desghost.imagestats import annotation_statistics, instance_contrasts
 from desghost.layout import load_layout
-from desghost.simulate.artifacts import AMPLITUDE_RANGE, draw_artifacts, footprint_mask, load_stats
+from desghost.simulate.artifacts import (AMPLITUDE_RANGE, Artifact, draw_artifacts, footprint_mask, load_stats,
+                                        surface)
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 from desghost.simulate.training import render_training_image
 
@@ -133,6 +134,18 @@ def test_amplitudes_are_log_uniform_within_their_class_range():
         amp = np.array([a.amplitude for a in arts if a.cls == cls])
         assert amp.min() >= 0.8 * lo and amp.max() <= 1.4 * hi  # nested companions: 0.8-1.4 x their ghost
         assert abs(np.log(np.median(amp)) - 0.5 * np.log(lo * hi)) < 0.1 * np.log(hi / lo)  # uniform draws would miss by 0.17-0.2
+
+
+def test_rays_are_thin_streaks_over_a_dim_glow():
+    rows, cols = np.mgrid[0:400, 0:400] + 0.5
+    soft = Artifact("Rays", 200.0, 200.0, 80.0, 30.0, 20.0, 10.0, softness_px=1.0, taper=0.2)
+    streaky = Artifact("Rays", 200.0, 200.0, 80.0, 30.0, 20.0, 10.0, softness_px=1.0, taper=0.2, streaks=3, streak_seed=4)
+    inside = footprint_mask(soft)
+    for art, lo, hi in ((soft, 0.4, 1.0), (streaky, 0.0, 0.2)):
+        values = surface(art, cols, rows)[inside]
+        assert lo < np.median(values) / values.max() < hi
+    again = surface(Artifact(**{**streaky.__dict__}), cols, rows)
+    assert np.array_equal(again, surface(streaky, cols, rows))  # the seed fixes the streaks
 
 
 def test_synthetic_ghost_families_nest_about_as_often_as_annotated_ones():

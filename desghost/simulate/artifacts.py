@@ -24,10 +24,11 @@ CLASSES = ("Bright", "Faint", "Rays")
 #: the contrast inside the annotations of the 30 real images (median grey level above sky, in
 #: units of the pixel noise; ``benchmarks/compare_sim_real.py`` prints it by class and size):
 #: the earlier uniform draws in (3, 9) Bright and (0.8, 2.2) Faint made small Bright ghosts 5.4
-#: where real ones are 2.0, and Faint ghosts 0.22-1.03 where real ones are 0.06-0.64; real Rays
-#: have brighter streaks (90th percentile 6.1 above sky against 2.3).  The wider, lower ranges
-#: cover both the earlier and the measured regime.
-AMPLITUDE_RANGE = {"Bright": (2.0, 9.0), "Faint": (0.35, 2.2), "Rays": (1.2, 8.0)}
+#: where real ones are 2.0, and Faint ghosts 0.22-1.03 where real ones are 0.06-0.64.  Real Rays
+#: are thin bright streaks over a dim glow (median 0.44, 90th percentile 6.1 above sky); rays
+#: drawn as such streaks (``Artifact.streaks``) with peaks of 8-40 give 0.51 and 5.0, where the
+#: earlier soft fans of (1.5, 5) gave 0.57 and 2.3.
+AMPLITUDE_RANGE = {"Bright": (2.0, 9.0), "Faint": (0.35, 2.2), "Rays": (8.0, 40.0)}
 #: Chance that a drawn ghost gets extra nested companions.  The annotated records already
 #: carry most ghost families (each nested ring was annotated as its own region), so this only
 #: tops them up: with it, 26-29% of synthetic ghosts lie inside a larger ghost of their class,
@@ -35,6 +36,8 @@ AMPLITUDE_RANGE = {"Bright": (2.0, 9.0), "Faint": (0.35, 2.2), "Rays": (1.2, 8.0
 #: and validation annotations (``benchmarks/compare_sim_real.py`` prints the comparison).
 #: The earlier 0.35 gave 48% and 0.9 more instances per image than annotated.
 NESTED_COMPANION_PROBABILITY = 0.05
+#: Rays: brightness of the glow between the streaks, as a fraction of the streaks' peak.
+RAY_GLOW = 0.03
 
 
 @dataclass
@@ -64,6 +67,11 @@ class Artifact:
         Whether the dark spider vanes cross the ghost.
     taper : float
         Rays only: width at the narrow end as a fraction of the wide end.
+    streaks : int
+        Rays only: number of bright streaks fanning out from the narrow end; 0 gives the soft
+        cosine striation of earlier versions.
+    streak_seed : int
+        Rays only: seeds the streaks' positions, widths and brightnesses.
     """
 
     cls: str
@@ -78,6 +86,8 @@ class Artifact:
     softness_px: float = 1.0
     spider: bool = False
     taper: float = 1.0
+    streaks: int = 0
+    streak_seed: int = 0
 
     def to_dict(self):
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
@@ -130,8 +140,27 @@ def _rays_surface(art, u, v):
     inside = _smoothstep_inside(np.abs(v) - half_w, art.softness_px)
     inside = inside * _smoothstep_inside(np.abs(u) - art.a_px, art.softness_px)
     fade = 0.4 + 0.6 * (1 - s)
-    striae = 0.75 + 0.25 * np.cos(np.pi * 3.0 * v / np.maximum(half_w, 1e-3))
+    striae = _streak_profile(art, v / np.maximum(half_w, 1e-3))
     return art.amplitude * inside * fade * striae
+
+
+def _streak_profile(art, t):
+    """Brightness across a ray at normalised transverse position ``t`` (-1..1 edge to edge).
+
+    Real scattered-light rays are fans of thin bright streaks over a dim glow; lines of constant
+    ``t`` converge towards the narrow end, so the streaks fan out as they do on the sky.
+    """
+    if art.streaks <= 0:
+        return 0.75 + 0.25 * np.cos(np.pi * 3.0 * t)
+    rng = np.random.default_rng(art.streak_seed)
+    centres = rng.uniform(-0.9, 0.9, art.streaks)
+    widths = rng.uniform(0.015, 0.07, art.streaks)
+    peaks = rng.uniform(0.3, 1.0, art.streaks)
+    peaks[rng.integers(art.streaks)] = 1.0
+    lines = np.zeros(np.shape(t))
+    for c, w, b in zip(centres, widths, peaks):
+        lines = np.maximum(lines, b * np.exp(-0.5 * ((t - c) / w) ** 2))
+    return RAY_GLOW + (1.0 - RAY_GLOW) * lines
 
 
 def footprint_polygon(art, n_vertices=64):
@@ -162,7 +191,8 @@ def _artifact_from_record(rng, rec):
     amp = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
     if cls == "Rays":
         return Artifact(cls, cx, cy, max(major / 2, 3.0), max(minor / 2, 1.5), angle, amp,
-                        softness_px=float(rng.uniform(0.6, 1.5)), taper=float(rng.uniform(0.15, 0.8)))
+                        softness_px=float(rng.uniform(0.6, 1.5)), taper=float(rng.uniform(0.05, 0.6)),
+                        streaks=int(rng.integers(1, 6)), streak_seed=int(rng.integers(2 ** 31)))
     a, b = max(major / 2, 2.0), max(minor / 2, 2.0)
     hole = float(rng.uniform(0.3, 0.45)) if rng.random() < 0.6 else 0.0
     return Artifact(cls, cx, cy, a, b, angle, amp, hole_frac=hole,
