@@ -132,9 +132,8 @@ def main():
     print("  'local sky' column renders that (mesh 8 px; training draws 5-14 px for half the images),")
     print("  the others keep soft discs/annuli with rims and spider shadows.")
     print("- real images hold more faint stars and galaxies than ours.")
-    print("- real Rays are sharp, striated streaks and real Bright ghosts sit next to their saturated")
-    print("  source star: both have far brighter peaks (90th percentile 6.1 and 9.2 noise units above sky)")
-    print("  than the renderer's soft fans and discs (2.0 and 4.6); their medians agree better.")
+    print("- real Bright ghosts sit next to their saturated source star: far brighter peaks (90th")
+    print("  percentile 9.2 noise units above sky) than the renderer's discs (5.0); medians agree better.")
 
 
 if __name__ == "__main__":

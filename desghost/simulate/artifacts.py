@@ -26,7 +26,7 @@ CLASSES = ("Bright", "Faint", "Rays")
 #: the earlier uniform draws in (3, 9) Bright and (0.8, 2.2) Faint made small Bright ghosts 5.4
 #: where real ones are 2.0, and Faint ghosts 0.22-1.03 where real ones are 0.06-0.64.  Real Rays
 #: are thin bright streaks over a dim glow (median 0.44, 90th percentile 6.1 above sky); rays
-#: drawn as such streaks (``Artifact.streaks``) with peaks of 8-40 give 0.51 and 5.0, where the
+#: drawn as such streaks (``Artifact.streaks``) with peaks of 8-40 give 0.44 and 4.9, where the
 #: earlier soft fans of (1.5, 5) gave 0.57 and 2.3.
 AMPLITUDE_RANGE = {"Bright": (2.0, 9.0), "Faint": (0.35, 2.2), "Rays": (8.0, 40.0)}
 #: Chance that a drawn ghost gets extra nested companions.  The annotated records already
