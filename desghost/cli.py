@@ -98,7 +98,9 @@ def _add_train(sub):
     p.add_argument("--backbone", default="mobilenet_v3_large_fpn",
                    help="mobilenet_v3_large_fpn | resnet18_fpn | resnet50_fpn | resnet101_fpn")
     p.add_argument("--config", help="JSON file of ModelConfig overrides")
-    p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint.pt")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from RUN_DIR/checkpoint.pt (give the original options; --steps may grow)")
+    p.add_argument("--overwrite", action="store_true", help="start afresh in a RUN_DIR that has a checkpoint")
     p.add_argument("--init-model", help="start from a model file ('default': the shipped one)")
     p.add_argument("--real-images", help="directory of real 400x400 images")
     p.add_argument("--real-annotations", nargs="+", default=[], help="VIA files (one per annotator)")
@@ -354,6 +356,11 @@ def _log(args, text):
         print(text, file=sys.stderr, flush=True)
 
 
+def _warn(text):
+    """A warning on stderr, shown even with --quiet."""
+    print(f"desghost: warning: {text}", file=sys.stderr, flush=True)
+
+
 def _progress_bar(args, total, desc):
     if args.quiet:
         return None
@@ -412,13 +419,6 @@ def _model_arg(value):
     return default_model_path() if value in (None, "default") else value
 
 
-def real_split(image_dir, n_train):
-    """Sorted real image names split into (train, held-out): the first ``n_train`` train."""
-    from pathlib import Path
-    names = sorted(p.name for p in Path(image_dir).iterdir() if p.suffix.lower() in (".jpg", ".png", ".npy", ".fits"))
-    return names[:n_train], names[n_train:]
-
-
 def cmd_train(args):
     from .evaluate import synthetic_validator
     from .model import ModelConfig
@@ -434,18 +434,18 @@ def cmd_train(args):
                             threads=args.threads, real_targets=args.real_targets, **clean)
     pool = None
     if args.real_images:
-        from .dataset import load_via_images
+        from .dataset import load_via_images, real_split
         if not args.real_annotations:
             raise UsageError("--real-images needs --real-annotations")
-        train_names, held_out = real_split(args.real_images, args.real_train)
-        pool = RealPool(load_via_images(args.real_images, args.real_annotations, names=set(train_names)),
-                        targets=train_cfg.real_targets)
+        annotated = load_via_images(args.real_images, args.real_annotations)
+        train_names, held_out = real_split(annotated, args.real_train)
+        pool = RealPool({n: annotated[n] for n in train_names}, targets=train_cfg.real_targets)
         _log(args, f"real images: {len(train_names)} for training, {len(held_out)} held out "
                    f"(first trained: {train_names[:1]}, first held out: {held_out[:1]})")
     init = _model_arg(args.init_model) if args.init_model else None
     out = train(args.run_dir, model_cfg, train_cfg, resume=args.resume, init_model=init, real_pool=pool,
                 validate=synthetic_validator(args.val_images), device=args.device, out_model=args.output,
-                log=lambda t: _log(args, t))
+                log=lambda t: _log(args, t), overwrite=args.overwrite)
     _log(args, f"model written: {out}")
     return 0
 
@@ -506,9 +506,9 @@ def cmd_detect(args):
 
 
 def _load_annotated(images_dir, annotation_files, skip_first=0):
-    from .dataset import load_via_images
+    from .dataset import load_via_images, real_split
     data = load_via_images(images_dir, annotation_files)
-    names = sorted(data)[skip_first:]
+    names = real_split(data, skip_first)[1]
     if not names:
         raise UsageError(f"{images_dir}: no image is named in the annotation files")
     images = [data[n]["image"] for n in names]
@@ -550,7 +550,7 @@ def _print_eval(result, n_images, seconds, model_path):
 
 def cmd_evaluate(args):
     from .evaluate import evaluate_against_annotators, predict, synthetic_test_set
-    from .model import load_model
+    from .model import load_model, trained_real_images
 
     model = load_model(_model_arg(args.model), device=args.device, overrides=_overrides(args))
     if args.synthetic:
@@ -560,10 +560,18 @@ def cmd_evaluate(args):
         names, images, per_annotator = _load_annotated(args.images, args.annotations, args.held_out_after)
     else:
         raise UsageError("give --images with --annotations, or --synthetic N")
+    recorded, complete = trained_real_images(model.metadata)
+    trained_on = sorted(recorded & set(names))
+    if trained_on:
+        _warn(f"the model was trained on {len(trained_on)} of these images ({', '.join(trained_on[:3])}"
+              f"{', ...' if len(trained_on) > 3 else ''}): their scores are not held-out figures")
+    elif not complete and not args.synthetic and not args.held_out_after:
+        _warn("the model's training records do not list the real images it trained on (its model card "
+              "does); pass --held-out-after N to score only images it never saw")
     _log(args, f"detecting on {len(images)} images ...")
     preds, seconds = predict(images, model, threshold=args.threshold)
     result = evaluate_against_annotators(preds, per_annotator)
-    result.update(images=names, seconds_per_image=seconds, model=model.path,
+    result.update(images=names, seconds_per_image=seconds, model=model.path, trained_on=trained_on,
                   threshold=model.config.score_threshold if args.threshold is None else args.threshold,
                   annotators=[os.path.basename(a) for a in args.annotations] or ["synthetic truth"])
     if args.json:

@@ -114,6 +114,25 @@ def medoid_annotator(annotations, classes=(1, 2, 3)):
     return int(np.argmax(mean_agreement))
 
 
+def real_split(names, n_train):
+    """The explicit real-image split used everywhere (train, evaluate, scans, benchmarks).
+
+    Parameters
+    ----------
+    names : iterable of str
+        Names of the annotated images (e.g. the keys of :func:`load_via_images`).
+    n_train : int
+        How many of them, in sorted order, are for training.
+
+    Returns
+    -------
+    (list of str, list of str)
+        The training names and the held-out names, both sorted.
+    """
+    names = sorted(names)
+    return names[:n_train], names[n_train:]
+
+
 def load_via_images(image_dir, annotation_files, names=None):
     """Real images with the masks of one or more VIA files.
 

@@ -37,10 +37,14 @@ def ccds_touched(masks, ccd_index, min_area_frac=0.0, ccd_area_px=None):
 
 
 def precision_recall_f1(tp, fp, fn):
-    """Precision, recall and F1 from counts (NaN where undefined)."""
+    """Precision, recall and F1 from counts (NaN where undefined).
+
+    F1 is ``2 tp / (2 tp + fp + fn)``: 0 when there are errors and no hit, NaN only when there
+    is nothing at all (no prediction and no truth).
+    """
     p = tp / (tp + fp) if tp + fp else float("nan")
     r = tp / (tp + fn) if tp + fn else float("nan")
-    f = 2 * p * r / (p + r) if (tp + fp and tp + fn and p + r) else float("nan")
+    f = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
     return {"precision": p, "recall": r, "f1": f, "tp": tp, "fp": fp, "fn": fn}
 
 
@@ -144,8 +148,12 @@ def coco_ap(gts, preds, class_ids=(1, 2, 3)):
     gt.dataset = {"images": images, "annotations": anns, "categories": cats}
     with contextlib.redirect_stdout(io.StringIO()):
         gt.createIndex()
-    if not dets:
-        return {"AP50": 0.0, "AP75": 0.0, "AP": 0.0, "per_class": {c: {"AP50": 0.0, "AP75": 0.0} for c in class_ids}}
+    if not dets:  # no detection at all: AP 0 where there is truth, NaN where there is none
+        present = {int(a["category_id"]) for a in anns}
+        empty = {c: (0.0 if c in present else float("nan")) for c in class_ids}
+        overall = 0.0 if present & set(class_ids) else float("nan")
+        return {"AP50": overall, "AP75": overall, "AP": overall,
+                "per_class": {c: {"AP50": empty[c], "AP75": empty[c]} for c in class_ids}}
 
     def run(cat_ids):
         with contextlib.redirect_stdout(io.StringIO()):

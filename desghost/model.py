@@ -215,6 +215,39 @@ def write_weight_average(srcs, dst, weights=None):
     return save_model(dst, loaded[0].model, loaded[0].config, extra)
 
 
+def trained_real_images(metadata):
+    """The real images a model (or any parent of an averaged model) was trained on.
+
+    Returns
+    -------
+    (set of str, bool)
+        The names recorded under ``real_images_trained`` anywhere in the training records, and
+        whether the record is complete (False when some training run mixed in real images but
+        predates that record).
+    """
+    names, complete = set(), True
+
+    def walk(node):
+        nonlocal complete
+        if isinstance(node, dict):
+            inherited = node.get("init_model_real_images")
+            if isinstance(inherited, dict):  # what the model it started from had seen
+                names.update(inherited.get("names", []))
+                complete = complete and bool(inherited.get("complete", False))
+            if "real_images_trained" in node:
+                names.update(node["real_images_trained"])
+            elif (node.get("train_config") or {}).get("real_fraction", 0) > 0:
+                complete = False
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk({k: metadata.get(k) for k in ("training", "weight_average")})
+    return names, complete
+
+
 def read_model_metadata(path):
     """The JSON metadata of a model file, without loading its weights."""
     from safetensors import safe_open

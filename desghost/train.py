@@ -19,7 +19,7 @@ import numpy as np
 
 from .dataset import CLEAN_FRACTION, REAL_TARGETS, augment, medoid_annotator, synthetic_sample, to_target
 from .detect import to_tensor
-from .model import ModelConfig, build_model, read_model_metadata, save_model
+from .model import ModelConfig, build_model, read_model_metadata, save_model, trained_real_images
 
 
 @dataclass
@@ -42,6 +42,29 @@ class TrainConfig:
     threads: int = 0             # torch threads; 0 = all cores
 
 
+# What --resume may change; everything else must match the checkpoint, or the resumed run would
+# silently train on another stream (seed, mixture) or with another optimiser setting.
+RESUMABLE_CHANGES = ("steps", "checkpoint_every", "log_every", "val_every", "val_images", "threads")
+BATCH_STREAM_TAG = 2  # a non-zero last seed word keeps batch draws apart from synthetic_sample's seeds
+
+
+def resume_conflicts(saved, current):
+    """Settings that differ between a checkpoint's training config and the one given now.
+
+    Parameters
+    ----------
+    saved, current : dict
+        ``asdict(TrainConfig)`` of the checkpoint and of this call (plus ``real_images_trained``).
+
+    Returns
+    -------
+    list of str
+        ``"name: checkpoint X, now Y"`` for each conflicting setting (empty when resumable).
+    """
+    return [f"{k}: checkpoint {saved[k]!r}, now {current[k]!r}" for k in sorted(saved)
+            if k in current and k not in RESUMABLE_CHANGES and saved[k] != current[k]]
+
+
 def _lr_factor(step, cfg):
     if step < cfg.warmup_steps:
         return (step + 1) / cfg.warmup_steps
@@ -49,14 +72,14 @@ def _lr_factor(step, cfg):
     return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
 
 
-def _save_checkpoint(path, model, optimizer, step, model_cfg, train_cfg):
+def _save_checkpoint(path, model, optimizer, step, model_cfg, train_record):
     import torch
 
     from .atomic import atomic_path
     with atomic_path(path) as tmp:
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": torch.tensor(step),
-                    "model_config": json.dumps(model_cfg.to_dict()), "train_config": json.dumps(asdict(train_cfg))},
-                   tmp)
+                    "model_config": json.dumps(model_cfg.to_dict()), "train_config": json.dumps(train_record),
+                    "torch_rng": torch.get_rng_state()}, tmp)
 
 
 def _load_checkpoint(path):
@@ -76,6 +99,17 @@ def _safe_validate(validate, model, log):
         model.train()
 
 
+def _truncate_log(log_path, last_step):
+    """Drop log rows after ``last_step`` (logged after the checkpoint a resume starts from)."""
+    from .atomic import atomic_path
+    with open(log_path, newline="") as fh:
+        rows = list(csv.reader(fh))
+    kept = rows[:1] + [r for r in rows[1:] if r and r[0].isdigit() and int(r[0]) <= last_step]
+    if len(kept) != len(rows):
+        with atomic_path(log_path) as tmp, open(tmp, "w", newline="") as fh:
+            csv.writer(fh).writerows(kept)
+
+
 class RealPool:
     """Real annotated images for mixing into batches.
 
@@ -92,7 +126,8 @@ class RealPool:
     def __init__(self, samples, targets="random"):
         if targets not in REAL_TARGETS:
             raise ValueError(f"real targets must be one of {REAL_TARGETS}, got {targets!r}")
-        self.samples = list(samples.values())
+        self.names = sorted(samples)
+        self.samples = [samples[n] for n in self.names]
         self.targets = targets
         self.medoids = [medoid_annotator(s["annotations"]) if targets == "medoid" else None for s in self.samples]
 
@@ -106,7 +141,7 @@ class RealPool:
 
 
 def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None, real_pool=None,
-          validate=None, device="auto", out_model=None, log=print):
+          validate=None, device="auto", out_model=None, log=print, overwrite=False):
     """Train (or resume training) a detector.
 
     Parameters
@@ -124,6 +159,9 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
         ``validate(model) -> dict`` of metrics, run every ``val_every`` steps and at the end.
     out_model : str, optional
         Path of the exported model file (default ``run_dir/model.safetensors``).
+    overwrite : bool
+        Start afresh in a run directory that already holds a checkpoint (otherwise an error,
+        so a forgotten ``--resume`` never destroys a run).
 
     Returns
     -------
@@ -133,6 +171,7 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
     import torch
     from safetensors.torch import load_file
 
+    from .atomic import atomic_path
     from .model import resolve_device
     train_cfg = train_cfg or TrainConfig()
     run_dir = Path(run_dir)
@@ -141,14 +180,27 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
     if train_cfg.threads:
         torch.set_num_threads(train_cfg.threads)
     start_step, state = 0, None
+    train_record = {**asdict(train_cfg), "real_images_trained": real_pool.names if real_pool is not None else []}
     if resume:
         if not ckpt_path.exists():
             raise FileNotFoundError(f"--resume: no checkpoint at {ckpt_path}")
         state = _load_checkpoint(ckpt_path)
+        saved = json.loads(state["train_config"])
+        conflicts = resume_conflicts(saved, train_record)
+        if conflicts:
+            raise ValueError(f"{ckpt_path}: cannot resume with other settings ({'; '.join(conflicts)}); give "
+                             f"the original options (only {', '.join(RESUMABLE_CHANGES)} may change)")
+        if "init_model_real_images" in saved:
+            train_record["init_model_real_images"] = saved["init_model_real_images"]
         model_cfg = ModelConfig.from_dict(json.loads(state["model_config"]))
         start_step = int(state["step"])
+    elif ckpt_path.exists() and not overwrite:
+        raise FileExistsError(f"{ckpt_path} exists: resume it with --resume, or start afresh with --overwrite")
     elif init_model:
-        model_cfg = ModelConfig.from_dict(read_model_metadata(init_model)["config"])
+        init_meta = read_model_metadata(init_model)
+        model_cfg = ModelConfig.from_dict(init_meta["config"])
+        inherited, complete = trained_real_images(init_meta)
+        train_record["init_model_real_images"] = {"names": sorted(inherited), "complete": complete}
     model_cfg = model_cfg or ModelConfig()
     torch.manual_seed(train_cfg.seed + start_step)
     model = build_model(model_cfg)
@@ -163,9 +215,14 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
     optimizer = torch.optim.AdamW(params, lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
     if state is not None:
         optimizer.load_state_dict(state["optimizer"])
-    (run_dir / "train_config.json").write_text(json.dumps({"model": model_cfg.to_dict(), "train": asdict(train_cfg)}, indent=1))
+        if "torch_rng" in state:  # the RPN/RoI samplers' stream continues where it stopped
+            torch.set_rng_state(state["torch_rng"])
+    with atomic_path(run_dir / "train_config.json") as tmp:
+        Path(tmp).write_text(json.dumps({"model": model_cfg.to_dict(), "train": train_record}, indent=1))
     log_path = run_dir / "log.csv"
     new_log = not log_path.exists() or not resume
+    if not new_log:
+        _truncate_log(log_path, start_step)
     log_fh = open(log_path, "w" if new_log else "a", newline="")
     writer = csv.writer(log_fh)
     if new_log:
@@ -186,7 +243,7 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
             t0 = time.perf_counter()
             for g in optimizer.param_groups:
                 g["lr"] = train_cfg.lr * _lr_factor(step, train_cfg)
-            rng = np.random.default_rng([train_cfg.seed, 7, step])
+            rng = np.random.default_rng([train_cfg.seed, 7, step, BATCH_STREAM_TAG])
             images, targets = [], []
             for j in range(train_cfg.batch_size):
                 if real_pool is not None and rng.random() < train_cfg.real_fraction:
@@ -216,7 +273,7 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
                 log(f"step {step}/{train_cfg.steps} loss={loss.item():.3f} {parts} "
                     f"{rate:.2f} s/step ETA {eta / 60:.1f} min")
             if step % train_cfg.checkpoint_every == 0:
-                _save_checkpoint(ckpt_path, model, optimizer, step, model_cfg, train_cfg)
+                _save_checkpoint(ckpt_path, model, optimizer, step, model_cfg, train_record)
             if validate is not None and step % train_cfg.val_every == 0:
                 metrics = _safe_validate(validate, model, log)
                 log(f"validation at step {step}: " + json.dumps(metrics))
@@ -226,11 +283,13 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
         for s, h in old.items():
             signal.signal(s, h)
         log_fh.close()
-    _save_checkpoint(ckpt_path, model, optimizer, step, model_cfg, train_cfg)
+    _save_checkpoint(ckpt_path, model, optimizer, step, model_cfg, train_record)
     metrics = _safe_validate(validate, model, log) if validate is not None else {}
     model.eval()
     out_model = out_model or str(run_dir / "model.safetensors")
     meta = {"training": {"steps": step, "train_config": asdict(train_cfg), "resumed_from": start_step,
+                         "real_images_trained": train_record["real_images_trained"],
+                         "init_model_real_images": train_record.get("init_model_real_images"),
                          "init_model": init_model, "data": "synthetic focal-plane images rendered by "
                          "desghost.simulate.training (statistics of the DeepGhostBusters train+val annotations)"
                          + (f" + real annotated images at {train_cfg.real_fraction:.0%}" if real_pool else ""),

@@ -74,12 +74,15 @@ def test_evaluate_against_several_annotators(tmp_path):
     images = shared_data("dgb", "real", "images")
     ann = sorted(str(p) for p in shared_data("dgb", "real", "annotations").glob("common_core_*.json"))[:3]
     model = tmp_path / "m.safetensors"
-    save_model(model, build_model(ModelConfig()), ModelConfig())
+    last = sorted(p.name for p in images.iterdir())[-1]
+    save_model(model, build_model(ModelConfig()), ModelConfig(),  # as if trained on the last image
+               {"training": {"train_config": {"real_fraction": 0.35}, "real_images_trained": [last]}})
     out = desghost("evaluate", "--model", str(model), "--images", str(images), "--annotations", *ann,
                    "--held-out-after", "27", "--threshold", "0.0", "--json")
     assert out.returncode == 0, out.stderr
     res = json.loads(out.stdout)
     assert len(res["images"]) == 3 and len(res["model_vs_annotator"]) == 3 and len(res["human_vs_others"]) == 3
+    assert res["trained_on"] == [last] and f"trained on 1 of these images ({last})" in out.stderr
     human_f1 = res["human_mean"]["ccd"]["all"]["0%"]["f1"]
     assert 0.6 < human_f1 < 1.0
     assert res["seconds_per_image"] > 0

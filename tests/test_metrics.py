@@ -41,7 +41,8 @@ def test_coco_ap_perfect_and_empty():
     assert perfect["AP50"] == pytest.approx(1.0) and perfect["per_class"][1]["AP50"] == pytest.approx(1.0)
     assert np.isnan(perfect["per_class"][2]["AP50"])
     none = coco_ap(gt, [(np.zeros((0, 40, 40), bool), np.zeros(0, int), np.zeros(0))])
-    assert none["AP50"] == 0.0
+    assert none["AP50"] == 0.0 and none["per_class"][1]["AP50"] == 0.0
+    assert np.isnan(none["per_class"][2]["AP50"])  # no truth and no detection: undefined, not 0
 
 
 def test_ccd_touch_rules_and_scores():
@@ -56,6 +57,8 @@ def test_ccd_touch_rules_and_scores():
     s = ccd_level_scores([{1, 2}, set()], [{1}, {3}])
     assert (s["tp"], s["fp"], s["fn"]) == (1, 1, 1) and s["f1"] == pytest.approx(0.5)
     assert np.isnan(precision_recall_f1(0, 0, 0)["f1"])
+    assert precision_recall_f1(0, 3, 2)["f1"] == 0.0  # all wrong is 0, not undefined
+    assert precision_recall_f1(0, 0, 2)["f1"] == 0.0  # nothing found of 2
 
 
 def test_exposure_confusion():

@@ -146,6 +146,14 @@ def test_a_tiny_training_run_lowers_the_loss_and_resumes(tmp_path):
     assert read_model_metadata(out)["training"]["steps"] == 8
     ckpt = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
     assert int(ckpt["step"]) == 8
+    assert "torch_rng" in ckpt and json.loads(ckpt["train_config"])["real_images_trained"] == []
+    with pytest.raises(FileExistsError, match="--resume"):  # a forgotten --resume must not wipe the run
+        train(tmp_path / "run", train_cfg=cfg, log=lambda t: None)
+    with pytest.raises(ValueError, match="seed: checkpoint 0, now 5"):
+        train(tmp_path / "run", train_cfg=TrainConfig(steps=10, batch_size=2, warmup_steps=2, seed=5),
+              resume=True, log=lambda t: None)
+    with open(tmp_path / "run" / "log.csv", "a") as fh:  # rows logged after the checkpoint, then a crash
+        fh.write("9,0.5,0,0,0,0,0,1e-4,1.0\n")
     more = TrainConfig(steps=10, batch_size=2, warmup_steps=2, checkpoint_every=4, log_every=4, val_every=1000)
     train(tmp_path / "run", train_cfg=more, resume=True, log=lambda t: None)
     rows = list(csv.DictReader(open(tmp_path / "run" / "log.csv")))

@@ -3,8 +3,10 @@ import numpy as np
 import pytest
 
 from desghost.atomic import atomic_path
+from desghost.dataset import real_split
 from desghost.evaluate import threshold_scan
-from desghost.train import _safe_validate
+from desghost.model import trained_real_images
+from desghost.train import _safe_validate, resume_conflicts
 
 
 def test_atomic_path_renames_on_success_and_cleans_up_on_failure(tmp_path):
@@ -104,3 +106,26 @@ def test_setup_cfg_installs_every_subpackage():
     listed = set(cfg["options"]["packages"].split())
     found = {".".join(p.parent.relative_to(repo).parts) for p in (repo / "desghost").rglob("__init__.py")}
     assert found <= listed, f"add to setup.cfg [options] packages: {sorted(found - listed)}"
+
+
+def test_resume_may_change_only_the_length_and_bookkeeping():
+    saved = {"steps": 100, "seed": 3, "lr": 2e-4, "log_every": 10, "real_images_trained": ["a.jpg"]}
+    assert resume_conflicts(saved, {**saved, "steps": 400, "log_every": 50}) == []
+    found = resume_conflicts(saved, {**saved, "lr": 4e-4, "real_images_trained": []})
+    assert found == ["lr: checkpoint 0.0002, now 0.0004", "real_images_trained: checkpoint ['a.jpg'], now []"]
+    assert resume_conflicts({"seed": 3}, {"seed": 3, "clean_fraction": 0.3}) == []  # older checkpoints
+
+
+def test_trained_real_images_follows_init_models_and_averaged_parents():
+    run = {"train_config": {"real_fraction": 0.35}, "real_images_trained": ["b.jpg"],
+           "init_model_real_images": {"names": ["a.jpg"], "complete": True}}
+    assert trained_real_images({"training": run}) == ({"a.jpg", "b.jpg"}, True)
+    old = {"train_config": {"real_fraction": 0.35}}  # predates the record
+    soup = {"training": {"weight_average_of": ["x", "y"]}, "weight_average": {"training": [run, old]}}
+    assert trained_real_images(soup) == ({"a.jpg", "b.jpg"}, False)
+    synthetic_only = {"training": {"train_config": {"real_fraction": 0.0}, "real_images_trained": []}}
+    assert trained_real_images(synthetic_only) == (set(), True)
+
+
+def test_real_split_is_by_sorted_name():
+    assert real_split({"c.jpg": 1, "a.jpg": 2, "b.jpg": 3}, 2) == (["a.jpg", "b.jpg"], ["c.jpg"])
