@@ -27,8 +27,9 @@ from pathlib import Path
 
 from desghost.calibration import THRESHOLDS, cross_fitted, cut
 from desghost.detect import detect_images
-from desghost.evaluate import evaluate_against_annotators, predict, score_predictions, synthetic_test_set
-from desghost.model import default_model_path, load_model, trained_real_images
+from desghost.evaluate import (evaluate_against_annotators, held_out_real_names, predict, score_predictions,
+                               synthetic_test_set)
+from desghost.model import default_model_path, load_model
 
 DATA = Path(os.environ.get("DESGHOST_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 
@@ -88,19 +89,13 @@ def main():
     if (folder / "images").exists():
         from desghost.cli import _load_annotated
         ann = sorted(str(p) for p in (folder / "annotations").glob("common_core_*.json"))
-        recorded, complete = trained_real_images(model.metadata)
-        skip = args.held_out_after if args.held_out_after is not None else (0 if complete and recorded else 10)
-        names, real_images, per_annotator = _load_annotated(folder / "images", ann, skip)
-        overlap = sorted(recorded & set(names))
-        if overlap:
-            raise SystemExit(f"the model was trained on {len(overlap)} of the images to be scored "
-                             f"({overlap[:3]}...): give a larger --held-out-after")
-        if not complete:
-            print(f"  (the model's training records do not list its real training images: assuming "
-                  f"the first {skip})")
-        keep = [i for i, n in enumerate(names) if n not in recorded]
-        names, real_images = [names[i] for i in keep], [real_images[i] for i in keep]
-        per_annotator = [[a[i] for i in keep] for a in per_annotator]
+        all_names, all_images, all_per_annotator = _load_annotated(folder / "images", ann)
+        names, note = held_out_real_names(all_names, model.metadata, args.held_out_after)
+        if note:
+            print(f"  ({note})")
+        keep = [all_names.index(n) for n in names]
+        real_images = [all_images[i] for i in keep]
+        per_annotator = [[a[i] for i in keep] for a in all_per_annotator]
         found = {}
         for views in sorted(set(args.tta_choices) | {model.config.tta_views}):
             # same weights, other view count, no overlap suppression yet (cut applies it)

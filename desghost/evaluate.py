@@ -78,6 +78,35 @@ TEST_SEED = 12345  # the reported synthetic test set (bench_detector, ``desghost
 VALIDATION_SEED = 777  # validation during training and threshold scans: never the test images
 
 
+def held_out_real_names(names, metadata, held_out_after=None, assumed_trained=10):
+    """The annotated real images a model never trained on, and a note on how that was decided.
+
+    Parameters
+    ----------
+    names : iterable of str
+        The annotated images available.
+    metadata : dict
+        The model file's metadata (its training records, see
+        :func:`desghost.model.trained_real_images`).
+    held_out_after : int, optional
+        Also leave out the first N names in sorted order (:func:`desghost.dataset.real_split`);
+        default: none when the model's record is complete, else ``assumed_trained``.
+
+    Returns
+    -------
+    (list of str, str)
+        The sorted names to score, and a note ("" when the record settled it alone).
+    """
+    from .dataset import real_split
+    from .model import trained_real_images
+    recorded, complete = trained_real_images(metadata)
+    skip = held_out_after if held_out_after is not None else (0 if complete else assumed_trained)
+    kept = [n for n in real_split(names, skip)[1] if n not in recorded]
+    note = "" if complete or held_out_after is not None else (
+        f"the model's training records do not list its real training images: assuming the first {skip}")
+    return kept, note
+
+
 def synthetic_test_set(n=24, seed=TEST_SEED):
     """Held-out synthetic images (never produced by a training stream, which uses other seeds)."""
     from .simulate.training import render_training_image

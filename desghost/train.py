@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_path
 from .dataset import CLEAN_FRACTION, REAL_TARGETS, augment, medoid_annotator, synthetic_sample, to_target
 from .detect import to_tensor
 from .model import ModelConfig, build_model, read_model_metadata, save_model, trained_real_images
@@ -75,7 +76,6 @@ def _lr_factor(step, cfg):
 def _save_checkpoint(path, model, optimizer, step, model_cfg, train_record):
     import torch
 
-    from .atomic import atomic_path
     with atomic_path(path) as tmp:
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": torch.tensor(step),
                     "model_config": json.dumps(model_cfg.to_dict()), "train_config": json.dumps(train_record),
@@ -101,7 +101,6 @@ def _safe_validate(validate, model, log):
 
 def _truncate_log(log_path, last_step):
     """Drop log rows after ``last_step`` (logged after the checkpoint a resume starts from)."""
-    from .atomic import atomic_path
     with open(log_path, newline="") as fh:
         rows = list(csv.reader(fh))
     kept = rows[:1] + [r for r in rows[1:] if r and r[0].isdigit() and int(r[0]) <= last_step]
@@ -171,7 +170,6 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
     import torch
     from safetensors.torch import load_file
 
-    from .atomic import atomic_path
     from .model import resolve_device
     train_cfg = train_cfg or TrainConfig()
     run_dir = Path(run_dir)

@@ -4,7 +4,7 @@ import pytest
 
 from desghost.atomic import atomic_path
 from desghost.dataset import real_split
-from desghost.evaluate import threshold_scan
+from desghost.evaluate import held_out_real_names, threshold_scan
 from desghost.model import trained_real_images
 from desghost.train import _safe_validate, resume_conflicts
 
@@ -129,3 +129,15 @@ def test_trained_real_images_follows_init_models_and_averaged_parents():
 
 def test_real_split_is_by_sorted_name():
     assert real_split({"c.jpg": 1, "a.jpg": 2, "b.jpg": 3}, 2) == (["a.jpg", "b.jpg"], ["c.jpg"])
+
+
+def test_held_out_real_names_leaves_out_what_the_model_trained_on():
+    names = [f"img{i:02d}.jpg" for i in range(12)]
+    recorded = {"training": {"train_config": {"real_fraction": 0.35}, "real_images_trained": ["img03.jpg"]}}
+    kept, note = held_out_real_names(names, recorded)  # a complete record decides alone
+    assert kept == [n for n in names if n != "img03.jpg"] and note == ""
+    old = {"training": {"train_config": {"real_fraction": 0.35}}}  # predates the record
+    kept, note = held_out_real_names(names, old)
+    assert kept == names[10:] and "assuming the first 10" in note
+    kept, note = held_out_real_names(names, recorded, held_out_after=2)
+    assert kept == [n for n in names[2:] if n != "img03.jpg"] and note == ""
