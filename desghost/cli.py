@@ -151,7 +151,7 @@ def _add_evaluate(sub):
         "evaluate", formatter_class=_formatter,
         help="score a model against one or several annotators, and the annotators against each other",
         description="AP at IoU 0.5/0.75 the paper's way (per image, detections above the threshold) and COCO's "
-                    "way (pycocotools), CCD-level precision/recall/F1 at 0/5/10/20%% of a CCD for all classes and "
+                    "way (pycocotools), CCD-level precision/recall/F1 at 0/5/10/20% of a CCD for all classes and "
                     "Rays+Bright, ghost-vs-clean confusion, and the run time per image. With several "
                     "annotation files: each metric against each annotator and the mean, plus each annotator "
                     "scored against the others (the human ceiling).",
@@ -180,7 +180,7 @@ def _add_agreement(sub):
         "agreement", formatter_class=_formatter,
         help="the paper's annotator-agreement analysis",
         description="Fraction of the pixels marked by any annotator that all annotators marked, per class "
-                    "and overall (the paper reports 44%% overall for eight annotators).",
+                    "and overall (the paper reports 44% overall for eight annotators).",
         epilog="example:\n  desghost agreement ../shared/data/dgb/real/annotations/common_core_*.json "
                "--images ../shared/data/dgb/real/images\n")
     p.add_argument("annotations", nargs="+")

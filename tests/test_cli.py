@@ -13,10 +13,12 @@ def desghost(*args):
     return subprocess.run([sys.executable, "-m", "desghost.cli", *args], capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("cmd", [[], ["assemble"], ["simulate"]])
+@pytest.mark.parametrize("cmd", [[], ["assemble"], ["simulate"], ["train"], ["detect"], ["evaluate"], ["agreement"],
+                                 ["run"], ["query"], ["import-raytrace"], ["compare"], ["healpix"], ["night"]])
 def test_every_command_has_help_with_examples(cmd):
     out = desghost(*cmd, "--help")
     assert out.returncode == 0 and "example" in out.stdout
+    assert "%%" not in out.stdout  # a literal percent in argparse text is written once
 
 
 def test_simulate_then_assemble_all_output_formats(tmp_path):
