@@ -45,6 +45,8 @@ def report_real(title, res):
     f1 = m["ccd"]["all"]["0%"]["f1"]
     print(f"\n{title}")
     row("CCD-level F1 (0%, all classes)", f"{f1:.3f}", ">= 0.750", f1 >= 0.750)
+    ci = res["model_ccd_f1_interval"]
+    row(f"  {ci['level']:.0%} interval over images (bootstrap)", f"{ci['low']:.2f}-{ci['high']:.2f}", "", None)
     if h:
         row("  human agreement, same metric", f"{h['ccd']['all']['0%']['f1']:.3f}", "(ceiling)", None)
     row("CCD precision / recall", f"{m['ccd']['all']['0%']['precision']:.2f}/{m['ccd']['all']['0%']['recall']:.2f}",

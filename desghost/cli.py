@@ -546,6 +546,10 @@ def _print_eval(result, n_images, seconds, model_path):
 
     for label, path in rows:
         print(f"{label:<34}{_fmt(get(m, path)):>8}{_fmt(get(h, path) if h else None):>8}")
+    ci = result.get("model_ccd_f1_interval")
+    if ci and ci["n_images"]:
+        print(f"CCD all @0% F1, {ci['level']:.0%} interval over images (bootstrap): "
+              f"{_fmt(ci['low'])}-{_fmt(ci['high'])} ({ci['n_images']} images)")
 
 
 def cmd_evaluate(args):

@@ -5,7 +5,7 @@ import numpy as np
 
 from .focalplane import ccd_map
 from .layout import load_layout
-from .metrics import (CLASS_GROUPS, ccd_level_scores, ccds_touched, coco_ap, exposure_confusion,
+from .metrics import (CLASS_GROUPS, ccd_f1_bootstrap, ccd_level_scores, ccds_touched, coco_ap, exposure_confusion,
                       paper_ap)
 
 AREA_THRESHOLDS = (0.0, 0.05, 0.10, 0.20)
@@ -171,7 +171,9 @@ def evaluate_against_annotators(preds, annotations, ccd_index=None, with_humans=
     dict
         ``model_vs_annotator`` (one score dict per annotator), ``model_mean``,
         ``human_vs_others`` (per annotator: mean over the other annotators as truth),
-        ``human_mean`` (the ceiling).
+        ``human_mean`` (the ceiling), and with ``with_humans`` also ``model_ccd_f1_interval``:
+        the 95% bootstrap interval over images of the model's CCD-level F1 (0%, all classes,
+        mean over annotators; :func:`desghost.metrics.ccd_f1_bootstrap`).
     """
     per_annotator = [score_predictions(gts, preds, ccd_index) for gts in annotations]
     humans = []
@@ -180,8 +182,14 @@ def evaluate_against_annotators(preds, annotations, ccd_index=None, with_humans=
         others = [score_predictions(gts, as_pred, ccd_index) for j, gts in enumerate(annotations) if j != k]
         humans.append(_mean_scores(others) if others else None)
     humans = [h for h in humans if h is not None]
-    return {"model_vs_annotator": per_annotator, "model_mean": _mean_scores(per_annotator),
-            "human_vs_others": humans, "human_mean": _mean_scores(humans) if humans else None}
+    out = {"model_vs_annotator": per_annotator, "model_mean": _mean_scores(per_annotator),
+           "human_vs_others": humans, "human_mean": _mean_scores(humans) if humans else None}
+    if with_humans:
+        index = ccd_map(load_layout())[0] if ccd_index is None else ccd_index
+        pred_sets = [ccds_touched(pm, index) for pm, _, _ in preds]
+        true_sets = [[ccds_touched(gm, index) for gm, _ in gts] for gts in annotations]
+        out["model_ccd_f1_interval"] = ccd_f1_bootstrap(pred_sets, true_sets)
+    return out
 
 
 def agreement_table(annotations, shape=(400, 400)):

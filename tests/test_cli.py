@@ -88,6 +88,10 @@ def test_evaluate_against_several_annotators(tmp_path):
     human_f1 = res["human_mean"]["ccd"]["all"]["0%"]["f1"]
     assert 0.6 < human_f1 < 1.0
     assert res["seconds_per_image"] > 0
+    ci = res["model_ccd_f1_interval"]
+    f1 = res["model_mean"]["ccd"]["all"]["0%"]["f1"]
+    assert ci["n_images"] == 3 and ci["f1"] == pytest.approx(f1) and ci["low"] <= f1 <= ci["high"]
     text = desghost("evaluate", "--model", str(model), "--images", str(images), "--annotations", *ann,
                     "--held-out-after", "28")
     assert text.returncode == 0 and "CCD all @0% f1" in text.stdout and "humans" in text.stdout
+    assert "interval over images (bootstrap)" in text.stdout

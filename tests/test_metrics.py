@@ -85,3 +85,18 @@ def test_agreement_fraction_hand_made():
     t = agreement_table([a, b], shape=(40, 40))
     assert t["all"] == pytest.approx(50 / 150) and t["Bright"] == pytest.approx(50 / 150)
     assert np.isnan(t["Rays"])
+
+
+def test_ccd_f1_bootstrap_matches_pooled_f1_and_brackets_it():
+    from desghost.metrics import ccd_f1_bootstrap
+    preds = [{1, 2}, {3}, set(), {4, 5}]
+    truth_a = [{1}, {3}, {6}, {4, 5}]
+    truth_b = [{1, 2}, set(), {6}, {4}]
+    out = ccd_f1_bootstrap(preds, [truth_a, truth_b], n_resamples=500, seed=1)
+    expected = np.mean([ccd_level_scores(preds, t)["f1"] for t in (truth_a, truth_b)])
+    assert out["f1"] == pytest.approx(expected)
+    assert out["low"] < out["f1"] < out["high"] and out["n_images"] == 4
+    same = ccd_f1_bootstrap(preds, [truth_a, truth_b], n_resamples=500, seed=1)
+    assert same == out  # seeded
+    perfect = ccd_f1_bootstrap([{1}, {2}], [[{1}, {2}]], n_resamples=50)
+    assert perfect["low"] == perfect["high"] == perfect["f1"] == 1.0
