@@ -69,6 +69,7 @@ def main():
     ap.add_argument("--tta-choices", type=int, nargs="+", default=[1, 2],
                     help="test-time view counts the cross-fit may choose from")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--gpu-batch-size", type=int, default=8, help="batch size of the GPU throughput row")
     args = ap.parse_args()
     model = load_model(args.model, device=args.device)
     soup = model.metadata.get("weight_average")
@@ -123,6 +124,18 @@ def main():
     cpu = (time.perf_counter() - t0) / max(len(timed), 1)
     print("\nspeed")
     row("CPU seconds per focal-plane image (batch 1)", f"{cpu:.2f}", "<= 3.0", cpu <= 3.0)
+    import torch
+    if torch.cuda.is_available():
+        on_gpu = model if model.device.startswith("cuda") else load_model(args.model, device="cuda")
+        batch = args.gpu_batch_size
+        predict(images[:batch], on_gpu, batch_size=batch)  # warm-up (CUDA context, kernels)
+        t0 = time.perf_counter()
+        predict(images, on_gpu, batch_size=batch)  # masks come back to the host: the clock includes that
+        rate = len(images) / (time.perf_counter() - t0)
+        row(f"GPU images per second (batch {batch}, {torch.cuda.get_device_name()})", f"{rate:.1f}", "", None)
+        row("  GPU speed-up over CPU batch 1", f"{rate * cpu:.1f}x", "", None)
+    else:
+        print("  (no CUDA device here: GPU batch throughput not measured)")
 
 
 if __name__ == "__main__":

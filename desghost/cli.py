@@ -154,7 +154,8 @@ def _add_evaluate(sub):
                     "way (pycocotools), CCD-level precision/recall/F1 at 0/5/10/20% of a CCD for all classes and "
                     "Rays+Bright, ghost-vs-clean confusion, and the run time per image. With several "
                     "annotation files: each metric against each annotator and the mean, plus each annotator "
-                    "scored against the others (the human ceiling).",
+                    "scored against the others (the human ceiling). The CCD-level F1 (0%, all classes) also gets "
+                    "a 95% bootstrap interval over the images (JSON: model_ccd_f1_interval).",
         epilog="examples:\n"
                "  desghost evaluate --images ../shared/data/dgb/real/images \\\n"
                "      --annotations ../shared/data/dgb/real/annotations/common_core_*.json\n"
