@@ -39,6 +39,11 @@ def row(name, value, bar, ok):
     print(f"  {name:<46}{value:>9}{bar:>14}  {mark}")
 
 
+def per_class_ap50(coco):
+    """COCO AP@0.5 of Bright, Faint and Rays as 'b/f/r' (nan where a class has no truth)."""
+    return "/".join(f"{coco['per_class'][c]['AP50']:.2f}" for c in (1, 2, 3))
+
+
 def report_real(title, res):
     """Print the real-image rows of one evaluation (model = mean over annotators)."""
     m, h = res["model_mean"], res["human_mean"] or {}  # no human rows with a single annotator
@@ -57,6 +62,7 @@ def report_real(title, res):
         row("  human, same metric", f"{h['paper_ap']['AP50']:.3f}", "", None)
     row("AP@0.75 (paper way)", f"{m['paper_ap']['AP75']:.3f}", "paper 0.142", None)
     row("AP@0.5 (COCO segm)", f"{m['coco']['AP50']:.3f}", "", None)
+    row("  per class Bright/Faint/Rays", per_class_ap50(m["coco"]), "", None)
 
 
 def main():
@@ -84,6 +90,7 @@ def main():
     print(f"\nheld-out synthetic test set ({len(images)} images, JPEG q75, 1 in 6 clean)")
     row("AP@0.5 (paper way)", f"{s['paper_ap']['AP50']:.3f}", ">= 0.90", s["paper_ap"]["AP50"] >= 0.9)
     row("AP@0.5 (COCO segm)", f"{s['coco']['AP50']:.3f}", "", None)
+    row("  per class Bright/Faint/Rays", per_class_ap50(s["coco"]), "", None)
     row("CCD-level F1 (0%, all classes)", f"{s['ccd']['all']['0%']['f1']:.3f}", ">= 0.95",
         s["ccd"]["all"]["0%"]["f1"] >= 0.95)
     row("exposure ghost-vs-clean accuracy", f"{s['exposure']['accuracy']:.3f}", "", None)
