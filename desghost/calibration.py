@@ -44,7 +44,8 @@ def scan(found_by_views, per_annotator, thresholds=THRESHOLDS, overlaps=(0.0,)):
     for views, found in sorted(found_by_views.items()):
         for thr in thresholds:
             for ov in overlaps:
-                res = evaluate_against_annotators(cut(found, thr, ov), per_annotator, with_humans=False)
+                res = evaluate_against_annotators(cut(found, thr, ov), per_annotator, with_humans=False,
+                                                  with_interval=False)
                 rows.append({"tta_views": views, "threshold": thr, "overlap_iou": ov, **_headline(res["model_mean"])})
     return rows
 

@@ -155,7 +155,7 @@ def _mean_scores(score_dicts):
     return float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
 
 
-def evaluate_against_annotators(preds, annotations, ccd_index=None, with_humans=True):
+def evaluate_against_annotators(preds, annotations, ccd_index=None, with_humans=True, with_interval=True):
     """Score predictions against each annotator, and each annotator against the others.
 
     Parameters
@@ -165,13 +165,16 @@ def evaluate_against_annotators(preds, annotations, ccd_index=None, with_humans=
     with_humans : bool
         Also score each annotator against the others (the human ceiling); False skips it
         (``human_vs_others`` is then empty and ``human_mean`` None).
+    with_interval : bool
+        Also bootstrap the model's CCD-level F1 over the images (setting scans, which call
+        this many times, turn it off).
 
     Returns
     -------
     dict
         ``model_vs_annotator`` (one score dict per annotator), ``model_mean``,
         ``human_vs_others`` (per annotator: mean over the other annotators as truth),
-        ``human_mean`` (the ceiling), and with ``with_humans`` also ``model_ccd_f1_interval``:
+        ``human_mean`` (the ceiling), and with ``with_interval`` also ``model_ccd_f1_interval``:
         the 95% bootstrap interval over images of the model's CCD-level F1 (0%, all classes,
         mean over annotators; :func:`desghost.metrics.ccd_f1_bootstrap`).
     """
@@ -184,7 +187,7 @@ def evaluate_against_annotators(preds, annotations, ccd_index=None, with_humans=
     humans = [h for h in humans if h is not None]
     out = {"model_vs_annotator": per_annotator, "model_mean": _mean_scores(per_annotator),
            "human_vs_others": humans, "human_mean": _mean_scores(humans) if humans else None}
-    if with_humans:
+    if with_interval:
         index = ccd_map(load_layout())[0] if ccd_index is None else ccd_index
         pred_sets = [ccds_touched(pm, index) for pm, _, _ in preds]
         true_sets = [[ccds_touched(gm, index) for gm, _ in gts] for gts in annotations]

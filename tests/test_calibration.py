@@ -83,3 +83,7 @@ def test_scoring_without_the_human_ceiling_skips_it_and_keeps_the_model_scores(c
     assert quick["human_mean"] is None and quick["human_vs_others"] == []
     assert full["human_mean"] is not None
     assert quick["model_mean"]["ccd"]["all"]["0%"]["f1"] == full["model_mean"]["ccd"]["all"]["0%"]["f1"]
+    assert full["model_ccd_f1_interval"]["f1"] == pytest.approx(full["model_mean"]["ccd"]["all"]["0%"]["f1"])
+    assert "model_ccd_f1_interval" in quick  # the interval is its own switch
+    bare = evaluate_against_annotators(cut(found, 0.4), both, with_humans=False, with_interval=False)
+    assert "model_ccd_f1_interval" not in bare
