@@ -55,3 +55,32 @@ def test_simulated_statistics_fall_in_the_range_of_the_real_images(real_images):
         lo, hi = min(r[key] for r in real), max(r[key] for r in real)
         for s in sims:
             assert lo * 0.95 <= s[key] <= hi * 1.05, (key, s[key], lo, hi)
+
+
+def test_source_star_placement_finds_the_saturated_star_of_real_ghost_families(real_images):
+    # every annotator's Bright/Faint ghosts on the real images with a big saturated star: the
+    # star placed from the ghosts' radial line lands on that star's core
+    from scipy.ndimage import center_of_mass, label
+
+    from desghost.annotations import instance_masks, read_via
+    from desghost.imagestats import largest_saturated_area_px
+    from desghost.simulate.source import source_position_px
+    annotations = [read_via(f) for f in sorted(shared_data("dgb", "real", "annotations").glob("common_core_*.json"))]
+    layout = load_layout()
+    errors_px = []
+    for expnum, img in real_images.items():
+        live = ccd_map(layout, expnum)[1]
+        if largest_saturated_area_px(img, live) < 90:
+            continue
+        blobs, _ = label((img >= 240) & live)
+        core_row, core_col = center_of_mass(blobs == np.bincount(blobs.ravel())[1:].argmax() + 1)
+        for ann in annotations:
+            masks, labels = instance_masks(ann.get(f"Ghost_img_D{expnum:08d}.jpg", []))
+            ghosts = [m for m, lab in zip(masks, labels) if lab in (1, 2)]
+            if not ghosts:
+                continue
+            centres = [(np.nonzero(m)[1].mean() + 0.5, np.nonzero(m)[0].mean() + 0.5, m.sum()) for m in ghosts]
+            col, row = source_position_px(*zip(*centres))
+            errors_px.append(np.hypot(col - core_col - 0.5, row - core_row - 0.5))
+    assert len(errors_px) >= 60
+    assert np.median(errors_px) < 15 and np.mean(np.asarray(errors_px) < 30) > 0.85

@@ -22,7 +22,8 @@ from ..layout import load_layout
 from ..readers import _apply_dead_regions
 from .artifacts import draw_artifacts, footprint_polygon, render
 from .geometry import ccd_footprints
-from .stars import HALO_FRACTION, HALO_MIN_FLUX, draw_stars, render_halos
+from .source import scene_stars
+from .stars import HALO_FRACTION, HALO_MIN_FLUX, render_halos
 
 CCD_SHAPES = {"full": (4096, 2048), "small": (512, 256)}  # data section (ny, nx)
 PRESCAN_COLS, OVERSCAN_COLS, POSTSCAN_ROWS = 6, 50, 50
@@ -125,7 +126,7 @@ class _Scene:
         self.rng = rng
         drawn = draw_artifacts(rng, cfg.n_artifacts)
         self.artifacts = drawn if cfg.artifacts is None else list(cfg.artifacts)
-        self.stars = draw_stars(rng)
+        self.stars = scene_stars(rng, self.artifacts)
         self.dead = layout.dead_ccds(cfg.expnum)
 
 

@@ -20,15 +20,22 @@ class StarField:
         return len(self.flux)
 
 
-def draw_stars(rng, n_stars=1500, flux_min=1.5, flux_max=3e4, slope=0.65, n_bright=3):
-    """A power-law star field over the focal plane plus ``n_bright`` very bright stars.
+#: Flux range (log-uniform) of the few bright field stars of every image.  They saturate 15-50
+#: pixels of a 400x400 image, as the largest stars of the real images without a ghost family do
+#: (the 10^4.5-10^5.5 used before saturated about 100 in every image, which real images show only
+#: where a ghost family's source star is; see :mod:`desghost.simulate.source`).
+BRIGHT_FIELD_FLUX_RANGE = (10 ** 3.8, 10 ** 4.6)
 
-    The bright stars (the sources of ghosts and halos) are placed first.
+
+def draw_stars(rng, n_stars=1500, flux_min=1.5, flux_max=3e4, slope=0.65, n_bright=3):
+    """A power-law star field over the focal plane plus ``n_bright`` bright stars.
+
+    The bright stars are placed first.
     """
     u = rng.random(n_stars)
     a = -slope
     flux = (flux_min ** a + u * (flux_max ** a - flux_min ** a)) ** (1 / a)
-    bright = 10 ** rng.uniform(4.5, 5.5, size=n_bright)
+    bright = np.exp(rng.uniform(*np.log(BRIGHT_FIELD_FLUX_RANGE), size=n_bright))
     flux = np.concatenate([bright, flux])
     n = flux.size
     col = rng.uniform(-10, 410, size=n)
@@ -38,15 +45,54 @@ def draw_stars(rng, n_stars=1500, flux_min=1.5, flux_max=3e4, slope=0.65, n_brig
 
 HALO_FRACTION = 0.03
 HALO_MIN_FLUX = 1e3
+#: Stars at least this bright get diffraction spikes and a wide, faint glow (the saturated
+#: starbursts of ghost-source stars on the real images).
+SPIKE_MIN_FLUX = 1e5
+#: Fraction of a spiked star's flux in its wide glow, and the glow's width per sqrt(flux).
+GLOW_FRACTION = 0.02
+GLOW_SIGMA_PER_SQRT_FLUX = 0.02
+#: Diffraction spikes: peak (fraction of the flux), length scale per sqrt(flux) in image pixels,
+#: and half-width in image pixels.
+SPIKE_PEAK_FRACTION = 1e-4
+SPIKE_LENGTH_PER_SQRT_FLUX = 0.02
+SPIKE_WIDTH_PX = 0.8
 
 
 def halo_sigma_px(flux):
     """Width (image pixels) of a star's scattered-light halo."""
-    return np.maximum(3.0, 0.002 * np.sqrt(flux))
+    return np.maximum(3.0, 0.004 * np.sqrt(flux))
+
+
+def spike_angles_deg(flux):
+    """Directions of a spiked star's spikes: the four of the spider plus a few weaker ones.
+
+    Deterministic in ``flux`` so that every renderer of one scene draws the same starburst.
+    """
+    rng = np.random.default_rng(int(flux) % (2 ** 31))
+    extra = rng.uniform(0.0, 360.0, int(rng.integers(0, 7)))
+    return np.concatenate([[0.0, 90.0, 180.0, 270.0], extra]), np.concatenate([np.ones(4), rng.uniform(0.2, 0.6, extra.size)])
+
+
+def render_spikes(c, r, f, col, row):
+    """Diffraction spikes and wide glow of one star of flux ``f`` at (``c``, ``r``), noise units."""
+    dc, dr = col - c, row - r
+    glow_sigma = GLOW_SIGMA_PER_SQRT_FLUX * np.sqrt(f)
+    out = f * GLOW_FRACTION * np.exp(-0.5 * (dc ** 2 + dr ** 2) / glow_sigma ** 2) / (2 * np.pi * glow_sigma ** 2)
+    length = SPIKE_LENGTH_PER_SQRT_FLUX * np.sqrt(f)
+    for angle, strength in zip(*spike_angles_deg(f)):
+        t = np.radians(angle)
+        along = dc * np.cos(t) + dr * np.sin(t)
+        across = -dc * np.sin(t) + dr * np.cos(t)
+        out = out + np.where(along > 0, f * SPIKE_PEAK_FRACTION * strength * np.exp(-along / length)
+                             * np.exp(-0.5 * (across / SPIKE_WIDTH_PX) ** 2), 0.0)
+    return out
 
 
 def render_halos(stars, col, row):
-    """Smooth halos of the bright stars (noise units) at image coordinates ``col``, ``row``."""
+    """Smooth halos of the bright stars (noise units) at image coordinates ``col``, ``row``.
+
+    Stars of at least ``SPIKE_MIN_FLUX`` add diffraction spikes and a wide glow.
+    """
     from .artifacts import far_from
 
     col = np.asarray(col, dtype=float)
@@ -56,10 +102,13 @@ def render_halos(stars, col, row):
         if f < HALO_MIN_FLUX:
             continue
         s = halo_sigma_px(f)
-        if far_from(c, r, 6 * s, col, row):
+        reach = 6 * s if f < SPIKE_MIN_FLUX else max(6 * s, 8 * SPIKE_LENGTH_PER_SQRT_FLUX * np.sqrt(f))
+        if far_from(c, r, reach, col, row):
             continue
         d2 = (col - c) ** 2 + (np.asarray(row) - r) ** 2
         out += f * HALO_FRACTION * np.exp(-0.5 * d2 / s ** 2) / (2 * np.pi * s ** 2)
+        if f >= SPIKE_MIN_FLUX:
+            out += render_spikes(c, r, f, col, row)
     return out
 
 

@@ -12,7 +12,8 @@ from ..focalplane import ccd_map
 from ..layout import load_layout
 from ..stretch import stretch_to_uint8
 from .artifacts import draw_artifacts, footprint_mask, render
-from .stars import draw_stars, render_stars_image
+from .source import scene_stars
+from .stars import render_stars_image
 
 
 @dataclass
@@ -96,7 +97,7 @@ def render_training_image(rng, layout=None, n_artifacts=None, expnum=500000, ccd
     index, live = ccd_map(layout, expnum)
     rows, cols = np.mgrid[0:shape[0], 0:shape[1]] + 0.5
     artifacts = draw_artifacts(rng, n_artifacts)
-    signal = render(artifacts, cols, rows) + render_stars_image(draw_stars(rng), shape)
+    signal = render(artifacts, cols, rows) + render_stars_image(scene_stars(rng, artifacts), shape)
     values = rng.standard_normal(shape) + signal
     if background_mesh_px:
         subtract_local_background(values, index, live, background_mesh_px)
