@@ -17,8 +17,10 @@ from .stars import StarField, draw_stars
 #: Where the outermost ghost on the star's side sits, in units of the star's distance from the
 #: optical axis (measured: 1.03-1.15, median 1.08).
 OUTER_GHOST_RADIUS_RATIO = (1.03, 1.15)
-#: Total flux of a source star, binned-noise units x image pixels (log-uniform).  Saturates
-#: roughly 150-1000 pixels of a 400x400 image, as the real source stars do (100-750).
+#: Total flux of a source star, binned-noise units x image pixels (log-uniform).  With its
+#: ghosts, images with at least 3 instances then have a largest saturated patch of median 193
+#: pixels (p16-p84 99-227; real: 214, 71-345), the others 30 (real: 34); printed by
+#: ``benchmarks/compare_sim_real.py``.
 SOURCE_FLUX_RANGE = (10 ** 5.6, 10 ** 6.4)
 #: Chance that an image with no ghost still holds a source-bright star (its ghosts off the
 #: focal plane, or not annotated), so that a bright star alone never means "ghost".

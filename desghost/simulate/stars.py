@@ -46,21 +46,22 @@ def draw_stars(rng, n_stars=1500, flux_min=1.5, flux_max=3e4, slope=0.65, n_brig
 HALO_FRACTION = 0.03
 HALO_MIN_FLUX = 1e3
 #: Stars at least this bright get diffraction spikes and a wide, faint glow (the saturated
-#: starbursts of ghost-source stars on the real images).
+#: starbursts of ghost-source stars on the real images).  Kept modest: a first version (glow
+#: peak 8 noise units, spikes saturated over 90 px) buried the small ghost next to the star.
 SPIKE_MIN_FLUX = 1e5
 #: Fraction of a spiked star's flux in its wide glow, and the glow's width per sqrt(flux).
-GLOW_FRACTION = 0.02
+GLOW_FRACTION = 0.006
 GLOW_SIGMA_PER_SQRT_FLUX = 0.02
 #: Diffraction spikes: peak (fraction of the flux), length scale per sqrt(flux) in image pixels,
 #: and half-width in image pixels.
-SPIKE_PEAK_FRACTION = 1e-4
-SPIKE_LENGTH_PER_SQRT_FLUX = 0.02
+SPIKE_PEAK_FRACTION = 2e-5
+SPIKE_LENGTH_PER_SQRT_FLUX = 0.01
 SPIKE_WIDTH_PX = 0.8
 
 
 def halo_sigma_px(flux):
     """Width (image pixels) of a star's scattered-light halo."""
-    return np.maximum(3.0, 0.004 * np.sqrt(flux))
+    return np.maximum(3.0, 0.002 * np.sqrt(flux))
 
 
 def spike_angles_deg(flux):
