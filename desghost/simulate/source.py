@@ -64,11 +64,10 @@ def source_position_px(ghost_cols_px, ghost_rows_px, ghost_areas_px, center_px=(
     w = np.sqrt(np.asarray(ghost_areas_px, float))
     if len(v) == 0:
         raise ValueError("source_position_px needs at least one ghost")
-    if len(v) == 1 or not np.any(np.linalg.norm(v, axis=1) > 1e-6):
-        norm = np.linalg.norm(v[0])
-        axis = v[0] / norm if norm > 1e-6 else np.array([1.0, 0.0])
-    else:
+    if np.any(np.linalg.norm(v, axis=1) > 1e-6):  # its sign is chosen below
         axis = np.linalg.svd(v * w[:, None], full_matrices=False)[2][0]
+    else:
+        axis = np.array([1.0, 0.0])
     along = v @ axis
     ratios = np.asarray(GHOST_RADIUS_RATIOS)
     best = None

@@ -64,10 +64,15 @@ def halo_sigma_px(flux):
     return np.maximum(3.0, 0.002 * np.sqrt(flux))
 
 
-def spike_angles_deg(flux):
-    """Directions of a spiked star's spikes: the four of the spider plus a few weaker ones.
+def spike_pattern(flux):
+    """A spiked star's spikes: the four of the spider plus up to six weaker ones.
 
     Deterministic in ``flux`` so that every renderer of one scene draws the same starburst.
+
+    Returns
+    -------
+    angles_deg, strengths : ndarray
+        Direction of each spike and its peak relative to the spider's.
     """
     rng = np.random.default_rng(int(flux) % (2 ** 31))
     extra = rng.uniform(0.0, 360.0, int(rng.integers(0, 7)))
@@ -80,7 +85,7 @@ def render_spikes(c, r, f, col, row):
     glow_sigma = GLOW_SIGMA_PER_SQRT_FLUX * np.sqrt(f)
     out = f * GLOW_FRACTION * np.exp(-0.5 * (dc ** 2 + dr ** 2) / glow_sigma ** 2) / (2 * np.pi * glow_sigma ** 2)
     length = SPIKE_LENGTH_PER_SQRT_FLUX * np.sqrt(f)
-    for angle, strength in zip(*spike_angles_deg(f)):
+    for angle, strength in zip(*spike_pattern(f)):
         t = np.radians(angle)
         along = dc * np.cos(t) + dr * np.sin(t)
         across = -dc * np.sin(t) + dr * np.cos(t)
