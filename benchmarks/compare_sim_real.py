@@ -19,7 +19,7 @@ from PIL import Image
 from desghost.annotations import instance_masks, read_via
 from desghost.focalplane import assemble_exposure, ccd_map
 from desghost.imagestats import (annotation_statistics, image_statistics, instance_contrasts,
-                                 largest_saturated_area_px)
+                                 instance_edge_contrasts, largest_saturated_area_px)
 from desghost.layout import load_layout
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 from desghost.simulate.training import jpeg_roundtrip, render_training_image
@@ -44,41 +44,50 @@ def nesting_row(name, stats):
     print(f"{name:<48}{n_img:>7}{inst / n_img:>12.2f}{nested / max(ghosts, 1):>16.2f}")
 
 
-def real_contrasts(layout):
-    """Instance contrasts of every annotator's regions on the 30 real images."""
+def real_annotated(layout):
+    """Each real image with each annotator's instances: ``(image, live, ccd_index, masks, labels)``."""
     files = sorted((DATA / "dgb" / "real" / "annotations").glob("common_core_*.json"))
     annotations = [read_via(f) for f in files]
-    out = []
     for f in sorted((DATA / "dgb" / "real" / "images").glob("Ghost_img_D*.jpg")):
         image = np.asarray(Image.open(f))[..., 0]
-        live = ccd_map(layout, int(re.search(r"D(\d+)", f.name).group(1)))[1]
+        index, live = ccd_map(layout, int(re.search(r"D(\d+)", f.name).group(1)))
         for ann in annotations:
-            out += instance_contrasts(image, live, *instance_masks(ann.get(f.name, [])))
-    return out
+            yield (image, live, index, *instance_masks(ann.get(f.name, [])))
 
 
-def compare_contrasts(layout, n_rendered=80):
-    """Median contrast above sky inside real annotations and inside the renderer's masks."""
-    real = real_contrasts(layout)
-    rng = np.random.default_rng(2)
-    _, live = ccd_map(layout, 500000)
-    rendered = []
-    for i in range(n_rendered):  # half with local sky subtraction, as in training
-        t = render_training_image(rng, layout, expnum=500000, jpeg_quality=75, background_mesh_px=8 if i % 2 else None)
-        rendered += instance_contrasts(t.image, live, t.masks, t.labels)
-    print(f"\n{'contrast inside instances (noise units)':<44}{'real: n  p16  median  p84':>28}{'rendered: n  p16  median  p84':>32}")
+def print_by_class_and_size(title, real, rendered, key):
+    """Percentiles of ``key`` per class and area bin (Rays in one bin), real against rendered rows."""
+    print(f"\n{title:<44}{'real: n  p16  median  p84':>28}{'rendered: n  p16  median  p84':>32}")
     for cid, name in CLASS_NAMES.items():
         bins = ((0, 10 ** 6),) if cid == 3 else AREA_BINS_PX
         for lo, hi in bins:
             cells = []
             for rows in (real, rendered):
-                v = [r["median"] for r in rows if r["class_id"] == cid and lo <= r["area_px"] < hi]
+                v = [r[key] for r in rows if r["class_id"] == cid and lo <= r["area_px"] < hi]
                 cells.append(f"{len(v):5d} " + ("  ".join(f"{x:5.2f}" for x in np.percentile(v, [16, 50, 84]))
                                                 if len(v) >= 4 else "      (too few)"))
-            print(f"{name + f' median, area {lo}-{hi} px':<44}{cells[0]:>28}{cells[1]:>32}")
+            print(f"{name + f' {key}, area {lo}-{hi} px':<44}{cells[0]:>28}{cells[1]:>32}")
+
+
+def compare_contrasts(layout, n_rendered=80):
+    """Contrast inside real annotations and inside the renderer's masks, then across their edges."""
+    real, real_edges = [], []
+    for image, live, index, masks, labels in real_annotated(layout):
+        real += instance_contrasts(image, live, masks, labels)
+        real_edges += instance_edge_contrasts(image, live, index, masks, labels)
+    rng = np.random.default_rng(2)
+    index, live = ccd_map(layout, 500000)
+    rendered, rendered_edges = [], []
+    for i in range(n_rendered):  # half with local sky subtraction, as in training
+        t = render_training_image(rng, layout, expnum=500000, jpeg_quality=75, background_mesh_px=8 if i % 2 else None)
+        rendered += instance_contrasts(t.image, live, t.masks, t.labels)
+        rendered_edges += instance_edge_contrasts(t.image, live, index, t.masks, t.labels)
+    print_by_class_and_size("contrast inside instances (noise units)", real, rendered, "median")
+    for cid, name in CLASS_NAMES.items():
         v = [[r["p90"] for r in rows if r["class_id"] == cid] for rows in (real, rendered)]
         print(f"{name + ' 90th percentile, all sizes':<44}{len(v[0]):5d}{np.median(v[0]):>17.2f}{len(v[1]):>15d}"
               f"{np.median(v[1]):>17.2f}")
+    print_by_class_and_size("step across the edge, per CCD (noise units)", real_edges, rendered_edges, "edge")
 
 
 def compare_annotation_structure(layout):

@@ -7,10 +7,10 @@ import pytest
 from astropy.wcs import WCS
 
 from desghost.focalplane import ccd_map
-from desghost.imagestats import annotation_statistics, instance_contrasts
+from desghost.imagestats import annotation_statistics, instance_contrasts, instance_edge_contrasts
 from desghost.layout import load_layout
-from desghost.simulate.artifacts import (AMPLITUDE_RANGE, Artifact, draw_artifacts, footprint_mask, load_stats,
-                                        surface)
+from desghost.simulate.artifacts import (AMPLITUDE_RANGE, SMALL_BRIGHT_AMPLITUDE_RANGE, SMALL_BRIGHT_AREA_PX, Artifact,
+                                        amplitude_range, draw_artifacts, footprint_mask, load_stats, surface)
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 from desghost.simulate.training import render_training_image
 
@@ -127,13 +127,41 @@ def test_instance_contrast_is_the_step_above_sky_in_noise_units():
     assert abs(rec["median"] - 3.0) < 0.25 and abs(rec["p90"] - (3.0 + 1.28)) < 0.3
 
 
-def test_amplitudes_are_log_uniform_within_their_class_range():
+def test_edge_contrast_sees_a_ghost_only_where_its_edge_crosses_a_ccd():
+    rng = np.random.default_rng(3)
+    image = 50.0 + 10.0 * rng.standard_normal((200, 200))
+    ccd_index = np.zeros((200, 200), dtype=int)
+    ccd_index[:, :100], ccd_index[:, 100:] = 1, 2
+    live = np.ones((200, 200), dtype=bool)
+    disc = np.hypot(*(np.mgrid[0:200, 0:200] - 100.0)) < 60  # crosses both CCDs' edges
+    whole = np.zeros((2, 200, 200), dtype=bool)
+    whole[0, :, :100] = True  # covers CCD 1 exactly: no edge on any CCD
+    whole[1, 150:152, 150:152] = True  # too small for the bands
+    image[disc] += 20.0
+    (rec,) = instance_edge_contrasts(image, live, ccd_index, disc[None], [2])
+    assert rec["class_id"] == 2 and rec["area_px"] == int(disc.sum())
+    assert abs(rec["edge"] - 2.0) < 0.3  # the 20-unit step over noise 10
+    shifted = np.roll(disc, 80, axis=1)  # a mask drawn beside the ghost: its inner band is sky
+    (off,) = instance_edge_contrasts(image, live, ccd_index, shifted[None], [2])
+    assert off["edge"] < 0.5 * rec["edge"]
+    assert instance_edge_contrasts(image, live, ccd_index, whole, [2, 1]) == []
+
+
+def test_amplitudes_are_log_uniform_within_their_class_and_size_range(monkeypatch):
+    import desghost.simulate.artifacts as artifacts
+    monkeypatch.setattr(artifacts, "NESTED_COMPANION_PROBABILITY", 0.0)  # companions scale their ghost's
     rng = np.random.default_rng(5)
-    arts = [a for _ in range(300) for a in draw_artifacts(rng)]
-    for cls, (lo, hi) in AMPLITUDE_RANGE.items():
-        amp = np.array([a.amplitude for a in arts if a.cls == cls])
-        assert amp.min() >= 0.8 * lo and amp.max() <= 1.4 * hi  # nested companions: 0.8-1.4 x their ghost
+    arts = [a for _ in range(400) for a in draw_artifacts(rng)]
+    groups = {}
+    for a in arts:
+        groups.setdefault(amplitude_range(a.cls, np.pi * a.a_px * a.b_px), []).append(a.amplitude)
+    assert set(groups) == set(AMPLITUDE_RANGE.values()) | {SMALL_BRIGHT_AMPLITUDE_RANGE}
+    for (lo, hi), amp in groups.items():
+        amp = np.array(amp)
+        assert amp.min() >= lo and amp.max() <= hi
         assert abs(np.log(np.median(amp)) - 0.5 * np.log(lo * hi)) < 0.1 * np.log(hi / lo)  # uniform draws would miss by 0.17-0.2
+    small = [a for a in arts if a.cls == "Bright" and np.pi * a.a_px * a.b_px < SMALL_BRIGHT_AREA_PX]
+    assert 0.2 < len(small) / sum(a.cls == "Bright" for a in arts) < 0.8  # both Bright ranges are used
 
 
 def test_rays_are_thin_streaks_over_a_dim_glow():
