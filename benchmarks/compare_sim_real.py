@@ -166,8 +166,10 @@ def main():
     print("  the others keep soft discs/annuli with rims and spider shadows.")
     print("- real images hold more faint stars and galaxies than ours.")
     print("- each ghost family's source star is rendered (desghost.simulate.source: placed from the")
-    print("  ghosts' radial line, with spikes and glow); small Bright ghosts on its glow now read brighter")
-    print("  than real ones (median 4.6 against 2.0 noise units in session 8; 90th percentile 8.6 against 9.2).")
+    print("  ghosts' radial line, with spikes and glow); small Bright ghosts have their own dimmer range")
+    print("  since session 9 (median contrast 2.9 against the real 2.0; it was 4.6).")
+    print("- the edges of large Faint ghosts: the annotators marked many whose edges are invisible (median")
+    print("  step 0.09 noise units); rendered ones show theirs (0.43).")
 
 
 if __name__ == "__main__":
