@@ -13,6 +13,10 @@ so that no image is scored with settings chosen on it.  When the model's own set
 chosen on some of the reported images (its ``calibration`` metadata lists them), the
 cross-fitted block is the honest estimate.
 
+On the synthetic test set it also prints CCD precision and recall, and the figures at the
+threshold that gives the best CCD F1 on synthetic validation images (another seed, never the
+test images): the model's own threshold is chosen on real images, where scores run lower.
+
 Bars: held-out synthetic AP@0.5 >= 0.9 and CCD-level F1 >= 0.95; on real images not used in
 training, CCD-level F1 (0%, all classes, mean over annotators) >= the paper's 0.750 and as close
 as possible to the human agreement measured the same way; AP@0.5 next to the paper's 0.456;
