@@ -151,7 +151,7 @@ def instance_edge_contrasts(image, live, ccd_index, masks, labels, band_px=12, m
     noise = image_statistics(g, live)["noise_sigma"]
     out = []
     for mask, label in zip(np.asarray(masks, dtype=bool), labels):
-        inner = mask & ~binary_erosion(mask, iterations=band_px) & live
+        inner = mask & ~binary_erosion(mask, iterations=band_px, border_value=1) & live  # the image border is no edge
         outer = binary_dilation(mask, iterations=band_px) & ~mask & live
         steps, weights = [], []
         for ccdnum in np.unique(ccd_index[inner]):

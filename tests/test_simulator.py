@@ -129,22 +129,26 @@ def test_instance_contrast_is_the_step_above_sky_in_noise_units():
 
 def test_edge_contrast_sees_a_ghost_only_where_its_edge_crosses_a_ccd():
     rng = np.random.default_rng(3)
-    image = 50.0 + 10.0 * rng.standard_normal((200, 200))
-    ccd_index = np.zeros((200, 200), dtype=int)
-    ccd_index[:, :100], ccd_index[:, 100:] = 1, 2
-    live = np.ones((200, 200), dtype=bool)
-    disc = np.hypot(*(np.mgrid[0:200, 0:200] - 100.0)) < 60  # crosses both CCDs' edges
-    whole = np.zeros((2, 200, 200), dtype=bool)
-    whole[0, :, :100] = True  # covers CCD 1 exactly: no edge on any CCD
-    whole[1, 150:152, 150:152] = True  # too small for the bands
+    image = 50.0 + 10.0 * rng.standard_normal((200, 400))
+    ccd_index = np.zeros((200, 400), dtype=int)
+    ccd_index[:, :200], ccd_index[:, 200:] = 1, 2
+    live = np.ones((200, 400), dtype=bool)
+    rows, cols = np.mgrid[0:200, 0:400]
+    disc = np.hypot(rows - 100.0, cols - 200.0) < 60  # a ghost across both CCDs
     image[disc] += 20.0
     (rec,) = instance_edge_contrasts(image, live, ccd_index, disc[None], [2])
     assert rec["class_id"] == 2 and rec["area_px"] == int(disc.sum())
     assert abs(rec["edge"] - 2.0) < 0.3  # the 20-unit step over noise 10
-    shifted = np.roll(disc, 80, axis=1)  # a mask drawn beside the ghost: its inner band is sky
-    (off,) = instance_edge_contrasts(image, live, ccd_index, shifted[None], [2])
-    assert off["edge"] < 0.5 * rec["edge"]
-    assert instance_edge_contrasts(image, live, ccd_index, whole, [2, 1]) == []
+    beside = np.hypot(rows - 100.0, cols - 330.0) < 50  # a mask on plain sky, clear of the ghost
+    (off,) = instance_edge_contrasts(image, live, ccd_index, beside[None], [2])
+    assert abs(off["edge"]) < 0.3
+    edge_cut = np.hypot(rows - 100.0, cols - 395.0) < 40  # on sky and cut by the image border: no step either
+    (cut,) = instance_edge_contrasts(image, live, ccd_index, edge_cut[None], [1])
+    assert abs(cut["edge"]) < 0.3
+    others = np.zeros((2, 200, 400), dtype=bool)
+    others[0, :, :200] = True  # covers CCD 1 exactly: no edge on any CCD
+    others[1, 150:152, 150:152] = True  # too small for the bands
+    assert instance_edge_contrasts(image, live, ccd_index, others, [2, 1]) == []
 
 
 def test_amplitudes_are_log_uniform_within_their_class_and_size_range(monkeypatch):
