@@ -31,8 +31,8 @@ from pathlib import Path
 
 from desghost.calibration import THRESHOLDS, cross_fitted, cut
 from desghost.detect import detect_images
-from desghost.evaluate import (VALIDATION_SEED, evaluate_against_annotators, held_out_real_names, predict,
-                               score_predictions, synthetic_test_set, threshold_scan)
+from desghost.evaluate import (VALIDATION_SEED, cut_predictions, evaluate_against_annotators, held_out_real_names,
+                               predict, score_predictions, synthetic_test_set, threshold_scan)
 from desghost.model import default_model_path, load_model
 
 SYNTHETIC_THRESHOLDS = (0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -94,8 +94,7 @@ def main():
     images, gts = synthetic_test_set(args.synthetic)
     low = min(SYNTHETIC_THRESHOLDS[0], model.config.score_threshold)
     preds_low, sec = predict(images, model, threshold=low)
-    preds = [(m[sc >= model.config.score_threshold], lab[sc >= model.config.score_threshold],
-              sc[sc >= model.config.score_threshold]) for m, lab, sc in preds_low]
+    preds = cut_predictions(preds_low, model.config.score_threshold)
     s = score_predictions(gts, preds)
     print(f"\nheld-out synthetic test set ({len(images)} images, JPEG q75, 1 in 6 clean)")
     row("AP@0.5 (paper way)", f"{s['paper_ap']['AP50']:.3f}", ">= 0.90", s["paper_ap"]["AP50"] >= 0.9)

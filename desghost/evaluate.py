@@ -226,6 +226,11 @@ def agreement_table(annotations, shape=(400, 400)):
     return out
 
 
+def cut_predictions(preds, threshold):
+    """Predictions ``(masks, labels, scores)`` per image, keeping the instances scored >= ``threshold``."""
+    return [(m[s >= threshold], lab[s >= threshold], s[s >= threshold]) for m, lab, s in preds]
+
+
 def threshold_scan(preds_low, gts, thresholds=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9), ccd_index=None):
     """Metrics at several score thresholds from one low-threshold prediction run.
 
@@ -241,8 +246,7 @@ def threshold_scan(preds_low, gts, thresholds=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9
     """
     out = []
     for thr in thresholds:
-        preds = [(m[s >= thr], lab[s >= thr], s[s >= thr]) for m, lab, s in preds_low]
-        sc = score_predictions(gts, preds, ccd_index)
+        sc = score_predictions(gts, cut_predictions(preds_low, thr), ccd_index)
         ccd = sc["ccd"]["all"]["0%"]
         out.append({"threshold": thr, "AP50_paper": sc["paper_ap"]["AP50"], "AP50_coco": sc["coco"]["AP50"],
                     "ccd_f1": ccd["f1"], "ccd_precision": ccd["precision"], "ccd_recall": ccd["recall"]})

@@ -4,7 +4,7 @@ import pytest
 
 from desghost.atomic import atomic_path
 from desghost.dataset import real_split
-from desghost.evaluate import held_out_real_names, threshold_scan
+from desghost.evaluate import cut_predictions, held_out_real_names, threshold_scan
 from desghost.model import trained_real_images
 from desghost.train import _safe_validate, resume_conflicts
 
@@ -141,3 +141,12 @@ def test_held_out_real_names_leaves_out_what_the_model_trained_on():
     assert kept == names[10:] and "assuming the first 10" in note
     kept, note = held_out_real_names(names, recorded, held_out_after=2)
     assert kept == [n for n in names[2:] if n != "img03.jpg"] and note == ""
+
+
+def test_cut_predictions_keeps_instances_at_or_above_the_threshold():
+    masks = np.zeros((3, 4, 4), dtype=bool)
+    masks[1, 0, 0] = True
+    ((m, lab, sc), (m2, lab2, sc2)) = cut_predictions(
+        [(masks, np.array([1, 2, 3]), np.array([0.1, 0.5, 0.7])), (masks[:0], np.zeros(0, int), np.zeros(0))], 0.5)
+    assert lab.tolist() == [2, 3] and sc.tolist() == [0.5, 0.7] and m[0, 0, 0] and not m[1].any()
+    assert len(m2) == len(lab2) == len(sc2) == 0

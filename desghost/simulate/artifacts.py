@@ -29,11 +29,12 @@ CLASSES = ("Bright", "Faint", "Rays")
 #: drawn as such streaks (``Artifact.streaks``) with peaks of 8-40 give 0.44 and 4.9, where the
 #: earlier soft fans of (1.5, 5) gave 0.57 and 2.3.
 AMPLITUDE_RANGE = {"Bright": (2.0, 9.0), "Faint": (0.35, 2.2), "Rays": (8.0, 40.0)}
-#: Small Bright ghosts (an annotation record's ellipse area below ``SMALL_BRIGHT_AREA_PX``; nested
-#: companions keep their ghost's amplitude) are drawn from their own, wider and dimmer range.  With the class range, and the source star's glow under the ghosts
-#: near it, their median contrast was 4.6 (p16 1.8, p84 8.0) where the real ones have 2.0
-#: (0.6, 6.8); with this range it is 2.9 (0.6, 5.7), and the step across their edges 2.8
-#: against the real 1.6 (was 4.5), in ``benchmarks/compare_sim_real.py``.
+#: Small Bright ghosts (an annotation record's ellipse area below ``SMALL_BRIGHT_AREA_PX``;
+#: nested companions keep their ghost's amplitude) are drawn from their own, wider and dimmer
+#: range.  With the class range, and the source star's glow under the ghosts near it, their
+#: median contrast was 4.6 (p16 1.8, p84 8.0) where the real ones have 2.0 (0.6, 6.8); with this
+#: range it is 2.9 (0.6, 5.7), and the step across their edges 2.8 against the real 1.6 (was
+#: 4.5), in ``benchmarks/compare_sim_real.py``.
 SMALL_BRIGHT_AREA_PX = 1000.0
 SMALL_BRIGHT_AMPLITUDE_RANGE = (0.5, 7.0)
 #: Chance that a drawn ghost gets extra nested companions.  The annotated records already
