@@ -15,7 +15,10 @@ cross-fitted block is the honest estimate.
 
 On the synthetic test set it also prints CCD precision and recall, and the figures at the
 threshold that gives the best CCD F1 on synthetic validation images (another seed, never the
-test images): the model's own threshold is chosen on real images, where scores run lower.
+test images): the model's own threshold is chosen on real images, where scores run lower.  And
+it prints the completeness (share of true instances found at mask IoU >= 0.5) by class and by
+the step across each instance's edge (``desghost.imagestats.edge_steps``, noise units): the
+detection limit, as an injection-recovery test gives it.
 
 Bars: held-out synthetic AP@0.5 >= 0.9 and CCD-level F1 >= 0.95; on real images not used in
 training, CCD-level F1 (0%, all classes, mean over annotators) >= the paper's 0.750 and as close
@@ -31,8 +34,12 @@ from pathlib import Path
 
 from desghost.calibration import THRESHOLDS, cross_fitted, cut
 from desghost.detect import detect_images
-from desghost.evaluate import (VALIDATION_SEED, cut_predictions, evaluate_against_annotators, held_out_real_names,
-                               predict, score_predictions, synthetic_test_set, threshold_scan)
+from desghost.evaluate import (EDGE_STEP_BINS, VALIDATION_SEED, completeness_by_edge_step, cut_predictions,
+                               evaluate_against_annotators, held_out_real_names, predict, score_predictions,
+                               synthetic_test_set, threshold_scan)
+from desghost.focalplane import ccd_map
+from desghost.imagestats import edge_steps
+from desghost.layout import load_layout
 from desghost.model import default_model_path, load_model
 
 SYNTHETIC_THRESHOLDS = (0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -70,6 +77,20 @@ def report_real(title, res):
     row("  per class Bright/Faint/Rays", per_class_ap50(m["coco"]), "", None)
 
 
+def report_completeness(images, gts, preds):
+    """Print the share of synthetic instances found (IoU >= 0.5, own class) by class and edge step."""
+    layout = load_layout()
+    index = ccd_map(layout)[0]
+    steps = [edge_steps(im, im != layout.fill_value, index, gm) for im, (gm, _) in zip(images, gts)]
+    table = completeness_by_edge_step(gts, preds, steps)
+    heads = [f"{lo:g}..{hi:g}" for lo, hi in zip(EDGE_STEP_BINS[:-1], EDGE_STEP_BINS[1:])]
+    print("  completeness (found at IoU >= 0.5 / instances) by the step across the edge, noise units:")
+    print(f"  {'':<10}" + "".join(f"{h:>14}" for h in heads))
+    for c, name in ((1, "Bright"), (2, "Faint"), (3, "Rays")):
+        cells = [f"{'-' if n == 0 else f'{frac:.2f}'} ({n})" for _, _, n, frac in table[c]]
+        print(f"  {name:<10}" + "".join(f"{x:>14}" for x in cells))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=default_model_path())
@@ -105,6 +126,7 @@ def main():
     ccd = s["ccd"]["all"]["0%"]
     row("  CCD precision / recall", f"{ccd['precision']:.2f}/{ccd['recall']:.2f}", "", None)
     row("exposure ghost-vs-clean accuracy", f"{s['exposure']['accuracy']:.3f}", "", None)
+    report_completeness(images, gts, preds)
     # The model's threshold is chosen on real images; a synthetic-calibrated one shows how much of
     # the gap to the bars is the threshold (chosen on validation images, never the test images).
     val_images, val_gts = synthetic_test_set(args.synthetic_validation, VALIDATION_SEED)

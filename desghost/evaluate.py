@@ -251,3 +251,50 @@ def threshold_scan(preds_low, gts, thresholds=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9
         out.append({"threshold": thr, "AP50_paper": sc["paper_ap"]["AP50"], "AP50_coco": sc["coco"]["AP50"],
                     "ccd_f1": ccd["f1"], "ccd_precision": ccd["precision"], "ccd_recall": ccd["recall"]})
     return out
+
+
+#: Edges of the edge-step bins (noise units) of :func:`completeness_by_edge_step`.
+EDGE_STEP_BINS = (-np.inf, 0.25, 0.5, 1.0, 2.0, np.inf)
+
+
+def completeness_by_edge_step(gts, preds, steps, bins=EDGE_STEP_BINS, iou_threshold=0.5, class_ids=(1, 2, 3)):
+    """Share of true instances found, by class and by how visible their outline is.
+
+    An instance counts as found when a prediction of its class overlaps it with mask IoU at or
+    above ``iou_threshold`` (no one-to-one matching: this is completeness, not AP).  Its
+    visibility is the step across its edge (:func:`desghost.imagestats.edge_steps`); instances
+    where that is undefined (NaN) are left out.
+
+    Parameters
+    ----------
+    gts : list of (masks, labels)
+    preds : list of (masks, labels, scores)
+        Already cut at the detection threshold.
+    steps : list of ndarray
+        The edge step of each true instance, per image, noise units.
+    bins : sequence of float
+        Bin edges.
+
+    Returns
+    -------
+    dict
+        ``{class_id: [(low, high, n_instances, completeness), ...]}``, completeness NaN in empty bins.
+    """
+    from .metrics import mask_iou
+    found, step, cls = [], [], []
+    for (gm, gl), (pm, pl, _), st in zip(gts, preds, steps):
+        for j in range(len(gm)):
+            same = np.asarray(pl) == gl[j]
+            hit = bool(same.any() and mask_iou(gm[j][None], pm[same])[0].max() >= iou_threshold)
+            found.append(hit)
+            step.append(st[j])
+            cls.append(int(gl[j]))
+    found, step, cls = np.array(found, bool), np.array(step, float), np.array(cls, int)
+    out = {}
+    for c in class_ids:
+        rows = []
+        for lo, hi in zip(bins[:-1], bins[1:]):
+            sel = (cls == c) & (step >= lo) & (step < hi)
+            rows.append((float(lo), float(hi), int(sel.sum()), float(found[sel].mean()) if sel.any() else float("nan")))
+        out[c] = rows
+    return out

@@ -115,8 +115,8 @@ def largest_saturated_area_px(image, live, level=240):
     return int(np.bincount(labels.ravel())[1:].max())
 
 
-def instance_edge_contrasts(image, live, ccd_index, masks, labels, band_px=12, min_pixels=30):
-    """How visible each instance's outline is: the step across its edge, in noise units.
+def edge_steps(image, live, ccd_index, masks, band_px=12, min_pixels=30):
+    """The step across each mask's edge, in noise units (NaN where no CCD qualifies).
 
     For every CCD the outline crosses, the median of the live pixels in a band ``band_px`` wide
     just inside the mask is compared with the median of a band as wide just outside it; the
@@ -134,7 +134,6 @@ def instance_edge_contrasts(image, live, ccd_index, masks, labels, band_px=12, m
     ccd_index : ndarray of int
         CCDNUM per pixel (0 in gaps).
     masks : ndarray of bool, shape (N, H, W)
-    labels : sequence of int
     band_px : int
         Width of the bands on each side of the edge (400x400-image pixels).
     min_pixels : int
@@ -142,15 +141,14 @@ def instance_edge_contrasts(image, live, ccd_index, masks, labels, band_px=12, m
 
     Returns
     -------
-    list of dict
-        One per instance whose edge crosses at least one CCD that way: ``class_id``,
-        ``area_px`` (live pixels), ``edge`` (inside minus outside, noise units).
+    ndarray of float, shape (N,)
+        Inside minus outside, noise units; NaN for a mask whose edge crosses no CCD that way.
     """
     from scipy.ndimage import binary_dilation, binary_erosion
     g = np.asarray(image, dtype=float)
     noise = image_statistics(g, live)["noise_sigma"]
-    out = []
-    for mask, label in zip(np.asarray(masks, dtype=bool), labels):
+    out = np.full(len(masks), np.nan)
+    for k, mask in enumerate(np.asarray(masks, dtype=bool)):
         inner = mask & ~binary_erosion(mask, iterations=band_px, border_value=1) & live  # the image border is no edge
         outer = binary_dilation(mask, iterations=band_px) & ~mask & live
         steps, weights = [], []
@@ -162,6 +160,20 @@ def instance_edge_contrasts(image, live, ccd_index, masks, labels, band_px=12, m
                 steps.append(np.median(a) - np.median(b))
                 weights.append(min(a.size, b.size))
         if steps:
-            out.append({"class_id": int(label), "area_px": int((mask & live).sum()),
-                        "edge": float(np.average(steps, weights=weights) / noise)})
+            out[k] = float(np.average(steps, weights=weights) / noise)
     return out
+
+
+def instance_edge_contrasts(image, live, ccd_index, masks, labels, band_px=12, min_pixels=30):
+    """How visible each instance's outline is (:func:`edge_steps`), for the instances where it is defined.
+
+    Returns
+    -------
+    list of dict
+        One per instance whose edge crosses at least one CCD with both bands of ``min_pixels``:
+        ``class_id``, ``area_px`` (live pixels), ``edge`` (inside minus outside, noise units).
+    """
+    masks = np.asarray(masks, dtype=bool)
+    steps = edge_steps(image, live, ccd_index, masks, band_px, min_pixels)
+    return [{"class_id": int(label), "area_px": int((mask & live).sum()), "edge": float(step)}
+            for mask, label, step in zip(masks, labels, steps) if np.isfinite(step)]

@@ -7,7 +7,7 @@ import pytest
 from astropy.wcs import WCS
 
 from desghost.focalplane import ccd_map
-from desghost.imagestats import annotation_statistics, instance_contrasts, instance_edge_contrasts
+from desghost.imagestats import annotation_statistics, edge_steps, instance_contrasts, instance_edge_contrasts
 from desghost.layout import load_layout
 from desghost.simulate.artifacts import (AMPLITUDE_RANGE, SMALL_BRIGHT_AMPLITUDE_RANGE, SMALL_BRIGHT_AREA_PX, Artifact,
                                         amplitude_range, draw_artifacts, footprint_mask, load_stats, surface)
@@ -149,6 +149,8 @@ def test_edge_contrast_sees_a_ghost_only_where_its_edge_crosses_a_ccd():
     others[0, :, :200] = True  # covers CCD 1 exactly: no edge on any CCD
     others[1, 150:152, 150:152] = True  # too small for the bands
     assert instance_edge_contrasts(image, live, ccd_index, others, [2, 1]) == []
+    steps = edge_steps(image, live, ccd_index, np.stack([disc, others[0], others[1]]))
+    assert abs(steps[0] - rec["edge"]) < 1e-12 and np.isnan(steps[1:]).all()  # one value per mask, NaN where undefined
 
 
 def test_amplitudes_are_log_uniform_within_their_class_and_size_range(monkeypatch):

@@ -4,7 +4,7 @@ import pytest
 
 from desghost.atomic import atomic_path
 from desghost.dataset import real_split
-from desghost.evaluate import cut_predictions, held_out_real_names, threshold_scan
+from desghost.evaluate import completeness_by_edge_step, cut_predictions, held_out_real_names, threshold_scan
 from desghost.model import trained_real_images
 from desghost.train import _safe_validate, resume_conflicts
 
@@ -150,3 +150,21 @@ def test_cut_predictions_keeps_instances_at_or_above_the_threshold():
         [(masks, np.array([1, 2, 3]), np.array([0.1, 0.5, 0.7])), (masks[:0], np.zeros(0, int), np.zeros(0))], 0.5)
     assert lab.tolist() == [2, 3] and sc.tolist() == [0.5, 0.7] and m[0, 0, 0] and not m[1].any()
     assert len(m2) == len(lab2) == len(sc2) == 0
+
+
+def test_completeness_counts_an_instance_found_by_a_prediction_of_its_class_at_iou_half():
+    def box(r0, r1, c0, c1):
+        m = np.zeros((20, 20), dtype=bool)
+        m[r0:r1, c0:c1] = True
+        return m
+    gt_masks = np.stack([box(0, 10, 0, 10), box(0, 10, 10, 20), box(10, 20, 0, 10), box(10, 20, 10, 20)])
+    gt_labels = np.array([1, 1, 2, 2])
+    steps = np.array([0.1, 3.0, 3.0, np.nan])  # the last one has no measurable edge: left out
+    pred_masks = np.stack([box(0, 10, 0, 6),     # IoU 0.6 with the first Bright: found
+                           box(0, 10, 10, 14),   # IoU 0.4 with the second: not found
+                           box(10, 20, 0, 10)])  # right place, wrong class for the Faint: not found
+    preds = [(pred_masks, np.array([1, 1, 1]), np.array([0.9, 0.8, 0.7]))]
+    table = completeness_by_edge_step([(gt_masks, gt_labels)], preds, [steps], bins=(-np.inf, 1.0, np.inf))
+    assert table[1] == [(-np.inf, 1.0, 1, 1.0), (1.0, np.inf, 1, 0.0)]
+    assert table[2][1] == (1.0, np.inf, 1, 0.0) and table[2][0][2] == 0 and np.isnan(table[2][0][3])
+    assert table[3][0][2] == table[3][1][2] == 0
