@@ -283,12 +283,13 @@ def completeness_by_edge_step(gts, preds, steps, bins=EDGE_STEP_BINS, iou_thresh
     from .metrics import mask_iou
     found, step, cls = [], [], []
     for (gm, gl), (pm, pl, _), st in zip(gts, preds, steps):
-        for j in range(len(gm)):
-            same = np.asarray(pl) == gl[j]
-            hit = bool(same.any() and mask_iou(gm[j][None], pm[same])[0].max() >= iou_threshold)
-            found.append(hit)
-            step.append(st[j])
-            cls.append(int(gl[j]))
+        if not len(gm):
+            continue
+        iou = mask_iou(gm, pm) if len(pm) else np.zeros((len(gm), 0))  # once per image
+        same_class = np.asarray(gl)[:, None] == np.asarray(pl)[None, :]
+        found.extend(((iou >= iou_threshold) & same_class).any(axis=1))
+        step.extend(st)
+        cls.extend(int(c) for c in gl)
     found, step, cls = np.array(found, bool), np.array(step, float), np.array(cls, int)
     out = {}
     for c in class_ids:
