@@ -117,6 +117,9 @@ def _add_train(sub):
     p.add_argument("--val-every", type=int, default=250)
     p.add_argument("--val-images", type=int, default=24)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores)")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                   help="bf16: forward pass under bfloat16 autocast, weights and optimiser stay fp32 "
+                        "(about 1.4x faster per step on CPUs with AVX512-BF16; may change on --resume)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.set_defaults(func=cmd_train)
 
@@ -432,7 +435,8 @@ def cmd_train(args):
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                             checkpoint_every=args.checkpoint_every, val_every=args.val_every,
                             val_images=args.val_images, real_fraction=args.real_fraction if args.real_images else 0.0,
-                            threads=args.threads, real_targets=args.real_targets, **clean)
+                            threads=args.threads, real_targets=args.real_targets, precision=args.precision,
+                            **clean)
     pool = None
     if args.real_images:
         from .dataset import load_via_images, real_split

@@ -41,11 +41,13 @@ class TrainConfig:
     clean_fraction: float = CLEAN_FRACTION  # share of synthetic images with no artifact
     real_targets: str = "random"  # which annotator's masks a real image brings (see RealPool)
     threads: int = 0             # torch threads; 0 = all cores
+    precision: str = "fp32"      # "bf16": forward pass under bfloat16 autocast (weights, optimiser fp32)
 
 
 # What --resume may change; everything else must match the checkpoint, or the resumed run would
 # silently train on another stream (seed, mixture) or with another optimiser setting.
-RESUMABLE_CHANGES = ("steps", "checkpoint_every", "log_every", "val_every", "val_images", "threads")
+RESUMABLE_CHANGES = ("steps", "checkpoint_every", "log_every", "val_every", "val_images", "threads", "precision")
+PRECISIONS = ("fp32", "bf16")
 BATCH_STREAM_TAG = 2  # a non-zero last seed word keeps batch draws apart from synthetic_sample's seeds
 
 
@@ -172,6 +174,8 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
 
     from .model import resolve_device
     train_cfg = train_cfg or TrainConfig()
+    if train_cfg.precision not in PRECISIONS:
+        raise ValueError(f"precision {train_cfg.precision!r}: expected one of {', '.join(PRECISIONS)}")
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = run_dir / "checkpoint.pt"
@@ -208,6 +212,7 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
     elif init_model:
         model.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in load_file(init_model).items()})
     device = resolve_device(device)
+    bf16 = train_cfg.precision == "bf16"
     model.to(device).train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
@@ -251,8 +256,9 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
                                                              clean_fraction=train_cfg.clean_fraction)
                 images.append(to_tensor(image).to(device))
                 targets.append({k: v.to(device) for k, v in to_target(masks, labels).items()})
-            losses = model(images, targets)
-            loss = sum(losses.values())
+            with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
+                losses = model(images, targets)
+            loss = sum(v.float() for v in losses.values())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 10.0)

@@ -154,10 +154,27 @@ def test_a_tiny_training_run_lowers_the_loss_and_resumes(tmp_path):
               resume=True, log=lambda t: None)
     with open(tmp_path / "run" / "log.csv", "a") as fh:  # rows logged after the checkpoint, then a crash
         fh.write("9,0.5,0,0,0,0,0,1e-4,1.0\n")
-    more = TrainConfig(steps=10, batch_size=2, warmup_steps=2, checkpoint_every=4, log_every=4, val_every=1000)
+    more = TrainConfig(steps=10, batch_size=2, warmup_steps=2, checkpoint_every=4, log_every=4, val_every=1000,
+                       precision="bf16")  # arithmetic precision may change on resume
     train(tmp_path / "run", train_cfg=more, resume=True, log=lambda t: None)
     rows = list(csv.DictReader(open(tmp_path / "run" / "log.csv")))
     assert [int(r["step"]) for r in rows] == list(range(1, 11))
+
+
+def test_bfloat16_training_lowers_the_loss_and_rejects_unknown_precisions(tmp_path):
+    cfg = TrainConfig(steps=8, batch_size=2, warmup_steps=2, checkpoint_every=4, log_every=4, val_every=1000,
+                      precision="bf16")
+    out = train(tmp_path / "run", train_cfg=cfg, log=lambda t: None)
+    losses = [float(r["loss"]) for r in csv.DictReader(open(tmp_path / "run" / "log.csv"))]
+    assert len(losses) == 8 and np.all(np.isfinite(losses))
+    assert np.mean(losses[-3:]) < 0.6 * np.mean(losses[:2])
+    meta = read_model_metadata(out)
+    assert meta["training"]["train_config"]["precision"] == "bf16"
+    weights = load_model(out, device="cpu").model.state_dict()
+    assert all(v.dtype == torch.float32 for v in weights.values() if v.is_floating_point())
+    with pytest.raises(ValueError, match="precision 'fp8'"):
+        train(tmp_path / "other", train_cfg=TrainConfig(steps=1, precision="fp8"), log=lambda t: None)
+    assert not (tmp_path / "other").exists()
 
 
 def test_weight_average_is_the_weighted_mean_and_rejects_other_architectures(random_model_file, tmp_path):
