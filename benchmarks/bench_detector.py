@@ -60,7 +60,7 @@ def per_class_ap50(coco):
 
 def report_real(title, res):
     """Print the real-image rows of one evaluation (model = mean over annotators)."""
-    m, h = res["model_mean"], res["human_mean"] or {}  # no human rows with a single annotator
+    m, h = res["model_mean"], res["human_mean"] or {}  # no human rows: one annotator, or with_humans=False
     f1 = m["ccd"]["all"]["0%"]["f1"]
     print(f"\n{title}")
     row("CCD-level F1 (0%, all classes)", f"{f1:.3f}", ">= 0.750", f1 >= 0.750)
@@ -167,8 +167,9 @@ def main():
             preds, chosen = cross_fitted(found, per_annotator, n_folds=n_folds)
             picks = "; ".join(f"fold {c['fold']}: {c['tta_views']} view(s), threshold {c['threshold']}"
                               for c in chosen)
+            # the human ceiling does not depend on the model: printed once, in the block above
             report_real(f"real images, {n_folds}-fold cross-fit (settings chosen on the other folds: {picks})",
-                        evaluate_against_annotators(preds, per_annotator))
+                        evaluate_against_annotators(preds, per_annotator, with_humans=False))
     else:
         print(f"\n(no real images at {folder}: real-image rows skipped)")
 

@@ -117,7 +117,8 @@ def _add_train(sub):
     p.add_argument("--val-every", type=int, default=250)
     p.add_argument("--val-images", type=int, default=24)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores)")
-    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+    from .train import PRECISIONS
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32",
                    help="bf16: forward pass under bfloat16 autocast, weights and optimiser stay fp32 "
                         "(about 1.4x faster per step on CPUs with AVX512-BF16; may change on --resume)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
