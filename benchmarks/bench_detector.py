@@ -20,7 +20,9 @@ threshold that gives the best CCD F1 on synthetic validation images (another see
 test images): the model's own threshold is chosen on real images, where scores run lower.  And
 it prints the completeness (share of true instances found at mask IoU >= 0.5) by class and by
 the step across each instance's edge (``desghost.imagestats.edge_steps``, noise units): the
-detection limit, as an injection-recovery test gives it.
+detection limit, as an injection-recovery test gives it.  Below that, a table gives the
+reason each missed instance was missed (``desghost.evaluate.miss_reasons``): another class found
+it, its match scored below the threshold, its outline is poor (IoU under 0.5), or nothing found it.
 
 Bars: held-out synthetic AP@0.5 >= 0.9 and CCD-level F1 >= 0.95; on real images not used in
 training, CCD-level F1 (0%, all classes, mean over annotators) >= the paper's 0.750 and as close
@@ -33,12 +35,13 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 
 from desghost.calibration import THRESHOLDS, cross_fitted, cut
 from desghost.detect import detect_images
-from desghost.evaluate import (EDGE_STEP_BINS, VALIDATION_SEED, completeness_by_edge_step, cut_predictions,
-                               evaluate_against_annotators, held_out_real_names, predict, score_predictions,
-                               synthetic_test_set, threshold_scan)
+from desghost.evaluate import (EDGE_STEP_BINS, MISS_REASONS, VALIDATION_SEED, completeness_by_edge_step,
+                               cut_predictions, evaluate_against_annotators, held_out_real_names, miss_reasons,
+                               predict, score_predictions, synthetic_test_set, threshold_scan)
 from desghost.focalplane import ccd_map
 from desghost.imagestats import edge_steps
 from desghost.layout import load_layout
@@ -79,8 +82,10 @@ def report_real(title, res):
     row("  per class Bright/Faint/Rays", per_class_ap50(m["coco"]), "", None)
 
 
-def report_completeness(images, gts, preds):
-    """Print the share of synthetic instances found (IoU >= 0.5, own class) by class and edge step."""
+def report_completeness(images, gts, preds_low, threshold, low_threshold):
+    """Print the share of synthetic instances found (IoU >= 0.5, own class) by class and edge step,
+    and why the missed ones were missed (``desghost.evaluate.miss_reasons``)."""
+    preds = cut_predictions(preds_low, threshold)
     layout = load_layout()
     index = ccd_map(layout)[0]
     steps = [edge_steps(im, im != layout.fill_value, index, gm) for im, (gm, _) in zip(images, gts)]
@@ -91,6 +96,15 @@ def report_completeness(images, gts, preds):
     for c, name in ((1, "Bright"), (2, "Faint"), (3, "Rays")):
         cells = [f"{'-' if n == 0 else f'{frac:.2f}'} ({n})" for _, _, n, frac in table[c]]
         print(f"  {name:<10}" + "".join(f"{x:>14}" for x in cells))
+    print(f"  why instances are missed (first reason that applies; 'below threshold': a right-class match "
+          f"scored {low_threshold}-{threshold}):")
+    print(f"  {'':<22}" + "".join(f"{h:>17}" for h in ("missed",) + MISS_REASONS))
+    for min_step, label in ((-np.inf, "all"), (2.0, "edge step >= 2")):
+        table = miss_reasons(gts, preds_low, threshold, steps, min_step=min_step)
+        for c, name in ((1, "Bright"), (2, "Faint"), (3, "Rays")):
+            r = table[c]
+            cells = [f"{r['instances'] - r['found']}/{r['instances']}"] + [str(r[k]) for k in MISS_REASONS]
+            print(f"  {name + ', ' + label:<22}" + "".join(f"{x:>17}" for x in cells))
 
 
 def main():
@@ -130,7 +144,7 @@ def main():
     ccd = s["ccd"]["all"]["0%"]
     row("  CCD precision / recall", f"{ccd['precision']:.2f}/{ccd['recall']:.2f}", "", None)
     row("exposure ghost-vs-clean accuracy", f"{s['exposure']['accuracy']:.3f}", "", None)
-    report_completeness(images, gts, preds)
+    report_completeness(images, gts, preds_low, model.config.score_threshold, low)
     # The model's threshold is chosen on real images; a synthetic-calibrated one shows how much of
     # the gap to the bars is the threshold (chosen on validation images, never the test images).
     val_images, val_gts = synthetic_test_set(args.synthetic_validation, VALIDATION_SEED)

@@ -299,3 +299,66 @@ def completeness_by_edge_step(gts, preds, steps, bins=EDGE_STEP_BINS, iou_thresh
             rows.append((float(lo), float(hi), int(sel.sum()), float(found[sel].mean()) if sel.any() else float("nan")))
         out[c] = rows
     return out
+
+
+#: Reasons of :func:`miss_reasons`, in the order they are tested.
+MISS_REASONS = ("other class", "below threshold", "poor outline", "not found")
+
+
+def miss_reasons(gts, preds_low, threshold, steps=None, min_step=-np.inf, iou_threshold=0.5, outline_iou=0.1,
+                 class_ids=(1, 2, 3)):
+    """Why true instances are missed at a score threshold.
+
+    An instance is found when a prediction of its class scored at or above ``threshold``
+    overlaps it with mask IoU >= ``iou_threshold`` (as in :func:`completeness_by_edge_step`).
+    Each missed instance gets the first reason that applies:
+
+    1. ``other class``: a prediction of another class at the threshold has IoU >= ``iou_threshold``;
+    2. ``below threshold``: a prediction of its class with that IoU exists, scored below the threshold;
+    3. ``poor outline``: its best prediction of its class at the threshold has IoU >= ``outline_iou``
+       (a box or mask too large, too small or shifted);
+    4. ``not found``: none of these.
+
+    Parameters
+    ----------
+    gts : list of (masks, labels)
+    preds_low : list of (masks, labels, scores)
+        Predictions at a threshold at or below ``threshold``.
+    threshold : float
+        The detection threshold being examined.
+    steps : list of ndarray, optional
+        The edge step of each true instance per image (noise units); with ``min_step``, keeps
+        only instances at least that visible (NaN steps are left out).
+    min_step : float
+
+    Returns
+    -------
+    dict
+        ``{class_id: {"instances": n, "found": n, reason: n, ...}}``.
+    """
+    from .metrics import mask_iou
+    out = {c: dict({"instances": 0, "found": 0}, **{r: 0 for r in MISS_REASONS}) for c in class_ids}
+    for k, ((gm, gl), (pm, pl, ps)) in enumerate(zip(gts, preds_low)):
+        if not len(gm):
+            continue
+        gl, pl, ps = np.asarray(gl), np.asarray(pl), np.asarray(ps)
+        iou = mask_iou(gm, pm) if len(pm) else np.zeros((len(gm), 0))
+        kept = ps >= threshold
+        for i, c in enumerate(gl):
+            c = int(c)
+            if c not in out or (steps is not None and not steps[k][i] >= min_step):
+                continue
+            row = out[c]
+            row["instances"] += 1
+            same, hit = pl == c, iou[i] >= iou_threshold
+            if (same & kept & hit).any():
+                row["found"] += 1
+            elif (~same & kept & hit).any():
+                row["other class"] += 1
+            elif (same & hit).any():
+                row["below threshold"] += 1
+            elif (same & kept).any() and iou[i][same & kept].max() >= outline_iou:
+                row["poor outline"] += 1
+            else:
+                row["not found"] += 1
+    return out

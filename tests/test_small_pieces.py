@@ -4,7 +4,8 @@ import pytest
 
 from desghost.atomic import atomic_path
 from desghost.dataset import real_split
-from desghost.evaluate import completeness_by_edge_step, cut_predictions, held_out_real_names, threshold_scan
+from desghost.evaluate import (completeness_by_edge_step, cut_predictions, held_out_real_names, miss_reasons,
+                               threshold_scan)
 from desghost.model import trained_real_images
 from desghost.train import _safe_validate, resume_conflicts
 
@@ -168,3 +169,27 @@ def test_completeness_counts_an_instance_found_by_a_prediction_of_its_class_at_i
     assert table[1] == [(-np.inf, 1.0, 1, 1.0), (1.0, np.inf, 1, 0.0)]
     assert table[2][1] == (1.0, np.inf, 1, 0.0) and table[2][0][2] == 0 and np.isnan(table[2][0][3])
     assert table[3][0][2] == table[3][1][2] == 0
+
+
+def test_miss_reasons_gives_each_missed_instance_the_first_reason_that_applies():
+    def box(r0, r1, c0, c1):
+        m = np.zeros((20, 20), dtype=bool)
+        m[r0:r1, c0:c1] = True
+        return m
+    gt_masks = np.stack([box(0, 10, 0, 10),     # found
+                         box(0, 10, 10, 20),    # Faint there, above threshold: other class
+                         box(10, 20, 0, 10),    # right class only at 0.2: below threshold
+                         box(10, 20, 10, 20),   # right class at 0.9 but IoU 0.3: poor outline
+                         box(5, 15, 5, 15)])    # too faint to count (step 0.5 < 2)
+    gt_labels = np.array([1, 1, 1, 1, 1])
+    steps = [np.array([3.0, 3.0, 3.0, 3.0, 0.5])]
+    pred_masks = np.stack([box(0, 10, 0, 10), box(0, 10, 10, 20), box(10, 20, 0, 10), box(10, 13, 10, 20)])
+    preds = [(pred_masks, np.array([1, 2, 1, 1]), np.array([0.9, 0.9, 0.2, 0.9]))]
+    out = miss_reasons([(gt_masks, gt_labels)], preds, 0.5, steps, min_step=2.0)
+    assert out[1] == {"instances": 4, "found": 1, "other class": 1, "below threshold": 1, "poor outline": 1,
+                      "not found": 0}
+    everything = miss_reasons([(gt_masks, gt_labels)], preds, 0.5)
+    assert everything[1]["instances"] == 5 and everything[1]["poor outline"] == 2  # the fifth: IoU 0.14 with the first
+    assert everything[2]["instances"] == 0
+    # at a threshold below every score the third instance is found
+    assert miss_reasons([(gt_masks, gt_labels)], preds, 0.1, steps, min_step=2.0)[1]["found"] == 2
