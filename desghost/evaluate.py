@@ -330,6 +330,13 @@ def miss_reasons(gts, preds_low, threshold, steps=None, min_step=-np.inf, iou_th
         The edge step of each true instance per image (noise units); with ``min_step``, keeps
         only instances at least that visible (NaN steps are left out).
     min_step : float
+        The least edge step (noise units) of the instances counted; used only with ``steps``.
+    iou_threshold : float
+        Mask IoU at which a prediction matches an instance.
+    outline_iou : float
+        Least IoU of a same-class prediction for a miss to count as a ``poor outline``.
+    class_ids : tuple of int
+        Classes reported.
 
     Returns
     -------
