@@ -121,6 +121,9 @@ def _add_train(sub):
     p.add_argument("--precision", choices=PRECISIONS, default="fp32",
                    help="bf16: forward pass under bfloat16 autocast, weights and optimiser stay fp32 "
                         "(about 1.4x faster per step on CPUs with AVX512-BF16; may change on --resume)")
+    p.add_argument("--loss-weight", action="append", default=[], metavar="TERM=W",
+                   help="weight of one loss term (classifier, box_reg, mask, objectness, rpn_box_reg; "
+                        "default 1 each); repeat for several, e.g. --loss-weight mask=2")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.set_defaults(func=cmd_train)
 
@@ -424,6 +427,25 @@ def _model_arg(value):
     return default_model_path() if value in (None, "default") else value
 
 
+def _loss_weights(items):
+    """``["mask=2", ...]`` from --loss-weight as ``{"mask": 2.0}``, checked."""
+    from .train import check_loss_weights
+    weights = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            raise UsageError(f"--loss-weight {item!r}: expected TERM=NUMBER, e.g. mask=2") from None
+        if not sep:
+            raise UsageError(f"--loss-weight {item!r}: expected TERM=NUMBER, e.g. mask=2")
+    try:
+        check_loss_weights(weights)
+    except ValueError as exc:
+        raise UsageError(f"--loss-weight: {exc}") from None
+    return weights
+
+
 def cmd_train(args):
     from .evaluate import synthetic_validator
     from .model import ModelConfig
@@ -437,7 +459,7 @@ def cmd_train(args):
                             checkpoint_every=args.checkpoint_every, val_every=args.val_every,
                             val_images=args.val_images, real_fraction=args.real_fraction if args.real_images else 0.0,
                             threads=args.threads, real_targets=args.real_targets, precision=args.precision,
-                            **clean)
+                            loss_weights=_loss_weights(args.loss_weight), **clean)
     pool = None
     if args.real_images:
         from .dataset import load_via_images, real_split

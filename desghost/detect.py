@@ -89,12 +89,12 @@ def suppress_overlaps(instances, max_iou):
     return kept
 
 
-def _fused_instances(outputs, flips, class_names, threshold):
+def _fused_instances(outputs, flips, class_names, threshold, mask_threshold=0.5):
     """Instances of one image from the outputs of its views (see :mod:`desghost.tta`)."""
     from .tta import apply_view, fuse_views, unflip_boxes
     per_view = []
     for out, f in zip(outputs, flips):
-        labels, scores, masks, boxes = _raw_arrays(out)
+        labels, scores, masks, boxes = _raw_arrays(out, mask_threshold)
         h, w = masks.shape[-2:]
         per_view.append((labels, scores, apply_view(masks, f), unflip_boxes(boxes, f, w, h)))
     return _as_instances(*fuse_views(per_view, len(flips)), class_names, threshold)
@@ -135,8 +135,8 @@ def detect_images(images, model=None, threshold=None, batch_size=4):
     for i in range(len(images)):
         mine = outputs[i * len(flips):(i + 1) * len(flips)]
         if len(flips) == 1:
-            found = instances_from_output(mine[0], cfg.class_names, threshold)
+            found = instances_from_output(mine[0], cfg.class_names, threshold, cfg.mask_threshold)
         else:
-            found = _fused_instances(mine, flips, cfg.class_names, threshold)
+            found = _fused_instances(mine, flips, cfg.class_names, threshold, cfg.mask_threshold)
         results.append(suppress_overlaps(found, cfg.overlap_iou))
     return results

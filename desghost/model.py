@@ -46,6 +46,9 @@ class ModelConfig:
     #: Test-time augmentation: 1 (off), 2 (+ left-right flip) or 4 (+ up-down flip and both);
     #: the views' instances are fused (see ``desghost.tta``).  Costs one forward pass per view.
     tta_views: int = 1
+    #: Mask head probability from which a pixel belongs to an instance (torchvision's 0.5 by
+    #: default); higher values give tighter outlines.
+    mask_threshold: float = 0.5
     pixel_mean: float = 55.0 / 255.0
     pixel_std: float = 30.0 / 255.0
 

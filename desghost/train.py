@@ -12,7 +12,7 @@ import math
 import signal
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +42,9 @@ class TrainConfig:
     real_targets: str = "random"  # which annotator's masks a real image brings (see RealPool)
     threads: int = 0             # torch threads; 0 = all cores
     precision: str = "fp32"      # "bf16": forward pass under bfloat16 autocast (weights, optimiser fp32)
+    #: Weights of torchvision's loss terms by short name (classifier, box_reg, mask, objectness,
+    #: rpn_box_reg); a term not named keeps weight 1.
+    loss_weights: dict = field(default_factory=dict)
 
 
 # What --resume may change; everything else must match the checkpoint, or the resumed run would
@@ -66,6 +69,36 @@ def resume_conflicts(saved, current):
     """
     return [f"{k}: checkpoint {saved[k]!r}, now {current[k]!r}" for k in sorted(saved)
             if k in current and k not in RESUMABLE_CHANGES and saved[k] != current[k]]
+
+
+LOSS_TERMS = ("classifier", "box_reg", "mask", "objectness", "rpn_box_reg")
+
+
+def check_loss_weights(weights):
+    """Raise ValueError for an unknown loss term or a negative weight in ``weights``."""
+    for name, w in weights.items():
+        if name not in LOSS_TERMS:
+            raise ValueError(f"loss weight {name!r}: expected one of {', '.join(LOSS_TERMS)}")
+        if not w >= 0:
+            raise ValueError(f"loss weight {name}={w}: must be 0 or more")
+
+
+def weighted_loss(losses, weights):
+    """The training loss: torchvision's loss terms (``loss_<name>``) summed with ``weights``.
+
+    Parameters
+    ----------
+    losses : dict of str to tensor
+        Mask R-CNN's training output, keys ``loss_classifier``, ``loss_mask`` and so on.
+    weights : dict of str to float
+        Weight by short name (``mask``); terms not named count once.
+
+    Returns
+    -------
+    tensor
+        The weighted sum, in float32.
+    """
+    return sum(float(weights.get(k[len("loss_"):], 1.0)) * v.float() for k, v in losses.items())
 
 
 def _lr_factor(step, cfg):
@@ -176,6 +209,7 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
     train_cfg = train_cfg or TrainConfig()
     if train_cfg.precision not in PRECISIONS:
         raise ValueError(f"precision {train_cfg.precision!r}: expected one of {', '.join(PRECISIONS)}")
+    check_loss_weights(train_cfg.loss_weights)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = run_dir / "checkpoint.pt"
@@ -258,7 +292,7 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
                 targets.append({k: v.to(device) for k, v in to_target(masks, labels).items()})
             with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
                 losses = model(images, targets)
-            loss = sum(v.float() for v in losses.values())
+            loss = weighted_loss(losses, train_cfg.loss_weights)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 10.0)

@@ -13,7 +13,7 @@ import torch
 from desghost.detect import detect_images
 from desghost.model import (ModelConfig, build_model, default_model_path, load_model, read_model_metadata,
                             save_model, write_calibrated_copy, write_weight_average)
-from desghost.train import TrainConfig, train
+from desghost.train import TrainConfig, train, weighted_loss
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +159,44 @@ def test_a_tiny_training_run_lowers_the_loss_and_resumes(tmp_path):
     train(tmp_path / "run", train_cfg=more, resume=True, log=lambda t: None)
     rows = list(csv.DictReader(open(tmp_path / "run" / "log.csv")))
     assert [int(r["step"]) for r in rows] == list(range(1, 11))
+
+
+def test_weighted_loss_scales_the_named_terms_only():
+    losses = {"loss_classifier": torch.tensor(1.0), "loss_mask": torch.tensor(0.5, dtype=torch.bfloat16),
+              "loss_objectness": torch.tensor(0.25)}
+    assert weighted_loss(losses, {}).item() == pytest.approx(1.75)
+    total = weighted_loss(losses, {"mask": 3.0, "objectness": 0.0})
+    assert total.dtype == torch.float32 and total.item() == pytest.approx(2.5)
+
+
+def test_loss_weights_reach_the_training_loss_and_are_checked(tmp_path):
+    cfg = TrainConfig(steps=2, batch_size=2, warmup_steps=1, checkpoint_every=2, log_every=1, val_every=1000,
+                      loss_weights={"mask": 3.0})
+    out = train(tmp_path / "run", train_cfg=cfg, log=lambda t: None)
+    for r in csv.DictReader(open(tmp_path / "run" / "log.csv")):
+        parts = {k: float(r["loss_" + k]) for k in ("classifier", "box_reg", "mask", "objectness", "rpn_box_reg")}
+        assert float(r["loss"]) == pytest.approx(sum(parts.values()) + 2 * parts["mask"], abs=2e-3)
+    assert read_model_metadata(out)["training"]["train_config"]["loss_weights"] == {"mask": 3.0}
+    with pytest.raises(ValueError, match="loss_weights: checkpoint"):  # resuming may not change the loss
+        train(tmp_path / "run", train_cfg=TrainConfig(steps=3, batch_size=2, warmup_steps=1), resume=True,
+              log=lambda t: None)
+    with pytest.raises(ValueError, match="loss weight 'masks'"):
+        train(tmp_path / "other", train_cfg=TrainConfig(steps=1, loss_weights={"masks": 2.0}), log=lambda t: None)
+    assert not (tmp_path / "other").exists()
+    bad = subprocess.run([sys.executable, "-m", "desghost.cli", "train", str(tmp_path / "cli"), "--steps", "1",
+                          "--loss-weight", "mask:2"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "--loss-weight 'mask:2'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_higher_mask_threshold_gives_tighter_masks(random_model_file):
+    image = np.random.default_rng(3).integers(0, 255, (400, 400), dtype=np.uint8)
+    loose, tight = (detect_images([image], load_model(random_model_file, device="cpu",
+                                                      overrides={"mask_threshold": mt}), threshold=0.0)[0]
+                    for mt in (0.3, 0.7))
+    assert len(loose) == len(tight) > 0
+    for a, b in zip(loose, tight):
+        assert a.score == b.score and not np.any(b.mask & ~a.mask)
+    assert sum(b.area_px for b in tight) < sum(a.area_px for a in loose)
 
 
 def test_bfloat16_training_lowers_the_loss_and_rejects_unknown_precisions(tmp_path):
