@@ -124,6 +124,9 @@ def _add_train(sub):
     p.add_argument("--loss-weight", action="append", default=[], metavar="TERM=W",
                    help="weight of one loss term (classifier, box_reg, mask, objectness, rpn_box_reg; "
                         "default 1 each); repeat for several, e.g. --loss-weight mask=2")
+    p.add_argument("--no-prefetch", dest="prefetch", action="store_false",
+                   help="render each batch in the training process instead of one step ahead in a worker "
+                        "process (same batches, slower)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.set_defaults(func=cmd_train)
 
@@ -459,7 +462,7 @@ def cmd_train(args):
                             checkpoint_every=args.checkpoint_every, val_every=args.val_every,
                             val_images=args.val_images, real_fraction=args.real_fraction if args.real_images else 0.0,
                             threads=args.threads, real_targets=args.real_targets, precision=args.precision,
-                            loss_weights=_loss_weights(args.loss_weight), **clean)
+                            loss_weights=_loss_weights(args.loss_weight), prefetch=args.prefetch, **clean)
     pool = None
     if args.real_images:
         from .dataset import load_via_images, real_split

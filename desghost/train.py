@@ -21,6 +21,7 @@ from .atomic import atomic_path
 from .dataset import CLEAN_FRACTION, REAL_TARGETS, augment, medoid_annotator, synthetic_sample, to_target
 from .detect import to_tensor
 from .model import ModelConfig, build_model, read_model_metadata, save_model, trained_real_images
+from .prefetch import Prefetcher
 
 
 @dataclass
@@ -45,11 +46,15 @@ class TrainConfig:
     #: Weights of torchvision's loss terms by short name (classifier, box_reg, mask, objectness,
     #: rpn_box_reg); a term not named keeps weight 1.
     loss_weights: dict = field(default_factory=dict)
+    #: Render the next batch in a background process while this one trains (same batches;
+    #: see :mod:`desghost.prefetch`).
+    prefetch: bool = True
 
 
 # What --resume may change; everything else must match the checkpoint, or the resumed run would
 # silently train on another stream (seed, mixture) or with another optimiser setting.
-RESUMABLE_CHANGES = ("steps", "checkpoint_every", "log_every", "val_every", "val_images", "threads", "precision")
+RESUMABLE_CHANGES = ("steps", "checkpoint_every", "log_every", "val_every", "val_images", "threads", "precision",
+                     "prefetch")
 PRECISIONS = ("fp32", "bf16")
 BATCH_STREAM_TAG = 2  # a non-zero last seed word keeps batch draws apart from synthetic_sample's seeds
 
@@ -99,6 +104,34 @@ def weighted_loss(losses, weights):
         The weighted sum, in float32.
     """
     return sum(float(weights.get(k[len("loss_"):], 1.0)) * v.float() for k, v in losses.items())
+
+
+def batch_samples(step, train_cfg, real_pool=None):
+    """The training samples of one step: a pure function of its arguments.
+
+    Parameters
+    ----------
+    step : int
+        Optimizer step (0-based).
+    train_cfg : TrainConfig
+        Its seed, batch size, real and clean fractions decide the batch.
+    real_pool : RealPool, optional
+        Real annotated images, drawn with probability ``train_cfg.real_fraction`` per sample.
+
+    Returns
+    -------
+    list of (ndarray, ndarray, ndarray)
+        ``batch_size`` tuples ``(image uint8 (H, W), masks bool (N, H, W), labels int (N,))``.
+    """
+    rng = np.random.default_rng([train_cfg.seed, 7, step, BATCH_STREAM_TAG])
+    samples = []
+    for j in range(train_cfg.batch_size):
+        if real_pool is not None and rng.random() < train_cfg.real_fraction:
+            samples.append(real_pool.draw(rng))
+        else:
+            samples.append(synthetic_sample(train_cfg.seed, step * train_cfg.batch_size + j,
+                                            clean_fraction=train_cfg.clean_fraction))
+    return samples
 
 
 def _lr_factor(step, cfg):
@@ -275,19 +308,14 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
     step = start_step
     t_start = time.perf_counter()
     window = []
+    batches = Prefetcher(batch_samples, (train_cfg, real_pool), enabled=train_cfg.prefetch and step < train_cfg.steps)
     try:
         while step < train_cfg.steps and not stop["now"]:
             t0 = time.perf_counter()
             for g in optimizer.param_groups:
                 g["lr"] = train_cfg.lr * _lr_factor(step, train_cfg)
-            rng = np.random.default_rng([train_cfg.seed, 7, step, BATCH_STREAM_TAG])
             images, targets = [], []
-            for j in range(train_cfg.batch_size):
-                if real_pool is not None and rng.random() < train_cfg.real_fraction:
-                    image, masks, labels = real_pool.draw(rng)
-                else:
-                    image, masks, labels = synthetic_sample(train_cfg.seed, step * train_cfg.batch_size + j,
-                                                             clean_fraction=train_cfg.clean_fraction)
+            for image, masks, labels in batches.get(step):
                 images.append(to_tensor(image).to(device))
                 targets.append({k: v.to(device) for k, v in to_target(masks, labels).items()})
             with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
@@ -318,6 +346,7 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
                 with open(run_dir / "val.jsonl", "a") as fh:
                     fh.write(json.dumps({"step": step, **metrics}) + "\n")
     finally:
+        batches.close()
         for s, h in old.items():
             signal.signal(s, h)
         log_fh.close()
