@@ -27,7 +27,8 @@ def run(run_dir, steps, precision, prefetch, skip):
     t0 = time.perf_counter()
     train(run_dir, train_cfg=cfg, init_model=str(default_model_path()), log=lambda t: None)
     wall = time.perf_counter() - t0
-    rows = list(csv.DictReader(open(Path(run_dir) / "log.csv")))
+    with open(Path(run_dir) / "log.csv") as fh:
+        rows = list(csv.DictReader(fh))
     per_step = np.array([float(r["sec_per_step"]) for r in rows])
     return {"sec_per_step": float(per_step[skip:].mean()), "wall_s": wall, "losses": [r["loss"] for r in rows]}
 

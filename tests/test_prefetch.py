@@ -40,5 +40,6 @@ def test_training_with_and_without_prefetch_logs_the_same_losses(tmp_path):
         cfg = TrainConfig(steps=2, batch_size=2, warmup_steps=1, checkpoint_every=2, log_every=1, val_every=1000,
                           prefetch=prefetch)
         train(tmp_path / str(prefetch), train_cfg=cfg, log=lambda t: None)
-        logs[prefetch] = [r["loss"] for r in csv.DictReader(open(tmp_path / str(prefetch) / "log.csv"))]
+        with open(tmp_path / str(prefetch) / "log.csv") as fh:
+            logs[prefetch] = [r["loss"] for r in csv.DictReader(fh)]
     assert len(logs[True]) == 2 and logs[True] == logs[False]
