@@ -26,11 +26,12 @@ def naive_assemble(path):
     """What a notebook does: read every CCD fully with astropy, keep them all, then bin."""
     from astropy.io import fits
 
-    from desghost.focalplane import assemble_binned, default_orientation
+    from desghost.focalplane.assembly import assemble_binned
+    from desghost.focalplane.binning import bin_into_box
+    from desghost.focalplane.ccd_map import default_orientation
+    from desghost.focalplane.orientation import orient_to_image, orientation_from_header
     from desghost.layout import load_layout
-    from desghost.orientation import orient_to_image, orientation_from_header
-    from desghost.binning import bin_into_box
-    from desghost.sections import parse_section
+    from desghost.reading.sections import parse_section
 
     layout = load_layout()
     default = default_orientation(layout)
@@ -73,7 +74,7 @@ def naive_assemble(path):
 
 
 def run_mode(mode, path, out_npy):
-    from desghost.focalplane import assemble_exposure
+    from desghost.focalplane.assembly import assemble_exposure
 
     t0 = time.perf_counter()
     if mode == FLOOR:

@@ -3,12 +3,12 @@
     python benchmarks/bench_detector.py [--model PATH] [--synthetic 100] [--held-out-after N]
 
 The real images scored are those the model never trained on: the names its training records
-list (``desghost.model.trained_real_images``), or, for models that predate that record, all but
+list (``desghost.detection.model.trained_real_images``), or, for models that predate that record, all but
 the first ``--held-out-after`` (default 10, the ``train --real-train`` default).
 
 On the real images it prints two blocks: the model's own settings (threshold and test-time
 views stored in the model file), and k-fold cross-fits (``--folds``, default 2 and 5) in which
-the settings are chosen (``desghost.calibration.choose``) on the other folds of the held-out
+the settings are chosen (``research.operating_point.choose``) on the other folds of the held-out
 images and applied to each fold, so that no image is scored with settings chosen on it.  With
 2 folds each choice rests on 10 images and flips between thresholds almost at random (about 0.03
 of CCD F1); with 5 folds each rests on 16.  When the model's own settings were
@@ -19,9 +19,9 @@ On the synthetic test set it also prints CCD precision and recall, and the figur
 threshold that gives the best CCD F1 on synthetic validation images (another seed, never the
 test images): the model's own threshold is chosen on real images, where scores run lower.  And
 it prints the completeness (share of true instances found at mask IoU >= 0.5) by class and by
-the step across each instance's edge (``desghost.imagestats.edge_steps``, noise units): the
+the step across each instance's edge (``research.imagestats.edge_steps``, noise units): the
 detection limit, as an injection-recovery test gives it.  Below that, a table gives the
-reason each missed instance was missed (``desghost.evaluate.miss_reasons``): another class found
+reason each missed instance was missed (``desghost.evaluation.evaluate.miss_reasons``): another class found
 it, its match scored below the threshold, its outline is poor (IoU under 0.5), or nothing found it.
 
 Bars: held-out synthetic AP@0.5 >= 0.9 and CCD-level F1 >= 0.95; on real images not used in
@@ -31,21 +31,37 @@ CPU detection <= 3 s per focal-plane image.
 """
 import argparse
 import os
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from desghost.calibration import THRESHOLDS, cross_fitted, cut
-from desghost.detect import detect_images
-from desghost.evaluate import (EDGE_STEP_BINS, MISS_REASONS, VALIDATION_SEED, completeness_by_edge_step,
-                               cut_predictions, evaluate_against_annotators, held_out_real_names, miss_reasons,
-                               predict, score_predictions, synthetic_test_set, threshold_scan)
-from desghost.focalplane import ccd_map
-from desghost.imagestats import edge_steps
-from desghost.layout import load_layout
-from desghost.model import default_model_path, load_model
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # research/ lives beside tools/, not installed
+
+from desghost.detection.detect import detect_images  # noqa: E402
+from desghost.detection.model import default_model_path, load_model  # noqa: E402
+from desghost.evaluation.evaluate import (  # noqa: E402
+    VALIDATION_SEED,
+    evaluate_against_annotators,
+    predict,
+    score_predictions,
+    synthetic_test_set,
+)
+from desghost.focalplane.ccd_map import ccd_map  # noqa: E402
+from desghost.layout import load_layout  # noqa: E402
+from research.diagnostics import (  # noqa: E402
+    EDGE_STEP_BINS,
+    MISS_REASONS,
+    completeness_by_edge_step,
+    cut_predictions,
+    held_out_real_names,
+    miss_reasons,
+    threshold_scan,
+)
+from research.imagestats import edge_steps  # noqa: E402
+from research.operating_point import THRESHOLDS, cross_fitted, cut  # noqa: E402
 
 SYNTHETIC_THRESHOLDS = (0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 DATA = Path(os.environ.get("DESGHOST_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
@@ -84,7 +100,7 @@ def report_real(title, res):
 
 def report_completeness(images, gts, preds_low, threshold, low_threshold):
     """Print the share of synthetic instances found (IoU >= 0.5, own class) by class and edge step,
-    and why the missed ones were missed (``desghost.evaluate.miss_reasons``)."""
+    and why the missed ones were missed (``desghost.evaluation.evaluate.miss_reasons``)."""
     preds = cut_predictions(preds_low, threshold)
     layout = load_layout()
     index = ccd_map(layout)[0]
@@ -157,9 +173,9 @@ def main():
 
     folder = DATA / "dgb" / "real"
     if (folder / "images").exists():
-        from desghost.cli import _load_annotated
+        from desghost.evaluation.evaluate import load_annotated
         ann = sorted(str(p) for p in (folder / "annotations").glob("common_core_*.json"))
-        all_names, all_images, all_per_annotator = _load_annotated(folder / "images", ann)
+        all_names, all_images, all_per_annotator = load_annotated(folder / "images", ann)
         names, note = held_out_real_names(all_names, model.metadata, args.held_out_after)
         if note:
             print(f"  ({note})")

@@ -69,11 +69,11 @@ def run_mode(mode, paths, workers, outdir):
             with ProcessPoolExecutor(max_workers=n) as pool:
                 list(pool.map(_decompress, paths))
     elif mode == "serial":
-        from desghost.pipeline import RunConfig, process_exposure
+        from desghost.driver.exposure import RunConfig, process_exposure
         for p in paths:
             process_exposure(p, outdir, RunConfig())
     else:
-        from desghost.night import run_night
+        from desghost.runners.night import run_night
         n = 1 if mode == "night-1" else workers
         s = run_night(paths, outdir, workers=n, progress=False, inference=not mode.startswith("io"))
         if s.failed:
@@ -122,7 +122,7 @@ def measure(mode, paths, workers, work):
 
 
 def main():
-    from desghost.batchrun import available_cores
+    from desghost.driver.scheduling import available_cores
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("paths", nargs="*", help="(internal) exposures of one mode")

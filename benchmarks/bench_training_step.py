@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from desghost.model import default_model_path
-from desghost.train import TrainConfig, train
+from desghost.detection.model import default_model_path
+from desghost.training.train import TrainConfig, train
 
 
 def run(run_dir, steps, precision, prefetch, skip):

@@ -16,18 +16,27 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from desghost.annotations import instance_masks, read_via
-from desghost.focalplane import assemble_exposure, ccd_map
-from desghost.imagestats import (annotation_statistics, image_statistics, instance_contrasts,
-                                 instance_edge_contrasts, largest_saturated_area_px)
-from desghost.layout import load_layout
-from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
-from desghost.simulate.training import jpeg_roundtrip, render_training_image
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # research/ lives beside tools/, not installed
+
+from desghost.classes import CLASS_ORDER  # noqa: E402
+from desghost.focalplane.assembly import assemble_exposure  # noqa: E402
+from desghost.focalplane.ccd_map import ccd_map  # noqa: E402
+from desghost.layout import load_layout  # noqa: E402
+from desghost.reading.annotations import instance_masks, read_via  # noqa: E402
+from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure  # noqa: E402
+from desghost.simulate.training import jpeg_roundtrip, render_training_image  # noqa: E402
+from research.imagestats import (  # noqa: E402
+    annotation_statistics,
+    image_statistics,
+    instance_contrasts,
+    instance_edge_contrasts,
+    largest_saturated_area_px,
+)
 
 DATA = Path(os.environ.get("DESGHOST_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 
 
-CLASS_NAMES = {1: "Bright", 2: "Faint", 3: "Rays"}
+CLASS_NAMES = dict(enumerate(CLASS_ORDER, start=1))
 AREA_BINS_PX = ((0, 1000), (1000, 5000), (5000, 20000), (20000, 10 ** 6))
 
 

@@ -75,15 +75,41 @@ class OutputError(DesghostError):
     exit_code = 9
 
 
+#: Longest reason recorded for a failed exposure (a library's multi-line dump is cut to one line).
+MAX_REASON_CHARS = 300
+
+
+def one_line(text, limit=MAX_REASON_CHARS):
+    """``text`` with its whitespace runs (newlines included) collapsed, cut to ``limit`` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def failure_reason(exc):
     """``(reason, exit_code)`` recorded for an exposure that failed with ``exc``.
 
-    A :class:`DesghostError` keeps its message and exit code; anything else is an internal
-    error (exit code 1) named by its type.
+    A :class:`DesghostError` keeps its exit code; anything else is an internal error (exit code
+    1) named by its type.  The reason is always one line (see :func:`one_line`).
     """
     if isinstance(exc, DesghostError):
-        return str(exc), exc.exit_code
-    return f"internal error: {type(exc).__name__}: {exc}", 1
+        return one_line(exc), exc.exit_code
+    return one_line(f"internal error: {type(exc).__name__}: {exc}"), 1
+
+
+#: Exit code of a command given several exposures when any of them failed.
+SOME_EXPOSURES_FAILED = 14
+
+
+def exit_code_of_failures(codes, n_inputs):
+    """The exit code of a command that processed ``n_inputs`` exposures and saw failures ``codes``.
+
+    0 when nothing failed; the failure's own code when the command was given one exposure;
+    otherwise 14 (several exposures given and some failed; each is reported and recorded).
+    """
+    codes = list(codes)
+    if not codes:
+        return 0
+    return codes[0] if n_inputs == 1 and len(codes) == 1 else SOME_EXPOSURES_FAILED
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,31 @@ class CameraLayout:
         return sorted(n for n, regs in self.dead_regions(expnum).items()
                       if any(r.region == "all" for r in regs))
 
+    def blank_dead_regions(self, pixels, ccdnum, expnum):
+        """Set the known-bad regions of one CCD to NaN, in place (whole CCD or one amplifier half).
+
+        Parameters
+        ----------
+        pixels : ndarray of float, shape (ny, nx)
+            The CCD's data section, indexed ``[y, x]``; amplifier A is the half on the CCD's
+            ``amp_a_side`` of x.
+        ccdnum : int
+        expnum : int
+            Selects the bad regions that apply (from ``bad_regions.csv``).
+        """
+        for region in self.dead_regions(expnum).get(ccdnum, []):
+            half = pixels.shape[1] // 2
+            if region.region == "all":
+                pixels[:] = np.nan
+                continue
+            side = self.ccds[ccdnum].amp_a_side
+            if region.region == "amp_b":
+                side = "left" if side == "right" else "right"
+            if side == "right":
+                pixels[:, half:] = np.nan
+            else:
+                pixels[:, :half] = np.nan
+
 
 def _opt_int(text):
     text = (text or "").strip()

@@ -3,7 +3,8 @@ import json
 
 import numpy as np
 
-from desghost.annotations import CLASS_IDS, instance_masks, read_via, region_mask
+from desghost.classes import CLASS_IDS
+from desghost.reading.annotations import instance_masks, read_via, region_mask
 
 from .conftest import shared_data
 
@@ -51,7 +52,7 @@ def test_every_shape_and_point_skipped(tmp_path):
 
 
 def test_via_theta_turns_clockwise_on_screen():
-    from desghost.annotations import Region
+    from desghost.reading.annotations import Region
     m = region_mask(Region(2, "ellipse", {"cx": 200, "cy": 200, "rx": 30, "ry": 4, "theta": 0.5}))
     dx, dy = 20 * np.cos(0.5), 20 * np.sin(0.5)
     assert m[int(round(200 + dy)), int(round(200 + dx))]  # down-right: +theta is clockwise (y down)
@@ -59,7 +60,7 @@ def test_via_theta_turns_clockwise_on_screen():
 
 
 def test_shapes_are_clipped_never_wrapped():
-    from desghost.annotations import Region
+    from desghost.reading.annotations import Region
     m = region_mask(Region(1, "circle", {"cx": 395, "cy": 200, "r": 20}))
     assert m[:, 370:].any() and not m[:, :100].any()
     m = region_mask(Region(3, "polygon", {"all_points_x": [-30, 20, 20, -30], "all_points_y": [0, 0, 20, 20]}))

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from desghost.calibration import choose, cross_fitted, cut, scan
-from desghost.detect import Instance
-from desghost.focalplane import ccd_map
+from desghost.detection.detect import Instance
+from desghost.focalplane.ccd_map import ccd_map
 from desghost.layout import load_layout
+from research.operating_point import choose, cross_fitted, cut, scan
 
 
 def _ccd_square(ccdnum, size=6):
@@ -75,7 +75,7 @@ def test_cross_fit_scores_each_image_with_settings_chosen_on_the_others(case):
 
 
 def test_scoring_without_the_human_ceiling_skips_it_and_keeps_the_model_scores(case):
-    from desghost.evaluate import evaluate_against_annotators
+    from desghost.evaluation.evaluate import evaluate_against_annotators
     found, per_annotator, _ = case
     both = per_annotator * 2
     full = evaluate_against_annotators(cut(found, 0.4), both)

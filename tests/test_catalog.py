@@ -6,12 +6,12 @@ import sys
 import numpy as np
 import pytest
 
-from desghost.catalog import Catalog, CatalogError
+from desghost.catalog.queries import build_query, compare_sources
+from desghost.catalog.store import Catalog, CatalogError
 from desghost.cli import main
-from desghost.detect import Instance
-from desghost.pipeline import ExposureResult
-from desghost.project import CCDCoverage
-from desghost.queries import build_query, compare_sources
+from desghost.detection.detect import Instance
+from desghost.driver.exposure import ExposureResult
+from desghost.projection import CCDCoverage
 
 from .conftest import shared_data
 
@@ -128,7 +128,7 @@ def test_compare_hand_made(tmp_path):
                    "20170304  103 nan S2 7\n")
     path = tmp_path / "c.sqlite"
     with Catalog(path) as cat:
-        from desghost.raytrace import read_list
+        from desghost.catalog.raytrace import read_list
         cat.import_exclusions(read_list(lst), "raytrace", "ghost-scatter", lst.name)
         cat.record_exposure(fake_result(100, ccds=(5, 6)))  # tp 5, fp 6, fn 9
         cat.record_exposure(fake_result(102, ccds=(1,)))    # covered (inside 100..103): fp 1
@@ -140,7 +140,7 @@ def test_compare_hand_made(tmp_path):
 
 def test_import_all_real_raytrace_lists(tmp_path):
     files = sorted(str(p) for p in shared_data("raytrace").glob("y*/*.txt"))
-    out = subprocess.run([sys.executable, "-m", "desghost.cli", "-q", "import-raytrace", *files, "--catalog",
+    out = subprocess.run([sys.executable, "-m", "desghost", "-q", "import-raytrace", *files, "--catalog",
                           str(tmp_path / "c.sqlite")], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "ghost-scatter 21406" in out.stdout
@@ -149,7 +149,7 @@ def test_import_all_real_raytrace_lists(tmp_path):
         ref = sum(len(np.atleast_1d(np.genfromtxt(f, names=True, dtype=int))) for f in files if "ghost-scatter" in f)
         assert n <= ref and n > 0.97 * ref
         # re-import replaces, never duplicates
-    subprocess.run([sys.executable, "-m", "desghost.cli", "-q", "import-raytrace", files[0], "--catalog",
+    subprocess.run([sys.executable, "-m", "desghost", "-q", "import-raytrace", files[0], "--catalog",
                     str(tmp_path / "c.sqlite")], check=True, capture_output=True)
     with Catalog(tmp_path / "c.sqlite", create=False) as cat:
         assert cat.query("SELECT COUNT(*) AS n FROM excluded_ccds WHERE category='ghost-scatter'")[0]["n"] == n

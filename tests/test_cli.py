@@ -10,7 +10,7 @@ from PIL import Image
 
 
 def desghost(*args):
-    return subprocess.run([sys.executable, "-m", "desghost.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "desghost", *args], capture_output=True, text=True)
 
 
 @pytest.mark.parametrize("cmd", [[], ["assemble"], ["simulate"], ["train"], ["detect"], ["evaluate"], ["agreement"],
@@ -70,7 +70,7 @@ def test_agreement_reproduces_the_papers_44_percent():
 
 
 def test_evaluate_against_several_annotators(tmp_path):
-    from desghost.model import ModelConfig, build_model, save_model
+    from desghost.detection.model import ModelConfig, build_model, save_model
 
     from .conftest import shared_data
     images = shared_data("dgb", "real", "images")

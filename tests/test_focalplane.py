@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from desghost.focalplane import assemble_exposure, ccd_map
+from desghost.focalplane.assembly import assemble_exposure
+from desghost.focalplane.ccd_map import ccd_map
 from desghost.layout import load_layout
 from desghost.simulate.artifacts import Artifact, footprint_mask
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure

@@ -3,11 +3,16 @@ import numpy as np
 import pytest
 import yaml
 
-from desghost.binning import bin_ccd_into_box, bin_into_box, covered_pixels
-from desghost.orientation import PixelOrientation, orient_to_image, orientation_from_cd, orientation_from_header
-from desghost.sections import format_section, parse_section
+from desghost.focalplane.binning import bin_ccd_into_box, bin_into_box, covered_pixels
+from desghost.focalplane.orientation import (
+    PixelOrientation,
+    orient_to_image,
+    orientation_from_cd,
+    orientation_from_header,
+)
+from desghost.focalplane.stretch import binned_noise, robust_sigma, stretch_to_uint8
+from desghost.reading.sections import format_section, parse_section
 from desghost.simulate.geometry import clip_polygon_to_rect, polygon_area
-from desghost.stretch import binned_noise, robust_sigma, stretch_to_uint8
 
 from .conftest import shared_data
 

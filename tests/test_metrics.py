@@ -2,9 +2,16 @@
 import numpy as np
 import pytest
 
-from desghost.evaluate import agreement_table, score_predictions
-from desghost.metrics import (ccd_level_scores, ccds_touched, coco_ap, exposure_confusion, mask_iou,
-                              paper_ap, precision_recall_f1)
+from desghost.evaluation.evaluate import agreement_table, score_predictions
+from desghost.evaluation.metrics import (
+    ccd_level_scores,
+    ccds_touched,
+    coco_ap,
+    exposure_confusion,
+    mask_iou,
+    paper_ap,
+    precision_recall_f1,
+)
 
 
 def box_mask(r0, c0, r1, c1, shape=(40, 40)):
@@ -45,6 +52,60 @@ def test_coco_ap_perfect_and_empty():
     assert np.isnan(none["per_class"][2]["AP50"])  # no truth and no detection: undefined, not 0
 
 
+def _coco_one_class(gts, preds, class_id):
+    """AP50/AP75 of one class from its own COCOeval run (what coco_ap's one run must reproduce)."""
+    import contextlib
+    import io
+
+    from pycocotools import mask as mask_utils
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    def rle(m):
+        r = mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))
+        r["counts"] = r["counts"].decode()
+        return r
+
+    images, anns, dets = [], [], []
+    for i, ((gm, gl), (pm, pl, ps)) in enumerate(zip(gts, preds)):
+        images.append({"id": i, "width": 40, "height": 40})
+        for m, lab in zip(gm, gl):
+            r = rle(m)
+            anns.append({"id": len(anns) + 1, "image_id": i, "category_id": int(lab), "segmentation": r,
+                         "area": float(m.sum()), "bbox": list(mask_utils.toBbox(r)), "iscrowd": 0})
+        dets += [{"image_id": i, "category_id": int(lab), "segmentation": rle(m), "score": float(sc)}
+                 for m, lab, sc in zip(pm, pl, ps)]
+    gt = COCO()
+    gt.dataset = {"images": images, "annotations": anns, "categories": [{"id": c} for c in (1, 2, 3)]}
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt.createIndex()
+        ev = COCOeval(gt, gt.loadRes(dets), "segm")
+        ev.params.catIds, ev.params.maxDets = [class_id], [1, 10, 100]
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return ev.stats[1], ev.stats[2]
+
+
+def test_coco_ap_per_class_from_one_run_equals_a_run_per_class():
+    rng = np.random.default_rng(4)
+    gts, preds = [], []
+    for _ in range(5):
+        boxes = rng.integers(0, 30, (4, 2))
+        gm = np.stack([box_mask(r, c, r + 8, c + 8) for r, c in boxes])
+        gl = np.array([1, 2, 3, 2])
+        shift = rng.integers(-3, 4, (4, 2))
+        pm = np.stack([box_mask(*(b + s).clip(0, 30), *((b + s).clip(0, 30) + 8)) for b, s in zip(boxes, shift)])
+        preds.append((pm, np.array([1, 2, 3, 1]), rng.uniform(0.3, 1.0, 4)))
+        gts.append((gm, gl))
+    got = coco_ap(gts, preds)
+    for c in (1, 2, 3):
+        ap50, ap75 = _coco_one_class(gts, preds, c)
+        assert got["per_class"][c]["AP50"] == pytest.approx(ap50, abs=1e-12)
+        assert got["per_class"][c]["AP75"] == pytest.approx(ap75, abs=1e-12)
+    assert 0 < got["per_class"][1]["AP50"] < 1  # a case with partial matches, not a trivial one
+
+
 def test_ccd_touch_rules_and_scores():
     index = np.zeros((40, 40), dtype=np.int16)
     index[0:20, 0:20] = 1
@@ -67,7 +128,7 @@ def test_exposure_confusion():
 
 
 def test_score_predictions_end_to_end_is_perfect_for_identical_input():
-    from desghost.focalplane import ccd_map
+    from desghost.focalplane.ccd_map import ccd_map
     from desghost.layout import load_layout
     index = ccd_map(load_layout())[0]
     m = np.zeros((1, 400, 400), dtype=bool)
@@ -88,7 +149,7 @@ def test_agreement_fraction_hand_made():
 
 
 def test_ccd_f1_bootstrap_matches_pooled_f1_and_brackets_it():
-    from desghost.metrics import ccd_f1_bootstrap
+    from desghost.evaluation.metrics import ccd_f1_bootstrap
     preds = [{1, 2}, {3}, set(), {4, 5}]
     truth_a = [{1}, {3}, {6}, {4, 5}]
     truth_b = [{1, 2}, set(), {6}, {4}]

@@ -10,10 +10,19 @@ import numpy as np
 import pytest
 import torch
 
-from desghost.detect import detect_images
-from desghost.model import (ModelConfig, build_model, default_model_path, load_model, read_model_metadata,
-                            save_model, write_calibrated_copy, write_weight_average)
-from desghost.train import TrainConfig, train, weighted_loss
+from desghost.detection.detect import detect_images
+from desghost.detection.model import (
+    ModelConfig,
+    build_model,
+    default_model_path,
+    load_model,
+    read_model_metadata,
+    save_model,
+)
+from desghost.training.train import TrainConfig, train, weighted_loss
+from research.model_files import write_calibrated_copy, write_weight_average
+
+from .conftest import NATIVE_BF16, needs_native_bf16
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +108,7 @@ def test_detect_json_output(random_model_file, tmp_path):
     img = render_training_image(np.random.default_rng(4)).image
     Image.fromarray(img).save(tmp_path / "x.png")
     np.save(tmp_path / "x.npy", img)
-    out = subprocess.run([sys.executable, "-m", "desghost.cli", "detect", str(tmp_path / "x.png"),
+    out = subprocess.run([sys.executable, "-m", "desghost", "detect", str(tmp_path / "x.png"),
                           str(tmp_path / "x.npy"), "--model", random_model_file, "--threshold", "0.0", "--json"],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
@@ -108,7 +117,7 @@ def test_detect_json_output(random_model_file, tmp_path):
     assert recs[0]["instances"] == recs[1]["instances"]
     from pycocotools import mask as mask_utils
 
-    from desghost.focalplane import ccd_map
+    from desghost.focalplane.ccd_map import ccd_map
     from desghost.layout import load_layout
     index = ccd_map(load_layout())[0]
     assert recs[0]["instances"], "an untrained model at threshold 0 still returns proposals"
@@ -120,7 +129,7 @@ def test_detect_json_output(random_model_file, tmp_path):
         assert set(inst["ccdnums"]) <= set(recs[0]["ccdnums"])
     assert recs[0]["tta_views"] == 1 and recs[0]["threshold"] == 0.0
     (tmp_path / "cfg.json").write_text(json.dumps({"detections_per_img": 10}))
-    out = subprocess.run([sys.executable, "-m", "desghost.cli", "detect", str(tmp_path / "x.npy"), "--model",
+    out = subprocess.run([sys.executable, "-m", "desghost", "detect", str(tmp_path / "x.npy"), "--model",
                           random_model_file, "--threshold", "0.0", "--json", "--tta-views", "2",
                           "--config", str(tmp_path / "cfg.json")], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
@@ -129,7 +138,7 @@ def test_detect_json_output(random_model_file, tmp_path):
 
 
 def test_detect_on_an_exposure_assembles_it_first(random_model_file, raw_exposure):
-    out = subprocess.run([sys.executable, "-m", "desghost.cli", "detect", raw_exposure[0], "--model",
+    out = subprocess.run([sys.executable, "-m", "desghost", "detect", raw_exposure[0], "--model",
                           random_model_file, "--json"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     rec = json.loads(out.stdout)
@@ -155,7 +164,7 @@ def test_a_tiny_training_run_lowers_the_loss_and_resumes(tmp_path):
     with open(tmp_path / "run" / "log.csv", "a") as fh:  # rows logged after the checkpoint, then a crash
         fh.write("9,0.5,0,0,0,0,0,1e-4,1.0\n")
     more = TrainConfig(steps=10, batch_size=2, warmup_steps=2, checkpoint_every=4, log_every=4, val_every=1000,
-                       precision="bf16")  # arithmetic precision may change on resume
+                       precision="bf16" if NATIVE_BF16 else "fp32")  # precision may change on resume
     train(tmp_path / "run", train_cfg=more, resume=True, log=lambda t: None)
     rows = list(csv.DictReader(open(tmp_path / "run" / "log.csv")))
     assert [int(r["step"]) for r in rows] == list(range(1, 11))
@@ -183,7 +192,7 @@ def test_loss_weights_reach_the_training_loss_and_are_checked(tmp_path):
     with pytest.raises(ValueError, match="loss weight 'masks'"):
         train(tmp_path / "other", train_cfg=TrainConfig(steps=1, loss_weights={"masks": 2.0}), log=lambda t: None)
     assert not (tmp_path / "other").exists()
-    bad = subprocess.run([sys.executable, "-m", "desghost.cli", "train", str(tmp_path / "cli"), "--steps", "1",
+    bad = subprocess.run([sys.executable, "-m", "desghost", "train", str(tmp_path / "cli"), "--steps", "1",
                           "--loss-weight", "mask:2"], capture_output=True, text=True)
     assert bad.returncode != 0 and "--loss-weight 'mask:2'" in bad.stderr and "Traceback" not in bad.stderr
 
@@ -199,7 +208,14 @@ def test_a_higher_mask_threshold_gives_tighter_masks(random_model_file):
     assert sum(b.area_px for b in tight) < sum(a.area_px for a in loose)
 
 
-def test_bfloat16_training_lowers_the_loss_and_rejects_unknown_precisions(tmp_path):
+def test_unknown_precisions_are_rejected_before_anything_is_written(tmp_path):
+    with pytest.raises(ValueError, match="precision 'fp8'"):
+        train(tmp_path / "other", train_cfg=TrainConfig(steps=1, precision="fp8"), log=lambda t: None)
+    assert not (tmp_path / "other").exists()
+
+
+@needs_native_bf16
+def test_bfloat16_training_lowers_the_loss(tmp_path):
     cfg = TrainConfig(steps=8, batch_size=2, warmup_steps=2, checkpoint_every=4, log_every=4, val_every=1000,
                       precision="bf16")
     out = train(tmp_path / "run", train_cfg=cfg, log=lambda t: None)
@@ -210,9 +226,6 @@ def test_bfloat16_training_lowers_the_loss_and_rejects_unknown_precisions(tmp_pa
     assert meta["training"]["train_config"]["precision"] == "bf16"
     weights = load_model(out, device="cpu").model.state_dict()
     assert all(v.dtype == torch.float32 for v in weights.values() if v.is_floating_point())
-    with pytest.raises(ValueError, match="precision 'fp8'"):
-        train(tmp_path / "other", train_cfg=TrainConfig(steps=1, precision="fp8"), log=lambda t: None)
-    assert not (tmp_path / "other").exists()
 
 
 def test_weight_average_is_the_weighted_mean_and_rejects_other_architectures(random_model_file, tmp_path):
@@ -246,8 +259,7 @@ def _disc(shape, row, col, radius):
 
 
 def test_medoid_annotator_is_the_one_who_agrees_most_and_the_pool_always_serves_it():
-    from desghost.dataset import medoid_annotator
-    from desghost.train import RealPool
+    from desghost.training.dataset import RealPool, medoid_annotator
     shape = (40, 40)
     typical = (np.stack([_disc(shape, 20, 20, 8)]), np.array([2]))
     close = (np.stack([_disc(shape, 20, 21, 8)]), np.array([2]))

@@ -1,35 +1,35 @@
-"""The training batch prefetcher: same batches as rendering them in place, errors passed on."""
+"""The training batch prefetcher (a DataLoader with one spawned worker): same batches, errors passed on."""
 import csv
 import operator
 
 import numpy as np
 import pytest
 
-from desghost.prefetch import Prefetcher
-from desghost.train import TrainConfig, batch_samples, train
+from desghost.training.prefetch import step_batches
+from desghost.training.train import TrainConfig, batch_samples, train
 
 
-def test_prefetcher_returns_what_the_function_returns_in_any_order():
-    with Prefetcher(operator.mul, (3,)) as ahead:
-        assert [ahead.get(s) for s in (0, 1, 2, 7, 5, 6)] == [0, 3, 6, 21, 15, 18]
-    with Prefetcher(operator.mul, (3,), enabled=False) as here:
-        assert here.get(4) == 12
+def test_step_batches_give_what_the_function_returns_with_and_without_the_worker():
+    ahead = step_batches(operator.mul, (3,), first_step=2, last_step=7)
+    assert ahead.num_workers == 1 and ahead.multiprocessing_context.get_start_method() == "spawn"
+    assert list(ahead) == [6, 9, 12, 15, 18]
+    assert list(step_batches(operator.mul, (3,), first_step=2, last_step=7, prefetch=False)) == [6, 9, 12, 15, 18]
+    assert list(step_batches(operator.mul, (3,), first_step=4, last_step=4)) == []
 
 
-def test_an_error_in_the_worker_is_raised_by_get():
-    with Prefetcher(operator.truediv, (0,)) as ahead:
-        with pytest.raises(ZeroDivisionError):
-            ahead.get(1)
+def test_an_error_in_the_worker_is_raised_to_the_trainer():
+    with pytest.raises(ZeroDivisionError):
+        list(step_batches(operator.truediv, (0,), first_step=1, last_step=3))
 
 
 def test_prefetched_training_batches_are_the_batches_rendered_in_place():
     cfg = TrainConfig(batch_size=2, seed=4, clean_fraction=0.0)
-    with Prefetcher(batch_samples, (cfg, None)) as ahead:
-        for step in (0, 1, 3):
-            got, want = ahead.get(step), batch_samples(step, cfg)
-            assert len(got) == len(want) == 2
-            for (gi, gm, gl), (wi, wm, wl) in zip(got, want):
-                assert np.array_equal(gi, wi) and np.array_equal(gm, wm) and np.array_equal(gl, wl)
+    for step, got in enumerate(step_batches(batch_samples, (cfg, None), first_step=0, last_step=2)):
+        want = batch_samples(step, cfg)
+        assert len(got) == len(want) == 2
+        for (gi, gm, gl), (wi, wm, wl) in zip(got, want):
+            assert isinstance(gi, np.ndarray) and gi.dtype == np.uint8  # not collated into tensors
+            assert np.array_equal(gi, wi) and np.array_equal(gm, wm) and np.array_equal(gl, wl)
     other = batch_samples(0, TrainConfig(batch_size=2, seed=5, clean_fraction=0.0))
     assert not np.array_equal(other[0][0], batch_samples(0, cfg)[0][0])
 

@@ -7,16 +7,17 @@ import fitsio
 import numpy as np
 import pytest
 
-from desghost.binning import bin_ccd_into_box
-from desghost.detect import Instance
-from desghost.focalplane import ccd_map, default_orientation
+from desghost.catalog.raytrace import read_list
+from desghost.classes import CLASS_BITS, DES_BITS, class_value
+from desghost.detection.detect import Instance
+from desghost.driver.exposure import ExposureResult, exclusion_rows, product_names
+from desghost.focalplane.binning import bin_ccd_into_box
+from desghost.focalplane.ccd_map import ccd_map, default_orientation
 from desghost.layout import load_layout
-from desghost.pipeline import ExposureResult, exclusion_rows, product_names
-from desghost.products.bits import CLASS_BITS, DES_BITS, class_value
-from desghost.products.exclusion import read_raytrace_list, write_exclusion_fits, write_raytrace_list
-from desghost.products.maskfits import write_mask_fits
+from desghost.products.exclusion import write_exclusion_fits, write_raytrace_list
+from desghost.products.maskfits import CCDMaskFrame, write_mask_fits
 from desghost.products.overlay import write_overlay
-from desghost.project import ccd_mask, ccd_pixel_count, coverage
+from desghost.projection import ccd_mask, ccd_pixel_count, coverage
 
 
 def square(r0, r1, c0, c1):
@@ -92,7 +93,7 @@ def test_raytrace_list_reads_with_genfromtxt(result, tmp_path):
     assert set(arr["expnum"]) == {700001}
     assert sorted(arr["ccdnum"].tolist()) == sorted(r["ccdnum"] for r in result.exclusions)
     assert set(arr["date"]) == {20171201}
-    assert [r[2] for r in read_raytrace_list(path)] == sorted(r["ccdnum"] for r in result.exclusions)
+    assert [r[2] for r in read_list(path)] == sorted(r["ccdnum"] for r in result.exclusions)
 
 
 def test_mask_bits_do_not_collide_with_des_bits():
@@ -102,7 +103,7 @@ def test_mask_bits_do_not_collide_with_des_bits():
 
 def test_mask_fits_structure(result, tmp_path):
     layout = load_layout()
-    frames = {c: (512, 256, default_orientation(layout), []) for c in result.ccds_present}
+    frames = {c: CCDMaskFrame(512, 256, default_orientation(layout), []) for c in result.ccds_present}
     path = write_mask_fits(tmp_path / "m.fits.fz", result, layout, frames, [{"name": "DGVERS", "value": "t"}])
     with fitsio.FITS(path) as f:
         names = [h.get_extname() for h in f]
@@ -141,15 +142,16 @@ def test_product_names_come_from_expnum_only():
 
 
 def test_desghost_run_end_to_end(tmp_path, raw_exposure):
-    from desghost.model import ModelConfig, build_model, save_model
     import torch
+
+    from desghost.detection.model import ModelConfig, build_model, save_model
     torch.manual_seed(1)
     model = tmp_path / "m.safetensors"
     save_model(model, build_model(ModelConfig()), ModelConfig())
     cat = tmp_path / "c.sqlite"
     bad = tmp_path / "bad.fits"
     bad.write_text("nope" * 1000)
-    out = subprocess.run([sys.executable, "-m", "desghost.cli", "run", raw_exposure[0], str(bad), "-o",
+    out = subprocess.run([sys.executable, "-m", "desghost", "run", raw_exposure[0], str(bad), "-o",
                           str(tmp_path / "out"), "--model", str(model), "--threshold", "0.05", "--catalog", str(cat),
                           "--json", "--healpix", str(tmp_path / "map.fits"), "--nside", "64"],
                          capture_output=True, text=True)
@@ -160,7 +162,7 @@ def test_desghost_run_end_to_end(tmp_path, raw_exposure):
     for key in ("mask", "exclusion_fits", "exclusion_txt", "overlay"):
         assert (tmp_path / "out" / product_names(700001)[key]).exists()
     assert not list((tmp_path / "out").glob("*.part-*")) and not list((tmp_path / "out").glob(".*"))
-    from desghost.catalog import Catalog
+    from desghost.catalog.store import Catalog
     with Catalog(cat, create=False) as c:
         assert c.query("SELECT COUNT(*) AS n FROM exposures")[0]["n"] == 1
         fails = c.query("SELECT input, exit_code FROM failures")

@@ -6,7 +6,9 @@ unchanged; a change of the model, the simulator or a product format changes it o
 rewrite it then with ``DESGHOST_WRITE_GOLDEN=1 python3 -m pytest tests/test_products_unchanged.py``
 and say why in the commit message.
 
-Everything runs through the ``desghost`` command line and ``ceci``, in real processes.
+The products are made through the ``desghost`` command line and ``ceci``, in real processes.
+The night holds one corrupt file besides its six exposures: every shell must record it as a
+failure and go on.
 """
 import json
 import os
@@ -15,7 +17,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import fitsio
 import pytest
+
+from desghost.catalog.store import Catalog
+from desghost.reading.discovery import discover_inputs
+from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 
 from .product_digest import products_digest
 
@@ -25,10 +32,10 @@ WRITE = os.environ.get("DESGHOST_WRITE_GOLDEN") == "1"
 NIGHT = [("raw", 700200 + k, k) for k in range(5)] + [("des", 700205, 5)]
 
 
-def _desghost(*args, cwd=None):
+def _desghost(*args, expect=0):
     out = subprocess.run([sys.executable, "-m", "desghost", *map(str, args)], capture_output=True, text=True,
-                         cwd=cwd, timeout=600)
-    assert out.returncode == 0, f"desghost {' '.join(map(str, args))}: {out.stderr[-3000:]}"
+                         timeout=600)
+    assert out.returncode == expect, f"desghost {' '.join(map(str, args))}: {out.stderr[-3000:]}"
     return out
 
 
@@ -51,11 +58,12 @@ def _check(name, digest, record=True):
 
 @pytest.fixture(scope="module")
 def night_inputs(tmp_path_factory):
-    """Five raw exposures and one DES per-CCD directory, two artifacts each."""
+    """Five raw exposures and one DES per-CCD directory, two artifacts each, and one corrupt file."""
     d = tmp_path_factory.mktemp("golden_night")
     for flavor, expnum, seed in NIGHT:
         out = d / (f"DECam_{expnum:08d}.fits.fz" if flavor == "raw" else f"D{expnum:08d}")
-        _desghost("-q", "simulate", out, "--flavor", flavor, "--expnum", expnum, "--seed", seed, "--artifacts", 2)
+        write_simulated_exposure(out, SimulationConfig(flavor=flavor, expnum=expnum, seed=seed, n_artifacts=2))
+    (d / "DECam_00700206.fits.fz").write_bytes(b"SIMPLE  =" + b"\0" * 3000)  # corrupt
     return d
 
 
@@ -65,14 +73,23 @@ def test_demo_products_are_unchanged(tmp_path):
 
 
 def test_night_products_are_unchanged(night_inputs, tmp_path):
-    _desghost("-q", "night", night_inputs, "-o", tmp_path / "night", "--workers", 2)
+    _desghost("-q", "night", night_inputs, "-o", tmp_path / "night", "--workers", 2, expect=14)
     _check("night", products_digest(tmp_path / "night", tmp_path / "night" / "desghost_catalog.sqlite"))
+
+
+def test_run_gives_the_nights_products(night_inputs, tmp_path):
+    """`desghost run` on one exposure of the night writes what the night wrote for it."""
+    _desghost("-q", "run", night_inputs / "D00700205", "-o", tmp_path / "run", "--catalog", tmp_path / "c.sqlite")
+    digest = products_digest(tmp_path / "run", tmp_path / "c.sqlite")
+    golden = json.loads(GOLDEN.read_text())["night"]
+    assert list(digest) == ["700205"] and golden["700205"]["exclusions"]
+    assert digest["700205"] == golden["700205"]
 
 
 @pytest.mark.skipif(shutil.which("mpirun") is None or shutil.which("ceci") is None,
                     reason="needs Open MPI (mpirun) and ceci; .ci/run installs both")
 def test_two_rank_stage_products_are_unchanged(night_inputs, tmp_path):
-    listing = sorted(str(p) for p in night_inputs.iterdir())
+    listing = [os.path.abspath(p) for p in discover_inputs([night_inputs])]  # FITS files and per-CCD folders
     (tmp_path / "list.txt").write_text("\n".join(listing) + "\n")
     (tmp_path / "config.yml").write_text("DesghostMasking:\n    model: default\n")
     pipeline = ((REPO / "stage" / "desghost_pipeline.yml").read_text()
@@ -85,5 +102,13 @@ def test_two_rank_stage_products_are_unchanged(night_inputs, tmp_path):
                          timeout=600)
     log = (tmp_path / "logs" / "DesghostMasking.out")
     assert out.returncode == 0, out.stdout[-2000:] + (log.read_text()[-3000:] if log.exists() else "")
+    assert "6 of 7 exposures done on 2 rank(s)" in log.read_text()
+    with Catalog(tmp_path / "out" / "catalog.sqlite", create=False) as cat:
+        assert cat.query("SELECT COUNT(*) AS n FROM exposures")[0]["n"] == 6
+        failure = cat.query("SELECT input, exit_code FROM failures")
+        n_rows = cat.query("SELECT COUNT(*) AS n FROM excluded_ccds")[0]["n"]
+    assert len(failure) == 1 and failure[0]["input"].endswith("DECam_00700206.fits.fz") and failure[0]["exit_code"] > 1
+    merged = fitsio.read(tmp_path / "out" / "exclusion_table.fits", ext="EXCLUDE")
+    assert len(merged) == n_rows > 0 and set(merged["EXPNUM"].tolist()) <= {e for _, e, _ in NIGHT}
     # the stage must give what the night runner gives, so it is compared, never recorded
     _check("night", products_digest(tmp_path / "out" / "products", tmp_path / "out" / "catalog.sqlite"), record=False)

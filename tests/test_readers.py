@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from desghost.readers import open_exposure
+from desghost.reading.exposure import open_exposure
 
 from .fitsedit import copy_exposure, set_card
 

@@ -7,10 +7,10 @@ import pytest
 from PIL import Image
 from scipy.ndimage import binary_erosion, distance_transform_edt
 
-from desghost.focalplane import ccd_map
-from desghost.imagestats import image_statistics
+from desghost.focalplane.ccd_map import ccd_map
 from desghost.layout import load_layout
 from desghost.simulate.training import render_training_image
+from research.imagestats import image_statistics
 
 from .conftest import shared_data
 
@@ -62,9 +62,9 @@ def test_source_star_placement_finds_the_saturated_star_of_real_ghost_families(r
     # star placed from the ghosts' radial line lands on that star's core
     from scipy.ndimage import center_of_mass, label
 
-    from desghost.annotations import instance_masks, read_via
-    from desghost.imagestats import largest_saturated_area_px
+    from desghost.reading.annotations import instance_masks, read_via
     from desghost.simulate.source import source_position_px
+    from research.imagestats import largest_saturated_area_px
     annotations = [read_via(f) for f in sorted(shared_data("dgb", "real", "annotations").glob("common_core_*.json"))]
     layout = load_layout()
     errors_px = []

@@ -6,13 +6,22 @@ import numpy as np
 import pytest
 from astropy.wcs import WCS
 
-from desghost.focalplane import ccd_map
-from desghost.imagestats import annotation_statistics, edge_steps, instance_contrasts, instance_edge_contrasts
+from desghost.focalplane.ccd_map import ccd_map
 from desghost.layout import load_layout
-from desghost.simulate.artifacts import (AMPLITUDE_RANGE, SMALL_BRIGHT_AMPLITUDE_RANGE, SMALL_BRIGHT_AREA_PX, Artifact,
-                                        amplitude_range, draw_artifacts, footprint_mask, load_stats, surface)
+from desghost.simulate.artifacts import (
+    AMPLITUDE_RANGE,
+    SMALL_BRIGHT_AMPLITUDE_RANGE,
+    SMALL_BRIGHT_AREA_PX,
+    Artifact,
+    amplitude_range,
+    draw_artifacts,
+    footprint_mask,
+    load_stats,
+    surface,
+)
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 from desghost.simulate.training import render_training_image
+from research.imagestats import annotation_statistics, edge_steps, instance_contrasts, instance_edge_contrasts
 
 
 def test_raw_file_structure_matches_decam(raw_exposure):
@@ -81,8 +90,8 @@ def test_truth_ccds_match_the_400px_mask():
     layout = load_layout()
     index, live = ccd_map(layout, 700001)
     rng = np.random.default_rng(5)
-    from desghost.simulate.geometry import ccd_footprints
     from desghost.simulate.artifacts import footprint_polygon
+    from desghost.simulate.geometry import ccd_footprints
     for art in draw_artifacts(rng, 12):
         by_polygon = set(ccd_footprints(layout, footprint_polygon(art), 256, 512))
         by_mask = set(np.unique(index[footprint_mask(art) & (index > 0)]).tolist())
@@ -259,7 +268,7 @@ def test_local_background_embosses_faint_discs_and_keeps_stars():
 
 
 def test_clean_fraction_sets_the_share_of_artifact_free_training_images():
-    from desghost.dataset import CLEAN_FRACTION, synthetic_sample
+    from desghost.training.dataset import CLEAN_FRACTION, synthetic_sample
     n = 24
     default = [synthetic_sample(5, i, augment_images=False) for i in range(n)]
     explicit = [synthetic_sample(5, i, augment_images=False, clean_fraction=CLEAN_FRACTION) for i in range(n)]

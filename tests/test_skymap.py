@@ -6,7 +6,7 @@ import pytest
 from astropy.wcs import WCS
 
 from desghost.cli import main
-from desghost.skymap import masked_area_map
+from desghost.products.skymap import masked_area_map
 
 SCALE = 0.263 / 3600 * 8  # deg per pixel of a small 256x512 CCD
 

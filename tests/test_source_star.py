@@ -1,14 +1,19 @@
 """The ghosts' source star: placed from the ghost family's radial line, rendered with spikes."""
 import numpy as np
 
-from desghost.focalplane import ccd_map
-from desghost.imagestats import largest_saturated_area_px
+from desghost.focalplane.ccd_map import ccd_map
 from desghost.layout import load_layout
 from desghost.simulate.artifacts import Artifact
-from desghost.simulate.source import (GHOST_RADIUS_RATIOS, SOURCE_FLUX_RANGE, draw_source_star, scene_stars,
-                                      source_position_px)
+from desghost.simulate.source import (
+    GHOST_RADIUS_RATIOS,
+    SOURCE_FLUX_RANGE,
+    draw_source_star,
+    scene_stars,
+    source_position_px,
+)
 from desghost.simulate.stars import StarField, render_halos
 from desghost.simulate.training import render_training_image
+from research.imagestats import largest_saturated_area_px
 
 
 def family(star, ratios, radii):

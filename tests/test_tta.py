@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from desghost.detect import detect_images
-from desghost.model import ModelConfig, build_model, load_model, save_model
-from desghost.tta import apply_view, fuse_views, unflip_boxes, view_flips
+from desghost.detection.detect import detect_images
+from desghost.detection.model import ModelConfig, build_model, load_model, save_model
+from desghost.detection.views import apply_view, fuse_views, unflip_boxes, view_flips
 
 
 def _square(y0, x0, size, shape=(40, 40)):

@@ -6,8 +6,12 @@ first; recalibrate the result with ``tools/scan_postprocessing.py`` before shipp
     python tools/average_models.py A.safetensors B.safetensors -o SOUP.safetensors [--weights 0.5 0.5]
 """
 import argparse
+import sys
+from pathlib import Path
 
-from desghost.model import write_weight_average
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # research/ lives beside tools/, not installed
+
+from research.model_files import write_weight_average  # noqa: E402
 
 
 def main():

@@ -7,11 +7,17 @@ The threshold maximising CCD-level F1 (any pixel, all classes) on a synthetic va
 """
 import argparse
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 
-from desghost.evaluate import VALIDATION_SEED, predict, synthetic_test_set, threshold_scan
-from desghost.model import load_model, write_calibrated_copy
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # research/ lives beside tools/, not installed
+
+from desghost.detection.model import load_model  # noqa: E402
+from desghost.evaluation.evaluate import VALIDATION_SEED, predict, synthetic_test_set  # noqa: E402
+from research.diagnostics import threshold_scan  # noqa: E402
+from research.model_files import write_calibrated_copy  # noqa: E402
 
 
 def main():

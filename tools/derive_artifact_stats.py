@@ -16,7 +16,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from desghost.annotations import CLASS_NAMES, read_via, region_mask  # noqa: E402
+from desghost.classes import CLASS_NAMES  # noqa: E402
+from desghost.reading.annotations import read_via, region_mask  # noqa: E402
 
 
 def region_stats(mask):

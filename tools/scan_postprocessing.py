@@ -18,18 +18,22 @@ real_train+N``); the images used here are never reported.
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
-from desghost.calibration import THRESHOLDS, choose, cut, scan
-from desghost.detect import detect_images
-from desghost.evaluate import VALIDATION_SEED, score_predictions, synthetic_test_set
-from desghost.model import load_model, write_calibrated_copy
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # research/ lives beside tools/, not installed
+
+from desghost.detection.detect import detect_images  # noqa: E402
+from desghost.detection.model import load_model  # noqa: E402
+from desghost.evaluation.evaluate import VALIDATION_SEED, score_predictions, synthetic_test_set  # noqa: E402
+from research.model_files import write_calibrated_copy  # noqa: E402
+from research.operating_point import THRESHOLDS, choose, cut, scan  # noqa: E402
 
 DATA = Path(os.environ.get("DESGHOST_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 
 
 def main():
-    from desghost.dataset import load_via_images, real_split
+    from desghost.training.dataset import load_via_images, real_split
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model")

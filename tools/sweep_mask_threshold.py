@@ -11,10 +11,15 @@ images come from the validation seed, never the reported synthetic test set.
 """
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
-from desghost.evaluate import VALIDATION_SEED, predict, synthetic_test_set, threshold_scan
-from desghost.model import load_model
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # research/ lives beside tools/, not installed
+
+from desghost.detection.model import load_model  # noqa: E402
+from desghost.evaluation.evaluate import VALIDATION_SEED, predict, synthetic_test_set  # noqa: E402
+from research.diagnostics import threshold_scan  # noqa: E402
 
 
 def main():

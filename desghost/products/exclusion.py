@@ -8,7 +8,7 @@ so ``numpy.genfromtxt(path, names=True, dtype=int)`` reads EXPNUM and CCDNUM as 
 import fitsio
 import numpy as np
 
-from ..atomic import atomic_path
+from desghost.atomic import atomic_path
 
 EXCLUSION_DTYPE = np.dtype([("EXPNUM", ">i4"), ("CCDNUM", ">i2"), ("REASON", "S30"), ("ANALYST", "S30"),
                             ("CLASS", "S8"), ("SCORE", ">f4"), ("AREA_FRAC", ">f4"), ("MODEL", "S40"),
@@ -54,15 +54,3 @@ def write_raytrace_list(path, rows):
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(raytrace_lines(rows)) + "\n")
     return str(path)
-
-
-def read_raytrace_list(path):
-    """Read a ray-tracing list (ours or DELVE's) as ``[(date, expnum, ccdnum, detpos)]``.
-
-    Uses the same ``numpy.genfromtxt(names=True)`` convention as the existing readers.
-    """
-    data = np.genfromtxt(path, names=True, dtype=None, encoding="utf-8", missing_values="nan")
-    data = np.atleast_1d(data)
-    if data.size == 0:
-        return []
-    return [(int(d["date"]), int(d["expnum"]), int(d["ccdnum"]), str(d["id"])) for d in data]

@@ -4,12 +4,14 @@ Primary header: provenance.  One PLIO-compressed int32 image per CCD present (EX
 DETPOS, CCDNUM, EXPNUM, the mask planes declared as ``MP_<NAME> = bit``) at full CCD
 resolution; a FOCALPLANE image with the 400x400 mask; an INSTANCES table.
 """
+from typing import NamedTuple
+
 import fitsio
 import numpy as np
 
-from ..atomic import atomic_path
-from ..project import ccd_mask
-from .bits import class_value, plane_cards
+from desghost.atomic import atomic_path
+from desghost.classes import class_value, plane_cards
+from desghost.projection import ccd_mask
 
 #: Rows per PLIO tile of the CCD masks: 64-row tiles make files about 9x smaller than
 #: one-row tiles (12 KB instead of 107 KB for a CCD with one ghost) at the same write time.
@@ -37,6 +39,25 @@ def instance_table(instances, coverages):
     return arr
 
 
+class CCDMaskFrame(NamedTuple):
+    """What a CCD's mask HDU needs from the CCD's header.
+
+    Attributes
+    ----------
+    ny_px, nx_px : int
+        Shape of the CCD's data section (the mask has the same shape).
+    orientation : PixelOrientation
+        Which way the CCD's pixel axes run in the focal-plane image.
+    wcs_cards : list of dict
+        The CCD's WCS in the data-section pixel frame (fitsio header records).
+    """
+
+    ny_px: int
+    nx_px: int
+    orientation: object
+    wcs_cards: list
+
+
 def write_mask_fits(path, result, layout, ccd_frames, provenance_cards):
     """Write the mask file atomically.
 
@@ -44,8 +65,8 @@ def write_mask_fits(path, result, layout, ccd_frames, provenance_cards):
     ----------
     result : ExposureResult
     ccd_frames : dict
-        ``{ccdnum: (ny_px, nx_px, orientation, wcs_cards)}`` of the CCDs present (dead ones are
-        skipped); the WCS cards (data-section pixel frame) go into each CCD's header.
+        ``{ccdnum: CCDMaskFrame}`` of the CCDs present (dead ones are skipped); the WCS cards
+        go into each CCD's header.
     """
     touching = {}
     for inst, cov in zip(result.instances, result.coverages):
@@ -57,7 +78,8 @@ def write_mask_fits(path, result, layout, ccd_frames, provenance_cards):
             for ccdnum in sorted(ccd_frames):
                 if ccdnum in result.dead_ccds:
                     continue
-                ny, nx, orientation, wcs = ccd_frames[ccdnum]
+                frame = ccd_frames[ccdnum]
+                ny, nx, orientation, wcs = frame.ny_px, frame.nx_px, frame.orientation, frame.wcs_cards
                 mask = np.zeros((ny, nx), dtype=np.int32)
                 for inst in touching.get(ccdnum, []):
                     mask[ccd_mask(inst.mask, layout.ccds[ccdnum].box_px, ny, nx, orientation)] |= class_value(inst.class_name)

@@ -3,9 +3,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from skimage.measure import find_contours
 
-from ..atomic import atomic_path
+from desghost.atomic import atomic_path
+from desghost.classes import CLASS_COLORS
 
-CLASS_COLORS = {"Bright": (255, 60, 60), "Faint": (255, 200, 0), "Rays": (0, 220, 255)}
 EXCLUDED_COLOR = (255, 0, 255)
 GRID_COLOR = (90, 90, 90)
 

@@ -19,22 +19,18 @@ from importlib import resources
 import numpy as np
 from skimage.draw import polygon as draw_polygon
 
-CLASSES = ("Bright", "Faint", "Rays")
-#: Peak surface brightness (binned-noise units), drawn log-uniformly in these ranges.  Set from
-#: the contrast inside the annotations of the 30 real images (median grey level above sky, in
-#: units of the pixel noise; ``benchmarks/compare_sim_real.py`` prints it by class and size):
-#: the earlier uniform draws in (3, 9) Bright and (0.8, 2.2) Faint made small Bright ghosts 5.4
-#: where real ones are 2.0, and Faint ghosts 0.22-1.03 where real ones are 0.06-0.64.  Real Rays
-#: are thin bright streaks over a dim glow (median 0.44, 90th percentile 6.1 above sky); rays
-#: drawn as such streaks (``Artifact.streaks``) with peaks of 8-40 give 0.44 and 4.9, where the
-#: earlier soft fans of (1.5, 5) gave 0.57 and 2.3.
+#: Peak surface brightness (binned-noise units), drawn log-uniformly in these ranges.  Rule:
+#: the contrast inside the annotations (median grey level above sky, in units of the pixel
+#: noise) matches the 30 real images by class; ``benchmarks/compare_sim_real.py`` prints it by
+#: class and size.  Measured target: real Faint ghosts 0.06-0.64; real Rays are thin bright
+#: streaks over a dim glow (median 0.44, 90th percentile 6.1 above sky), which rays drawn as
+#: such streaks (``Artifact.streaks``) with peaks of 8-40 give as 0.44 and 4.9.
 AMPLITUDE_RANGE = {"Bright": (2.0, 9.0), "Faint": (0.35, 2.2), "Rays": (8.0, 40.0)}
 #: Small Bright ghosts (an annotation record's ellipse area below ``SMALL_BRIGHT_AREA_PX``;
 #: nested companions keep their ghost's amplitude) are drawn from their own, wider and dimmer
-#: range.  With the class range, and the source star's glow under the ghosts near it, their
-#: median contrast was 4.6 (p16 1.8, p84 8.0) where the real ones have 2.0 (0.6, 6.8); with this
-#: range it is 2.9 (0.6, 5.7), and the step across their edges 2.8 against the real 1.6 (was
-#: 4.5), in ``benchmarks/compare_sim_real.py``.
+#: range.  Target: the real ones' median contrast 2.0 (p16 0.6, p84 6.8) and edge step 1.6;
+#: with this range, and the source star's glow under the ghosts near it, the simulator gives
+#: 2.9 (0.6, 5.7) and 2.8 in ``benchmarks/compare_sim_real.py``.
 SMALL_BRIGHT_AREA_PX = 1000.0
 SMALL_BRIGHT_AMPLITUDE_RANGE = (0.5, 7.0)
 #: Chance that a drawn ghost gets extra nested companions.  The annotated records already
@@ -42,7 +38,6 @@ SMALL_BRIGHT_AMPLITUDE_RANGE = (0.5, 7.0)
 #: tops them up: with it, 26-29% of synthetic ghosts lie inside a larger ghost of their class,
 #: against 28% for the eight annotators of the 30 real images and 19% in the paper's training
 #: and validation annotations (``benchmarks/compare_sim_real.py`` prints the comparison).
-#: The earlier 0.35 gave 48% and 0.9 more instances per image than annotated.
 NESTED_COMPANION_PROBABILITY = 0.05
 #: Rays: brightness of the glow between the streaks, as a fraction of the streaks' peak.
 RAY_GLOW = 0.03
@@ -76,8 +71,8 @@ class Artifact:
     taper : float
         Rays only: width at the narrow end as a fraction of the wide end.
     streaks : int
-        Rays only: number of bright streaks fanning out from the narrow end; 0 gives the soft
-        cosine striation of earlier versions.
+        Rays only: number of bright streaks fanning out from the narrow end; 0 gives a soft
+        cosine striation instead.
     streak_seed : int
         Rays only: seeds the streaks' positions, widths and brightnesses.
     """

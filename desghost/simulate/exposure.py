@@ -15,22 +15,17 @@ from pathlib import Path
 import fitsio
 import numpy as np
 
-from .. import __version__
-from ..atomic import atomic_path
-from ..errors import OutputError
-from ..layout import load_layout
-from ..readers import _apply_dead_regions
-from .artifacts import draw_artifacts, footprint_polygon, render
-from .geometry import ccd_footprints
-from .source import scene_stars
-from .stars import HALO_FRACTION, HALO_MIN_FLUX, render_halos
+from desghost import __version__
+from desghost.atomic import atomic_path
+from desghost.errors import OutputError
+from desghost.layout import load_layout
+from desghost.simulate.artifacts import draw_artifacts, footprint_polygon, render
+from desghost.simulate.geometry import ccd_footprints
+from desghost.simulate.headers import ccd_cards, primary_header, raw_sections, wcs_cards
+from desghost.simulate.source import scene_stars
+from desghost.simulate.stars import HALO_FRACTION, HALO_MIN_FLUX, render_halos
 
 CCD_SHAPES = {"full": (4096, 2048), "small": (512, 256)}  # data section (ny, nx)
-PRESCAN_COLS, OVERSCAN_COLS, POSTSCAN_ROWS = 6, 50, 50
-PIXEL_SCALE_DEG = 0.263 / 3600.0
-BANDS = {"g": "g DECam SDSS c0001 4720.0 1520.0", "r": "r DECam SDSS c0002 6415.0 1480.0",
-         "i": "i DECam SDSS c0003 7835.0 1470.0", "z": "z DECam SDSS c0004 9260.0 1520.0",
-         "Y": "Y DECam c0005 10095.0 1130.0"}
 
 
 @dataclass
@@ -49,73 +44,6 @@ class SimulationConfig:
     bias_adu: float = 1200.0
     exptime_s: float = 90.0
     artifacts: list | None = None  # explicit Artifact list; overrides n_artifacts
-
-
-def _date_for_expnum(expnum):
-    """A plausible DATE-OBS for an EXPNUM (DECam takes about 330 exposures a night)."""
-    mjd = 56200.0 + (expnum - 150000) / 330.0 * 1.0
-    from astropy.time import Time
-    t = Time(mjd, format="mjd")
-    return t.isot, float(mjd)
-
-
-def _primary_header(cfg, layout, flavor):
-    date_obs, mjd = _date_for_expnum(cfg.expnum)
-    hdr = [
-        ("INSTRUME", "DECam", "Instrument used to obtain these data"),
-        ("TELESCOP", "CTIO 4.0-m telescope", "Telescope name"),
-        ("OBSTYPE", "object", "Observation type"),
-        ("PROCTYPE", "RAW" if flavor == "raw" else "InstCal", "Data processing level"),
-        ("PRODTYPE", "image", "Data product type"),
-        ("EXPNUM", int(cfg.expnum), "DECam exposure number"),
-        ("FILTER", BANDS.get(cfg.band, cfg.band), "Unique filter identifier"),
-        ("EXPTIME", float(cfg.exptime_s), "[s] Exposure duration"),
-        ("DATE-OBS", date_obs, "UTC epoch"),
-        ("MJD-OBS", round(mjd, 8), "MJD of observation start"),
-        ("TELRA", "03:00:00.000", "[HH:MM:SS] Telescope RA"),
-        ("TELDEC", "-30:00:00.00", "[DD:MM:SS] Telescope DEC"),
-        ("DESGHSIM", True, "desghost simulated exposure"),
-        ("DGVERS", __version__, "desghost version that wrote it"),
-        ("DGSEED", int(cfg.seed), "simulation seed"),
-    ]
-    if flavor == "des":
-        hdr.append(("BAND", cfg.band, "Short name for filter"))
-    return [{"name": k, "value": v, "comment": c} for k, v, c in hdr]
-
-
-def _wcs_cards(layout, ccdnum, nx, ny, col_offset, row_offset):
-    """A TAN WCS with DECam's orientation: CCD x runs south, CCD y runs east."""
-    c = layout.ccds[ccdnum]
-    scale = PIXEL_SCALE_DEG * layout.ccd_nx_px / nx
-    crpix1 = (0.0 - c.xmin_mm) / (c.xmax_mm - c.xmin_mm) * nx + 0.5 + col_offset
-    crpix2 = (0.0 - c.ymin_mm) / (c.ymax_mm - c.ymin_mm) * ny + 0.5 + row_offset
-    return [("CTYPE1", "RA---TAN"), ("CTYPE2", "DEC--TAN"), ("CRVAL1", 45.0), ("CRVAL2", -30.0),
-            ("CRPIX1", round(crpix1, 3)), ("CRPIX2", round(crpix2, 3)),
-            ("CD1_1", 0.0), ("CD1_2", scale), ("CD2_1", -scale), ("CD2_2", 0.0),
-            ("CUNIT1", "deg"), ("CUNIT2", "deg"), ("RADESYS", "ICRS"), ("EQUINOX", 2000.0)]
-
-
-def _raw_sections(layout, ccdnum, ny, nx):
-    """Raw-frame sections of a CCD: DECam's S CCDs put the 50 postscan rows first."""
-    south = layout.ccds[ccdnum].detpos.startswith("S")
-    width = 2 * (PRESCAN_COLS + OVERSCAN_COLS) + nx
-    height = ny + POSTSCAN_ROWS
-    y1 = POSTSCAN_ROWS + 1 if south else 1
-    y2 = y1 + ny - 1
-    d1 = PRESCAN_COLS + OVERSCAN_COLS + 1
-    half = nx // 2
-    left = (d1, d1 + half - 1)
-    right = (d1 + half, d1 + nx - 1)
-    bias_left = (PRESCAN_COLS + 1, PRESCAN_COLS + OVERSCAN_COLS)
-    bias_right = (d1 + nx, d1 + nx + OVERSCAN_COLS - 1)
-    amp_a_right = layout.ccds[ccdnum].amp_a_side == "right"
-    a_data, a_bias = (right, bias_right) if amp_a_right else (left, bias_left)
-    b_data, b_bias = (left, bias_left) if amp_a_right else (right, bias_right)
-    sec = lambda x, y: f"[{x[0]}:{x[1]},{y[0]}:{y[1]}]"  # noqa: E731
-    cards = {"DATASEC": sec((d1, d1 + nx - 1), (y1, y2)), "TRIMSEC": sec((d1, d1 + nx - 1), (y1, y2)),
-             "DATASECA": sec(a_data, (y1, y2)), "BIASSECA": sec(a_bias, (y1, y2)),
-             "DATASECB": sec(b_data, (y1, y2)), "BIASSECB": sec(b_bias, (y1, y2))}
-    return cards, (height, width), (y1 - 1, d1 - 1), a_data, b_data
 
 
 class _Scene:
@@ -257,18 +185,12 @@ def _write_all(out, scene, layout, cfg, ny, nx, progress):
     return files, str(truth_path)
 
 
-def _ccd_cards(layout, ccdnum, extra):
-    detpos = layout.ccds[ccdnum].detpos
-    cards = [("EXTNAME", detpos), ("CCDNUM", ccdnum), ("DETPOS", detpos), ("INHERIT", True)]
-    return [{"name": k, "value": v} for k, v in cards + list(extra)]
-
-
 def _write_raw(path, scene, layout, cfg, ny, nx, progress):
     rng = scene.rng
     with atomic_path(path) as tmp, fitsio.FITS(str(tmp), "rw", clobber=True) as f:
-        f.write(None, header=_primary_header(cfg, layout, "raw"))
+        f.write(None, header=primary_header(cfg, layout, "raw"))
         for ccdnum in layout.ccdnums:
-            cards, (height, width), (r0, c0), a_cols, b_cols = _raw_sections(layout, ccdnum, ny, nx)
+            cards, (height, width), (r0, c0), a_cols, b_cols = raw_sections(layout, ccdnum, ny, nx)
             e = _ccd_electrons(scene, layout, cfg, ccdnum, ny, nx)
             if ccdnum in scene.dead:
                 e[:] = rng.standard_normal(e.shape, dtype=np.float32) * cfg.read_noise_electrons
@@ -289,8 +211,8 @@ def _write_raw(path, scene, layout, cfg, ny, nx, progress):
                 ("SATURATA", 65000.0), ("SATURATB", 65000.0),
                 ("DETSEC", f"[{layout.ccds[ccdnum].detsec_x0}:{layout.ccds[ccdnum].detsec_x0 + 2047},"
                            f"{layout.ccds[ccdnum].detsec_y0}:{layout.ccds[ccdnum].detsec_y0 + 4095}]"),
-            ] + _wcs_cards(layout, ccdnum, nx, ny, c0, r0)
-            f.write(adu, header=_ccd_cards(layout, ccdnum, extra), extname=layout.ccds[ccdnum].detpos,
+            ] + wcs_cards(layout, ccdnum, nx, ny, c0, r0)
+            f.write(adu, header=ccd_cards(layout, ccdnum, extra), extname=layout.ccds[ccdnum].detpos,
                     compress="RICE", tile_dims=[1, width])
             if progress:
                 progress(ccdnum)
@@ -301,19 +223,19 @@ def _ooi_pixels(scene, layout, cfg, ccdnum, ny, nx):
     e = _ccd_electrons(scene, layout, cfg, ccdnum, ny, nx)
     sci = (e - np.float32(cfg.sky_electrons)) / np.float32(cfg.gain)
     probe = np.ones((1, nx), dtype=np.float32)
-    _apply_dead_regions(probe, layout, ccdnum, cfg.expnum)
+    layout.blank_dead_regions(probe, ccdnum, cfg.expnum)
     sci[:, ~np.isfinite(probe[0])] = 0.0
     return sci
 
 
 def _write_ooi(path, scene, layout, cfg, ny, nx, progress):
     with atomic_path(path) as tmp, fitsio.FITS(str(tmp), "rw", clobber=True) as f:
-        f.write(None, header=_primary_header(cfg, layout, "ooi"))
+        f.write(None, header=primary_header(cfg, layout, "ooi"))
         for ccdnum in layout.ccdnums:
             sci = _ooi_pixels(scene, layout, cfg, ccdnum, ny - 2, nx - 2)
             extra = [("SKYSUB", cfg.sky_electrons / cfg.gain), ("GAINA", cfg.gain), ("GAINB", cfg.gain),
-                     ("SATURATE", 60000.0)] + _wcs_cards(layout, ccdnum, nx - 2, ny - 2, 0, 0)
-            f.write(sci, header=_ccd_cards(layout, ccdnum, extra), extname=layout.ccds[ccdnum].detpos,
+                     ("SATURATE", 60000.0)] + wcs_cards(layout, ccdnum, nx - 2, ny - 2, 0, 0)
+            f.write(sci, header=ccd_cards(layout, ccdnum, extra), extname=layout.ccds[ccdnum].detpos,
                     compress="RICE", tile_dims=[1, nx - 2], qlevel=4.0, qmethod="SUBTRACTIVE_DITHER_1",
                     dither_seed=_dither_seed(cfg, ccdnum))
             if progress:
@@ -332,10 +254,10 @@ def _write_des(folder, scene, layout, cfg, ny, nx, progress):
         msk[:, 3] |= 1  # a bad column (BPM)
         msk[sci == 0.0] |= 8  # BADAMP
         wgt = np.full(sci.shape, cfg.gain ** 2 / (cfg.sky_electrons + cfg.read_noise_electrons ** 2), dtype=np.float32)
-        wcs = _wcs_cards(layout, ccdnum, nx - 2, ny - 2, 0, 0)
+        wcs = wcs_cards(layout, ccdnum, nx - 2, ny - 2, 0, 0)
         with atomic_path(path) as tmp, fitsio.FITS(str(tmp), "rw", clobber=True) as f:
-            prim = _primary_header(cfg, layout, "des")
-            f.write(sci, header=prim + _ccd_cards(layout, ccdnum, wcs), extname="SCI",
+            prim = primary_header(cfg, layout, "des")
+            f.write(sci, header=prim + ccd_cards(layout, ccdnum, wcs), extname="SCI",
                     compress="RICE", tile_dims=[1, nx - 2], qlevel=4.0, qmethod="SUBTRACTIVE_DITHER_1",
                     dither_seed=_dither_seed(cfg, ccdnum))
             f.write(msk, extname="MSK", compress="RICE", tile_dims=[1, nx - 2],

@@ -12,7 +12,7 @@ annotated images, so the star is placed where that family of ghosts says it must
 """
 import numpy as np
 
-from .stars import StarField, draw_stars
+from desghost.simulate.stars import StarField, draw_stars
 
 #: Where the outermost ghost on the star's side sits, in units of the star's distance from the
 #: optical axis (measured: 1.03-1.15, median 1.08).

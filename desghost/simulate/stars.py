@@ -3,6 +3,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from desghost.simulate.artifacts import far_from
+
 
 @dataclass
 class StarField:
@@ -99,7 +101,6 @@ def render_halos(stars, col, row):
 
     Stars of at least ``SPIKE_MIN_FLUX`` add diffraction spikes and a wide glow.
     """
-    from .artifacts import far_from
 
     col = np.asarray(col, dtype=float)
     row = np.asarray(row, dtype=float)

@@ -1,6 +1,6 @@
 """400x400 training images with per-instance masks, straight from the artifact renderer.
 
-The image is made the way :mod:`desghost.focalplane` makes one from an exposure: noise of
+The image is made the way :mod:`desghost.focalplane.assembly` makes one from an exposure: noise of
 one binned pixel, stars and artifacts in binned-noise units, per-CCD sky subtraction, the
 same stretch, gaps and dead areas at the fill value.
 """
@@ -8,12 +8,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..focalplane import ccd_map
-from ..layout import load_layout
-from ..stretch import stretch_to_uint8
-from .artifacts import draw_artifacts, footprint_mask, render
-from .source import scene_stars
-from .stars import render_stars_image
+from desghost.classes import CLASS_IDS
+from desghost.focalplane.ccd_map import ccd_map
+from desghost.focalplane.stretch import stretch_to_uint8
+from desghost.layout import load_layout
+from desghost.simulate.artifacts import draw_artifacts, footprint_mask, render
+from desghost.simulate.source import scene_stars
+from desghost.simulate.stars import render_stars_image
 
 
 @dataclass
@@ -114,7 +115,7 @@ def render_training_image(rng, layout=None, n_artifacts=None, expnum=500000, ccd
         m = footprint_mask(art, shape)
         if (m & live).sum() >= 4:
             masks.append(m)
-            labels.append({"Bright": 1, "Faint": 2, "Rays": 3}[art.cls])
+            labels.append(CLASS_IDS[art.cls])
             kept.append(art)
     masks = np.stack(masks) if masks else np.zeros((0,) + tuple(shape), dtype=bool)
     return TrainingImage(image, masks, np.asarray(labels, dtype=np.int64), kept)

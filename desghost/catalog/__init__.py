@@ -1,0 +1,1 @@
+"""The catalog: the SQLite store, its queries, and the ray-tracing list import."""

@@ -1,0 +1,61 @@
+"""Query results written the ways ``desghost query`` offers: an aligned table, CSV, FITS, a ray-tracing list."""
+import io
+
+from astropy.table import MaskedColumn, Table
+
+from desghost import __version__
+from desghost.products.exclusion import raytrace_lines, write_exclusion_fits
+
+FORMATS = ("table", "csv", "fits", "raytrace")
+
+
+def rows_to_table(rows):
+    """Catalog rows (dicts with the same keys) as an astropy Table; NULLs become masked values."""
+    table = Table()
+    for name in rows[0]:
+        values = [r[name] for r in rows]
+        fill = next((v for v in values if v is not None), "")
+        table[name] = MaskedColumn([fill if v is None else v for v in values], mask=[v is None for v in values])
+    return table
+
+
+def _written(table, fmt):
+    buf = io.StringIO()
+    table.write(buf, format=fmt)
+    return buf.getvalue()
+
+
+def as_table(rows):
+    """Rows as an aligned text table (astropy's ``ascii.fixed_width_two_line``), floats to 3 decimals."""
+    if not rows:
+        return "(no rows)\n"
+    table = rows_to_table(rows)
+    for column in table.columns.values():
+        if column.dtype.kind == "f":
+            column.info.format = ".3f"
+    return _written(table, "ascii.fixed_width_two_line")
+
+
+def as_csv(rows):
+    """Rows as CSV with a header line (astropy's ``ascii.csv``; NULLs empty; empty text for no rows)."""
+    return _written(rows_to_table(rows), "ascii.csv") if rows else ""
+
+
+def exclusion_rows(rows):
+    """Excluded-CCD catalog rows with every exclusion-table column filled (NULLs as empty values)."""
+    return [{**r, "class": r["class"] or "", "score": r["score"] or 0.0, "area_frac": r["area_frac"] or 0.0,
+             "model": r["model"] or "", "band": r["band"] or "", "date_obs": str(r["date_obs"] or ""),
+             "reason": r["reason"] or "", "analyst": r["analyst"] or "", "detpos": r["detpos"] or "nan"}
+            for r in rows]
+
+
+def as_raytrace(rows):
+    """Excluded-CCD rows as a ray-tracing list (``#date expnum ccd id ccdnum``)."""
+    return "\n".join(raytrace_lines(exclusion_rows(rows))) + "\n"
+
+
+def write_fits(path, rows, query_text):
+    """Excluded-CCD rows as a desghost exclusion table (BINTABLE ``EXCLUDE``), written atomically."""
+    cards = [{"name": "DGVERS", "value": f"desghost {__version__}"},
+             {"name": "DGQUERY", "value": query_text[-68:]}]
+    return write_exclusion_fits(path, exclusion_rows(rows), cards)

@@ -1,0 +1,212 @@
+"""The catalog: one SQLite file of exposures, instances, excluded CCDs and failures.
+
+Each exposure's rows go in with one transaction; re-running an exposure replaces its rows.
+Parallel writers are safe: WAL journal, and every write a ``BEGIN IMMEDIATE`` transaction that
+waits for the write lock (SQLite's busy timeout, ``timeout_s``).  All SQL is
+parameterised.  A file that is not a desghost catalog is refused, never overwritten.
+"""
+import os
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+from desghost import __version__
+from desghost.errors import DesghostError
+
+#: 2: inputs are absolute paths (schema 1 catalogs are migrated when opened).
+SCHEMA_VERSION = "2"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS exposures (
+    source TEXT NOT NULL, expnum INTEGER NOT NULL, status TEXT NOT NULL,
+    band TEXT, date_obs TEXT, mjd_obs REAL, flavor TEXT, input TEXT, model TEXT, threshold REAL,
+    area_threshold REAL, software TEXT, processed_at TEXT, n_instances INTEGER, n_excluded INTEGER,
+    seconds REAL, PRIMARY KEY (source, expnum));
+CREATE TABLE IF NOT EXISTS instances (
+    source TEXT NOT NULL, expnum INTEGER NOT NULL, instance_id INTEGER NOT NULL, class TEXT NOT NULL,
+    score REAL NOT NULL, x0 REAL, y0 REAL, x1 REAL, y1 REAL, area_px INTEGER, ccdnums TEXT,
+    PRIMARY KEY (source, expnum, instance_id));
+CREATE TABLE IF NOT EXISTS excluded_ccds (
+    source TEXT NOT NULL, category TEXT NOT NULL, expnum INTEGER NOT NULL, ccdnum INTEGER NOT NULL,
+    detpos TEXT, reason TEXT, analyst TEXT, class TEXT, score REAL, area_frac REAL, model TEXT,
+    band TEXT, date_obs TEXT, PRIMARY KEY (source, category, expnum, ccdnum));
+CREATE TABLE IF NOT EXISTS coverage (
+    source TEXT NOT NULL, label TEXT NOT NULL, expnum_min INTEGER NOT NULL, expnum_max INTEGER NOT NULL,
+    PRIMARY KEY (source, label));
+CREATE TABLE IF NOT EXISTS failures (
+    source TEXT NOT NULL, input TEXT NOT NULL, expnum INTEGER, reason TEXT NOT NULL, exit_code INTEGER,
+    at TEXT NOT NULL, PRIMARY KEY (source, input));
+CREATE INDEX IF NOT EXISTS excluded_by_expnum ON excluded_ccds (expnum, ccdnum);
+CREATE INDEX IF NOT EXISTS instances_by_class ON instances (class, expnum);
+"""
+
+
+class CatalogError(DesghostError):
+    """The catalog file is missing, corrupt, or not a desghost catalog."""
+
+    exit_code = 13
+
+
+def _now():
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _iso_date(yyyymmdd):
+    """``20160802`` -> ``2016-08-02`` (dates in the catalog are ISO, like DATE-OBS)."""
+    t = str(yyyymmdd)
+    return f"{t[:4]}-{t[4:6]}-{t[6:8]}" if len(t) == 8 and t.isdigit() else t
+
+
+class Catalog:
+    """A desghost catalog file.
+
+    Parameters
+    ----------
+    path : str or Path
+    create : bool
+        Create the file when it does not exist (otherwise a missing file is an error).
+    """
+
+    def __init__(self, path, create=True, timeout_s=60.0):
+        self.path = Path(path)
+        try:
+            self._open(create, timeout_s)
+        except OSError as exc:  # a folder, an unwritable folder, a vanished file
+            raise CatalogError(f"cannot open the catalog ({exc.strerror or exc})", path=self.path) from None
+
+    def _open(self, create, timeout_s):
+        if self.path.is_dir():
+            raise CatalogError("is a directory, not a catalog file", path=self.path)
+        if not self.path.exists() and not create:
+            raise CatalogError("no catalog file here (run `desghost run --catalog` or `import-raytrace` first)",
+                               path=self.path)
+        if self.path.exists() and self.path.stat().st_size > 0:
+            with open(self.path, "rb") as fh:
+                if fh.read(16) != b"SQLite format 3\x00":
+                    raise CatalogError("not an SQLite file; refusing to touch it", path=self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(str(self.path), timeout=timeout_s, isolation_level=None)
+        try:
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if tables and "meta" not in tables:
+                raise CatalogError("an SQLite file that is not a desghost catalog; refusing to touch it",
+                                   path=self.path)
+            self._init_schema()
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise CatalogError(f"unreadable catalog ({exc})", path=self.path) from exc
+
+    def _init_schema(self):
+        with self.transaction():
+            for stmt in SCHEMA.strip().split(";"):
+                if stmt.strip():
+                    self.conn.execute(stmt)
+            version = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if version is None or version[0] == "1":
+                if version is not None:
+                    self._absolute_inputs()
+                self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('created', ?)", (_now(),))
+
+    def _absolute_inputs(self):
+        """Schema 1 -> 2: inputs recorded as given become absolute paths.
+
+        A relative input is resolved against the catalog's folder when it exists there, else
+        against the working directory (``desghost run`` stored it as given on its command line).
+        """
+        for table in ("exposures", "failures"):
+            rows = self.conn.execute(f"SELECT DISTINCT input FROM {table} WHERE input IS NOT NULL")  # noqa: S608
+            for (name,) in rows.fetchall():
+                if os.path.isabs(name):
+                    continue
+                beside = self.path.parent / name
+                absolute = str(beside.resolve()) if beside.exists() else os.path.abspath(name)
+                self.conn.execute(f"UPDATE OR REPLACE {table} SET input=? WHERE input=?", (absolute, name))  # noqa: S608
+
+    def close(self):
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- writing ----------------------------------------------------------------------------------
+    def transaction(self):
+        return _Transaction(self.conn)
+
+    def record_exposure(self, result, source="desghost", before_commit=None):
+        """Replace all rows of one processed exposure (one transaction).
+
+        ``before_commit``, when given, is called inside the transaction after the rows are in
+        (the driver renames the exposure's products there): if it raises, nothing is recorded.
+        """
+        with self.transaction():
+            self._delete(source, result.expnum)
+            self.conn.execute(
+                "INSERT INTO exposures VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (source, result.expnum, "ok", result.band, result.date_obs, result.mjd_obs, result.flavor,
+                 result.source, result.model_name, result.threshold, result.area_threshold,
+                 f"desghost {__version__}", _now(), len(result.instances), len(result.exclusions),
+                 result.timings_s.get("total")))
+            self.conn.executemany(
+                "INSERT INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                [(source, result.expnum, i, inst.class_name, inst.score, *inst.bbox_px, inst.area_px,
+                  ",".join(str(c.ccdnum) for c in cov))
+                 for i, (inst, cov) in enumerate(zip(result.instances, result.coverages))])
+            self.conn.executemany(
+                "INSERT INTO excluded_ccds VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(source, "ghost-scatter", r["expnum"], r["ccdnum"], r["detpos"], r["reason"], r["analyst"],
+                  r["class"], r["score"], r["area_frac"], r["model"], r["band"], r["date_obs"])
+                 for r in result.exclusions])
+            self.conn.execute("DELETE FROM failures WHERE source=? AND input=?", (source, result.source))
+            if before_commit is not None:
+                before_commit()
+
+    def record_failure(self, input_name, reason, exit_code=None, expnum=None, source="desghost"):
+        """Record a failed exposure (replacing an earlier failure of the same input)."""
+        with self.transaction():
+            self.conn.execute("INSERT OR REPLACE INTO failures VALUES (?,?,?,?,?,?)",
+                              (source, str(input_name), expnum, str(reason), exit_code, _now()))
+
+    def _delete(self, source, expnum):
+        for table in ("exposures", "instances", "excluded_ccds"):
+            self.conn.execute(f"DELETE FROM {table} WHERE source=? AND expnum=?", (source, expnum))  # noqa: S608
+
+    def import_exclusions(self, rows, source, category, label):
+        """Load ray-tracing style rows ``(date, expnum, ccdnum, detpos)``; returns rows inserted."""
+        with self.transaction():
+            self.conn.execute("DELETE FROM excluded_ccds WHERE source=? AND category=? AND reason=?",
+                              (source, category, label))
+            before = self.conn.total_changes
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO excluded_ccds (source, category, expnum, ccdnum, detpos, reason, analyst,"
+                " date_obs) VALUES (?,?,?,?,?,?,?,?)",
+                [(source, category, e, c, d, label, source, _iso_date(dt)) for dt, e, c, d in rows])
+            n = self.conn.total_changes - before
+            if rows:
+                exps = [r[1] for r in rows]
+                self.conn.execute("INSERT OR REPLACE INTO coverage VALUES (?,?,?,?)",
+                                  (source, label, min(exps), max(exps)))
+            return n
+
+    # -- reading ----------------------------------------------------------------------------------
+    def query(self, sql, params=()):
+        cur = self.conn.execute(sql, params)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+
+class _Transaction:
+    def __init__(self, conn):
+        self.conn = conn
+
+    def __enter__(self):
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb):
+        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        return False

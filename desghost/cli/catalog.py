@@ -1,0 +1,125 @@
+"""``desghost query``, ``import-raytrace`` and ``compare``: ask the catalog, load ray-tracing lists, compare sources."""
+import json
+import os
+import sys
+
+from desghost.catalog.queries import build_query, compare_sources
+from desghost.catalog.query_output import FORMATS, as_csv, as_raytrace, as_table, write_fits
+from desghost.catalog.raytrace import list_category, read_list
+from desghost.catalog.store import Catalog
+from desghost.classes import CLASS_ORDER
+from desghost.cli.common import add_parser, format_metric, json_parent, log
+from desghost.errors import UsageError
+
+
+def default_catalog():
+    """``$DESGHOST_CATALOG``, else ``desghost_catalog.sqlite`` in the working directory."""
+    return os.environ.get("DESGHOST_CATALOG", "desghost_catalog.sqlite")
+
+
+def register(sub):
+    """Add ``query``, ``import-raytrace`` and ``compare`` to the subcommands ``sub``."""
+    catalog_help = "catalog file (default $DESGHOST_CATALOG, else ./desghost_catalog.sqlite)"
+    p = add_parser(
+        sub, "query", cmd_query, help="ask the catalog which CCDs/exposures are affected",
+        description="Query the catalog. Rows are excluded CCDs (default), instances, exposures or failures.",
+        epilog="examples:\n"
+               "  desghost query --expnum 229388                       # excluded CCDs of one exposure\n"
+               "  desghost query --what instances --class Rays --band r --since 2017 --until 2017\n"
+               "  desghost query --expnum 500000-600000 --format fits -o excl.fits\n"
+               "  desghost query --source raytrace --category ghost-scatter --format raytrace\n")
+    p.add_argument("--catalog", default=None, help=catalog_help)
+    p.add_argument("--source", default="desghost", help="desghost, raytrace, ...")
+    p.add_argument("--what", default="ccds", choices=("ccds", "instances", "exposures", "failures"),
+                   help="what a row is (default ccds: excluded CCDs)")
+    p.add_argument("--expnum", help="N or A-B")
+    p.add_argument("--ccdnum", type=int, nargs="+", help="only these CCDNUMs")
+    p.add_argument("--band", nargs="+", help="only these filter bands")
+    p.add_argument("--since", help="DATE-OBS >= this (2017, 2017-03, 2017-03-05)")
+    p.add_argument("--until", help="DATE-OBS up to and including this")
+    p.add_argument("--class", dest="classes", nargs="+", choices=CLASS_ORDER, help="only these artifact classes")
+    p.add_argument("--min-score", type=float, help="only detections scoring at least this")
+    p.add_argument("--category", help="exclusion category (ghost-scatter, streak, ...)")
+    p.add_argument("--format", default="table", choices=FORMATS,
+                   help="aligned table, CSV, FITS exclusion table (needs -o) or ray-tracing list (default table)")
+    p.add_argument("-o", "--output", help="write to this file instead of stdout (required for fits)")
+
+    p = add_parser(
+        sub, "import-raytrace", cmd_import_raytrace, help="load ray-tracing exclusion lists into the catalog",
+        description="Load DELVE/DES ray-tracing lists (ghost-scatter, streak, noise, problem, ccdNN ...) as their "
+                    "own source; the category comes from the file name. Re-importing a file replaces its rows.",
+        epilog="example:\n  desghost import-raytrace ../shared/data/raytrace/y*/*.txt --catalog cat.sqlite\n")
+    p.add_argument("files", nargs="+", help="ray-tracing list files")
+    p.add_argument("--catalog", default=None, help=catalog_help)
+    p.add_argument("--source", default="raytrace", help="the source name the rows get (default raytrace)")
+
+    p = add_parser(
+        sub, "compare", cmd_compare, parents=[json_parent("print the comparison as JSON")],
+        help="CCD-level precision/recall/F1 between two catalog sources",
+        description="Compare the excluded CCDs of two sources over the exposures both cover (the paper's "
+                    "Mask R-CNN vs ray-tracing comparison).",
+        epilog="example:\n  desghost compare --truth raytrace --pred desghost --since 2016-08 --until 2017-02\n")
+    p.add_argument("--catalog", default=None, help=catalog_help)
+    p.add_argument("--truth", default="raytrace", help="the source taken as truth (default raytrace)")
+    p.add_argument("--pred", default="desghost", help="the source scored against it (default desghost)")
+    p.add_argument("--category", default="ghost-scatter", help="the truth source's category")
+    p.add_argument("--since", help="DATE-OBS >= this (2017, 2017-03, 2017-03-05)")
+    p.add_argument("--until", help="DATE-OBS up to and including this")
+
+
+def cmd_query(args):
+    try:
+        sql, params = build_query(args.what, args.source, args.expnum, args.ccdnum, args.band, args.since,
+                                  args.until, args.classes, args.min_score, args.category)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    with Catalog(args.catalog or default_catalog(), create=False) as cat:
+        rows = cat.query(sql, params)
+    if args.format in ("fits", "raytrace") and args.what != "ccds":
+        raise UsageError(f"--format {args.format} needs --what ccds")
+    if args.format == "fits":
+        if not args.output:
+            raise UsageError("--format fits needs -o FILE")
+        write_fits(args.output, rows, " ".join(sys.argv[1:]))
+        log(args, f"{len(rows)} rows -> {args.output}")
+        return 0
+    text = {"raytrace": as_raytrace, "csv": as_csv, "table": as_table}[args.format](rows)
+    if args.output:
+        with open(args.output, "w") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_import_raytrace(args):
+    total = parsed = 0
+    for path in args.files:
+        if not os.path.isfile(path):
+            raise UsageError("no such file", path=path)
+    with Catalog(args.catalog or default_catalog()) as cat:
+        for path in args.files:
+            category, season = list_category(path)
+            rows = read_list(path)
+            n = cat.import_exclusions(rows, args.source, category, os.path.basename(path))
+            total += n
+            parsed += len(rows)
+            log(args, f"{path}: {len(rows)} rows read, {n} new ({category}, {season or 'no season'})")
+        by_cat = cat.query("SELECT category, COUNT(*) AS n FROM excluded_ccds WHERE source = ? GROUP BY category "
+                           "ORDER BY n DESC", (args.source,))
+    print(f"read {parsed} rows from {len(args.files)} files; {total} distinct (category, EXPNUM, CCDNUM) rows "
+          f"in source '{args.source}': "
+          + ", ".join(f"{r['category']} {r['n']}" for r in by_cat))
+    return 0
+
+
+def cmd_compare(args):
+    with Catalog(args.catalog or default_catalog(), create=False) as cat:
+        s = compare_sources(cat, args.truth, args.pred, args.category, args.since, args.until)
+    if args.json:
+        print(json.dumps(s))
+    else:
+        print(f"{args.pred} vs {args.truth} ({args.category}), {s['n_exposures']} exposures covered by both:")
+        print(f"  CCD-level precision {format_metric(s['precision'])}  recall {format_metric(s['recall'])}  F1 {format_metric(s['f1'])}"
+              f"  (tp {s['tp']}, fp {s['fp']}, fn {s['fn']})")
+    return 0

@@ -1,0 +1,127 @@
+"""``desghost run`` and ``desghost night``: exposures in, masks, exclusion tables and catalog rows out."""
+import json
+import os
+import sys
+import time
+
+from desghost.cli.common import add_parser, device_parent, json_parent, log, model_parent
+from desghost.driver.exposure import RunConfig
+from desghost.driver.many import process_exposures
+from desghost.errors import UsageError, exit_code_of_failures
+from desghost.products.skymap import add_masks_to_map
+from desghost.runners.night import run_night
+from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
+
+AREA_THRESHOLD_HELP = "exclude a CCD when this fraction of it is covered (default 0: any pixel; 0.05, 0.1, 0.2)"
+
+
+def register_run(sub):
+    """Add ``run`` to the subcommands ``sub``."""
+    p = add_parser(
+        sub, "run", cmd_run, parents=[model_parent(), device_parent(),
+                                      json_parent("print one JSON summary per exposure")],
+        help="the main job: read, assemble, detect, project and write masks and exclusion tables",
+        description="For each exposure: assemble the focal-plane image, detect artifacts, project them onto "
+                    "the CCDs and write, named from EXPNUM: D<expnum>_desghost_mask.fits.fz (per-CCD bit masks, "
+                    "PLIO), _exclude.fits (EXPNUM/CCDNUM/REASON/ANALYST + CLASS, SCORE, AREA_FRAC, MODEL, BAND, "
+                    "DATE_OBS), _exclude.txt (ray-tracing list format) and _overlay.png. A bad exposure is "
+                    "recorded as a failure and the run goes on.",
+        epilog="examples:\n"
+               "  desghost run --demo -o demo_out/                  # simulate an exposure and process it\n"
+               "  desghost run DECam_00229388.fits.fz -o out/ --catalog night.sqlite\n"
+               "  desghost run raw/*.fits.fz -o out/ --area-threshold 0.05 --device cuda\n")
+    p.add_argument("exposures", nargs="*", help="exposure files or per-CCD directories")
+    p.add_argument("-o", "--outdir", required=True, help="directory of the products (made when absent)")
+    p.add_argument("--demo", action="store_true", help="simulate a small raw exposure into OUTDIR/input and run on it")
+    p.add_argument("--area-threshold", type=float, default=0.0, help=AREA_THRESHOLD_HELP)
+    p.add_argument("--catalog", default=None, help="SQLite catalog to record the results in")
+    p.add_argument("--row-step", type=int, default=1,
+                   help="read every N-th CCD row: N times faster, sqrt(N) lower signal-to-noise (default 1: all rows)")
+    p.add_argument("--workers", type=int, default=1, help="processes reading the CCDs of one exposure")
+    p.add_argument("--no-overlay", action="store_true", help="do not write the overlay PNG")
+    p.add_argument("--healpix", metavar="MAP", help="also add the masked area to this HEALPix map")
+    p.add_argument("--nside", type=int, default=1024, help="nside of a new --healpix map")
+
+
+def register_night(sub):
+    """Add ``night`` to the subcommands ``sub``."""
+    p = add_parser(
+        sub, "night", cmd_night, parents=[model_parent(), device_parent()],
+        help="process a night of exposures: resumable, idempotent, parallel",
+        description="Run `desghost run` on every exposure of a directory, glob or list file (one path per line; "
+                    "sub-directories of per-CCD files count as one exposure), with the work overlapped: worker "
+                    "processes read and assemble exposures while the model, loaded once, runs on batches of "
+                    "them (on the GPU when there is one); a bounded queue keeps memory flat. Exposures whose "
+                    "products and catalog rows exist are skipped (unless --force); a bad exposure is recorded as a "
+                    "failure and the night goes on (--retry-failed retries them). Kill it at any moment and run "
+                    "it again: nothing is lost or half-written. A log goes to OUTDIR/logs/.",
+        epilog="examples:\n"
+               "  desghost night /data/20171201/ -o out/20171201 --workers 2\n"
+               "  desghost night '/data/20171201/*.fits.fz' -o out/ --device cuda --workers 14 --batch-size 16\n"
+               "  desghost night exposures.txt -o out/ --catalog survey.sqlite --resume --retry-failed\n")
+    p.add_argument("inputs", nargs="+", help="directories, globs, list files (one path per line) or exposures")
+    p.add_argument("-o", "--outdir", required=True, help="directory of the products, the catalog and the logs")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes reading and assembling exposures (default: one per core); the model runs "
+                        "once, in the parent, on the remaining cores or the GPU")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="images per forward pass (default 1 on CPU: identical to `desghost run`; 8 on the GPU)")
+    p.add_argument("--catalog", help="catalog file (default OUTDIR/desghost_catalog.sqlite)")
+    p.add_argument("--area-threshold", type=float, default=0.0, help=AREA_THRESHOLD_HELP)
+    p.add_argument("--resume", action="store_true", help="continue a night (the default behaviour: done exposures are skipped)")
+    p.add_argument("--retry-failed", action="store_true", help="process exposures that failed before again")
+    p.add_argument("--force", action="store_true", help="process every exposure again")
+
+
+def _run_config(args, **extra):
+    return RunConfig(model=None if args.model == "default" else args.model, device=args.device,
+                     threshold=args.threshold, area_threshold=args.area_threshold, **extra)
+
+
+def cmd_run(args):
+    inputs = list(args.exposures)
+    if args.demo:
+        files, truth = write_simulated_exposure(os.path.join(args.outdir, "input", "DECam_00700000.fits.fz"),
+                                                SimulationConfig(expnum=700000, seed=7))
+        log(args, f"demo exposure: {files[0]} (truth: {truth})")
+        inputs.append(files[0])
+    if not inputs:
+        raise UsageError("give exposures to process, or --demo")
+    cfg = _run_config(args, row_step=args.row_step, workers=args.workers, write_overlay=not args.no_overlay)
+    t0 = time.perf_counter()
+
+    def report(outcome):
+        if outcome.error is not None:
+            print(f"desghost: error: {outcome.error}", file=sys.stderr)
+            return
+        result = outcome.result
+        if args.healpix and "mask" in result.outputs:
+            add_masks_to_map(args.healpix, [result.outputs["mask"]], args.nside, 8)
+        for w in result.warnings:
+            print(f"desghost: warning: {w}", file=sys.stderr)
+        log(args, f"EXPNUM {result.expnum}: {len(result.instances)} artifacts, {len(result.exclusions)} CCDs "
+                  f"excluded, {result.timings_s['total']:.1f} s -> {result.outputs.get('exclusion_fits')}")
+        if args.json:
+            print(json.dumps({"expnum": result.expnum, "input": outcome.path, "outputs": result.outputs,
+                              "timings_s": result.timings_s, "n_instances": len(result.instances),
+                              "excluded_ccds": [r["ccdnum"] for r in result.exclusions]}), flush=True)
+
+    outcomes = process_exposures(inputs, args.outdir, cfg, catalog_path=args.catalog, on_outcome=report)
+    failures = [o.exit_code for o in outcomes if o.error is not None]
+    n = len(inputs)
+    log(args, f"{n - len(failures)} of {n} exposures done, {len(failures)} failed, "
+              f"{n / max(time.perf_counter() - t0, 1e-9) * 60:.1f} exposures/min")
+    return exit_code_of_failures(failures, n)
+
+
+def cmd_night(args):
+    summary = run_night(args.inputs, args.outdir, args.catalog, _run_config(args), workers=args.workers,
+                        batch_size=args.batch_size, force=args.force,
+                        retry_failed=args.retry_failed, progress=not args.quiet and sys.stderr.isatty())
+    for path, error, _code in summary.failed:
+        print(f"desghost: failed: {error}", file=sys.stderr)
+    for path, error, _code in summary.still_failed:
+        print(f"desghost: still failed from an earlier run (--retry-failed retries it): {path}: {error}",
+              file=sys.stderr)
+    print(f"night: {summary.line()}", file=sys.stderr)
+    return summary.exit_code

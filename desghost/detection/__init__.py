@@ -1,0 +1,1 @@
+"""Detection: the Mask R-CNN model, inference, test-time views, input images."""

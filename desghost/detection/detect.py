@@ -1,0 +1,141 @@
+"""Inference: focal-plane images in, instances (class, score, box, 400x400 mask) out."""
+from dataclasses import dataclass
+
+import numpy as np
+
+from desghost.detection.model import load_model
+from desghost.detection.views import apply_view, fuse_views, unflip_boxes, view_flips
+
+
+@dataclass
+class Instance:
+    """One detected artifact.
+
+    Attributes
+    ----------
+    class_id : int
+        1=Bright, 2=Faint, 3=Rays.
+    class_name : str
+    score : float
+    bbox_px : tuple of float
+        ``(x0, y0, x1, y1)`` in image pixels (x = column).
+    mask : ndarray of bool, shape (400, 400)
+    """
+
+    class_id: int
+    class_name: str
+    score: float
+    bbox_px: tuple
+    mask: np.ndarray
+
+    @property
+    def area_px(self):
+        return int(self.mask.sum())
+
+
+def to_tensor(image):
+    """A 2-D uint8 image as the model's float input: 3 identical channels in 0..1."""
+    import torch
+    t = torch.from_numpy(np.array(image, dtype=np.uint8, copy=True)).float().div_(255.0)
+    return t.unsqueeze(0).expand(3, -1, -1).contiguous()
+
+
+def instances_from_output(output, class_names, threshold, mask_threshold=0.5):
+    """torchvision's output dict for one image as a list of :class:`Instance` above ``threshold``."""
+    labels, scores, masks, boxes = _raw_arrays(output, mask_threshold)
+    return _as_instances(labels, scores, masks, boxes, class_names, threshold)
+
+
+def _raw_arrays(output, mask_threshold=0.5):
+    """labels, scores, bool masks (N, H, W) and boxes of one torchvision output dict, as numpy arrays."""
+    return (output["labels"].detach().cpu().numpy(), output["scores"].detach().cpu().numpy(),
+            output["masks"].detach().cpu().numpy()[:, 0] >= mask_threshold,
+            output["boxes"].detach().cpu().numpy())
+
+
+def _as_instances(labels, scores, masks, boxes, class_names, threshold):
+    return [Instance(int(lab), class_names[int(lab)], float(sc), tuple(float(v) for v in box), m)
+            for lab, sc, m, box in zip(labels, scores, masks, boxes) if sc >= threshold]
+
+
+def suppress_overlaps(instances, max_iou):
+    """Drop instances whose mask overlaps a higher-scoring one (any class) by more than ``max_iou``.
+
+    Parameters
+    ----------
+    instances : list of Instance
+    max_iou : float
+        Mask intersection over union above which the lower-scoring instance goes; 0 keeps all.
+
+    Returns
+    -------
+    list of Instance
+        Highest score first.
+    """
+    ordered = sorted(instances, key=lambda i: -i.score)
+    if max_iou <= 0 or len(ordered) < 2:
+        return ordered
+    kept = []
+    for inst in ordered:
+        area = inst.mask.sum()
+        clash = False
+        for k in kept:
+            inter = np.logical_and(inst.mask, k.mask).sum()
+            union = area + k.mask.sum() - inter
+            if union > 0 and inter / union > max_iou:
+                clash = True
+                break
+        if not clash:
+            kept.append(inst)
+    return kept
+
+
+def _fused_instances(outputs, flips, class_names, threshold, mask_threshold=0.5):
+    """Instances of one image from the outputs of its views (see :mod:`desghost.detection.views`)."""
+    per_view = []
+    for out, f in zip(outputs, flips):
+        labels, scores, masks, boxes = _raw_arrays(out, mask_threshold)
+        h, w = masks.shape[-2:]
+        per_view.append((labels, scores, apply_view(masks, f), unflip_boxes(boxes, f, w, h)))
+    return _as_instances(*fuse_views(per_view, len(flips)), class_names, threshold)
+
+
+def detect_images(images, model=None, threshold=None, batch_size=4):
+    """Detect artifacts in focal-plane images.
+
+    Parameters
+    ----------
+    images : sequence of ndarray
+        2-D uint8 images (400x400 focal-plane images).
+    model : LoadedModel, optional
+        Defaults to the shipped model on the ``auto`` device.
+    threshold : float, optional
+        Detection score threshold; the model's configured one when None.
+    batch_size : int
+        Forward passes per batch (with test-time augmentation, ``tta_views`` of them per image).
+
+    Returns
+    -------
+    list of list of Instance
+        One list per input image, highest score first.
+    """
+    import torch
+
+    model = model or load_model()
+    cfg = model.config
+    threshold = cfg.score_threshold if threshold is None else threshold
+    flips = view_flips(cfg.tta_views)
+    views = [apply_view(np.asarray(im), f) for im in images for f in flips]
+    outputs = []
+    with torch.inference_mode():
+        for k in range(0, len(views), batch_size):
+            outputs.extend(model.model([to_tensor(v).to(model.device) for v in views[k:k + batch_size]]))
+    results = []
+    for i in range(len(images)):
+        mine = outputs[i * len(flips):(i + 1) * len(flips)]
+        if len(flips) == 1:
+            found = instances_from_output(mine[0], cfg.class_names, threshold, cfg.mask_threshold)
+        else:
+            found = _fused_instances(mine, flips, cfg.class_names, threshold, cfg.mask_threshold)
+        results.append(suppress_overlaps(found, cfg.overlap_iou))
+    return results

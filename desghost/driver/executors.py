@@ -1,0 +1,80 @@
+"""Where the driver's per-exposure steps run: in this process, or in a pool of worker processes.
+
+Both executors give :class:`concurrent.futures.Future` objects, so the driver's loop is the
+same for ``desghost run`` and the ceci stage (in-process) and ``desghost night`` (a pool).
+"""
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+
+
+class InProcessExecutor:
+    """Runs each task at once, in this process; its future is already done when returned."""
+
+    def submit(self, fn, *args):
+        """Run ``fn(*args)`` now; an exception is kept in the future, as a pool would."""
+        future = Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - the driver decides what a failure means
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            future.set_exception(exc)
+        return future
+
+    def restart(self):
+        """Nothing to restart: there is no worker to lose."""
+        return self
+
+    def stop(self):
+        """Nothing runs in the background."""
+
+    close = stop
+
+
+def _worker_init():
+    # assembly is numpy/fitsio; keep any BLAS pool at one thread per worker
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+
+
+class WorkerPool:
+    """A pool of ``workers`` spawned processes that can be restarted after one dies and stopped at once.
+
+    Spawned, not forked: a forked child of a process that already ran torch can deadlock.
+    """
+
+    def __init__(self, workers):
+        self.workers = max(1, int(workers))
+        self._pool = self._new()
+
+    def _new(self):
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_worker_init)
+
+    def submit(self, fn, *args):
+        """Queue ``fn(*args)``; raises ``BrokenProcessPool`` when a worker has died."""
+        return self._pool.submit(fn, *args)
+
+    def restart(self):
+        """Replace a broken pool (its workers are killed) with a fresh one."""
+        self._kill_workers()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new()
+        return self
+
+    def stop(self):
+        """Kill the workers now (a signal or an error in the parent), then let the pool go."""
+        self._kill_workers()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self):
+        """Wait for the queued work and let the workers exit (the normal end of a run)."""
+        self._pool.shutdown(wait=True)
+
+    def _kill_workers(self):
+        for proc in list((getattr(self._pool, "_processes", None) or {}).values()):
+            if proc.is_alive():
+                proc.kill()
+        for proc in list((getattr(self._pool, "_processes", None) or {}).values()):
+            proc.join(timeout=5)

@@ -1,0 +1,292 @@
+"""One exposure through the whole chain: read, assemble, detect, project, write.
+
+:func:`process_exposure` is the one function that the CLI (``desghost run``), the nightly
+runner and the pipeline stage all call.
+"""
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from desghost import __version__
+from desghost.classes import CLASS_ORDER
+from desghost.detection.detect import detect_images
+from desghost.detection.model import default_model_path, load_model
+from desghost.errors import OutputError
+from desghost.focalplane.assembly import assemble_exposure
+from desghost.focalplane.ccd_map import ccd_map, default_orientation
+from desghost.focalplane.orientation import orientation_from_header
+from desghost.layout import load_layout
+from desghost.products.exclusion import write_exclusion_fits, write_raytrace_list
+from desghost.products.maskfits import CCDMaskFrame, write_mask_fits
+from desghost.products.overlay import write_overlay
+from desghost.products.skymap import wcs_cards
+from desghost.projection import ccd_pixel_count, coverage
+from desghost.reading.exposure import open_exposure
+from desghost.reading.fitsfile import short_error
+
+
+@dataclass
+class RunConfig:
+    """Settings of a masking run (every one has a CLI flag)."""
+
+    model: str | None = None          # model file; None = the shipped default
+    device: str = "auto"
+    threshold: float | None = None    # detection score threshold; None = the model's (0.8)
+    area_threshold: float = 0.0       # CCD excluded when the covered fraction exceeds this (0: any pixel)
+    row_step: int = 1
+    workers: int = 1                  # processes reading CCDs of one exposure
+    write_mask: bool = True
+    write_overlay: bool = True
+
+
+@dataclass
+class ExposureResult:
+    """Everything known about one processed exposure."""
+
+    expnum: int
+    band: str
+    date_obs: str
+    mjd_obs: float | None
+    flavor: str
+    source: str
+    image: np.ndarray
+    instances: list
+    coverages: list
+    exclusions: list
+    dead_ccds: list
+    ccds_present: list
+    warnings: list
+    model_name: str
+    model_path: str
+    threshold: float
+    area_threshold: float
+    timings_s: dict = field(default_factory=dict)
+    outputs: dict = field(default_factory=dict)
+
+
+def product_names(expnum):
+    """Output file names of an exposure: from EXPNUM and a fixed pattern only."""
+    stem = f"D{int(expnum):08d}_desghost"
+    return {"mask": f"{stem}_mask.fits.fz", "exclusion_fits": f"{stem}_exclude.fits",
+            "exclusion_txt": f"{stem}_exclude.txt", "overlay": f"{stem}_overlay.png"}
+
+
+@lru_cache(maxsize=4)
+def _cached_model(path, device, threshold):
+    overrides = None if threshold is None else {"score_threshold": float(threshold)}
+    return load_model(path, device=device, overrides=overrides)
+
+
+def exclusion_rows(result_like, instances, coverages, layout, present, model_name, area_threshold, ccd_index=None):
+    """One exclusion row per affected CCD (union of all instances on it).
+
+    ``ccd_index`` is the layout's CCD index image (computed when not given).
+    """
+    index_img = ccd_map(layout, result_like["expnum"])[0] if ccd_index is None else ccd_index
+    area = ccd_pixel_count(index_img)
+    union = np.zeros(index_img.shape, dtype=bool)
+    for inst in instances:
+        union |= inst.mask
+    covered = {c.ccdnum: c.area_frac for c in coverage(union, index_img, area, dead=result_like["dead"])}
+    rows = []
+    for ccdnum, frac in sorted(covered.items()):
+        if ccdnum not in present or frac <= 0 or (area_threshold > 0 and frac < area_threshold):
+            continue
+        hits = [(inst.score, inst.class_name) for inst, cov in zip(instances, coverages)
+                if any(c.ccdnum == ccdnum for c in cov)]
+        best_score, best_class = max(hits)
+        classes = "+".join(c for c in CLASS_ORDER if any(h[1] == c for h in hits))
+        rows.append({"expnum": result_like["expnum"], "ccdnum": ccdnum, "detpos": layout.ccds[ccdnum].detpos,
+                     "reason": f"desghost {classes}", "analyst": f"desghost {__version__}",
+                     "class": best_class, "score": float(best_score), "area_frac": float(frac),
+                     "model": model_name, "band": result_like["band"], "date_obs": result_like["date_obs"]})
+    return rows
+
+
+def provenance_cards(result, input_name):
+    cards = [("DGVERS", f"desghost {__version__}", "software version"),
+             ("DGMODEL", result.model_name, "detector model file"),
+             ("DGTHRESH", float(result.threshold), "detection score threshold"),
+             ("DGAREA", float(result.area_threshold), "CCD covered-fraction threshold (0: any pixel)"),
+             ("DGINPUT", str(input_name)[-68:], "input exposure"),
+             ("DATE", datetime.now(timezone.utc).isoformat(timespec="seconds"), "file written (UTC)"),
+             ("EXPNUM", int(result.expnum), "DECam exposure number"),
+             ("BAND", result.band, "filter band"), ("DATE-OBS", result.date_obs, "exposure start")]
+    return [{"name": k, "value": v, "comment": c} for k, v, c in cards]
+
+
+def _ccd_frames(exposure, layout):
+    """``{ccdnum: CCDMaskFrame}`` of the CCDs in the exposure, from the headers."""
+    default = default_orientation(layout)
+    out = {}
+    for entry in exposure.entries:
+        extent = exposure.data_extent(entry)
+        out[entry.ccdnum] = CCDMaskFrame(extent.ny_px, extent.nx_px, orientation_from_header(entry.header, default),
+                                         wcs_cards(entry.header, extent.col0_px, extent.row0_px))
+    return out
+
+
+@dataclass
+class PreparedExposure:
+    """An exposure read and assembled, ready for the detector: small and picklable.
+
+    Attributes
+    ----------
+    source : str
+        The input as given.
+    focal_plane : FocalPlaneImage
+    ccd_frames : dict
+        ``{ccdnum: CCDMaskFrame}``, what the mask FITS needs from the headers.
+    assemble_s : float
+        Seconds spent opening and assembling.
+    """
+
+    source: object
+    focal_plane: object
+    ccd_frames: dict
+    assemble_s: float
+
+
+def prepare_exposure(source, config=None, layout=None, progress=None):
+    """Read and assemble one exposure (the I/O- and decompression-bound half of the chain).
+
+    Raises a ``DesghostError`` for bad input; nothing is written.
+    """
+    cfg = config or RunConfig()
+    layout = layout or load_layout()
+    t0 = time.perf_counter()
+    exposure = open_exposure(source, layout)
+    fp = assemble_exposure(exposure, layout, row_step=cfg.row_step, workers=cfg.workers, progress=progress)
+    frames = _ccd_frames(exposure, layout) if cfg.write_mask else {}
+    return PreparedExposure(source, fp, frames, time.perf_counter() - t0)
+
+
+def resolve_model_path(config):
+    """The model file a run uses (the shipped default when the config names none)."""
+    return str(config.model or default_model_path())
+
+
+def load_run_model(config):
+    """The detector of a run, loaded once per process and cached."""
+    return _cached_model(resolve_model_path(config), config.device, config.threshold)
+
+
+def detect_prepared(prepared, model, batch_size=1):
+    """Run the detector on assembled exposures.
+
+    Returns
+    -------
+    (list of list of Instance, float)
+        The instances of each exposure, and the detection seconds per exposure.
+    """
+    t0 = time.perf_counter()
+    found = detect_images([p.focal_plane.image for p in prepared], model, batch_size=max(1, batch_size))
+    return found, (time.perf_counter() - t0) / max(len(prepared), 1)
+
+
+def finish_exposure(prepared, instances, outdir, config, threshold, layout=None, detect_s=0.0, files=None):
+    """Project the detections onto CCDs and write the products (the cheap half of the chain).
+
+    Parameters
+    ----------
+    prepared : PreparedExposure
+    instances : list of Instance
+        The detector's output for ``prepared.focal_plane.image``.
+    outdir : str or Path
+    config : RunConfig
+    threshold : float
+        The detection score threshold that produced ``instances`` (recorded in the products).
+    detect_s : float
+        Seconds the detection took (recorded in the timings).
+    files : FileGroup, optional
+        Write the products to its temporary names, for the caller to commit together; by
+        default each product is renamed into place as soon as it is written.
+
+    Returns
+    -------
+    ExposureResult
+        ``outputs`` names the products' final paths.
+
+    Raises
+    ------
+    OutputError
+        A product cannot be written (exit code 9); the message is one line naming the file.
+    """
+
+    cfg = config
+    layout = layout or load_layout()
+    fp = prepared.focal_plane
+    t2 = time.perf_counter()
+    index_img, _ = ccd_map(layout, fp.expnum)
+    area = ccd_pixel_count(index_img)
+    dead = set(fp.ccds_dead)
+    present = set(fp.ccds_present)
+    coverages = [[c for c in coverage(i.mask, index_img, area, dead) if c.ccdnum in present] for i in instances]
+    model_path = resolve_model_path(cfg)
+    model_name = Path(model_path).name
+    meta = {"expnum": fp.expnum, "band": fp.band, "date_obs": fp.date_obs, "dead": dead}
+    rows = exclusion_rows(meta, instances, coverages, layout, present, model_name, cfg.area_threshold, index_img)
+    result = ExposureResult(
+        expnum=fp.expnum, band=fp.band, date_obs=fp.date_obs, mjd_obs=fp.mjd_obs, flavor=fp.flavor,
+        source=fp.source, image=fp.image, instances=instances, coverages=coverages, exclusions=rows,
+        dead_ccds=sorted(dead), ccds_present=sorted(present), warnings=[w.message for w in fp.warnings],
+        model_name=model_name, model_path=model_path, threshold=threshold,
+        area_threshold=cfg.area_threshold)
+    outdir = Path(outdir)
+    names = product_names(fp.expnum)
+    cards = provenance_cards(result, Path(fp.source).name)
+    out = {}
+    target = files.temporary if files is not None else (lambda path: path)
+    try:
+        if cfg.write_mask:
+            out["mask"] = outdir / names["mask"]
+            write_mask_fits(target(out["mask"]), result, layout, prepared.ccd_frames, cards)
+        out["exclusion_fits"] = outdir / names["exclusion_fits"]
+        write_exclusion_fits(target(out["exclusion_fits"]), rows, cards)
+        out["exclusion_txt"] = outdir / names["exclusion_txt"]
+        write_raytrace_list(target(out["exclusion_txt"]), rows)
+        if cfg.write_overlay:
+            prov = {c["name"]: c["value"] for c in cards}
+            out["overlay"] = outdir / names["overlay"]
+            write_overlay(target(out["overlay"]), result, layout, prov)
+    except OSError as exc:
+        failed = next(reversed(out.values()))
+        raise OutputError(f"cannot write {failed.name} ({short_error(exc)})", path=outdir) from exc
+    out = {k: str(v) for k, v in out.items()}
+    t = {"assemble": prepared.assemble_s, "detect": detect_s, "write": time.perf_counter() - t2}
+    t["total"] = sum(t.values())
+    result.timings_s = {k: round(v, 3) for k, v in t.items()}
+    result.outputs = out
+    return result
+
+
+def process_exposure(source, outdir, config=None, layout=None, progress=None):
+    """Run the whole chain on one exposure and write its products.
+
+    The chain is :func:`prepare_exposure`, the detector, then :func:`finish_exposure`; the
+    nightly runner runs the same three steps with the detector batched in between.
+
+    Parameters
+    ----------
+    source : str, Path or list
+        Anything :func:`desghost.reading.exposure.open_exposure` accepts.
+    outdir : str or Path
+        Where the products go (names from EXPNUM, see :func:`product_names`).
+    config : RunConfig, optional
+
+    Returns
+    -------
+    ExposureResult
+        With ``outputs`` naming the files written.  Raises a ``DesghostError`` for bad input
+        before anything is written.
+    """
+    cfg = config or RunConfig()
+    layout = layout or load_layout()
+    prepared = prepare_exposure(source, cfg, layout, progress)
+    model = load_run_model(cfg)
+    (instances,), detect_s = detect_prepared([prepared], model)
+    return finish_exposure(prepared, instances, outdir, cfg, model.config.score_threshold, layout, detect_s)

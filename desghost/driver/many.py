@@ -1,0 +1,285 @@
+"""The one driver for many exposures: prepare, batched detection, finish, failures, catalog rows.
+
+``desghost run``, ``desghost night`` and the ceci stage all call :func:`process_exposures`; they
+differ only in the executor that runs the per-exposure steps:
+
+- in this process (:class:`~desghost.driver.executors.InProcessExecutor`: ``run`` and the stage);
+- in worker processes (:class:`~desghost.driver.executors.WorkerPool`: ``night``), which read and
+  assemble (:func:`~desghost.driver.exposure.prepare_exposure`) and write the products
+  (:func:`~desghost.driver.exposure.finish_exposure`) while this process holds the one copy of
+  the model and runs it on batches, on the GPU when there is one.
+
+One policy for every shell:
+
+- the output folder (and the catalog, when given) are checked for writing before any exposure
+  is read;
+- a failed exposure, a worker process that dies included, is recorded with a one-line reason
+  and its exit code, and the run goes on;
+- an exposure's products appear together or not at all: they are written under temporary
+  names and renamed together inside the catalog transaction that records them;
+- inputs are recorded as absolute paths;
+- SIGTERM and SIGINT stop the worker processes with this one (:class:`Interrupted`).
+
+A bounded number of exposures is in flight, so memory stays flat however long the night.  On
+CPU the default batch is one image, which gives results identical to one exposure at a time;
+batched CPU inference agrees to float rounding (about 1e-7 in the scores) and is no faster.
+"""
+import os
+import signal
+import uuid
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from pathlib import Path
+
+from desghost.atomic import FileGroup
+from desghost.catalog.store import Catalog
+from desghost.detection.model import resolve_device
+from desghost.driver.executors import InProcessExecutor, WorkerPool
+from desghost.driver.exposure import detect_prepared, finish_exposure, load_run_model, prepare_exposure
+from desghost.driver.outcome import Outcome, without_pixels
+from desghost.driver.scheduling import in_flight_limit, inference_threads, resolve_batch_size
+from desghost.errors import OutputError, failure_reason
+from desghost.reading.fitsfile import short_error
+
+#: Recorded for the exposures in flight when a worker process dies.
+WORKER_DIED = "a worker process died while this exposure was in flight; --retry-failed retries it"
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGINT arrived; the workers were stopped.  ``exit_code`` is 128 + the signal."""
+
+    def __init__(self, signum):
+        super().__init__(signal.Signals(signum).name)
+        self.exit_code = 128 + signum
+
+
+def check_output_dir(outdir):
+    """Make ``outdir`` and prove a file can be written there, before any exposure is read.
+
+    Raises
+    ------
+    OutputError
+        The folder cannot be made or written (exit code 9).
+    """
+    outdir = Path(outdir)
+    probe = outdir / f".desghost-write-test-{uuid.uuid4().hex}"
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(f"cannot write products here ({short_error(exc.strerror or exc)})", path=outdir) from None
+
+
+def check_catalog(catalog_path):
+    """Open (or create) the catalog once, before any exposure is read; raises CatalogError (13)."""
+    if catalog_path is not None:
+        Catalog(catalog_path).close()
+
+
+def _record_failure(catalog_path, path, reason, exit_code):
+    if catalog_path is not None:
+        with Catalog(catalog_path) as catalog:
+            catalog.record_failure(path, reason, exit_code)
+
+
+def _failed(path, exc, catalog_path):
+    reason, code = failure_reason(exc)
+    _record_failure(catalog_path, path, reason, code)
+    return Outcome(path, error=reason, exit_code=code)
+
+
+def _lost(path, catalog_path):
+    _record_failure(catalog_path, path, WORKER_DIED, 1)
+    return Outcome(path, error=WORKER_DIED, exit_code=1)
+
+
+def _prepare_step(path, cfg, catalog_path):
+    """Read and assemble one exposure; a bad one is recorded and returned as a failed Outcome."""
+    try:
+        return path, prepare_exposure(path, cfg), None
+    except Exception as exc:  # noqa: BLE001 - a failed exposure never stops the run
+        return path, None, _failed(path, exc, catalog_path)
+
+
+def _finish_step(path, prepared, instances, outdir, cfg, threshold, detect_s, catalog_path):
+    """Write the products under temporary names, record the exposure, and rename them inside that transaction."""
+    try:
+        with FileGroup() as files:
+            result = finish_exposure(prepared, instances, outdir, cfg, threshold, detect_s=detect_s, files=files)
+            result.source = path
+            if catalog_path is None:
+                files.commit()
+            else:
+                with Catalog(catalog_path) as catalog:
+                    catalog.record_exposure(result, before_commit=files.commit)
+    except Exception as exc:  # noqa: BLE001 - a failed exposure never stops the run
+        if isinstance(exc, OSError):
+            exc = OutputError(f"cannot write the products ({short_error(exc)})", path=outdir)
+        return _failed(path, exc, catalog_path)
+    return Outcome(path, result.expnum, result=without_pixels(result), timings_s=result.timings_s)
+
+
+@contextmanager
+def _signals_stop(executor):
+    """Turn SIGTERM and SIGINT into :class:`Interrupted` and stop the executor's workers on the way out."""
+    def handler(signum, _frame):
+        raise Interrupted(signum)
+
+    installed = {}
+    try:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            installed[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread: signals stay with whoever owns them
+        installed = {}
+    try:
+        yield
+    except BaseException:
+        executor.stop()
+        raise
+    else:
+        executor.close()
+    finally:
+        for sig, previous in installed.items():
+            signal.signal(sig, previous)
+
+
+def process_exposures(paths, outdir, config, catalog_path=None, workers=0, batch_size=None, inference=True,
+                      on_outcome=None):
+    """Process exposures: the one loop behind ``run``, ``night`` and the ceci stage.
+
+    Parameters
+    ----------
+    paths : list of str
+        Exposures (anything :func:`desghost.reading.exposure.open_exposure` accepts); recorded as
+        absolute paths.
+    outdir : str or Path
+        Products directory (checked for writing before anything is read).
+    config : RunConfig
+        With worker processes, its ``workers`` (CCD readers per exposure) should be 1: the
+        parallelism is across exposures.
+    catalog_path : str, optional
+        Every exposure is recorded there, done or failed, by the process that finished it.
+        None records nothing (the ceci stage merges its ranks' outcomes itself).
+    workers : int
+        0 runs every step in this process; N > 0 reads, assembles and writes in N worker processes.
+    batch_size : int, optional
+        Images per forward pass (default 1 on CPU, 8 on the GPU).
+    inference : bool
+        False skips the forward pass (products with no detections): the I/O ceiling of a run.
+    on_outcome : callable, optional
+        Called with each :class:`Outcome` as it completes.
+
+    Returns
+    -------
+    list of Outcome
+        One per input, in completion order.
+
+    Raises
+    ------
+    OutputError, CatalogError
+        The output folder or the catalog cannot be written (exit codes 9, 13); nothing was read.
+    Interrupted
+        SIGTERM or SIGINT arrived; the workers are stopped, finished exposures stay recorded.
+    """
+    import torch
+
+    check_output_dir(outdir)
+    check_catalog(catalog_path)
+    outdir = str(outdir)
+    model = load_run_model(config)
+    device = resolve_device(config.device)
+    batch = resolve_batch_size(batch_size, device)
+    threads_before = torch.get_num_threads()
+    if device == "cpu" and workers > 0:
+        torch.set_num_threads(inference_threads(workers, device))
+    threshold = model.config.score_threshold
+    limit = in_flight_limit(workers, batch) if workers > 0 else batch
+    executor = WorkerPool(workers) if workers > 0 else InProcessExecutor()
+    outcomes = []
+    todo = deque(os.path.abspath(str(p)) for p in paths)
+    preparing, finishing, ready = {}, {}, deque()
+
+    def done(outcome):
+        outcome.in_flight = len(preparing) + len(ready) + len(finishing) + 1
+        outcomes.append(outcome)
+        if on_outcome:
+            on_outcome(outcome)
+
+    def collect(stage, fut, path):
+        """Take a finished step's value: an assembled exposure waits for the detector, the rest is done."""
+        value = fut.result()
+        if stage is finishing:
+            done(value)
+        elif value[2] is None:
+            ready.append((path, value[1]))
+        else:
+            done(value[2])
+
+    def worker_died(extra=()):
+        # the steps the pool finished are kept; every other exposure in it is recorded as failed
+        lost = list(extra)
+        for stage in (preparing, finishing):
+            for fut, path in list(stage.items()):
+                del stage[fut]
+                if fut.done() and not fut.cancelled() and fut.exception() is None:
+                    collect(stage, fut, path)
+                else:
+                    lost.append(path)
+        for p in lost:
+            done(_lost(p, catalog_path))
+        executor.restart()
+
+    def submit(futures, path, fn, *args):
+        """Queue a step; False when the pool broke first (the exposures in flight are recorded as failed)."""
+        try:
+            futures[executor.submit(fn, *args)] = path
+            return True
+        except BrokenProcessPool:
+            worker_died()
+            return False
+
+    with _signals_stop(executor):
+        try:
+            while todo or preparing or finishing or ready:
+                while todo and len(preparing) + len(ready) + len(finishing) < limit:
+                    path = todo.popleft()
+                    if not submit(preparing, path, _prepare_step, path, config, catalog_path):
+                        todo.appendleft(path)  # its worker pool broke before it started: try again
+                        break
+                if ready and (len(ready) >= batch or not preparing):
+                    chunk = [ready.popleft() for _ in range(min(batch, len(ready)))]
+                    try:
+                        if inference:
+                            found, per_image_s = detect_prepared([p for _, p in chunk], model, batch)
+                        else:
+                            found, per_image_s = [[] for _ in chunk], 0.0
+                    except Exception as exc:  # noqa: BLE001 - e.g. GPU out of memory: these fail, not the run
+                        for path, _ in chunk:
+                            done(_failed(path, RuntimeError(f"detector failed: {type(exc).__name__}: {exc}"),
+                                         catalog_path))
+                        continue
+                    for (path, prepared), instances in zip(chunk, found):
+                        args = (path, prepared, instances, outdir, config, threshold, per_image_s, catalog_path)
+                        queued = submit(finishing, path, _finish_step, *args)
+                        if not queued:  # the pool broke before this exposure reached it: try its replacement
+                            queued = submit(finishing, path, _finish_step, *args)
+                        if not queued:
+                            done(_lost(path, catalog_path))
+                    continue
+                if not (preparing or finishing):
+                    continue
+                finished, _ = wait(list(preparing) + list(finishing), return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    stage = preparing if fut in preparing else finishing
+                    path = stage.pop(fut)
+                    try:
+                        collect(stage, fut, path)
+                    except BrokenProcessPool:
+                        worker_died([path])
+                        break
+        finally:
+            torch.set_num_threads(threads_before)
+    return outcomes

@@ -1,0 +1,206 @@
+"""Assemble an exposure into the 400x400 focal-plane image the detector reads."""
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from desghost.errors import InconsistentExposureError, InputWarning
+from desghost.focalplane.binning import bin_ccd_into_box
+from desghost.focalplane.ccd_map import MIN_VALID_FRACTION, default_orientation
+from desghost.focalplane.orientation import orientation_from_header
+from desghost.focalplane.stretch import binned_noise, stretch_to_uint8
+from desghost.layout import load_layout
+from desghost.reading.exposure import open_exposure
+
+#: Default rows read per CCD: every row.  Reading every k-th row is k times faster to
+#: decompress but lowers the signal-to-noise of every binned pixel by sqrt(k); see
+#: benchmarks/bench_assembly.py for the measured speed and image differences.
+DEFAULT_ROW_STEP = 1
+
+
+@dataclass
+class FocalPlaneImage:
+    """A focal-plane image and what it was made from.
+
+    Attributes
+    ----------
+    image : ndarray of uint8, shape (400, 400)
+    expnum, band, date_obs, mjd_obs : exposure metadata
+    flavor : str
+        ``raw``, ``ooi`` or ``des``.
+    source : str
+        The input path (file or directory).
+    ccds_present : list of int
+        CCDs that contributed pixels.
+    ccds_missing : list of int
+        Science CCDs absent from the input (blank in the image), dead ones excluded.
+    ccds_dead : list of int
+        CCDs blank because the camera layout marks them dead for this EXPNUM.
+    warnings : list of InputWarning
+    row_step : int
+    noise_per_bin : float
+        Noise of one binned pixel in input units, the stretch's scale.
+    seconds : float
+        Wall time of the assembly.
+    """
+
+    image: np.ndarray
+    expnum: int
+    band: str
+    date_obs: str
+    mjd_obs: float | None
+    flavor: str
+    source: str
+    ccds_present: list
+    ccds_missing: list
+    ccds_dead: list
+    warnings: list = field(default_factory=list)
+    row_step: int = 1
+    noise_per_bin: float = float("nan")
+    seconds: float = 0.0
+
+    def metadata(self):
+        """JSON-ready metadata (everything but the pixels)."""
+        return {
+            "expnum": self.expnum, "band": self.band, "date_obs": self.date_obs,
+            "mjd_obs": self.mjd_obs, "flavor": self.flavor, "source": self.source,
+            "ccds_present": self.ccds_present, "ccds_missing": self.ccds_missing,
+            "ccds_dead": self.ccds_dead, "row_step": self.row_step,
+            "noise_per_bin": self.noise_per_bin, "seconds": round(self.seconds, 3),
+            "warnings": [w.message for w in self.warnings],
+        }
+
+
+def bin_frame(frame, layout, default):
+    """Bin one :class:`~desghost.reading.exposure.CCDFrame` into its image box (mean per bin, NaN when empty)."""
+    orientation = orientation_from_header(frame.header, default)
+    if not orientation.x_is_vertical:
+        raise InconsistentExposureError(
+            f"WCS puts the CCD's long axis vertical (x runs {orientation.ccd_x_to}); "
+            "the camera layout has it horizontal", path=frame.source, keyword="CD1_1")
+    binned = bin_ccd_into_box(frame.pixels, orientation, layout.ccds[frame.ccdnum].box_px,
+                              layout.image_shape_px)
+    mean = binned.mean
+    mean[binned.counts < MIN_VALID_FRACTION * binned.full_counts] = np.nan
+    return binned.rows, binned.cols, mean
+
+
+def binned_frames(frames, layout):
+    """Bin each frame into its box: yields ``(ccdnum, rows, cols, sky-subtracted means, warnings)``."""
+    default = default_orientation(layout)
+    for frame in frames:
+        rows, cols, mean = bin_frame(frame, layout, default)
+        if np.isfinite(mean).any():
+            mean = mean - float(np.nanmedian(mean))
+        yield frame.ccdnum, rows, cols, mean, frame.warnings
+
+
+def assemble_binned(binned, layout):
+    """Stretch binned CCDs into the focal-plane image.
+
+    The stretch is noise-normalised: one binned pixel's noise (measured from neighbouring
+    bins) maps to the layout's ``noise_value`` grey levels, so the sky statistics match the
+    real DeepGhostBusters images whatever the input flavor.
+
+    Parameters
+    ----------
+    binned : iterable
+        ``(ccdnum, rows, cols, values, warnings)`` as :func:`binned_frames` yields them.
+    layout : CameraLayout
+
+    Returns
+    -------
+    image : ndarray of uint8
+    present : list of int
+    warnings : list of InputWarning
+    noise : float
+        Noise of one binned pixel, in input units.
+    """
+    placed = []
+    present, warnings = [], []
+    for ccdnum, rows, cols, values, frame_warnings in binned:
+        warnings.extend(frame_warnings)
+        if np.isfinite(values).any():
+            present.append(ccdnum)
+            placed.append((rows, cols, values))
+    noise = binned_noise([p[2] for p in placed])
+    image = np.full(layout.image_shape_px, layout.fill_value, dtype=np.uint8)
+    st = layout.config["stretch"]
+    for rows, cols, values in placed:
+        tile = stretch_to_uint8(values, 0.0, noise, st["sky_value"], st["noise_value"])
+        tile[~np.isfinite(values)] = layout.fill_value
+        image[rows.start:rows.stop, cols.start:cols.stop] = tile
+    return image, present, warnings, noise
+
+
+def _bin_subset(exposure, layout, row_step, ccdnums):
+    return list(binned_frames(exposure.ccds(row_step=row_step, only=ccdnums), layout))
+
+
+def _binned_in_processes(exposure, layout, row_step, workers, progress):
+    """Read and bin the CCDs in ``workers`` processes (decompression holds the GIL)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ccdnums = exposure.ccdnums
+    chunks = [ccdnums[i::workers * 4] for i in range(workers * 4)]
+    ctx = multiprocessing.get_context("forkserver")  # safe when the parent already runs torch threads
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(_bin_subset, exposure, layout, row_step, set(c)) for c in chunks if c]
+        for fut in futures:
+            for item in fut.result():
+                if progress is not None:
+                    progress(item[0])
+                yield item
+
+
+def assemble_exposure(source, layout=None, row_step=DEFAULT_ROW_STEP, progress=None, workers=1):
+    """Turn a DECam exposure into its 400x400 focal-plane image with metadata.
+
+    Parameters
+    ----------
+    source : str, Path, list or Exposure
+        Anything :func:`desghost.reading.exposure.open_exposure` accepts, or an open exposure.
+    layout : CameraLayout, optional
+    row_step : int
+        Read every ``row_step``-th row of each CCD (1: every row).
+    progress : callable, optional
+        Called with each CCDNUM as it is binned (for progress bars).
+    workers : int
+        Processes that read and bin CCDs in parallel (1: in this process, streaming).
+
+    Returns
+    -------
+    FocalPlaneImage
+
+    Examples
+    --------
+    >>> fp = assemble_exposure("DECam_00229388.fits.fz")          # doctest: +SKIP
+    >>> fp.image.shape, fp.expnum, fp.flavor                     # doctest: +SKIP
+    ((400, 400), 229388, 'raw')
+    """
+    t0 = time.perf_counter()
+    layout = layout or load_layout()
+    exposure = source if hasattr(source, "ccds") else open_exposure(source, layout)
+
+    if workers > 1:
+        binned = _binned_in_processes(exposure, layout, row_step, workers, progress)
+    else:
+        def frames():
+            for frame in exposure.ccds(row_step=row_step):
+                if progress is not None:
+                    progress(frame.ccdnum)
+                yield frame
+        binned = binned_frames(frames(), layout)
+    image, present, warnings, noise = assemble_binned(binned, layout)
+    dead = layout.dead_ccds(exposure.expnum)
+    missing = [c for c in layout.ccdnums if c not in exposure.ccdnums and c not in dead]
+    if missing:
+        warnings.append(InputWarning(
+            "missing_ccds", f"{exposure.source}: {len(missing)} CCDs missing, left blank: "
+            + ",".join(str(c) for c in missing)))
+    return FocalPlaneImage(
+        image=image, expnum=exposure.expnum, band=exposure.band, date_obs=exposure.date_obs,
+        mjd_obs=exposure.mjd_obs, flavor=exposure.flavor, source=str(exposure.source),
+        ccds_present=sorted(present), ccds_missing=missing, ccds_dead=dead, warnings=warnings,
+        row_step=row_step, noise_per_bin=float(noise), seconds=time.perf_counter() - t0)

@@ -1,0 +1,120 @@
+"""Write (and read back) focal-plane images as FITS, PNG or NPY, atomically, with provenance."""
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import fitsio
+import numpy as np
+from PIL import Image, PngImagePlugin
+
+from desghost import __version__
+from desghost.atomic import atomic_path
+from desghost.errors import OutputError, UsageError
+
+IMAGE_SUFFIXES = (".fits", ".fits.fz", ".png", ".npy", ".jpg", ".jpeg")
+
+
+def _suffix(path):
+    name = str(path).lower()
+    for s in IMAGE_SUFFIXES:
+        if name.endswith(s):
+            return s
+    raise ValueError(f"{path}: unknown image format (use .fits, .png or .npy)")
+
+
+def check_output_format(path):
+    """Raise a UsageError unless ``path`` ends in a writable image suffix."""
+    try:
+        suffix = _suffix(path)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if suffix in (".jpg", ".jpeg"):
+        raise UsageError(f"{path}: JPEG is lossy; write .png, .fits or .npy")
+    return suffix
+
+
+def provenance(fp, extra=None):
+    """Provenance of a focal-plane image as an ordered dict of short keys."""
+    prov = {
+        "software": f"desghost {__version__}",
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "input": fp.source,
+        "expnum": fp.expnum, "band": fp.band, "date_obs": fp.date_obs, "flavor": fp.flavor,
+        "row_step": fp.row_step, "noise_per_bin": fp.noise_per_bin,
+        "ccds_present": len(fp.ccds_present), "ccds_missing": fp.ccds_missing, "ccds_dead": fp.ccds_dead,
+    }
+    prov.update(extra or {})
+    return prov
+
+
+def _fits_cards(prov):
+    keys = {"software": "DGVERS", "created": "DATE", "input": "INPUT", "expnum": "EXPNUM", "band": "BAND",
+            "date_obs": "DATE-OBS", "flavor": "FLAVOR", "row_step": "ROWSTEP", "noise_per_bin": "NOISEBIN",
+            "ccds_present": "NCCDS"}
+    cards = []
+    for k, card in keys.items():
+        v = prov.get(k)
+        if v is None:
+            continue
+        if isinstance(v, float) and not np.isfinite(v):
+            continue
+        cards.append({"name": card, "value": v, "comment": k.replace("_", " ")})
+    for k, card in (("ccds_missing", "MISSCCD"), ("ccds_dead", "DEADCCD")):
+        cards.append({"name": card, "value": ",".join(str(c) for c in prov.get(k, [])) or "none",
+                      "comment": k.replace("_", " ")})
+    return cards
+
+
+def write_focal_plane(fp, path, extra=None):
+    """Write a :class:`~desghost.focalplane.assembly.FocalPlaneImage` to ``path`` (.fits, .png or .npy).
+
+    The write goes to a temporary name in the same directory and is renamed into place, so
+    a reader never sees a half-written file.  ``.npy`` gets a ``.json`` sidecar with the
+    provenance; FITS and PNG carry it inside.
+    """
+    path = Path(path)
+    suffix = _suffix(path)
+    prov = provenance(fp, extra)
+    try:
+        with atomic_path(path) as tmp:
+            _write(fp, path, tmp, suffix, prov)
+    except OSError as exc:
+        raise OutputError(f"cannot write ({' '.join(str(exc).split())[:160]})", path=path) from exc
+    return str(path)
+
+
+def _write(fp, path, tmp, suffix, prov):
+    """Write the image to ``tmp`` in its format (a .npy also gets its .json sidecar)."""
+    if suffix in (".fits", ".fits.fz"):
+        with fitsio.FITS(str(tmp), "rw", clobber=True) as f:
+            f.write(fp.image, header=_fits_cards(prov), extname="FOCALPLANE")
+    elif suffix == ".png":
+        info = PngImagePlugin.PngInfo()
+        info.add_text("desghost", json.dumps(prov))
+        Image.fromarray(fp.image).save(tmp, format="PNG", pnginfo=info)
+    elif suffix == ".npy":
+        with open(tmp, "wb") as fh:
+            np.save(fh, fp.image)
+        with atomic_path(path.with_suffix(".json")) as side_tmp:
+            side_tmp.write_text(json.dumps(prov, indent=1))
+    else:
+        raise ValueError(f"{path}: cannot write {suffix}")
+
+
+def read_focal_plane_image(path):
+    """Read a 400x400 focal-plane image (.fits, .png, .jpg or .npy) as a 2-D uint8 array.
+
+    Three-channel images (the published JPEGs) are reduced to their first channel.
+    """
+    suffix = _suffix(path)
+    if suffix in (".fits", ".fits.fz"):
+        with fitsio.FITS(str(path)) as f:
+            hdu = next(h for h in f if h.get_exttype() == "IMAGE_HDU" and h.get_dims())
+            arr = hdu.read()
+    elif suffix == ".npy":
+        arr = np.load(path, allow_pickle=False)
+    else:
+        arr = np.asarray(Image.open(path))
+    if arr.ndim == 3:
+        arr = arr[..., 0]
+    return np.clip(arr, 0, 255).astype(np.uint8)

@@ -1,0 +1,1 @@
+"""Reading: DECam FITS files of every flavor, their sections and headers, input discovery, annotations."""

@@ -1,0 +1,297 @@
+"""Read DECam exposures of every flavor, one CCD at a time.
+
+Flavors (detected from the headers, not the file names):
+
+``raw``
+    ``DECam_*.fits[.fz]``: PROCTYPE = RAW, uint16 with two amplifiers and overscan.  The
+    overscan (BIASSECA/B) is subtracted per amplifier and each amplifier is put in
+    electrons with GAINA/B.
+``ooi``
+    NOIRLab community-pipeline MEF (``c4d_*_ooi_*``): one float image HDU per CCD.
+``des``
+    DES reduced per-CCD files (``D*_c??_r*p*_immasked.fits[.fz]``) with SCI, MSK and WGT;
+    pixels flagged in MSK are excluded.
+
+Every CCD is identified by CCDNUM and cross-checked with DETPOS.  Only one CCD's pixels
+are in memory at a time.  ``row_step > 1`` reads every row_step-th row only; because raw and
+community-pipeline files are tile-compressed one row per tile, skipped rows are never
+decompressed.
+"""
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from desghost.errors import (
+    CorruptFileError,
+    DuplicateCCDError,
+    InconsistentExposureError,
+    InputWarning,
+    MissingKeywordError,
+)
+from desghost.layout import load_layout
+from desghost.reading.community import read_community_ccd
+from desghost.reading.des import SCIENCE_EXTNAME, read_des_ccd
+from desghost.reading.discovery import exposure_files
+from desghost.reading.fitsfile import header_to_dict, open_fits, short_error
+from desghost.reading.headers import band_of, check_instrument, detect_flavor, expnum_of, identify_ccd
+from desghost.reading.raw import data_section, read_raw_ccd
+
+
+@dataclass(frozen=True)
+class CCDEntry:
+    """Where one science CCD of an exposure is, found by scanning the headers.
+
+    Attributes
+    ----------
+    path : str
+        The file.
+    hdu_index : int
+        The HDU's index in the file.
+    extname : str
+        The HDU's EXTNAME (or its index as text when it has none).
+    ccdnum : int
+    detpos : str
+        As the camera layout spells it.
+    header : dict
+        Primary header merged with the CCD's header (CCD keys win).
+    """
+
+    path: str
+    hdu_index: int
+    extname: str
+    ccdnum: int
+    detpos: str
+    header: dict
+
+
+@dataclass(frozen=True)
+class DataExtent:
+    """The part of a CCD HDU that holds sky pixels, in HDU pixel coordinates.
+
+    Attributes
+    ----------
+    ny_px, nx_px : int
+        Rows and columns of the data section.
+    row0_px, col0_px : int
+        Its first row and column (0-based): non-zero for raw CCDs, whose DATASEC skips
+        prescan rows and overscan columns.
+    """
+
+    ny_px: int
+    nx_px: int
+    row0_px: int = 0
+    col0_px: int = 0
+
+
+@dataclass
+class CCDFrame:
+    """One CCD's pixels and header.
+
+    Attributes
+    ----------
+    ccdnum, detpos : int, str
+    pixels : ndarray of float32, shape (n_rows_read, nx)
+        The data section, indexed ``[y, x]``; NaN marks excluded pixels (mask, dead
+        amplifier, non-finite values).  Rows are every ``row_step``-th row of the section.
+    header : dict
+        Primary header merged with the CCD's header (CCD keys win).
+    row_step : int
+    full_shape : tuple of int
+        ``(ny, nx)`` of the whole data section.
+    source : str
+        ``file[HDU]`` for messages.
+    """
+
+    ccdnum: int
+    detpos: str
+    pixels: np.ndarray
+    header: dict
+    row_step: int
+    full_shape: tuple
+    source: str
+    warnings: list = field(default_factory=list)
+
+
+class Exposure:
+    """One DECam exposure, from one multi-extension file or a set of per-CCD files.
+
+    Use :func:`open_exposure` to make one.  Iterating :meth:`ccds` streams the CCDs.
+    """
+
+    def __init__(self, files, layout):
+        self.files = files
+        self.layout = layout
+        self.source = files[0] if len(files) == 1 else os.path.dirname(files[0]) or files[0]
+        self.entries = []  # CCDEntry per science CCD, in file order
+        self.primary_header = {}
+        self.flavor = None
+        self._scan()
+
+    # -- scanning headers -------------------------------------------------------------------
+    def _scan(self):
+        expnums = {}
+        seen = {}
+        for path in self.files:
+            with open_fits(path) as fits:
+                primary, entries, flavor = self._scan_file(path, fits)
+            if self.flavor is None:
+                self.flavor = flavor
+                self.primary_header = primary
+            elif flavor != self.flavor:
+                raise InconsistentExposureError(
+                    f"flavor {flavor} differs from {self.flavor} of {self.files[0]}", path=path)
+            for e in entries:
+                expnums.setdefault(e.header["EXPNUM"], path)
+                if e.ccdnum in seen:
+                    raise DuplicateCCDError(
+                        f"CCDNUM {e.ccdnum} appears twice: {seen[e.ccdnum]} and {path}[{e.extname}]",
+                        path=path, hdu=e.extname)
+                seen[e.ccdnum] = f"{path}[{e.extname}]"
+                self.entries.append(e)
+        if len(expnums) > 1:
+            listing = ", ".join(f"{k} ({v})" for k, v in sorted(expnums.items()))
+            raise InconsistentExposureError(f"files belong to different exposures: EXPNUM {listing}")
+        if not self.entries:
+            raise MissingKeywordError("no science CCD HDU found (no CCDNUM/DETPOS)", path=self.files[0])
+        self.expnum = int(next(iter(expnums)))
+        first = self.entries[0].header
+        self.band = band_of(first)
+        self.date_obs = str(first.get("DATE-OBS", ""))
+        self.mjd_obs = first.get("MJD-OBS")
+        self.exptime = first.get("EXPTIME")
+
+    def _scan_file(self, path, fits):
+        try:
+            primary = header_to_dict(fits[0].read_header())
+        except (OSError, ValueError) as exc:
+            raise CorruptFileError(f"cannot read header ({short_error(exc)})", path=path, hdu=0) from exc
+        entries = []
+        extnames = []
+        for i in range(len(fits)):
+            try:
+                hdu = fits[i]
+                hdr = header_to_dict(hdu.read_header())
+                has_data = hdu.get_exttype() == "IMAGE_HDU" and bool(hdu.get_dims())
+            except (OSError, ValueError) as exc:
+                raise CorruptFileError(f"cannot read header ({short_error(exc)})", path=path, hdu=i) from exc
+            extname = str(hdr.get("EXTNAME", "")).strip()
+            extnames.append(extname.upper())
+            if not has_data:
+                continue
+            merged = dict(primary)
+            merged.update(hdr)
+            entries.append((i, extname, hdr, merged))
+        flavor = detect_flavor(primary, extnames, [hdr for _, _, hdr, _ in entries])
+        check_instrument(path, primary, [merged for _, _, _, merged in entries], self.layout)
+        out = []
+        for i, extname, hdr, merged in entries:
+            if flavor == "des" and extname.upper() != SCIENCE_EXTNAME:
+                continue
+            ident = identify_ccd(merged, extname, self.layout, path, i)
+            if ident is None:
+                continue
+            ccdnum, detpos = ident
+            merged["EXPNUM"] = expnum_of(merged, path, extname or i)
+            out.append(CCDEntry(path, i, extname or str(i), ccdnum, detpos, merged))
+        return primary, out, flavor
+
+    # -- pixels -------------------------------------------------------------------------------
+    @property
+    def ccdnums(self):
+        """CCDNUMs present in the exposure, in file order."""
+        return [e.ccdnum for e in self.entries]
+
+    def ccds(self, row_step=1, only=None):
+        """Yield a :class:`CCDFrame` per science CCD, reading one at a time.
+
+        Parameters
+        ----------
+        row_step : int
+            Read every ``row_step``-th row of each CCD (1 reads everything).
+        only : collection of int, optional
+            Read only these CCDNUMs.
+        """
+        current_path, fits = None, None
+        try:
+            for entry in self.entries:
+                if only is not None and entry.ccdnum not in only:
+                    continue
+                if entry.path != current_path:
+                    if fits is not None:
+                        fits.close()
+                    fits = open_fits(entry.path)
+                    current_path = entry.path
+                yield self._read_ccd(fits, entry, row_step)
+        finally:
+            if fits is not None:
+                fits.close()
+
+    def data_extent(self, entry):
+        """The :class:`DataExtent` of a CCD, from its header alone (no pixels are read).
+
+        Raw CCDs use DATASEC (the one place that rule lives); other flavors are all data.
+        """
+        if self.flavor == "raw" and "DATASEC" in entry.header:
+            rows, cols = data_section(entry.header, f"{entry.path}[{entry.extname}]")
+            return DataExtent(rows.stop - rows.start, cols.stop - cols.start, rows.start, cols.start)
+        header = entry.header
+        return DataExtent(int(header.get("ZNAXIS2", header.get("NAXIS2"))),
+                          int(header.get("ZNAXIS1", header.get("NAXIS1"))))
+
+    def _read_ccd(self, fits, entry, row_step):
+        path, extname, ccdnum = entry.path, entry.extname, entry.ccdnum
+        source = f"{path}[{extname}]"
+        try:
+            hdu = fits[entry.hdu_index]
+            ny, nx = hdu.get_dims()
+            if self.flavor == "raw":
+                pixels, full_shape = read_raw_ccd(hdu, entry.header, nx, row_step, source)
+            elif self.flavor == "des":
+                pixels, full_shape = read_des_ccd(fits, hdu, ny, nx, row_step), (ny, nx)
+            else:
+                pixels, full_shape = read_community_ccd(hdu, ny, nx, row_step), (ny, nx)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise CorruptFileError(f"cannot read pixels ({short_error(exc)})", path=path, hdu=extname) from exc
+        warnings = []
+        if self.flavor != "des" and not np.isfinite(pixels.sum(dtype=np.float64)):
+            bad = ~np.isfinite(pixels)
+            warnings.append(InputWarning("nonfinite_pixels",
+                                         f"{source}: {int(bad.sum())} NaN/inf pixels excluded"))
+            pixels[bad] = np.nan
+        known_dead = ccdnum in self.layout.dead_ccds(self.expnum)
+        if not known_dead and not pixels.any():
+            warnings.append(InputWarning("all_zero_hdu", f"{source}: all pixels are zero; CCD {ccdnum} left blank"))
+            pixels[:] = np.nan
+        elif self.flavor == "des":
+            pixels[np.isinf(pixels)] = np.nan
+        self.layout.blank_dead_regions(pixels, ccdnum, self.expnum)
+        return CCDFrame(ccdnum=ccdnum, detpos=entry.detpos, pixels=pixels, header=entry.header,
+                        row_step=row_step, full_shape=full_shape, source=source, warnings=warnings)
+
+
+def open_exposure(source, layout=None):
+    """Open an exposure: a file, a directory or a list of per-CCD files.
+
+    Parameters
+    ----------
+    source : str, Path or list
+        One multi-extension file (raw or community pipeline), or the per-CCD files of one
+        exposure (a directory, a glob or a list).
+    layout : CameraLayout, optional
+        Defaults to DECam.
+
+    Returns
+    -------
+    Exposure
+        With ``flavor``, ``expnum``, ``band``, ``date_obs``, ``ccdnums`` and :meth:`Exposure.ccds`.
+
+    Raises
+    ------
+    DesghostError
+        A subclass that names the file, HDU or keyword at fault.
+    """
+    layout = layout or load_layout()
+    files = [str(Path(f)) for f in exposure_files(source)]
+    return Exposure(files, layout)

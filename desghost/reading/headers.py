@@ -1,0 +1,106 @@
+"""What the headers of a DECam file say: its flavor, its instrument, each HDU's CCD, EXPNUM and band.
+
+Pure functions of header dicts (as :func:`desghost.reading.fitsfile.header_to_dict` gives
+them); errors name the file, the HDU and the keyword.
+"""
+from desghost.errors import InconsistentExposureError, MissingKeywordError, NotDecamError
+from desghost.reading.des import is_des_file
+
+
+def detect_flavor(primary, extnames, image_headers):
+    """``"des"``, ``"raw"`` or ``"ooi"`` from the headers, never from the file name.
+
+    Parameters
+    ----------
+    primary : dict
+        The primary header.
+    extnames : list of str
+        Every HDU's EXTNAME, upper case.
+    image_headers : list of dict
+        The headers of the HDUs holding image data, in file order.
+    """
+    if is_des_file(extnames):
+        return "des"
+    proctype = str(primary.get("PROCTYPE", "")).strip().upper()
+    if not proctype and image_headers:
+        proctype = str(image_headers[0].get("PROCTYPE", "")).strip().upper()
+    if proctype == "RAW" or any("BIASSECA" in h for h in image_headers[:1]):
+        return "raw"
+    return "ooi"
+
+
+def check_instrument(path, primary, image_headers, layout):
+    """Raise NotDecamError (exit code 5) unless INSTRUME names the layout's camera."""
+    want = layout.config["instrument_keyword"].upper()
+    inst = primary.get("INSTRUME")
+    if inst is None and image_headers:
+        inst = image_headers[0].get("INSTRUME")
+    if inst is None:
+        raise NotDecamError("no INSTRUME keyword: cannot tell the instrument", path=path, keyword="INSTRUME")
+    if str(inst).strip().upper() != want:
+        raise NotDecamError(f"instrument is {str(inst).strip()!r}, not {layout.name}", path=path, keyword="INSTRUME")
+
+
+def identify_ccd(header, extname, layout, path, hdu_index):
+    """``(ccdnum, detpos)`` of a science CCD HDU, or None for focus/guide CCDs and non-CCD HDUs.
+
+    CCDNUM wins; DETPOS (or the EXTNAME) must agree with the layout's name for that CCDNUM.
+
+    Raises
+    ------
+    MissingKeywordError
+        No CCDNUM and an unknown DETPOS, or a CCDNUM that is not an integer (exit code 6).
+    InconsistentExposureError
+        CCDNUM and DETPOS disagree (exit code 8).
+    """
+    hdu = extname or hdu_index
+    detpos = str(header.get("DETPOS", extname)).strip().upper()
+    if detpos[:1] in ("F", "G") and detpos not in layout.detpos_to_ccdnum:
+        return None  # focus and guide CCDs
+    ccdnum = header.get("CCDNUM")
+    if ccdnum is None:
+        if detpos in layout.detpos_to_ccdnum:
+            return layout.detpos_to_ccdnum[detpos], detpos
+        if not detpos:
+            return None
+        raise MissingKeywordError("no CCDNUM and unknown DETPOS", path=path, hdu=hdu, keyword="CCDNUM")
+    try:
+        ccdnum = int(ccdnum)
+    except (TypeError, ValueError) as exc:
+        raise MissingKeywordError(f"CCDNUM is not an integer: {ccdnum!r}", path=path, hdu=hdu,
+                                  keyword="CCDNUM") from exc
+    if ccdnum not in layout.ccds:
+        return None  # focus/guide CCDs carry CCDNUM 63..70
+    expected = layout.ccds[ccdnum].detpos
+    if detpos and detpos != expected.upper():
+        raise InconsistentExposureError(
+            f"CCDNUM {ccdnum} is {expected} in the camera layout but DETPOS says {detpos}",
+            path=path, hdu=hdu, keyword="DETPOS")
+    return ccdnum, expected
+
+
+def expnum_of(header, path, hdu):
+    """EXPNUM of a (merged) CCD header as an int.
+
+    Raises
+    ------
+    MissingKeywordError
+        EXPNUM is missing or not an integer (exit code 6).
+    """
+    if "EXPNUM" not in header:
+        raise MissingKeywordError("EXPNUM missing from the primary and CCD headers", path=path, hdu=hdu,
+                                  keyword="EXPNUM")
+    try:
+        return int(header["EXPNUM"])
+    except (TypeError, ValueError) as exc:
+        raise MissingKeywordError(f"EXPNUM is not an integer: {header['EXPNUM']!r}", path=path,
+                                  keyword="EXPNUM") from exc
+
+
+def band_of(header):
+    """The filter band: BAND, else the first word of FILTER (``"r DECam SDSS c0002 ..."`` -> ``"r"``)."""
+    band = header.get("BAND")
+    if band:
+        return str(band).strip()
+    filt = str(header.get("FILTER", "")).strip()
+    return filt.split()[0] if filt else ""

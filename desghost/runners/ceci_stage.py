@@ -1,0 +1,108 @@
+"""desghost as a ceci pipeline stage (LSST DESC's pipeline framework), MPI-parallel by exposure.
+
+The stage is a thin shell: every rank runs the steps of
+:func:`desghost.driver.exposure.process_exposure` on its share of the exposures, with the detector
+batched (``batch_size``) and the CCDs of one exposure read by ``workers`` processes (``split_tasks_by_rank``); rank 0 then merges all ranks' results into
+the catalog and the night's exclusion table.  Example pipeline: ``stage/desghost_pipeline.yml``.
+
+:class:`DesghostSimulateNight` makes a night of small simulated exposures and their list, so
+``stage/desghost_demo_pipeline.yml`` runs end to end on a fresh install with no data.
+"""
+import os
+
+from ceci import PipelineStage
+from ceci.config import StageParameter
+from ceci.file_types import DataFile, Directory, FitsFile, TextFile
+
+from desghost.atomic import atomic_path
+from desghost.detection.model import resolve_device
+from desghost.driver.exposure import RunConfig
+from desghost.driver.scheduling import resolve_batch_size
+from desghost.reading.discovery import discover_inputs
+from desghost.runners.stage_results import merge_results, process_for_stage
+from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
+
+
+class SqliteFile(DataFile):
+    """The desghost catalog (an SQLite file)."""
+
+    suffix = "sqlite"
+
+    @classmethod
+    def open(cls, path, mode, **kwargs):
+        return path
+
+    def close(self):
+        pass
+
+
+class DesghostMasking(PipelineStage):
+    """Find ghosts and scattered light in a list of DECam exposures and write masks and exclusions."""
+
+    name = "DesghostMasking"
+    parallel = True
+    inputs = [("exposure_list", TextFile)]
+    outputs = [("products", Directory), ("exclusion_table", FitsFile), ("catalog", SqliteFile)]
+    config_options = {
+        "model": "default",          # a .safetensors model file, or "default" for the shipped one
+        "threshold": StageParameter(float, None, required=False,
+                                    msg="detection score threshold (default: the model's calibrated one)"),
+        "area_threshold": 0.0,       # CCD covered fraction for exclusion (0: any pixel)
+        "device": "auto",
+        "row_step": 1,
+        "batch_size": 0,             # images per forward pass; 0: 1 on CPU (identical to `desghost run`), 8 on GPU
+        "workers": 1,                # processes reading the CCDs of one exposure, per rank
+    }
+
+    def run(self):
+        paths = discover_inputs([self.get_input("exposure_list")])
+        outdir = self.get_output("products")
+        os.makedirs(outdir, exist_ok=True)
+        if self.is_mpi():
+            self.comm.Barrier()
+        model = self.config["model"]
+        cfg = RunConfig(model=None if model == "default" else model, device=self.config["device"],
+                        threshold=self.config["threshold"], area_threshold=self.config["area_threshold"],
+                        row_step=self.config["row_step"], workers=self.config["workers"])
+        batch = resolve_batch_size(self.config["batch_size"], resolve_device(cfg.device))
+        mine = process_for_stage(list(self.split_tasks_by_rank(paths)), outdir, cfg, batch)
+        gathered = self.comm.gather(mine, root=0) if self.is_mpi() else [mine]
+        if self.rank == 0:
+            results = [r for part in gathered for r in part]
+            merge_results(results, self.get_output("catalog"), self.get_output("exclusion_table"))
+            for r in results:
+                if not r["ok"]:
+                    print(f"DesghostMasking: failed: {r['reason']}", flush=True)
+            print(f"DesghostMasking: {sum(r['ok'] for r in results)} of {len(results)} exposures done "
+                  f"on {self.size} rank(s)", flush=True)
+
+
+class DesghostSimulateNight(PipelineStage):
+    """Write small simulated raw exposures and a list of them (the demo pipeline's first stage)."""
+
+    name = "DesghostSimulateNight"
+    parallel = False
+    inputs = []
+    outputs = [("exposure_list", TextFile), ("exposures", Directory)]
+    config_options = {
+        "n_exposures": 3,            # how many exposures
+        "first_expnum": 700000,      # EXPNUMs first_expnum, first_expnum + 1, ...
+        "seed": 0,
+        "ccd_shape": "small",        # small: 256x512 CCDs (seconds each); full: 2048x4096 (~0.5 GB each)
+    }
+
+    def run(self):
+        outdir = self.get_output("exposures")            # ceci's in-progress name, moved on success
+        final_dir = self.get_output("exposures", final_name=True)
+        os.makedirs(outdir, exist_ok=True)
+        paths = []
+        for k in range(int(self.config["n_exposures"])):
+            expnum = int(self.config["first_expnum"]) + k
+            name = f"DECam_{expnum:08d}.fits.fz"
+            write_simulated_exposure(os.path.join(outdir, name),
+                                     SimulationConfig(expnum=expnum, seed=int(self.config["seed"]) + k,
+                                                      ccd_shape=self.config["ccd_shape"]))
+            paths.append(os.path.abspath(os.path.join(final_dir, name)))
+        with atomic_path(self.get_output("exposure_list")) as tmp:
+            tmp.write_text("\n".join(paths) + "\n")
+        print(f"DesghostSimulateNight: {len(paths)} exposures in {final_dir}", flush=True)

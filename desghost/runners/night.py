@@ -1,0 +1,178 @@
+"""The nightly batch runner: many exposures, resumable, idempotent, failures recorded.
+
+Every exposure goes through :func:`desghost.driver.many.process_exposures` with worker
+processes: they read, assemble and write, this process runs the model (loaded once) on
+batches.  An exposure is done when its products exist and its catalog row is in; done
+exposures are skipped unless ``force``, and exposures that failed before are skipped (and
+listed as still failed) unless ``retry_failed``.  An exposure's products and catalog rows
+appear together, so a run killed at any moment loses nothing and leaves no half-written
+product; stale temporary files of a killed run are removed when the next run starts.
+"""
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from tqdm import tqdm
+
+from desghost.catalog.store import Catalog
+from desghost.driver.exposure import RunConfig, product_names
+from desghost.driver.many import check_catalog, check_output_dir, process_exposures
+from desghost.driver.scheduling import default_workers
+from desghost.errors import exit_code_of_failures
+from desghost.reading.discovery import discover_inputs
+
+REQUIRED_PRODUCTS = ("mask", "exclusion_fits", "exclusion_txt")
+
+
+@dataclass
+class NightSummary:
+    """What a night did.
+
+    Attributes
+    ----------
+    done, skipped : list of str
+        Absolute input paths.
+    failed : list of (str, str, int)
+        ``(input, reason, exit code)`` of the exposures that failed in this run.
+    still_failed : list of (str, str, int)
+        Exposures skipped because they failed in an earlier run (``--retry-failed`` retries them).
+    seconds : float
+    """
+
+    done: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    failed: list = field(default_factory=list)
+    still_failed: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def exposures_per_minute(self):
+        return len(self.done) / self.seconds * 60 if self.seconds > 0 else 0.0
+
+    @property
+    def exit_code(self):
+        """0 when no exposure of the night is failed; else as :func:`desghost.errors.exit_code_of_failures`."""
+        codes = [code for _, _, code in self.failed + self.still_failed]
+        n_inputs = len(self.done) + len(self.skipped) + len(self.failed)
+        return exit_code_of_failures(codes, n_inputs)
+
+    def line(self):
+        still = f" ({len(self.still_failed)} failed before)" if self.still_failed else ""
+        return (f"done {len(self.done)}, skipped {len(self.skipped)}{still}, failed {len(self.failed)} "
+                f"in {self.seconds:.1f} s ({self.exposures_per_minute:.2f} exposures/min)")
+
+
+def _is_done(catalog, outdir, path):
+    rows = catalog.query("SELECT expnum FROM exposures WHERE source='desghost' AND status='ok' AND input=?",
+                         (path,))
+    if not rows:
+        return False
+    names = product_names(rows[0]["expnum"])
+    return all((Path(outdir) / names[k]).exists() for k in REQUIRED_PRODUCTS)
+
+
+def _earlier_failure(catalog, path):
+    rows = catalog.query("SELECT reason, exit_code FROM failures WHERE source='desghost' AND input=?", (path,))
+    return (path, rows[0]["reason"], rows[0]["exit_code"] or 1) if rows else None
+
+
+def _remove_stale_parts(outdir):
+    for p in Path(outdir).glob(".*.part-*"):
+        try:
+            p.unlink()
+        except OSError:
+            pass
+
+
+def run_night(inputs, outdir, catalog_path=None, config=None, workers=None, force=False, retry_failed=False,
+              progress=True, log_path=None, batch_size=None, inference=True):
+    """Process a night of exposures.
+
+    Parameters
+    ----------
+    inputs : list
+        Directories, globs, list files or paths (see :func:`desghost.reading.discovery.discover_inputs`).
+    outdir : str or Path
+    catalog_path : str, optional
+        Default ``OUTDIR/desghost_catalog.sqlite``.
+    config : RunConfig, optional
+    workers : int, optional
+        Assembly worker processes (default: one per core).
+    force, retry_failed : bool
+        Process done exposures / exposures that failed before again.
+    batch_size : int, optional
+        Images per forward pass (default 1 on CPU, 8 on the GPU).
+    inference : bool
+        False skips the detector (products with no detections): the I/O ceiling of a run.
+
+    Returns
+    -------
+    NightSummary
+
+    Raises
+    ------
+    UsageError
+        No exposure was found in the inputs (exit code 2).
+    OutputError, CatalogError
+        The output folder or the catalog cannot be written (exit codes 9, 13); nothing was read.
+    desghost.driver.many.Interrupted
+        SIGTERM or SIGINT: the workers were stopped; what finished is recorded.
+    """
+    t0 = time.perf_counter()
+    outdir = Path(outdir)
+    check_output_dir(outdir)
+    catalog_path = str(catalog_path or outdir / "desghost_catalog.sqlite")
+    check_catalog(catalog_path)
+    log_path = log_path or outdir / "logs" / f"night-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.log"
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    logger = logging.getLogger(f"desghost.night.{os.getpid()}")
+    logger.setLevel(logging.INFO)
+    handler = logging.FileHandler(log_path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    _remove_stale_parts(outdir)
+    cfg = config or RunConfig()
+    summary = NightSummary()
+    todo = []
+    with Catalog(catalog_path) as catalog:
+        for path in (os.path.abspath(p) for p in discover_inputs(inputs)):
+            earlier = None if force or retry_failed else _earlier_failure(catalog, path)
+            if not force and _is_done(catalog, outdir, path):
+                summary.skipped.append(path)
+                logger.info("skip (done) %s", path)
+            elif earlier is not None:
+                summary.skipped.append(path)
+                summary.still_failed.append(earlier)
+                logger.info("skip (failed before; --retry-failed to retry) %s: %s", path, earlier[1])
+            else:
+                todo.append(path)
+    workers = workers or default_workers()
+    logger.info("%d to process, %d skipped; %d workers, batch %s, device %s", len(todo), len(summary.skipped),
+                workers, batch_size or "auto", cfg.device)
+    bar = tqdm(total=len(todo), unit="exp", desc="night", dynamic_ncols=True) if progress and todo else None
+
+    def record(outcome):
+        if outcome.error is None:
+            summary.done.append(outcome.path)
+            logger.info("done EXPNUM %s %s %s", outcome.expnum, outcome.path, outcome.timings_s)
+        else:
+            summary.failed.append((outcome.path, outcome.error, outcome.exit_code))
+            logger.error("failed %s: %s", outcome.path, outcome.error)
+        if bar:
+            bar.update()
+
+    try:
+        if todo:
+            process_exposures(todo, str(outdir), cfg, catalog_path, workers=workers, batch_size=batch_size,
+                              inference=inference, on_outcome=record)
+    finally:
+        if bar:
+            bar.close()
+        summary.seconds = time.perf_counter() - t0
+        logger.info(summary.line())
+        logger.removeHandler(handler)
+        handler.close()
+    return summary

@@ -1,0 +1,1 @@
+"""Training: data (synthetic and real annotated images), the training loop, batch prefetching."""

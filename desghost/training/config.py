@@ -1,0 +1,67 @@
+"""How to train: the training configuration, what a resumed run may change, the loss terms."""
+from dataclasses import dataclass, field
+
+from desghost.training.dataset import CLEAN_FRACTION
+
+
+@dataclass
+class TrainConfig:
+    """How to train."""
+
+    steps: int = 2000
+    batch_size: int = 4
+    lr: float = 4e-4
+    weight_decay: float = 1e-4
+    warmup_steps: int = 100
+    seed: int = 0
+    checkpoint_every: int = 50
+    log_every: int = 10
+    val_every: int = 250
+    val_images: int = 24
+    real_fraction: float = 0.0   # fraction of each batch drawn from the real annotated images
+    clean_fraction: float = CLEAN_FRACTION  # share of synthetic images with no artifact
+    real_targets: str = "random"  # which annotator's masks a real image brings (see RealPool)
+    threads: int = 0             # torch threads; 0 = all cores
+    precision: str = "fp32"      # "bf16": forward pass under bfloat16 autocast (weights, optimiser fp32)
+    #: Weights of torchvision's loss terms by short name (classifier, box_reg, mask, objectness,
+    #: rpn_box_reg); a term not named keeps weight 1.
+    loss_weights: dict = field(default_factory=dict)
+    #: Render the next batch in a background process while this one trains (same batches;
+    #: see :mod:`desghost.training.prefetch`).
+    prefetch: bool = True
+
+
+# What --resume may change; everything else must match the checkpoint, or the resumed run would
+# silently train on another stream (seed, mixture) or with another optimiser setting.
+RESUMABLE_CHANGES = ("steps", "checkpoint_every", "log_every", "val_every", "val_images", "threads", "precision",
+                     "prefetch")
+PRECISIONS = ("fp32", "bf16")
+
+
+def resume_conflicts(saved, current):
+    """Settings that differ between a checkpoint's training config and the one given now.
+
+    Parameters
+    ----------
+    saved, current : dict
+        ``asdict(TrainConfig)`` of the checkpoint and of this call (plus ``real_images_trained``).
+
+    Returns
+    -------
+    list of str
+        ``"name: checkpoint X, now Y"`` for each conflicting setting (empty when resumable).
+    """
+    return [f"{k}: checkpoint {saved[k]!r}, now {current[k]!r}" for k in sorted(saved)
+            if k in current and k not in RESUMABLE_CHANGES and saved[k] != current[k]]
+
+
+LOSS_TERMS = ("classifier", "box_reg", "mask", "objectness", "rpn_box_reg")
+
+
+def check_loss_weights(weights):
+    """Raise ValueError for an unknown loss term or a negative weight in ``weights``."""
+    for name, w in weights.items():
+        if name not in LOSS_TERMS:
+            raise ValueError(f"loss weight {name!r}: expected one of {', '.join(LOSS_TERMS)}")
+        if not w >= 0:
+            raise ValueError(f"loss weight {name}={w}: must be 0 or more")

@@ -1,0 +1,202 @@
+"""Training data: synthetic images rendered on the fly, VIA-annotated real images, augmentation."""
+import numpy as np
+
+from desghost.classes import ARTIFACT_IDS
+from desghost.evaluation.metrics import mask_iou
+from desghost.focalplane.imagefile import read_focal_plane_image
+from desghost.reading.annotations import instance_masks, read_via
+from desghost.simulate.training import jpeg_roundtrip, render_training_image
+
+
+def boxes_from_masks(masks):
+    """Tight ``(x0, y0, x1, y1)`` boxes at pixel edges of boolean masks.
+
+    Parameters
+    ----------
+    masks : ndarray of bool, shape (N, H, W)
+        Each mask has at least one pixel.
+
+    Returns
+    -------
+    torch.Tensor of float32, shape (N, 4)
+        torchvision's ``masks_to_boxes`` (which gives the last pixel's index) plus one at the
+        far edges, the box convention of torchvision's detection targets.
+    """
+    import torch
+    from torchvision.ops import masks_to_boxes
+
+    boxes = masks_to_boxes(torch.from_numpy(np.ascontiguousarray(masks)).reshape(-1, *masks.shape[-2:]))
+    boxes[:, 2:] += 1
+    return boxes.to(torch.float32)
+
+
+def augment(rng, image, masks, fill_value=23, jitter=True, geometric=True):
+    """Flips, 90-degree rotations and stretch/noise/JPEG jitter of an image and its masks.
+
+    The jitter changes the sky level (-18..+10 grey levels), the contrast (x0.8..1.4) and the
+    noise, and passes most images through JPEG at quality 60-95, like the real q75 images;
+    fill-value pixels stay at the fill value.
+    """
+    image = image.copy()
+    if jitter:
+        live = image != fill_value
+        v = image[live].astype(np.float32)
+        v = 55.0 + rng.uniform(0.8, 1.4) * (v - 55.0) + rng.uniform(-18, 10)
+        v += rng.normal(0, rng.uniform(0, 5), size=v.shape)
+        image[live] = np.clip(np.rint(v), 0, 255).astype(np.uint8)
+        if rng.random() < 0.7:
+            image = jpeg_roundtrip(image, int(rng.integers(60, 96)))
+    if geometric:
+        if rng.random() < 0.5:
+            image, masks = image[:, ::-1], masks[:, :, ::-1]
+        if rng.random() < 0.5:
+            image, masks = image[::-1, :], masks[:, ::-1, :]
+        k = int(rng.integers(4)) if rng.random() < 0.5 else 0
+        if k:
+            image, masks = np.rot90(image, k), np.rot90(masks, k, axes=(1, 2))
+    return np.ascontiguousarray(image), np.ascontiguousarray(masks)
+
+
+def to_target(masks, labels):
+    """torchvision's target dict from boolean masks and class ids (empty masks dropped)."""
+    import torch
+    keep = masks.reshape(len(masks), -1).sum(1) >= 4 if len(masks) else np.zeros(0, dtype=bool)
+    masks, labels = masks[keep], labels[keep]
+    return {
+        "boxes": boxes_from_masks(masks).reshape(-1, 4),
+        "labels": torch.from_numpy(np.asarray(labels, dtype=np.int64)),
+        "masks": torch.from_numpy(masks.astype(np.uint8)),
+    }
+
+
+#: Share of synthetic training images with a local (mesh) sky subtraction, and its scale range.
+LOCAL_BACKGROUND_FRACTION = 0.5
+LOCAL_BACKGROUND_MESH_PX = (5.0, 14.0)
+#: Default share of synthetic training images with no artifact at all (plain sky and stars).
+CLEAN_FRACTION = 0.15
+
+
+def synthetic_sample(seed, index, layout=None, augment_images=True, clean_fraction=CLEAN_FRACTION):
+    """The ``index``-th synthetic training sample of a run: ``(image uint8, masks, labels)``.
+
+    Deterministic in ``(seed, index, clean_fraction)``, so a resumed run sees the same stream.
+    ``clean_fraction`` is the share of images with no artifact (hard negatives for false
+    detections on plain sky).
+    """
+    rng = np.random.default_rng([seed, index])
+    n = None if rng.random() < 1.0 - clean_fraction else 0
+    expnum = int(rng.choice([300000, 700000]))
+    # half the images get a reduction pipeline's local sky subtraction (faint ghosts embossed,
+    # as in sky-subtracted DES images), half only a per-CCD level (as assembled raw data);
+    # drawn from their own generator so the rest of the stream does not change
+    style = np.random.default_rng([seed, index, 1])
+    mesh_px = float(style.uniform(*LOCAL_BACKGROUND_MESH_PX)) if style.random() < LOCAL_BACKGROUND_FRACTION else None
+    t = render_training_image(rng, layout, n_artifacts=n, expnum=expnum, background_mesh_px=mesh_px)
+    image, masks = t.image, t.masks
+    if augment_images:
+        image, masks = augment(rng, image, masks)
+    return image, masks, t.labels
+
+
+#: How a real image's masks are chosen among its annotators while training (see train.RealPool).
+REAL_TARGETS = ("random", "medoid")
+
+
+def medoid_annotator(annotations, classes=ARTIFACT_IDS):
+    """Index of the annotator who agrees most with the others on one image.
+
+    Agreement between two annotators is the pixel IoU of their per-class unions (intersections
+    and unions summed over classes); the medoid has the highest mean agreement with the rest.
+    Training on the medoid's masks gives consistent targets, where drawing a random annotator
+    teaches the model that a region is marked only some of the time.
+
+    Parameters
+    ----------
+    annotations : list of (masks, labels)
+        One per annotator: masks bool (N, H, W), labels (N,).
+
+    Returns
+    -------
+    int
+    """
+    if len(annotations) < 2:
+        return 0
+    unions = np.stack([np.stack([m[np.asarray(l) == c].any(axis=0) if len(l) else np.zeros(m.shape[1:], bool)
+                                 for c in classes]) for m, l in annotations])
+    agreement = mask_iou(unions, unions)  # (K, 3, H, W) flattened per annotator: summed over classes
+    mean_agreement = (agreement.sum(axis=1) - np.diag(agreement)) / (len(annotations) - 1)
+    return int(np.argmax(mean_agreement))
+
+
+def real_split(names, n_train):
+    """The explicit real-image split used everywhere (train, evaluate, scans, benchmarks).
+
+    Parameters
+    ----------
+    names : iterable of str
+        Names of the annotated images (e.g. the keys of :func:`load_via_images`).
+    n_train : int
+        How many of them, in sorted order, are for training.
+
+    Returns
+    -------
+    (list of str, list of str)
+        The training names and the held-out names, both sorted.
+    """
+    names = sorted(names)
+    return names[:n_train], names[n_train:]
+
+
+def load_via_images(image_dir, annotation_files, names=None):
+    """Real images with the masks of one or more VIA files.
+
+    Returns
+    -------
+    dict
+        ``{filename: {"image": uint8 (H, W), "annotations": [(masks, labels), ...]}}``, one
+        ``(masks, labels)`` pair per annotation file (annotator), in the order given.
+    """
+    from pathlib import Path
+
+    per_file = [read_via(a) for a in annotation_files]
+    out = {}
+    for path in sorted(Path(image_dir).iterdir()):
+        if names is not None and path.name not in names:
+            continue
+        if not any(path.name in ann for ann in per_file):
+            continue
+        image = read_focal_plane_image(path)
+        anns = [instance_masks(ann.get(path.name, []), image.shape) for ann in per_file]
+        out[path.name] = {"image": image, "annotations": anns}
+    return out
+
+
+class RealPool:
+    """Real annotated images for mixing into batches.
+
+    Parameters
+    ----------
+    samples : dict
+        As returned by :func:`desghost.training.dataset.load_via_images`.
+    targets : str
+        ``random``: one randomly drawn annotator's masks each time; ``medoid``: always the
+        masks of the annotator who agrees most with the others on that image
+        (:func:`medoid_annotator`).
+    """
+
+    def __init__(self, samples, targets="random"):
+        if targets not in REAL_TARGETS:
+            raise ValueError(f"real targets must be one of {REAL_TARGETS}, got {targets!r}")
+        self.names = sorted(samples)
+        self.samples = [samples[n] for n in self.names]
+        self.targets = targets
+        self.medoids = [medoid_annotator(s["annotations"]) if targets == "medoid" else None for s in self.samples]
+
+    def draw(self, rng):
+        """One augmented real image: ``(image uint8 (400, 400), masks bool (n, 400, 400), labels)``."""
+        i = int(rng.integers(len(self.samples)))
+        s = self.samples[i]
+        k = self.medoids[i] if self.targets == "medoid" else int(rng.integers(len(s["annotations"])))
+        masks, labels = s["annotations"][k]
+        image, masks = augment(rng, s["image"], masks, jitter=False)
+        return image, masks, labels

@@ -1,0 +1,58 @@
+"""Compute the next training batch in a background process while the model trains on this one.
+
+Rendering a synthetic focal-plane image takes about 0.2 s of one core (numpy and scipy), so a
+batch costs about half a second that the forward and backward passes would otherwise wait for.
+:func:`step_batches` is a :class:`torch.utils.data.DataLoader` over the steps with one spawned
+worker that renders step ``s + 1`` while the caller trains on step ``s``.  The batch function
+must be a pure function of its arguments (the training batch of a step is), so the batches
+are the same with and without the worker.
+"""
+import signal
+
+
+def _as_is(batch):
+    # the DataLoader's default collation would turn the numpy arrays into tensors
+    return batch
+
+
+def _ignore_sigint(_worker_id):
+    # Ctrl-C reaches the whole process group; the trainer handles it and stops the worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class _Steps:
+    """A map-style dataset whose item ``step`` is ``fn(step, *args)``."""
+
+    def __init__(self, fn, args):
+        self.fn, self.args = fn, tuple(args)
+
+    def __getitem__(self, step):
+        return self.fn(step, *self.args)
+
+
+def step_batches(fn, args=(), first_step=0, last_step=None, prefetch=True):
+    """``fn(step, *args)`` for each step from ``first_step`` to ``last_step`` (excluded), in order.
+
+    Parameters
+    ----------
+    fn : callable
+        A module-level (picklable) function of ``(step, *args)``.
+    args : tuple
+        Picklable arguments passed to every call.
+    first_step, last_step : int
+    prefetch : bool
+        True computes the next step's value in one worker process (started with ``spawn``:
+        ``fork`` is unsafe after torch has started its threads); False computes each value in
+        this process when it is asked for.
+
+    Returns
+    -------
+    torch.utils.data.DataLoader
+        Iterate it once; an exception raised by ``fn`` in the worker is raised again here.
+    """
+    from torch.utils.data import DataLoader  # torch: imported only when training
+
+    worker = {"num_workers": 1, "prefetch_factor": 1, "multiprocessing_context": "spawn",
+              "worker_init_fn": _ignore_sigint} if prefetch else {"num_workers": 0}
+    return DataLoader(_Steps(fn, args), batch_size=None, sampler=range(first_step, last_step),
+                      collate_fn=_as_is, **worker)

@@ -1,0 +1,287 @@
+"""Training: synthetic images (and optionally VIA-annotated real ones), resumable, on CPU or GPU.
+
+The recipe for 2 CPU cores: a light backbone (MobileNetV3-FPN), 400 px inputs, fewer RPN
+proposals and sampled RoIs, AdamW with warm-up and cosine decay, synthetic images rendered
+on the fly (no epoch ever repeats), optionally mixed with real annotated images.  A run
+directory holds ``checkpoint.pt`` (weights and optimizer state as plain tensors, loaded with
+``weights_only=True``), ``log.csv`` and, at the end, the exported model file.
+"""
+import csv
+import json
+import math
+import signal
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from desghost.atomic import atomic_path
+from desghost.detection.detect import to_tensor
+from desghost.detection.model import (
+    ModelConfig,
+    build_model,
+    read_model_metadata,
+    resolve_device,
+    save_model,
+    trained_real_images,
+)
+from desghost.training.config import PRECISIONS, RESUMABLE_CHANGES, TrainConfig, check_loss_weights, resume_conflicts
+from desghost.training.dataset import synthetic_sample, to_target
+from desghost.training.prefetch import step_batches
+
+BATCH_STREAM_TAG = 2  # a non-zero last seed word keeps batch draws apart from synthetic_sample's seeds
+
+
+def weighted_loss(losses, weights):
+    """The training loss: torchvision's loss terms (``loss_<name>``) summed with ``weights``.
+
+    Parameters
+    ----------
+    losses : dict of str to tensor
+        Mask R-CNN's training output, keys ``loss_classifier``, ``loss_mask`` and so on.
+    weights : dict of str to float
+        Weight by short name (``mask``); terms not named count once.
+
+    Returns
+    -------
+    tensor
+        The weighted sum, in float32.
+    """
+    return sum(float(weights.get(k[len("loss_"):], 1.0)) * v.float() for k, v in losses.items())
+
+
+def batch_samples(step, train_cfg, real_pool=None):
+    """The training samples of one step: a pure function of its arguments.
+
+    Parameters
+    ----------
+    step : int
+        Optimizer step (0-based).
+    train_cfg : TrainConfig
+        Its seed, batch size, real and clean fractions decide the batch.
+    real_pool : RealPool, optional
+        Real annotated images, drawn with probability ``train_cfg.real_fraction`` per sample.
+
+    Returns
+    -------
+    list of (ndarray, ndarray, ndarray)
+        ``batch_size`` tuples ``(image uint8 (H, W), masks bool (N, H, W), labels int (N,))``.
+    """
+    rng = np.random.default_rng([train_cfg.seed, 7, step, BATCH_STREAM_TAG])
+    samples = []
+    for j in range(train_cfg.batch_size):
+        if real_pool is not None and rng.random() < train_cfg.real_fraction:
+            samples.append(real_pool.draw(rng))
+        else:
+            samples.append(synthetic_sample(train_cfg.seed, step * train_cfg.batch_size + j,
+                                            clean_fraction=train_cfg.clean_fraction))
+    return samples
+
+
+def _lr_factor(step, cfg):
+    if step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    t = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
+
+
+def _save_checkpoint(path, model, optimizer, step, model_cfg, train_record):
+    import torch
+
+    with atomic_path(path) as tmp:
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": torch.tensor(step),
+                    "model_config": json.dumps(model_cfg.to_dict()), "train_config": json.dumps(train_record),
+                    "torch_rng": torch.get_rng_state()}, tmp)
+
+
+def _load_checkpoint(path):
+    import torch
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _safe_validate(validate, model, log):
+    """Run a validation; a failure is logged and never stops a long training run."""
+    model.eval()
+    try:
+        return validate(model)
+    except Exception as exc:  # noqa: BLE001
+        log(f"validation failed ({type(exc).__name__}: {exc}); training goes on")
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    finally:
+        model.train()
+
+
+def _truncate_log(log_path, last_step):
+    """Drop log rows after ``last_step`` (logged after the checkpoint a resume starts from)."""
+    with open(log_path, newline="") as fh:
+        rows = list(csv.reader(fh))
+    kept = rows[:1] + [r for r in rows[1:] if r and r[0].isdigit() and int(r[0]) <= last_step]
+    if len(kept) != len(rows):
+        with atomic_path(log_path) as tmp, open(tmp, "w", newline="") as fh:
+            csv.writer(fh).writerows(kept)
+
+
+def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None, real_pool=None,
+          validate=None, device="auto", out_model=None, log=print, overwrite=False):
+    """Train (or resume training) a detector.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        Where the checkpoint, the log and the exported model go.
+    model_cfg, train_cfg : ModelConfig, TrainConfig
+    resume : bool
+        Continue from ``run_dir/checkpoint.pt`` (same stream of synthetic images).
+    init_model : str, optional
+        Start from the weights of a model file (e.g. the shipped default) instead of scratch.
+    real_pool : RealPool, optional
+        Real annotated images mixed in at ``train_cfg.real_fraction``.
+    validate : callable, optional
+        ``validate(model) -> dict`` of metrics, run every ``val_every`` steps and at the end.
+    out_model : str, optional
+        Path of the exported model file (default ``run_dir/model.safetensors``).
+    overwrite : bool
+        Start afresh in a run directory that already holds a checkpoint (otherwise an error,
+        so a forgotten ``--resume`` never destroys a run).
+
+    Returns
+    -------
+    str
+        The exported model file.
+    """
+    import torch
+    from safetensors.torch import load_file
+
+    train_cfg = train_cfg or TrainConfig()
+    if train_cfg.precision not in PRECISIONS:
+        raise ValueError(f"precision {train_cfg.precision!r}: expected one of {', '.join(PRECISIONS)}")
+    check_loss_weights(train_cfg.loss_weights)
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = run_dir / "checkpoint.pt"
+    if train_cfg.threads:
+        torch.set_num_threads(train_cfg.threads)
+    start_step, state = 0, None
+    train_record = {**asdict(train_cfg), "real_images_trained": real_pool.names if real_pool is not None else []}
+    if resume:
+        if not ckpt_path.exists():
+            raise FileNotFoundError(f"--resume: no checkpoint at {ckpt_path}")
+        state = _load_checkpoint(ckpt_path)
+        saved = json.loads(state["train_config"])
+        conflicts = resume_conflicts(saved, train_record)
+        if conflicts:
+            raise ValueError(f"{ckpt_path}: cannot resume with other settings ({'; '.join(conflicts)}); give "
+                             f"the original options (only {', '.join(RESUMABLE_CHANGES)} may change)")
+        if "init_model_real_images" in saved:
+            train_record["init_model_real_images"] = saved["init_model_real_images"]
+        model_cfg = ModelConfig.from_dict(json.loads(state["model_config"]))
+        start_step = int(state["step"])
+    elif ckpt_path.exists() and not overwrite:
+        raise FileExistsError(f"{ckpt_path} exists: resume it with --resume, or start afresh with --overwrite")
+    elif init_model:
+        init_meta = read_model_metadata(init_model)
+        model_cfg = ModelConfig.from_dict(init_meta["config"])
+        inherited, complete = trained_real_images(init_meta)
+        train_record["init_model_real_images"] = {"names": sorted(inherited), "complete": complete}
+    model_cfg = model_cfg or ModelConfig()
+    torch.manual_seed(train_cfg.seed + start_step)
+    model = build_model(model_cfg)
+    model._desghost_config = model_cfg
+    if state is not None:
+        model.load_state_dict(state["model"])
+    elif init_model:
+        model.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in load_file(init_model).items()})
+    device = resolve_device(device)
+    bf16 = train_cfg.precision == "bf16"
+    model.to(device).train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])
+        if "torch_rng" in state:  # the RPN/RoI samplers' stream continues where it stopped
+            torch.set_rng_state(state["torch_rng"])
+    with atomic_path(run_dir / "train_config.json") as tmp:
+        Path(tmp).write_text(json.dumps({"model": model_cfg.to_dict(), "train": train_record}, indent=1))
+    log_path = run_dir / "log.csv"
+    new_log = not log_path.exists() or not resume
+    if not new_log:
+        _truncate_log(log_path, start_step)
+    log_fh = open(log_path, "w" if new_log else "a", newline="")
+    writer = csv.writer(log_fh)
+    if new_log:
+        writer.writerow(["step", "loss", "loss_classifier", "loss_box_reg", "loss_mask", "loss_objectness",
+                         "loss_rpn_box_reg", "lr", "sec_per_step"])
+    stop = {"now": False}
+
+    def _stop(signum, frame):
+        stop["now"] = True
+        log(f"signal {signum}: saving a checkpoint after this step")
+
+    old = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    step = start_step
+    t_start = time.perf_counter()
+    window = []
+    batches = iter(step_batches(batch_samples, (train_cfg, real_pool), step, max(step, train_cfg.steps),
+                                prefetch=train_cfg.prefetch and step < train_cfg.steps))
+    try:
+        while step < train_cfg.steps and not stop["now"]:
+            t0 = time.perf_counter()
+            for g in optimizer.param_groups:
+                g["lr"] = train_cfg.lr * _lr_factor(step, train_cfg)
+            images, targets = [], []
+            for image, masks, labels in next(batches):
+                images.append(to_tensor(image).to(device))
+                targets.append({k: v.to(device) for k, v in to_target(masks, labels).items()})
+            with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
+                losses = model(images, targets)
+            loss = weighted_loss(losses, train_cfg.loss_weights)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 10.0)
+            optimizer.step()
+            step += 1
+            dt = time.perf_counter() - t0
+            window.append(dt)
+            writer.writerow([step, f"{loss.item():.4f}"] + [f"{losses[k].item():.4f}" for k in (
+                "loss_classifier", "loss_box_reg", "loss_mask", "loss_objectness", "loss_rpn_box_reg")]
+                + [f"{optimizer.param_groups[0]['lr']:.2e}", f"{dt:.2f}"])
+            if step % train_cfg.log_every == 0 or step == train_cfg.steps:
+                log_fh.flush()
+                rate = np.mean(window[-train_cfg.log_every:])
+                eta = rate * (train_cfg.steps - step)
+                parts = " ".join(f"{k[5:]}={v.item():.3f}" for k, v in losses.items())
+                log(f"step {step}/{train_cfg.steps} loss={loss.item():.3f} {parts} "
+                    f"{rate:.2f} s/step ETA {eta / 60:.1f} min")
+            if step % train_cfg.checkpoint_every == 0:
+                _save_checkpoint(ckpt_path, model, optimizer, step, model_cfg, train_record)
+            if validate is not None and step % train_cfg.val_every == 0:
+                metrics = _safe_validate(validate, model, log)
+                log(f"validation at step {step}: " + json.dumps(metrics))
+                with open(run_dir / "val.jsonl", "a") as fh:
+                    fh.write(json.dumps({"step": step, **metrics}) + "\n")
+    finally:
+        del batches  # stops the prefetching worker
+        for s, h in old.items():
+            signal.signal(s, h)
+        log_fh.close()
+    _save_checkpoint(ckpt_path, model, optimizer, step, model_cfg, train_record)
+    metrics = _safe_validate(validate, model, log) if validate is not None else {}
+    model.eval()
+    out_model = out_model or str(run_dir / "model.safetensors")
+    meta = {"training": {"steps": step, "train_config": asdict(train_cfg), "resumed_from": start_step,
+                         "real_images_trained": train_record["real_images_trained"],
+                         "init_model_real_images": train_record.get("init_model_real_images"),
+                         "init_model": init_model, "data": "synthetic focal-plane images rendered by "
+                         "desghost.simulate.training (statistics of the DeepGhostBusters train+val annotations)"
+                         + (f" + real annotated images at {train_cfg.real_fraction:.0%}" if real_pool else ""),
+                         "wall_seconds_this_run": round(time.perf_counter() - t_start, 1)},
+            "metrics": {"synthetic_validation": metrics}}
+    save_model(out_model, model, model_cfg, meta)
+    log(f"wrote {out_model} after {step} steps")
+    return out_model
+
+
+def main_log(text):
+    print(text, file=sys.stderr, flush=True)

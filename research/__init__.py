@@ -1,0 +1,1 @@
+"""Research code: operating-point scans, image statistics, diagnostics, model files. Not installed; tools/, benchmarks/ and tests import it."""
