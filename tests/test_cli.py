@@ -14,7 +14,7 @@ def desghost(*args):
 
 
 @pytest.mark.parametrize("cmd", [[], ["assemble"], ["simulate"], ["train"], ["detect"], ["evaluate"], ["agreement"],
-                                 ["run"], ["query"], ["import-raytrace"], ["compare"], ["healpix"], ["night"]])
+                                 ["run"], ["query"], ["import-raytrace"], ["compare"], ["healpix"], ["night"], ["report"]])
 def test_every_command_has_help_with_examples(cmd):
     out = desghost(*cmd, "--help")
     assert out.returncode == 0 and "example" in out.stdout

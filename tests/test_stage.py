@@ -28,3 +28,4 @@ def test_demo_pipeline_simulates_a_night_and_masks_it(tmp_path):
         assert cat.query("SELECT COUNT(*) AS n FROM exposures")[0]["n"] == 3
     for expnum in (700000, 700001, 700002):
         assert (tmp_path / "out" / "products" / product_names(expnum)["mask"]).exists()
+    assert "700002.html" in (tmp_path / "out" / "products" / "report" / "index.html").read_text()

@@ -10,7 +10,7 @@ import sys
 import traceback
 
 from desghost import __version__
-from desghost.cli import catalog, detection, evaluation, exposures, focalplane, skymap, training
+from desghost.cli import catalog, detection, evaluation, exposures, focalplane, report, skymap, training
 from desghost.cli.common import formatter
 from desghost.errors import DesghostError
 
@@ -34,6 +34,7 @@ def build_parser():
     catalog.register(sub)           # query, import-raytrace, compare
     skymap.register(sub)            # healpix
     exposures.register_night(sub)   # night
+    report.register(sub)            # report
     return parser
 
 

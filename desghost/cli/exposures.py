@@ -71,6 +71,8 @@ def register_night(sub):
     p.add_argument("--resume", action="store_true", help="continue a night (the default behaviour: done exposures are skipped)")
     p.add_argument("--retry-failed", action="store_true", help="process exposures that failed before again")
     p.add_argument("--force", action="store_true", help="process every exposure again")
+    p.add_argument("--no-report", dest="report", action="store_false",
+                   help="do not write the HTML report (OUTDIR/report/index.html) at the end")
 
 
 def _run_config(args, **extra):
@@ -117,11 +119,16 @@ def cmd_run(args):
 def cmd_night(args):
     summary = run_night(args.inputs, args.outdir, args.catalog, _run_config(args), workers=args.workers,
                         batch_size=args.batch_size, force=args.force,
-                        retry_failed=args.retry_failed, progress=not args.quiet and sys.stderr.isatty())
+                        retry_failed=args.retry_failed, progress=not args.quiet and sys.stderr.isatty(),
+                        report=args.report)
     for path, error, _code in summary.failed:
         print(f"desghost: failed: {error}", file=sys.stderr)
     for path, error, _code in summary.still_failed:
         print(f"desghost: still failed from an earlier run (--retry-failed retries it): {path}: {error}",
               file=sys.stderr)
     print(f"night: {summary.line()}", file=sys.stderr)
+    if summary.report:
+        log(args, f"report: {summary.report}")
+    if summary.report_error:
+        print(f"desghost: warning: the report was not written: {summary.report_error}", file=sys.stderr)
     return summary.exit_code

@@ -9,6 +9,7 @@ the catalog and the night's exclusion table.  Example pipeline: ``stage/desghost
 ``stage/desghost_demo_pipeline.yml`` runs end to end on a fresh install with no data.
 """
 import os
+import time
 
 from ceci import PipelineStage
 from ceci.config import StageParameter
@@ -18,7 +19,11 @@ from desghost.atomic import atomic_path
 from desghost.detection.model import resolve_device
 from desghost.driver.exposure import RunConfig
 from desghost.driver.scheduling import resolve_batch_size
+from desghost.errors import failure_reason
 from desghost.reading.discovery import discover_inputs
+from desghost.report.html import write_report
+from desghost.report.night_data import SUMMARY_NAME
+from desghost.runners.night import NightSummary, write_summary
 from desghost.runners.stage_results import merge_results, process_for_stage
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 
@@ -52,9 +57,11 @@ class DesghostMasking(PipelineStage):
         "row_step": 1,
         "batch_size": 0,             # images per forward pass; 0: 1 on CPU (identical to `desghost run`), 8 on GPU
         "workers": 1,                # processes reading the CCDs of one exposure, per rank
+        "report": True,              # write the HTML report into products/report at the end
     }
 
     def run(self):
+        t0 = time.perf_counter()
         paths = discover_inputs([self.get_input("exposure_list")])
         outdir = self.get_output("products")
         os.makedirs(outdir, exist_ok=True)
@@ -75,6 +82,15 @@ class DesghostMasking(PipelineStage):
                     print(f"DesghostMasking: failed: {r['reason']}", flush=True)
             print(f"DesghostMasking: {sum(r['ok'] for r in results)} of {len(results)} exposures done "
                   f"on {self.size} rank(s)", flush=True)
+            summary = NightSummary(done=[r["input"] for r in results if r["ok"]],
+                                   failed=[(r["input"], r["reason"], r["exit_code"]) for r in results if not r["ok"]],
+                                   seconds=time.perf_counter() - t0)
+            write_summary(os.path.join(outdir, SUMMARY_NAME), summary, cfg, self.size, batch)
+            if self.config["report"]:
+                try:
+                    print(f"DesghostMasking: report {write_report(outdir, self.get_output('catalog'))}", flush=True)
+                except Exception as exc:  # noqa: BLE001 - the exposures are done; a failed report does not undo them
+                    print(f"DesghostMasking: the report was not written: {failure_reason(exc)[0]}", flush=True)
 
 
 class DesghostSimulateNight(PipelineStage):

@@ -8,6 +8,7 @@ listed as still failed) unless ``retry_failed``.  An exposure's products and cat
 appear together, so a run killed at any moment loses nothing and leaves no half-written
 product; stale temporary files of a killed run are removed when the next run starts.
 """
+import json
 import logging
 import os
 import time
@@ -17,12 +18,16 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from desghost import __version__
+from desghost.atomic import atomic_path
 from desghost.catalog.store import Catalog
 from desghost.driver.exposure import RunConfig, product_names
 from desghost.driver.many import check_catalog, check_output_dir, process_exposures
 from desghost.driver.scheduling import default_workers
-from desghost.errors import exit_code_of_failures
+from desghost.errors import exit_code_of_failures, failure_reason
 from desghost.reading.discovery import discover_inputs
+from desghost.report.html import write_report
+from desghost.report.night_data import SUMMARY_NAME
 
 REQUIRED_PRODUCTS = ("mask", "exclusion_fits", "exclusion_txt")
 
@@ -40,6 +45,8 @@ class NightSummary:
     still_failed : list of (str, str, int)
         Exposures skipped because they failed in an earlier run (``--retry-failed`` retries them).
     seconds : float
+    report, report_error : str or None
+        The HTML report written, or why it could not be.
     """
 
     done: list = field(default_factory=list)
@@ -47,6 +54,8 @@ class NightSummary:
     failed: list = field(default_factory=list)
     still_failed: list = field(default_factory=list)
     seconds: float = 0.0
+    report: str | None = None
+    report_error: str | None = None
 
     @property
     def exposures_per_minute(self):
@@ -87,8 +96,21 @@ def _remove_stale_parts(outdir):
             pass
 
 
+def write_summary(path, summary, config, workers, batch_size):
+    """The night's summary as JSON (read by the report), written atomically."""
+    doc = {"software": f"desghost {__version__}", "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+           "seconds": round(summary.seconds, 3), "exposures_per_minute": round(summary.exposures_per_minute, 3),
+           "done": len(summary.done), "skipped": len(summary.skipped), "done_inputs": summary.done,
+           "failed": [{"input": p, "reason": r, "exit_code": c, "earlier_run": False} for p, r, c in summary.failed]
+           + [{"input": p, "reason": r, "exit_code": c, "earlier_run": True} for p, r, c in summary.still_failed],
+           "model": config.model or "default", "threshold": config.threshold, "area_threshold": config.area_threshold,
+           "workers": workers, "batch_size": batch_size}
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(doc, indent=1) + "\n")
+
+
 def run_night(inputs, outdir, catalog_path=None, config=None, workers=None, force=False, retry_failed=False,
-              progress=True, log_path=None, batch_size=None, inference=True):
+              progress=True, log_path=None, batch_size=None, inference=True, report=True):
     """Process a night of exposures.
 
     Parameters
@@ -107,10 +129,13 @@ def run_night(inputs, outdir, catalog_path=None, config=None, workers=None, forc
         Images per forward pass (default 1 on CPU, 8 on the GPU).
     inference : bool
         False skips the detector (products with no detections): the I/O ceiling of a run.
+    report : bool
+        Write the HTML report (``OUTDIR/report/index.html``) at the end.
 
     Returns
     -------
     NightSummary
+        Also written to ``OUTDIR/night_summary.json``.
 
     Raises
     ------
@@ -168,10 +193,19 @@ def run_night(inputs, outdir, catalog_path=None, config=None, workers=None, forc
         if todo:
             process_exposures(todo, str(outdir), cfg, catalog_path, workers=workers, batch_size=batch_size,
                               inference=inference, on_outcome=record)
+        summary.seconds = time.perf_counter() - t0
+        write_summary(outdir / SUMMARY_NAME, summary, cfg, workers, batch_size)
+        if report:
+            try:
+                summary.report = write_report(outdir, catalog_path)
+                logger.info("report: %s", summary.report)
+            except Exception as exc:  # noqa: BLE001 - the night is done; a report that fails does not undo it
+                summary.report_error = failure_reason(exc)[0]
+                logger.error("report not written: %s", summary.report_error)
     finally:
         if bar:
             bar.close()
-        summary.seconds = time.perf_counter() - t0
+        summary.seconds = summary.seconds or time.perf_counter() - t0
         logger.info(summary.line())
         logger.removeHandler(handler)
         handler.close()

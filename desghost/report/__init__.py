@@ -1,0 +1,1 @@
+"""The morning report: a static HTML page per night (and one per exposure) that reads from the local disk."""

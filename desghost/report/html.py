@@ -1,0 +1,169 @@
+"""Write a night's HTML report: ``index.html``, one page per exposure, thumbnails and figures.
+
+The report reads from the local disk only (no script, font or style from the network) and
+reads the same without JavaScript (a few lines sort the exposure table).  It is built in a
+hidden temporary folder and renamed into place, so a re-run replaces it whole and a failed
+run leaves the previous report as it was.
+"""
+import os
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import fitsio
+import numpy as np
+from jinja2 import Environment, PackageLoader, select_autoescape
+from PIL import Image
+
+from desghost import __version__
+from desghost.atomic import temporary_name
+from desghost.classes import CLASS_ORDER
+from desghost.errors import UsageError
+from desghost.layout import load_layout
+from desghost.report.figures import exclusion_map, masked_sky, score_histogram
+from desghost.report.night_data import collect_night
+
+#: Width of the overlay thumbnails in the exposure table.
+THUMB_WIDTH_PX = 160
+PRODUCT_LABELS = {"mask": "mask FITS (per-CCD bit masks)", "exclusion_fits": "exclusion table (FITS)",
+                  "exclusion_txt": "exclusion list (ray-tracing text format)", "overlay": "overlay PNG"}
+
+
+def find_healpix_map(outdir):
+    """A HEALPix map file in ``outdir`` (its HDU 1 has PIXTYPE = HEALPIX), or None."""
+    for path in sorted(Path(outdir).glob("*.fits")):
+        if path.name.startswith("D") and "_desghost_" in path.name:
+            continue
+        try:
+            header = fitsio.read_header(str(path), ext=1)
+        except (OSError, ValueError):
+            continue
+        if str(header.get("PIXTYPE", "")).strip().upper() == "HEALPIX":
+            return path
+    return None
+
+
+def _thumbnail(overlay, path):
+    with Image.open(overlay) as img:
+        img.thumbnail((THUMB_WIDTH_PX, THUMB_WIDTH_PX * 2))
+        img.save(path, format="PNG")
+        return img.size
+
+
+def _figures(data, tmp, layout, healpix_path):
+    figdir = tmp / "figures"
+    figdir.mkdir()
+    figures = []
+    n = len(data.exposures)
+    exclusion_map(figdir / "exclusions.png", layout, data.excluded_fraction_by_ccd(layout.ccdnums), n)
+    figures.append({"src": "figures/exclusions.png", "alt": "map of CCD exclusions",
+                    "caption": f"How often each CCD was excluded in the night's {n} exposures, with CCD numbers "
+                               "(the focal plane as in the overlays)."})
+    score_histogram(figdir / "scores.png", data.scores_by_class(), data.thresholds)
+    figures.append({"src": "figures/scores.png", "alt": "histogram of instance scores",
+                    "caption": "Scores of the night's instances by class; the dashed line is the score threshold "
+                               "(instances below it are not kept, so the histogram starts there)."})
+    if healpix_path is not None:
+        import healpy as hp
+
+        masked_sky(figdir / "sky.png", hp.read_map(str(healpix_path), dtype=np.float64))
+        figures.append({"src": "figures/sky.png", "alt": "masked sky area",
+                        "caption": f"Masked sky area from {Path(healpix_path).name}."})
+    return figures
+
+
+def _exposure_rows(data, tmp, report_dir):
+    thumbs = tmp / "thumbs"
+    thumbs.mkdir()
+    pages = tmp / "exposures"
+    pages.mkdir()
+    rows = []
+    for e in data.exposures:
+        row = {"expnum": e.expnum, "band": e.band, "date_obs": e.date_obs, "input": e.input, "seconds": e.seconds,
+               "instances": e.instances, "excluded": e.excluded, "page": f"exposures/{e.expnum}.html",
+               "counts": {c: e.count(c) for c in CLASS_ORDER}, "best": {c: e.best_score(c) for c in CLASS_ORDER},
+               "provenance": e.provenance, "thumb": None, "overlay": None}
+        if "overlay" in e.products:
+            row["thumb_size"] = _thumbnail(e.products["overlay"], thumbs / f"{e.expnum}.png")
+            row["thumb"] = f"thumbs/{e.expnum}.png"
+            row["overlay"] = os.path.relpath(e.products["overlay"], report_dir / "exposures")
+        row["links"] = [(PRODUCT_LABELS[k], os.path.relpath(p, report_dir / "exposures"))
+                        for k, p in e.products.items()]
+        rows.append(row)
+    return rows
+
+
+def write_report(outdir, catalog_path=None, report_dir=None, healpix_map=None, layout=None):
+    """Write (or replace) the HTML report of a night's output folder.
+
+    Parameters
+    ----------
+    outdir : str or Path
+        The output folder of ``desghost night``, ``desghost run`` or the ceci stage.
+    catalog_path : str or Path, optional
+        Default ``OUTDIR/desghost_catalog.sqlite``.
+    report_dir : str or Path, optional
+        Default ``OUTDIR/report``.
+    healpix_map : str or Path, optional
+        A HEALPix map of masked area to show; default: one found in ``outdir``, if any.
+    layout : CameraLayout, optional
+
+    Returns
+    -------
+    str
+        The path of the report's ``index.html``.
+
+    Raises
+    ------
+    UsageError
+        ``outdir`` is not a folder (exit code 2).
+    """
+    outdir = Path(outdir)
+    if not outdir.is_dir():
+        raise UsageError("no such output folder", path=outdir)
+    report_dir = Path(report_dir) if report_dir else outdir / "report"
+    layout = layout or load_layout()
+    data = collect_night(outdir, catalog_path)
+    healpix_path = Path(healpix_map) if healpix_map else find_healpix_map(outdir)
+    env = Environment(loader=PackageLoader("desghost.report", "templates"), autoescape=select_autoescape(),
+                      trim_blocks=True, lstrip_blocks=True)
+    report_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_name(report_dir)
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        figures = _figures(data, tmp, layout, healpix_path)
+        rows = _exposure_rows(data, tmp, report_dir)
+        common = {"version": __version__, "written": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        failures = [{"name": Path(f.input).name, "input": f.input, "reason": f.reason, "exit_code": f.exit_code,
+                     "earlier_run": f.earlier_run} for f in data.failures]
+        n_failed_run = sum(not f.earlier_run for f in data.failures)
+        totals = [sum(r["counts"][c] for r in rows) for c in CLASS_ORDER]
+        page = env.get_template("night.html.j2").render(
+            outdir=str(outdir.resolve()), outdir_name=outdir.resolve().name, exposures=rows, failures=failures,
+            figures=figures, classes=CLASS_ORDER, class_totals=totals, n_flagged=sum(bool(r["excluded"]) for r in rows),
+            summary_found=data.summary_found, n_done_run=data.n_done_run, n_skipped=data.n_skipped,
+            n_failed_run=n_failed_run, seconds=data.seconds, exposures_per_minute=data.exposures_per_minute,
+            models=data.models, thresholds=data.thresholds, area_thresholds=data.area_thresholds, **common)
+        (tmp / "index.html").write_text(page)
+        template = env.get_template("exposure.html.j2")
+        for row in rows:
+            (tmp / row["page"]).write_text(template.render(e=row, **common))
+        _swap_into_place(tmp, report_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return str(report_dir / "index.html")
+
+
+def _swap_into_place(tmp, report_dir):
+    """Replace ``report_dir`` by ``tmp`` in two renames (the old report goes only once the new one is in)."""
+    old = temporary_name(report_dir, "-previous")
+    if report_dir.exists():
+        os.replace(report_dir, old)
+    try:
+        os.replace(tmp, report_dir)
+    except OSError:
+        if old.exists():
+            os.replace(old, report_dir)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

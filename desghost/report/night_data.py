@@ -1,0 +1,165 @@
+"""What a night's report shows, gathered from its output folder, its catalog and its summary file.
+
+Pure reading: nothing is written here.  An exposure belongs to the night when its exclusion
+table is in the output folder; failures come from the night's summary file
+(``night_summary.json``, written by ``desghost night`` and the ceci stage) when there is one,
+else from the catalog.
+"""
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import fitsio
+
+from desghost.catalog.store import Catalog
+from desghost.classes import CLASS_ORDER
+from desghost.driver.exposure import product_names
+
+#: The night runner's summary file in the output folder.
+SUMMARY_NAME = "night_summary.json"
+#: Header cards of the exclusion table that make up an exposure's provenance.
+PROVENANCE_CARDS = ("DGVERS", "DGMODEL", "DGTHRESH", "DGAREA", "DGINPUT", "DATE")
+
+
+@dataclass
+class ExposureEntry:
+    """One done exposure of the night.
+
+    Attributes
+    ----------
+    expnum : int
+    band, date_obs, input : str
+    seconds : float or None
+        Processing time recorded in the catalog.
+    instances : list of dict
+        ``{class, score, area_px, ccdnums}``, highest score first.
+    excluded : list of int
+        Excluded CCDNUMs.
+    products : dict
+        ``{name: Path}`` of the products found in the output folder.
+    provenance : dict
+        The exclusion table's provenance cards.
+    """
+
+    expnum: int
+    band: str
+    date_obs: str
+    input: str
+    seconds: float | None
+    instances: list
+    excluded: list
+    products: dict
+    provenance: dict
+
+    def best_score(self, class_name):
+        """The highest score of the class's instances, or None."""
+        scores = [i["score"] for i in self.instances if i["class"] == class_name]
+        return max(scores) if scores else None
+
+    def count(self, class_name):
+        return sum(i["class"] == class_name for i in self.instances)
+
+
+@dataclass
+class FailedEntry:
+    """An exposure that failed: its input, the one-line reason and the exit code."""
+
+    input: str
+    reason: str
+    exit_code: int | None
+    earlier_run: bool = False
+
+
+@dataclass
+class NightData:
+    """Everything the report of one output folder shows."""
+
+    outdir: Path
+    exposures: list = field(default_factory=list)
+    failures: list = field(default_factory=list)
+    n_done_run: int = 0
+    n_skipped: int = 0
+    seconds: float | None = None
+    exposures_per_minute: float | None = None
+    models: list = field(default_factory=list)
+    thresholds: list = field(default_factory=list)
+    area_thresholds: list = field(default_factory=list)
+    summary_found: bool = False
+
+    def excluded_fraction_by_ccd(self, ccdnums):
+        """``{ccdnum: fraction of the night's done exposures that excluded it}``."""
+        n = len(self.exposures)
+        return {c: (sum(c in e.excluded for e in self.exposures) / n if n else 0.0) for c in ccdnums}
+
+    def scores_by_class(self):
+        """``{class: [scores]}`` of every instance of the night."""
+        return {c: [i["score"] for e in self.exposures for i in e.instances if i["class"] == c] for c in CLASS_ORDER}
+
+
+def _provenance(exclusion_fits):
+    header = fitsio.read_header(str(exclusion_fits), ext=0)
+    return {k: header[k] for k in PROVENANCE_CARDS if k in header}
+
+
+def collect_night(outdir, catalog_path=None):
+    """Gather the report's content for the output folder ``outdir``.
+
+    Parameters
+    ----------
+    outdir : str or Path
+        A folder written by ``desghost night``, ``desghost run`` or the ceci stage.
+    catalog_path : str or Path, optional
+        Default ``OUTDIR/desghost_catalog.sqlite``; without a catalog the exposures still come
+        from the products (without instances' details and processing times).
+
+    Returns
+    -------
+    NightData
+    """
+    outdir = Path(outdir)
+    catalog_path = Path(catalog_path) if catalog_path else outdir / "desghost_catalog.sqlite"
+    data = NightData(outdir=outdir)
+    summary_path = outdir / SUMMARY_NAME
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
+    expnums = sorted(int(p.name[1:9]) for p in outdir.glob("D*_desghost_exclude.fits") if p.name[1:9].isdigit())
+    rows, instances, excluded, failures = {}, {}, {}, []
+    if catalog_path.exists():
+        with Catalog(catalog_path, create=False) as cat:
+            for r in cat.query("SELECT * FROM exposures WHERE source='desghost'"):
+                rows[r["expnum"]] = r
+            for r in cat.query("SELECT expnum, class, score, area_px, ccdnums FROM instances "
+                               "WHERE source='desghost' ORDER BY expnum, score DESC"):
+                instances.setdefault(r["expnum"], []).append(
+                    {"class": r["class"], "score": r["score"], "area_px": r["area_px"], "ccdnums": r["ccdnums"]})
+            for r in cat.query("SELECT expnum, ccdnum FROM excluded_ccds WHERE source='desghost' "
+                               "AND category='ghost-scatter' ORDER BY ccdnum"):
+                excluded.setdefault(r["expnum"], []).append(r["ccdnum"])
+            failures = cat.query("SELECT input, reason, exit_code FROM failures WHERE source='desghost' "
+                                 "ORDER BY input")
+    for expnum in expnums:
+        names = product_names(expnum)
+        products = {k: outdir / v for k, v in names.items() if (outdir / v).exists()}
+        row = rows.get(expnum, {})
+        prov = _provenance(products["exclusion_fits"])
+        if not row:  # no catalog row: the exclusion table alone
+            table = fitsio.read(str(products["exclusion_fits"]), ext="EXCLUDE")
+            excluded[expnum] = sorted(int(c) for c in table["CCDNUM"])
+        data.exposures.append(ExposureEntry(
+            expnum=expnum, band=str(row.get("band") or ""), date_obs=str(row.get("date_obs") or ""),
+            input=str(row.get("input") or prov.get("DGINPUT", "")), seconds=row.get("seconds"),
+            instances=instances.get(expnum, []), excluded=excluded.get(expnum, []), products=products,
+            provenance=prov))
+    if summary is not None:
+        data.summary_found = True
+        data.n_done_run = int(summary.get("done", 0))
+        data.n_skipped = int(summary.get("skipped", 0))
+        data.seconds = summary.get("seconds")
+        data.exposures_per_minute = summary.get("exposures_per_minute")
+        data.failures = [FailedEntry(f["input"], f["reason"], f.get("exit_code"), bool(f.get("earlier_run")))
+                         for f in summary.get("failed", [])]
+    else:
+        data.failures = [FailedEntry(f["input"], f["reason"], f["exit_code"]) for f in failures]
+    data.models = sorted({str(e.provenance.get("DGMODEL", "")) for e in data.exposures} - {""})
+    data.thresholds = sorted({float(e.provenance["DGTHRESH"]) for e in data.exposures if "DGTHRESH" in e.provenance})
+    data.area_thresholds = sorted({float(e.provenance["DGAREA"]) for e in data.exposures if "DGAREA" in e.provenance})
+    return data
