@@ -1,7 +1,10 @@
 """One exposure through the whole chain: read, assemble, detect, project, write.
 
-:func:`process_exposure` is the one function that the CLI (``desghost run``), the nightly
-runner and the pipeline stage all call.
+The chain's steps are :func:`prepare_exposure` (read and assemble), :func:`detect_prepared`
+(the detector, batched) and :func:`finish_exposure` (project and write the products).
+:func:`desghost.driver.many.process_exposures`, behind ``desghost run``, ``desghost night`` and
+the ceci stage, runs them for many exposures; :func:`process_exposure` runs them for one, for
+library users.
 """
 import time
 from dataclasses import dataclass, field
