@@ -69,6 +69,12 @@ class InconsistentExposureError(DesghostError):
     exit_code = 8
 
 
+class DuplicateExposureError(DesghostError):
+    """Another input of the run, or of the catalog, is the same exposure (EXPNUM): not processed."""
+
+    exit_code = 16
+
+
 class OutputError(DesghostError):
     """An output file cannot be written (missing permissions, full disk, ...)."""
 
@@ -99,17 +105,47 @@ def failure_reason(exc):
 #: Exit code of a command given several exposures when any of them failed.
 SOME_EXPOSURES_FAILED = 14
 
+#: Every exit code of every command and what it means: the one table that the commands' --help
+#: and the README's bad-input section list.
+EXIT_CODES = {
+    0: "success",
+    1: "unexpected internal error (run with --debug for the traceback)",
+    2: "usage error or missing input",
+    3: "not a FITS file",
+    4: "truncated or corrupt FITS file",
+    5: "not a DECam exposure",
+    6: "missing or malformed keyword (EXPNUM, CCDNUM, ...)",
+    7: "duplicate CCDNUM",
+    8: "files of different exposures, a CCDNUM/DETPOS clash, or a mask that does not fit its image",
+    9: "an output file cannot be written (unwritable folder, full disk)",
+    10: "products written, but CCDs were missing (left blank)",
+    11: "products written, but NaN/inf pixels were excluded",
+    12: "products written, but an HDU was all zeros (left blank)",
+    13: "catalog missing, corrupt or foreign",
+    14: "several exposures given and some failed (each is reported and recorded)",
+    15: "products written, but a CCD had every pixel flagged by its mask (left blank)",
+    16: "the EXPNUM is also another input's, in this run or in the catalog (--force replaces)",
+    130: "interrupted (SIGINT, Ctrl-C); finished exposures are recorded",
+    143: "stopped by SIGTERM; finished exposures are recorded",
+}
 
-def exit_code_of_failures(codes, n_inputs):
-    """The exit code of a command that processed ``n_inputs`` exposures and saw failures ``codes``.
 
-    0 when nothing failed; the failure's own code when the command was given one exposure;
-    otherwise 14 (several exposures given and some failed; each is reported and recorded).
+def exit_code_of_run(codes, n_inputs, warning_codes=(), lenient=False):
+    """The exit code of a command that processed ``n_inputs`` exposures.
+
+    The one policy of ``assemble``, ``run`` and ``night``:
+
+    - a failure wins: the failure's own code when the command was given one exposure,
+      otherwise 14 (several exposures given and some failed; each is reported and recorded);
+    - else an input warning (products made, a problem reported: 10-12, 15) gives the highest
+      warning code, unless ``lenient``;
+    - else 0.
     """
     codes = list(codes)
-    if not codes:
-        return 0
-    return codes[0] if n_inputs == 1 and len(codes) == 1 else SOME_EXPOSURES_FAILED
+    if codes:
+        return codes[0] if n_inputs == 1 and len(codes) == 1 else SOME_EXPOSURES_FAILED
+    warning_codes = list(warning_codes)
+    return max(warning_codes) if warning_codes and not lenient else 0
 
 
 @dataclass(frozen=True)
@@ -119,17 +155,21 @@ class InputWarning:
     Attributes
     ----------
     kind : str
-        One of ``missing_ccds``, ``nonfinite_pixels``, ``all_zero_hdu``.
+        One of ``missing_ccds``, ``nonfinite_pixels``, ``all_zero_hdu``, ``masked_ccds``.
     message : str
         One line naming the file, the HDU or the CCDs.
+    ccdnum : int or None
+        The CCD it is about, when it is about one.
     """
 
     kind: str
     message: str
+    ccdnum: int | None = None
 
     @property
     def exit_code(self):
         return WARNING_EXIT_CODES[self.kind]
 
 
-WARNING_EXIT_CODES = {"missing_ccds": 10, "nonfinite_pixels": 11, "all_zero_hdu": 12}
+#: Exit codes of the warning conditions: the image and products are made, the problem is reported.
+WARNING_EXIT_CODES = {"missing_ccds": 10, "nonfinite_pixels": 11, "all_zero_hdu": 12, "masked_ccds": 15}

@@ -139,3 +139,32 @@ def test_unwritable_output_is_a_clean_error(raw_exposure, tmp_path, capsys):
 def test_simulate_creates_missing_output_directories(tmp_path, capsys):
     code, _ = run_cli(capsys, "simulate", str(tmp_path / "new" / "dir" / "s.fits.fz"), "--artifacts", "0")
     assert code == 0 and (tmp_path / "new" / "dir" / "s.fits.fz").exists()
+
+
+def test_a_fully_masked_ccd_is_its_own_condition_in_assemble_run_and_night(des_exposure, tmp_path, capsys):
+    import shutil
+
+    files, _ = des_exposure
+    exposure = tmp_path / "D00700001"
+    exposure.mkdir()
+    for f in files:
+        shutil.copy(f, exposure)
+    victim = exposure / os.path.basename(sorted(files)[5])
+    copy_exposure(sorted(files)[5], tmp_path / "masked.fits",
+                  edit_hdu=lambda i, name, data, cards: ((np.ones_like(data) if name == "MSK" else data), cards))
+    os.replace(tmp_path / "masked.fits", victim)
+    code, err = run_cli(capsys, "assemble", str(exposure), "-o", str(tmp_path / "fp.npy"), "--json")
+    assert code == 15 and os.path.basename(victim) in err and "every pixel is flagged" in err
+    code, _ = run_cli(capsys, "assemble", str(exposure), "-o", str(tmp_path / "fp.npy"), "--lenient")
+    assert code == 0
+    from desghost.focalplane.assembly import assemble_exposure
+    fp = assemble_exposure(exposure)
+    assert len(fp.ccds_masked) == 1 and fp.ccds_masked[0] not in fp.ccds_present + fp.ccds_missing
+    code, err = run_cli(capsys, "run", str(exposure), "-o", str(tmp_path / "run"), "--no-overlay")
+    assert code == 15 and "every pixel is flagged" in err
+    assert run_cli(capsys, "run", str(exposure), "-o", str(tmp_path / "run2"), "--lenient")[0] == 0
+    (tmp_path / "night_in").mkdir()
+    shutil.copytree(exposure, tmp_path / "night_in" / "D00700001")
+    code, err = run_cli(capsys, "night", str(tmp_path / "night_in"), "-o", str(tmp_path / "night"), "--workers", "1",
+                        "--no-report")
+    assert code == 15, err

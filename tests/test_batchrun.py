@@ -60,7 +60,7 @@ def test_stage_batches_give_the_same_products(night_dir, tmp_path):
     ok = results[1]
     assert ok["result"].image is None and all(not hasattr(i, "mask") for i in ok["result"].instances)
     (tmp_path / "list.txt").write_text("\n".join(paths) + "\n")  # a list names a per-CCD folder as one exposure
-    night = run_night([tmp_path / "list.txt"], tmp_path / "night", config=cfg, workers=2, progress=False)
+    night = run_night([tmp_path / "list.txt"], tmp_path / "night", config=cfg, workers=2, progress=False, report=False)
     assert len(night.done) == 2
     found = 0
     for expnum in (700101, 700105):
@@ -73,7 +73,7 @@ def test_stage_batches_give_the_same_products(night_dir, tmp_path):
 def test_no_inference_run_writes_empty_products(night_dir, tmp_path):
     raw, model = night_dir
     cfg = RunConfig(model=str(model), threshold=0.05, write_overlay=False)
-    s = run_night([raw], tmp_path / "io", config=cfg, workers=2, progress=False, inference=False)
+    s = run_night([raw], tmp_path / "io", config=cfg, workers=2, progress=False, report=False, inference=False)
     assert len(s.done) == 6 and len(s.failed) == 1
     for expnum in range(700100, 700106):
         assert len(fitsio.read(tmp_path / "io" / product_names(expnum)["exclusion_fits"], ext="EXCLUDE")) == 0
@@ -102,7 +102,7 @@ def test_a_worker_killed_mid_night_fails_its_exposures_and_the_night_goes_on(nig
     assert died, "killing a worker did not show up as a failure"
     # --retry-failed finishes the night
     again = run_night([raw], tmp_path / "out", catalog_path=tmp_path / "cat.sqlite", config=cfg, workers=2,
-                      progress=False, retry_failed=True)
+                      progress=False, report=False, retry_failed=True)
     assert len(again.done) + len(again.skipped) == 6 and len(again.failed) == 1
     with Catalog(tmp_path / "cat.sqlite", create=False) as cat:
         assert cat.query("SELECT COUNT(*) AS n FROM exposures WHERE status='ok'")[0]["n"] == 6
@@ -114,11 +114,11 @@ def test_night_cli_batches_and_reports_rate(night_dir, tmp_path):
     raw, model = night_dir
     out = subprocess.run([sys.executable, "-m", "desghost", "night", str(raw), "-o", str(tmp_path / "o"),
                           "--model", str(model), "--threshold", "0.05", "--workers", "1",
-                          "--batch-size", "2"], capture_output=True, text=True, timeout=600)
+                          "--batch-size", "2", "--no-report"], capture_output=True, text=True, timeout=600)
     assert out.returncode == 14, out.stderr  # one of seven exposures failed
     assert "done 6, skipped 0, failed 1" in out.stderr and "exposures/min" in out.stderr
     again = subprocess.run([sys.executable, "-m", "desghost", "night", str(raw), "-o", str(tmp_path / "o"),
-                            "--model", str(model), "--threshold", "0.05", "--workers", "1"],
+                            "--model", str(model), "--threshold", "0.05", "--workers", "1", "--no-report"],
                            capture_output=True, text=True, timeout=600)
     # a plain re-run does not hide the failure: it is listed, and the exit code still says so
     assert again.returncode == 14, again.stderr

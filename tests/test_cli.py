@@ -95,3 +95,19 @@ def test_evaluate_against_several_annotators(tmp_path):
                     "--held-out-after", "28")
     assert text.returncode == 0 and "CCD all @0% f1" in text.stdout and "humans" in text.stdout
     assert "interval over images (bootstrap)" in text.stdout
+
+
+def test_the_readme_lists_every_exit_code_as_the_code_does():
+    import re
+    from pathlib import Path
+
+    from desghost.errors import EXIT_CODES, WARNING_EXIT_CODES, DesghostError
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Bad input", 1)[1].split("\n## ", 1)[0]
+    table = {int(code): text for code, text in re.findall(r"^\| (\d+) \| (.+?) \|$", section, re.M)}
+    assert table == EXIT_CODES
+    used = {cls.exit_code for cls in DesghostError.__subclasses__()} | set(WARNING_EXIT_CODES.values())
+    assert used <= set(EXIT_CODES), f"codes raised but not documented: {sorted(used - set(EXIT_CODES))}"
+    for command in ("run", "night", "report", "query"):
+        assert "16  the EXPNUM is also another input's" in desghost(command, "--help").stdout

@@ -40,7 +40,7 @@ def test_run_then_night_on_the_same_catalog_skips_the_exposure(two_exposures, tm
     with Catalog(tmp_path / "out" / "cat.sqlite", create=False) as cat:
         assert cat.query("SELECT input FROM exposures")[0]["input"] == str(raw / "DECam_00700100.fits.fz")
     night = _desghost("night", raw, "-o", tmp_path / "out", "--catalog", tmp_path / "out" / "cat.sqlite",
-                      "--model", model, "--threshold", 0.05, "--workers", 1)
+                      "--model", model, "--threshold", 0.05, "--workers", 1, "--no-report")
     assert night.returncode == 0, night.stderr
     assert "done 1, skipped 1, failed 0" in night.stderr
 
@@ -87,6 +87,7 @@ def test_a_full_disk_leaves_no_product_and_records_one_line_with_exit_code_9(two
     one.mkdir()
     shutil.copy(raw / "DECam_00700100.fits.fz", one)
     out = _desghost("night", one, "-o", tmp_path / "out", "--model", model, "--threshold", 0.05, "--workers", 1,
+                    "--no-report",
                     preexec_fn=_small_disk)
     assert out.returncode == 9, out.stderr  # one exposure given: its own exit code
     with Catalog(tmp_path / "out" / "desghost_catalog.sqlite", create=False) as cat:

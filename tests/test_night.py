@@ -24,10 +24,10 @@ def test_discover_inputs(night_dir, tmp_path):
 def test_night_processes_all_records_the_failure_and_is_idempotent(night_dir, tmp_path):
     raw, model = night_dir
     cfg = RunConfig(model=str(model), threshold=0.05)
-    s = run_night([raw], tmp_path / "out", config=cfg, workers=2, progress=False)
+    s = run_night([raw], tmp_path / "out", config=cfg, workers=2, progress=False, report=False)
     assert len(s.done) == 6 and len(s.failed) == 1 and "DECam_00700106" in s.failed[0][0]
     assert s.exposures_per_minute > 0
-    again = run_night([raw], tmp_path / "out", config=cfg, workers=2, progress=False)
+    again = run_night([raw], tmp_path / "out", config=cfg, workers=2, progress=False, report=False)
     assert len(again.done) == 0 and len(again.skipped) == 7
     with Catalog(tmp_path / "out" / "desghost_catalog.sqlite", create=False) as cat:
         assert cat.query("SELECT COUNT(*) AS n FROM exposures")[0]["n"] == 6
@@ -48,7 +48,7 @@ def test_kill_and_resume_loses_nothing(night_dir, tmp_path):
     raw, model = night_dir
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "desghost", "night", str(raw), "-o", str(out), "--model", str(model),
-           "--threshold", "0.05", "--workers", "1"]
+           "--threshold", "0.05", "--workers", "1", "--no-report"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     db = out / "desghost_catalog.sqlite"
     deadline = time.time() + 240

@@ -5,21 +5,10 @@ import math
 import sys
 
 from desghost.detection.model import default_model_path
-from desghost.errors import UsageError
+from desghost.errors import EXIT_CODES, UsageError
 
-EXIT_CODES_HELP = """exit codes:
-  0   success
-  1   unexpected internal error (run with --debug for the traceback)
-  2   usage error or missing input
-  3   not a FITS file               4   truncated or corrupt FITS file
-  5   not a DECam exposure          6   missing or malformed keyword (EXPNUM, CCDNUM, ...)
-  7   duplicate CCDNUM              8   files of different exposures, or CCDNUM/DETPOS clash
-  9   an output file cannot be written    13  catalog missing, corrupt or foreign
-  14  several exposures given and some failed (each is reported and recorded)
-  10  image written, but CCDs were missing (left blank)
-  11  image written, but NaN/inf pixels were excluded
-  12  image written, but an HDU was all zeros (left blank)
-  (--lenient turns 10-12 into 0; the warning lines are still printed)"""
+EXIT_CODES_HELP = "exit codes:\n" + "\n".join(f"  {code:<4}{meaning}" for code, meaning in EXIT_CODES.items()) + (
+    "\n  (--lenient turns the warnings 10-12 and 15 into 0; the warning lines are still printed)")
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -67,9 +56,29 @@ def inference_parent():
     return p
 
 
-def add_parser(sub, name, command, **kwargs):
-    """A subcommand parser with desghost's help layout that runs ``command(args)``."""
-    p = sub.add_parser(name, formatter_class=formatter, **kwargs)
+def quiet_parent():
+    """``-q`` after the subcommand too; absent there, the value given before it stands."""
+    p = _parent()
+    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                   help="no progress or timing lines")
+    return p
+
+
+def non_negative_int(text):
+    """An argparse type: an integer >= 0 (0 where an option documents it as "never")."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def add_parser(sub, name, command, parents=(), epilog="", **kwargs):
+    """A subcommand parser with desghost's help layout, ``-q`` and the exit codes, that runs ``command(args)``."""
+    epilog = epilog.rstrip("\n") + "\n\n" + EXIT_CODES_HELP
+    p = sub.add_parser(name, formatter_class=formatter, parents=[*parents, quiet_parent()], epilog=epilog, **kwargs)
     p.set_defaults(func=command)
     return p
 

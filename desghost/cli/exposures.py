@@ -7,7 +7,7 @@ import time
 from desghost.cli.common import add_parser, device_parent, json_parent, log, model_parent
 from desghost.driver.exposure import RunConfig
 from desghost.driver.many import process_exposures
-from desghost.errors import UsageError, exit_code_of_failures
+from desghost.errors import UsageError, exit_code_of_run
 from desghost.products.skymap import add_masks_to_map
 from desghost.runners.night import run_night
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
@@ -41,6 +41,10 @@ def register_run(sub):
     p.add_argument("--no-overlay", action="store_true", help="do not write the overlay PNG")
     p.add_argument("--healpix", metavar="MAP", help="also add the masked area to this HEALPix map")
     p.add_argument("--nside", type=int, default=1024, help="nside of a new --healpix map")
+    p.add_argument("--force", action="store_true",
+                   help="replace the products and catalog rows an EXPNUM has from another input (exit 16 without)")
+    p.add_argument("--lenient", action="store_true",
+                   help="exit 0 when the products were written despite input warnings (codes 10-12, 15)")
 
 
 def register_night(sub):
@@ -70,7 +74,10 @@ def register_night(sub):
     p.add_argument("--area-threshold", type=float, default=0.0, help=AREA_THRESHOLD_HELP)
     p.add_argument("--resume", action="store_true", help="continue a night (the default behaviour: done exposures are skipped)")
     p.add_argument("--retry-failed", action="store_true", help="process exposures that failed before again")
-    p.add_argument("--force", action="store_true", help="process every exposure again")
+    p.add_argument("--force", action="store_true",
+                   help="process every exposure again, replacing what an EXPNUM has from another input")
+    p.add_argument("--lenient", action="store_true",
+                   help="exit 0 when the products were written despite input warnings (codes 10-12, 15)")
     p.add_argument("--no-report", dest="report", action="store_false",
                    help="do not write the HTML report (OUTDIR/report/index.html) at the end")
 
@@ -108,12 +115,14 @@ def cmd_run(args):
                               "timings_s": result.timings_s, "n_instances": len(result.instances),
                               "excluded_ccds": [r["ccdnum"] for r in result.exclusions]}), flush=True)
 
-    outcomes = process_exposures(inputs, args.outdir, cfg, catalog_path=args.catalog, on_outcome=report)
+    outcomes = process_exposures(inputs, args.outdir, cfg, catalog_path=args.catalog, on_outcome=report,
+                                 replace=args.force)
     failures = [o.exit_code for o in outcomes if o.error is not None]
+    warnings = {c for o in outcomes if o.error is None for c in o.result.warning_codes}
     n = len(inputs)
     log(args, f"{n - len(failures)} of {n} exposures done, {len(failures)} failed, "
               f"{n / max(time.perf_counter() - t0, 1e-9) * 60:.1f} exposures/min")
-    return exit_code_of_failures(failures, n)
+    return exit_code_of_run(failures, n, warnings, args.lenient)
 
 
 def cmd_night(args):
@@ -131,4 +140,4 @@ def cmd_night(args):
         log(args, f"report: {summary.report}")
     if summary.report_error:
         print(f"desghost: warning: the report was not written: {summary.report_error}", file=sys.stderr)
-    return summary.exit_code
+    return summary.exit_code(args.lenient)

@@ -3,8 +3,8 @@ import json
 import sys
 import time
 
-from desghost.cli.common import EXIT_CODES_HELP, add_parser, json_parent, log, progress_bar
-from desghost.errors import UsageError
+from desghost.cli.common import add_parser, json_parent, log, progress_bar
+from desghost.errors import UsageError, exit_code_of_run
 from desghost.focalplane.assembly import DEFAULT_ROW_STEP, assemble_exposure
 from desghost.focalplane.imagefile import check_output_format, write_focal_plane
 from desghost.reading.exposure import open_exposure
@@ -21,14 +21,14 @@ def register(sub):
         epilog="examples:\n"
                "  desghost assemble DECam_00229388.fits.fz -o D00229388.png\n"
                "  desghost assemble c4d_190402_050618_ooi_VR_v1.fits.fz -o fp.fits --row-step 1\n"
-               "  desghost assemble 'D00412037_g_c*_r4000p01_immasked.fits.fz' -o fp.npy   # per-CCD files\n\n"
-               + EXIT_CODES_HELP)
+               "  desghost assemble 'D00412037_g_c*_r4000p01_immasked.fits.fz' -o fp.npy   # per-CCD files\n")
     p.add_argument("exposure", nargs="+", help="exposure file, directory or glob of per-CCD files")
     p.add_argument("-o", "--output", required=True, help="output image: .fits, .png or .npy")
     p.add_argument("--row-step", type=int, default=None,
                    help="read every N-th CCD row: N times faster, sqrt(N) lower signal-to-noise (default 1: all rows)")
     p.add_argument("--workers", type=int, default=1, help="processes reading CCDs in parallel (default 1)")
-    p.add_argument("--lenient", action="store_true", help="exit 0 when the image was written despite warnings")
+    p.add_argument("--lenient", action="store_true",
+                   help="exit 0 when the image was written despite input warnings (codes 10-12, 15)")
 
     p = add_parser(
         sub, "simulate", cmd_simulate,
@@ -72,9 +72,7 @@ def cmd_assemble(args):
               f"row step {fp.row_step}) in {fp.seconds:.2f} s -> {out}")
     if args.json:
         print(json.dumps(dict(fp.metadata(), output=out)))
-    if fp.warnings and not args.lenient:
-        return max(w.exit_code for w in fp.warnings)
-    return 0
+    return exit_code_of_run([], 1, [w.exit_code for w in fp.warnings], args.lenient)
 
 
 def cmd_simulate(args):

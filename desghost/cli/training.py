@@ -1,7 +1,7 @@
 """``desghost train``: train the detector on synthetic and, optionally, real annotated images."""
 import json
 
-from desghost.cli.common import add_parser, log, model_arg
+from desghost.cli.common import add_parser, log, model_arg, non_negative_int
 from desghost.detection.model import ModelConfig
 from desghost.errors import UsageError
 from desghost.evaluation.evaluate import synthetic_validator
@@ -49,10 +49,12 @@ def register(sub):
                         "annotator who agrees most with the others (medoid)")
     p.add_argument("--clean-fraction", type=float, default=None,
                    help="share of synthetic images with no artifact (default 0.15, the dataset's CLEAN_FRACTION)")
-    p.add_argument("--checkpoint-every", type=int, default=50,
-                   help="save RUN_DIR/checkpoint.pt every N steps (default %(default)s)")
-    p.add_argument("--val-every", type=int, default=250,
-                   help="score the synthetic validation images every N steps (default %(default)s)")
+    p.add_argument("--checkpoint-every", type=non_negative_int, default=50,
+                   help="save RUN_DIR/checkpoint.pt every N steps; 0: only at the end and on Ctrl-C "
+                        "(default %(default)s)")
+    p.add_argument("--val-every", type=non_negative_int, default=250,
+                   help="score the synthetic validation images every N steps; 0: only at the end "
+                        "(default %(default)s)")
     p.add_argument("--val-images", type=int, default=24, help="synthetic validation images (default %(default)s)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores)")
     p.add_argument("--precision", choices=PRECISIONS, default="fp32",

@@ -24,7 +24,8 @@ class ModelConfig:
 
     Defaults follow the paper where that makes sense (score threshold 0.8, up to 100
     instances) and suit 400x400 focal-plane images with objects from a few pixels up to the
-    whole focal plane.
+    whole focal plane.  A model file stores the settings it was calibrated with, which win over
+    these defaults: the shipped model's score threshold is 0.40 (its card says how it was chosen).
     """
 
     backbone: str = "mobilenet_v3_large_fpn"

@@ -38,7 +38,7 @@ class RunConfig:
 
     model: str | None = None          # model file; None = the shipped default
     device: str = "auto"
-    threshold: float | None = None    # detection score threshold; None = the model's (0.8)
+    threshold: float | None = None    # detection score threshold; None: the one stored in the model file
     area_threshold: float = 0.0       # CCD excluded when the covered fraction exceeds this (0: any pixel)
     row_step: int = 1
     workers: int = 1                  # processes reading CCDs of one exposure
@@ -69,6 +69,7 @@ class ExposureResult:
     area_threshold: float
     timings_s: dict = field(default_factory=dict)
     outputs: dict = field(default_factory=dict)
+    warning_codes: list = field(default_factory=list)   # exit codes of the input warnings (10-12, 15)
 
 
 def product_names(expnum):
@@ -237,6 +238,7 @@ def finish_exposure(prepared, instances, outdir, config, threshold, layout=None,
         expnum=fp.expnum, band=fp.band, date_obs=fp.date_obs, mjd_obs=fp.mjd_obs, flavor=fp.flavor,
         source=fp.source, image=fp.image, instances=instances, coverages=coverages, exclusions=rows,
         dead_ccds=sorted(dead), ccds_present=sorted(present), warnings=[w.message for w in fp.warnings],
+        warning_codes=sorted({w.exit_code for w in fp.warnings}),
         model_name=model_name, model_path=model_path, threshold=threshold,
         area_threshold=cfg.area_threshold)
     outdir = Path(outdir)

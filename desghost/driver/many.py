@@ -26,12 +26,10 @@ batched CPU inference agrees to float rounding (about 1e-7 in the scores) and is
 """
 import os
 import signal
-import uuid
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from pathlib import Path
 
 from desghost.atomic import FileGroup
 from desghost.catalog.store import Catalog
@@ -39,6 +37,7 @@ from desghost.detection.model import resolve_device
 from desghost.driver.executors import InProcessExecutor, WorkerPool
 from desghost.driver.exposure import detect_prepared, finish_exposure, load_run_model, prepare_exposure
 from desghost.driver.outcome import Outcome, without_pixels
+from desghost.driver.preflight import check_catalog, check_output_dir, claim_expnums
 from desghost.driver.scheduling import in_flight_limit, inference_threads, resolve_batch_size
 from desghost.errors import OutputError, failure_reason
 from desghost.reading.fitsfile import short_error
@@ -53,30 +52,6 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, signum):
         super().__init__(signal.Signals(signum).name)
         self.exit_code = 128 + signum
-
-
-def check_output_dir(outdir):
-    """Make ``outdir`` and prove a file can be written there, before any exposure is read.
-
-    Raises
-    ------
-    OutputError
-        The folder cannot be made or written (exit code 9).
-    """
-    outdir = Path(outdir)
-    probe = outdir / f".desghost-write-test-{uuid.uuid4().hex}"
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise OutputError(f"cannot write products here ({short_error(exc.strerror or exc)})", path=outdir) from None
-
-
-def check_catalog(catalog_path):
-    """Open (or create) the catalog once, before any exposure is read; raises CatalogError (13)."""
-    if catalog_path is not None:
-        Catalog(catalog_path).close()
 
 
 def _record_failure(catalog_path, path, reason, exit_code):
@@ -147,7 +122,7 @@ def _signals_stop(executor):
 
 
 def process_exposures(paths, outdir, config, catalog_path=None, workers=0, batch_size=None, inference=True,
-                      on_outcome=None):
+                      on_outcome=None, replace=False):
     """Process exposures: the one loop behind ``run``, ``night`` and the ceci stage.
 
     Parameters
@@ -171,6 +146,8 @@ def process_exposures(paths, outdir, config, catalog_path=None, workers=0, batch
         False skips the forward pass (products with no detections): the I/O ceiling of a run.
     on_outcome : callable, optional
         Called with each :class:`Outcome` as it completes.
+    replace : bool
+        An input may replace what its EXPNUM has from another input (see :func:`claim_expnums`).
 
     Returns
     -------
@@ -199,7 +176,8 @@ def process_exposures(paths, outdir, config, catalog_path=None, workers=0, batch
     limit = in_flight_limit(workers, batch) if workers > 0 else batch
     executor = WorkerPool(workers) if workers > 0 else InProcessExecutor()
     outcomes = []
-    todo = deque(os.path.abspath(str(p)) for p in paths)
+    kept, refused = claim_expnums([os.path.abspath(str(p)) for p in paths], catalog_path, replace)
+    todo = deque(kept)
     preparing, finishing, ready = {}, {}, deque()
 
     def done(outcome):
@@ -241,6 +219,8 @@ def process_exposures(paths, outdir, config, catalog_path=None, workers=0, batch
             worker_died()
             return False
 
+    for path, exc in refused:
+        done(_failed(path, exc, catalog_path))
     with _signals_stop(executor):
         try:
             while todo or preparing or finishing or ready:

@@ -36,6 +36,9 @@ class FocalPlaneImage:
         Science CCDs absent from the input (blank in the image), dead ones excluded.
     ccds_dead : list of int
         CCDs blank because the camera layout marks them dead for this EXPNUM.
+    ccds_masked : list of int
+        CCDs in the input whose every pixel is flagged (mask or NaN): blank, reported with
+        their own warning (exit code 15).
     warnings : list of InputWarning
     row_step : int
     noise_per_bin : float
@@ -54,6 +57,7 @@ class FocalPlaneImage:
     ccds_present: list
     ccds_missing: list
     ccds_dead: list
+    ccds_masked: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     row_step: int = 1
     noise_per_bin: float = float("nan")
@@ -65,7 +69,7 @@ class FocalPlaneImage:
             "expnum": self.expnum, "band": self.band, "date_obs": self.date_obs,
             "mjd_obs": self.mjd_obs, "flavor": self.flavor, "source": self.source,
             "ccds_present": self.ccds_present, "ccds_missing": self.ccds_missing,
-            "ccds_dead": self.ccds_dead, "row_step": self.row_step,
+            "ccds_dead": self.ccds_dead, "ccds_masked": self.ccds_masked, "row_step": self.row_step,
             "noise_per_bin": self.noise_per_bin, "seconds": round(self.seconds, 3),
             "warnings": [w.message for w in self.warnings],
         }
@@ -202,5 +206,6 @@ def assemble_exposure(source, layout=None, row_step=DEFAULT_ROW_STEP, progress=N
     return FocalPlaneImage(
         image=image, expnum=exposure.expnum, band=exposure.band, date_obs=exposure.date_obs,
         mjd_obs=exposure.mjd_obs, flavor=exposure.flavor, source=str(exposure.source),
-        ccds_present=sorted(present), ccds_missing=missing, ccds_dead=dead, warnings=warnings,
+        ccds_present=sorted(present), ccds_missing=missing, ccds_dead=dead,
+        ccds_masked=sorted(w.ccdnum for w in warnings if w.kind == "masked_ccds"), warnings=warnings,
         row_step=row_step, noise_per_bin=float(noise), seconds=time.perf_counter() - t0)

@@ -18,7 +18,6 @@ community-pipeline files are tile-compressed one row per tile, skipped rows are 
 decompressed.
 """
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,87 +30,13 @@ from desghost.errors import (
     MissingKeywordError,
 )
 from desghost.layout import load_layout
-from desghost.reading.community import read_community_ccd
+from desghost.reading.community import apply_dq_mask, dq_mask_path, read_community_ccd
 from desghost.reading.des import SCIENCE_EXTNAME, read_des_ccd
 from desghost.reading.discovery import exposure_files
 from desghost.reading.fitsfile import header_to_dict, open_fits, short_error
 from desghost.reading.headers import band_of, check_instrument, detect_flavor, expnum_of, identify_ccd
 from desghost.reading.raw import data_section, read_raw_ccd
-
-
-@dataclass(frozen=True)
-class CCDEntry:
-    """Where one science CCD of an exposure is, found by scanning the headers.
-
-    Attributes
-    ----------
-    path : str
-        The file.
-    hdu_index : int
-        The HDU's index in the file.
-    extname : str
-        The HDU's EXTNAME (or its index as text when it has none).
-    ccdnum : int
-    detpos : str
-        As the camera layout spells it.
-    header : dict
-        Primary header merged with the CCD's header (CCD keys win).
-    """
-
-    path: str
-    hdu_index: int
-    extname: str
-    ccdnum: int
-    detpos: str
-    header: dict
-
-
-@dataclass(frozen=True)
-class DataExtent:
-    """The part of a CCD HDU that holds sky pixels, in HDU pixel coordinates.
-
-    Attributes
-    ----------
-    ny_px, nx_px : int
-        Rows and columns of the data section.
-    row0_px, col0_px : int
-        Its first row and column (0-based): non-zero for raw CCDs, whose DATASEC skips
-        prescan rows and overscan columns.
-    """
-
-    ny_px: int
-    nx_px: int
-    row0_px: int = 0
-    col0_px: int = 0
-
-
-@dataclass
-class CCDFrame:
-    """One CCD's pixels and header.
-
-    Attributes
-    ----------
-    ccdnum, detpos : int, str
-    pixels : ndarray of float32, shape (n_rows_read, nx)
-        The data section, indexed ``[y, x]``; NaN marks excluded pixels (mask, dead
-        amplifier, non-finite values).  Rows are every ``row_step``-th row of the section.
-    header : dict
-        Primary header merged with the CCD's header (CCD keys win).
-    row_step : int
-    full_shape : tuple of int
-        ``(ny, nx)`` of the whole data section.
-    source : str
-        ``file[HDU]`` for messages.
-    """
-
-    ccdnum: int
-    detpos: str
-    pixels: np.ndarray
-    header: dict
-    row_step: int
-    full_shape: tuple
-    source: str
-    warnings: list = field(default_factory=list)
+from desghost.reading.records import CCDEntry, CCDFrame, DataExtent
 
 
 class Exposure:
@@ -122,12 +47,15 @@ class Exposure:
 
     def __init__(self, files, layout):
         self.files = files
+        self.dq_masks = {}  # ooi file -> its ood file, for Community Pipeline exposures
         self.layout = layout
         self.source = files[0] if len(files) == 1 else os.path.dirname(files[0]) or files[0]
         self.entries = []  # CCDEntry per science CCD, in file order
         self.primary_header = {}
         self.flavor = None
         self._scan()
+        if self.flavor == "ooi":
+            self.dq_masks = {f: m for f in files if (m := dq_mask_path(f)) is not None}
 
     # -- scanning headers -------------------------------------------------------------------
     def _scan(self):
@@ -260,8 +188,14 @@ class Exposure:
             warnings.append(InputWarning("nonfinite_pixels",
                                          f"{source}: {int(bad.sum())} NaN/inf pixels excluded"))
             pixels[bad] = np.nan
+        if entry.path in self.dq_masks:
+            apply_dq_mask(pixels, self.dq_masks[entry.path], entry, row_step)
         known_dead = ccdnum in self.layout.dead_ccds(self.expnum)
-        if not known_dead and not pixels.any():
+        if not known_dead and pixels.size and np.isnan(pixels).all():
+            what = "MSK" if self.flavor == "des" else "its data-quality mask or NaN"
+            warnings.append(InputWarning("masked_ccds", f"{source}: every pixel is flagged by {what}; "
+                                                        f"CCD {ccdnum} left blank", ccdnum))
+        elif not known_dead and not pixels.any():
             warnings.append(InputWarning("all_zero_hdu", f"{source}: all pixels are zero; CCD {ccdnum} left blank"))
             pixels[:] = np.nan
         elif self.flavor == "des":

@@ -18,6 +18,7 @@ from ceci.file_types import DataFile, Directory, FitsFile, TextFile
 from desghost.atomic import atomic_path
 from desghost.detection.model import resolve_device
 from desghost.driver.exposure import RunConfig
+from desghost.driver.preflight import claim_expnums
 from desghost.driver.scheduling import resolve_batch_size
 from desghost.errors import failure_reason
 from desghost.reading.discovery import discover_inputs
@@ -72,10 +73,14 @@ class DesghostMasking(PipelineStage):
                         threshold=self.config["threshold"], area_threshold=self.config["area_threshold"],
                         row_step=self.config["row_step"], workers=self.config["workers"])
         batch = resolve_batch_size(self.config["batch_size"], resolve_device(cfg.device))
-        mine = process_for_stage(list(self.split_tasks_by_rank(paths)), outdir, cfg, batch)
+        # one input per EXPNUM across all ranks: every rank computes the same claim from the whole list
+        kept, refused = claim_expnums([os.path.abspath(p) for p in paths])
+        mine = process_for_stage(list(self.split_tasks_by_rank(kept)), outdir, cfg, batch)
         gathered = self.comm.gather(mine, root=0) if self.is_mpi() else [mine]
         if self.rank == 0:
             results = [r for part in gathered for r in part]
+            results += [{"ok": False, "input": p, "reason": failure_reason(e)[0], "exit_code": e.exit_code}
+                        for p, e in refused]
             merge_results(results, self.get_output("catalog"), self.get_output("exclusion_table"))
             for r in results:
                 if not r["ok"]:

@@ -22,9 +22,10 @@ from desghost import __version__
 from desghost.atomic import atomic_path
 from desghost.catalog.store import Catalog
 from desghost.driver.exposure import RunConfig, product_names
-from desghost.driver.many import check_catalog, check_output_dir, process_exposures
+from desghost.driver.many import process_exposures
+from desghost.driver.preflight import check_catalog, check_output_dir
 from desghost.driver.scheduling import default_workers
-from desghost.errors import exit_code_of_failures, failure_reason
+from desghost.errors import exit_code_of_run, failure_reason
 from desghost.reading.discovery import discover_inputs
 from desghost.report.html import write_report
 from desghost.report.night_data import SUMMARY_NAME
@@ -44,6 +45,8 @@ class NightSummary:
         ``(input, reason, exit code)`` of the exposures that failed in this run.
     still_failed : list of (str, str, int)
         Exposures skipped because they failed in an earlier run (``--retry-failed`` retries them).
+    warning_codes : set of int
+        Exit codes of the input warnings of the exposures done (10-12, 15).
     seconds : float
     report, report_error : str or None
         The HTML report written, or why it could not be.
@@ -53,6 +56,7 @@ class NightSummary:
     skipped: list = field(default_factory=list)
     failed: list = field(default_factory=list)
     still_failed: list = field(default_factory=list)
+    warning_codes: set = field(default_factory=set)
     seconds: float = 0.0
     report: str | None = None
     report_error: str | None = None
@@ -61,12 +65,11 @@ class NightSummary:
     def exposures_per_minute(self):
         return len(self.done) / self.seconds * 60 if self.seconds > 0 else 0.0
 
-    @property
-    def exit_code(self):
-        """0 when no exposure of the night is failed; else as :func:`desghost.errors.exit_code_of_failures`."""
+    def exit_code(self, lenient=False):
+        """The night's exit code by :func:`desghost.errors.exit_code_of_run`; still-failed exposures count."""
         codes = [code for _, _, code in self.failed + self.still_failed]
         n_inputs = len(self.done) + len(self.skipped) + len(self.failed)
-        return exit_code_of_failures(codes, n_inputs)
+        return exit_code_of_run(codes, n_inputs, self.warning_codes, lenient)
 
     def line(self):
         still = f" ({len(self.still_failed)} failed before)" if self.still_failed else ""
@@ -124,7 +127,8 @@ def run_night(inputs, outdir, catalog_path=None, config=None, workers=None, forc
     workers : int, optional
         Assembly worker processes (default: one per core).
     force, retry_failed : bool
-        Process done exposures / exposures that failed before again.
+        Process done exposures / exposures that failed before again; ``force`` also lets an input
+        replace what its EXPNUM has from another input (:func:`desghost.driver.preflight.claim_expnums`).
     batch_size : int, optional
         Images per forward pass (default 1 on CPU, 8 on the GPU).
     inference : bool
@@ -182,6 +186,7 @@ def run_night(inputs, outdir, catalog_path=None, config=None, workers=None, forc
     def record(outcome):
         if outcome.error is None:
             summary.done.append(outcome.path)
+            summary.warning_codes.update(outcome.result.warning_codes)
             logger.info("done EXPNUM %s %s %s", outcome.expnum, outcome.path, outcome.timings_s)
         else:
             summary.failed.append((outcome.path, outcome.error, outcome.exit_code))
@@ -192,7 +197,7 @@ def run_night(inputs, outdir, catalog_path=None, config=None, workers=None, forc
     try:
         if todo:
             process_exposures(todo, str(outdir), cfg, catalog_path, workers=workers, batch_size=batch_size,
-                              inference=inference, on_outcome=record)
+                              inference=inference, on_outcome=record, replace=force)
         summary.seconds = time.perf_counter() - t0
         write_summary(outdir / SUMMARY_NAME, summary, cfg, workers, batch_size)
         if report:

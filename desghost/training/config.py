@@ -14,9 +14,9 @@ class TrainConfig:
     weight_decay: float = 1e-4
     warmup_steps: int = 100
     seed: int = 0
-    checkpoint_every: int = 50
-    log_every: int = 10
-    val_every: int = 250
+    checkpoint_every: int = 50   # steps between checkpoints; 0: only at the end (and on Ctrl-C)
+    log_every: int = 10          # steps between progress lines; 0: only at the end
+    val_every: int = 250         # steps between validations; 0: only at the end
     val_images: int = 24
     real_fraction: float = 0.0   # fraction of each batch drawn from the real annotated images
     clean_fraction: float = CLEAN_FRACTION  # share of synthetic images with no artifact

@@ -247,16 +247,16 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
             writer.writerow([step, f"{loss.item():.4f}"] + [f"{losses[k].item():.4f}" for k in (
                 "loss_classifier", "loss_box_reg", "loss_mask", "loss_objectness", "loss_rpn_box_reg")]
                 + [f"{optimizer.param_groups[0]['lr']:.2e}", f"{dt:.2f}"])
-            if step % train_cfg.log_every == 0 or step == train_cfg.steps:
+            if (train_cfg.log_every and step % train_cfg.log_every == 0) or step == train_cfg.steps:
                 log_fh.flush()
-                rate = np.mean(window[-train_cfg.log_every:])
+                rate = np.mean(window[-(train_cfg.log_every or len(window)):])
                 eta = rate * (train_cfg.steps - step)
                 parts = " ".join(f"{k[5:]}={v.item():.3f}" for k, v in losses.items())
                 log(f"step {step}/{train_cfg.steps} loss={loss.item():.3f} {parts} "
                     f"{rate:.2f} s/step ETA {eta / 60:.1f} min")
-            if step % train_cfg.checkpoint_every == 0:
+            if train_cfg.checkpoint_every and step % train_cfg.checkpoint_every == 0:
                 _save_checkpoint(ckpt_path, model, optimizer, step, model_cfg, train_record)
-            if validate is not None and step % train_cfg.val_every == 0:
+            if validate is not None and train_cfg.val_every and step % train_cfg.val_every == 0:
                 metrics = _safe_validate(validate, model, log)
                 log(f"validation at step {step}: " + json.dumps(metrics))
                 with open(run_dir / "val.jsonl", "a") as fh:
