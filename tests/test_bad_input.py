@@ -168,3 +168,14 @@ def test_a_fully_masked_ccd_is_its_own_condition_in_assemble_run_and_night(des_e
     code, err = run_cli(capsys, "night", str(tmp_path / "night_in"), "-o", str(tmp_path / "night"), "--workers", "1",
                         "--no-report")
     assert code == 15, err
+
+
+def test_a_des_file_whose_sci_hdu_reads_as_another_name_is_blamed_on_the_missing_sci_hdu(des_exposure, tmp_path,
+                                                                                       capsys):
+    files, _ = des_exposure
+    bad = tmp_path / "D00700001_r_c05_r4000p01_immasked.fits"
+    # the SCI HDU's first EXTNAME card says MSK (as when a second card is written before the real one)
+    copy_exposure(sorted(files)[0], bad, extname=lambda i, name: "MSK" if name == "SCI" else name)
+    code, err = run_cli(capsys, "assemble", str(bad), "-o", str(tmp_path / "o.npy"))
+    line = error_line(err)
+    assert code == 6 and "without a SCI HDU" in line and "EXTNAME" in line and str(bad) in line

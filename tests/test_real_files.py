@@ -37,18 +37,6 @@ def _inputs(catalog):
         return sorted(r[0] for r in con.execute("SELECT input FROM exposures"))
 
 
-def test_a_cp_night_directory_is_one_exposure_per_expnum_from_its_image_file(cp_night, tmp_path):
-    out = _desghost("night", cp_night, "-o", tmp_path / "out", "--workers", 1, "--no-report")
-    assert out.returncode == 10, out.stderr  # done, with the CCDs a cut-out lacks reported missing
-    assert "done 2, skipped 0, failed 0" in out.stderr
-    inputs = _inputs(tmp_path / "out" / "desghost_catalog.sqlite")
-    assert len(inputs) == 2 and all("_ooi_" in p for p in inputs)
-    for name in ("D00432164_desghost_exclude.fits", "D00747382_desghost_exclude.fits"):
-        assert (tmp_path / "out" / name).exists()
-    refused = _desghost("run", next(cp_night.glob("*_ood_*")), "-o", tmp_path / "run")
-    assert refused.returncode == 2 and "_ood_" in refused.stderr and "give its image file" in refused.stderr
-
-
 def test_the_image_files_data_quality_mask_is_applied(cp_night):
     image = next(cp_night.glob("c4d_150412_*_ooi_*"))
     mask = next(cp_night.glob("c4d_150412_*_ood_*"))
@@ -64,24 +52,29 @@ def test_the_image_files_data_quality_mask_is_applied(cp_night):
     assert not frame.warnings  # flagged pixels are not "NaN pixels in the data"
 
 
-def test_two_inputs_of_one_expnum_never_overwrite_each_other(cp_night, tmp_path):
+def test_a_cp_night_directory_is_one_exposure_per_expnum_and_never_overwrites(cp_night, tmp_path):
+    """Image, mask and weight files make one exposure each; a second input of one EXPNUM is refused."""
     image = next(cp_night.glob("c4d_180518_*_ooi_*"))
     twin = cp_night / "reprocessed_N12.fits"  # another file of the same exposure (EXPNUM 747382)
     shutil.copy(image, twin)
     out = _desghost("night", cp_night, "-o", tmp_path / "out", "--workers", 1, "--no-report")
     assert out.returncode == 14, out.stderr
+    assert "done 2, skipped 0, failed 1" in out.stderr
     catalog = tmp_path / "out" / "desghost_catalog.sqlite"
+    inputs = _inputs(catalog)
+    assert len(inputs) == 2 and all("_ooi_" in p for p in inputs)  # never the ood or oow file
+    for name in ("D00432164_desghost_exclude.fits", "D00747382_desghost_exclude.fits"):
+        assert (tmp_path / "out" / name).exists()
     with sqlite3.connect(catalog) as con:
         failures = con.execute("SELECT input, reason, exit_code FROM failures").fetchall()
-    assert len(failures) == 1 and failures[0][2] == 16
-    assert str(image) in failures[0][1] or str(twin) in failures[0][1]  # the message names the other file
-    assert len(_inputs(catalog)) == 2
+    assert failures == [(str(twin), failures[0][1], 16)] and str(image) in failures[0][1]
+    refused = _desghost("run", next(cp_night.glob("*_ood_*")), "-o", tmp_path / "run")
+    assert refused.returncode == 2 and "_ood_" in refused.stderr and "give its image file" in refused.stderr
     # a later input for an EXPNUM the catalog has from another file: refused, then replaced with --force
     third = tmp_path / "third_copy_N12.fits"
     shutil.copy(image, third)
-    before = _inputs(catalog)
     again = _desghost("run", third, "-o", tmp_path / "out", "--catalog", catalog)
-    assert again.returncode == 16 and "--force" in again.stderr and _inputs(catalog) == before
+    assert again.returncode == 16 and "--force" in again.stderr and _inputs(catalog) == inputs
     forced = _desghost("run", third, "-o", tmp_path / "out", "--catalog", catalog, "--force", "--lenient")
     assert forced.returncode == 0, forced.stderr
     assert str(third) in _inputs(catalog)

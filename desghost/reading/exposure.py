@@ -111,7 +111,7 @@ class Exposure:
             merged = dict(primary)
             merged.update(hdr)
             entries.append((i, extname, hdr, merged))
-        flavor = detect_flavor(primary, extnames, [hdr for _, _, hdr, _ in entries])
+        flavor = detect_flavor(primary, extnames, [hdr for _, _, hdr, _ in entries], path)
         check_instrument(path, primary, [merged for _, _, _, merged in entries], self.layout)
         out = []
         for i, extname, hdr, merged in entries:

@@ -4,10 +4,10 @@ Pure functions of header dicts (as :func:`desghost.reading.fitsfile.header_to_di
 them); errors name the file, the HDU and the keyword.
 """
 from desghost.errors import InconsistentExposureError, MissingKeywordError, NotDecamError
-from desghost.reading.des import is_des_file
+from desghost.reading.des import MASK_EXTNAME, SCIENCE_EXTNAME, is_des_file
 
 
-def detect_flavor(primary, extnames, image_headers):
+def detect_flavor(primary, extnames, image_headers, path=None):
     """``"des"``, ``"raw"`` or ``"ooi"`` from the headers, never from the file name.
 
     Parameters
@@ -18,9 +18,22 @@ def detect_flavor(primary, extnames, image_headers):
         Every HDU's EXTNAME, upper case.
     image_headers : list of dict
         The headers of the HDUs holding image data, in file order.
+    path : str, optional
+        The file, for messages.
+
+    Raises
+    ------
+    MissingKeywordError
+        A DES per-CCD file (it has a MSK HDU) without a SCI HDU, for example because the SCI
+        HDU carries a second EXTNAME card that cfitsio reads first (exit code 6).
     """
     if is_des_file(extnames):
         return "des"
+    if MASK_EXTNAME in extnames and SCIENCE_EXTNAME not in extnames:
+        names = ", ".join(n or "(none)" for n in extnames)
+        raise MissingKeywordError(f"a DES per-CCD file (it has a {MASK_EXTNAME} HDU) without a {SCIENCE_EXTNAME} "
+                                  f"HDU: EXTNAMEs are {names}; is an EXTNAME card missing or written twice?",
+                                  path=path, keyword="EXTNAME")
     proctype = str(primary.get("PROCTYPE", "")).strip().upper()
     if not proctype and image_headers:
         proctype = str(image_headers[0].get("PROCTYPE", "")).strip().upper()
