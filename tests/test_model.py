@@ -146,7 +146,9 @@ def test_detect_on_an_exposure_assembles_it_first(random_model_file, raw_exposur
 
 
 def test_a_tiny_training_run_lowers_the_loss_and_resumes(tmp_path):
-    cfg = TrainConfig(steps=8, batch_size=2, warmup_steps=2, checkpoint_every=4, log_every=4, val_every=1000)
+    # prefetch=False: the spawned renderer is tested in test_prefetch.py; here it would only add start-up time
+    cfg = TrainConfig(steps=8, batch_size=2, warmup_steps=2, checkpoint_every=4, log_every=4, val_every=1000,
+                      prefetch=False)
     out = train(tmp_path / "run", train_cfg=cfg, log=lambda t: None)
     rows = list(csv.DictReader(open(tmp_path / "run" / "log.csv")))
     losses = [float(r["loss"]) for r in rows]
@@ -164,7 +166,7 @@ def test_a_tiny_training_run_lowers_the_loss_and_resumes(tmp_path):
     with open(tmp_path / "run" / "log.csv", "a") as fh:  # rows logged after the checkpoint, then a crash
         fh.write("9,0.5,0,0,0,0,0,1e-4,1.0\n")
     more = TrainConfig(steps=10, batch_size=2, warmup_steps=2, checkpoint_every=4, log_every=4, val_every=1000,
-                       precision="bf16" if NATIVE_BF16 else "fp32")  # precision may change on resume
+                       precision="bf16" if NATIVE_BF16 else "fp32", prefetch=False)  # precision may change on resume
     train(tmp_path / "run", train_cfg=more, resume=True, log=lambda t: None)
     rows = list(csv.DictReader(open(tmp_path / "run" / "log.csv")))
     assert [int(r["step"]) for r in rows] == list(range(1, 11))
@@ -180,7 +182,7 @@ def test_weighted_loss_scales_the_named_terms_only():
 
 def test_loss_weights_reach_the_training_loss_and_are_checked(tmp_path):
     cfg = TrainConfig(steps=2, batch_size=2, warmup_steps=1, checkpoint_every=2, log_every=1, val_every=1000,
-                      loss_weights={"mask": 3.0})
+                      loss_weights={"mask": 3.0}, prefetch=False)
     out = train(tmp_path / "run", train_cfg=cfg, log=lambda t: None)
     for r in csv.DictReader(open(tmp_path / "run" / "log.csv")):
         parts = {k: float(r["loss_" + k]) for k in ("classifier", "box_reg", "mask", "objectness", "rpn_box_reg")}
