@@ -153,3 +153,16 @@ def test_import_all_real_raytrace_lists(tmp_path):
                     str(tmp_path / "c.sqlite")], check=True, capture_output=True)
     with Catalog(tmp_path / "c.sqlite", create=False) as cat:
         assert cat.query("SELECT COUNT(*) AS n FROM excluded_ccds WHERE category='ghost-scatter'")[0]["n"] == n
+
+
+def test_json_output_is_strict_json_with_null_for_undefined_metrics(tmp_path, capsys):
+    import json
+
+    path = tmp_path / "c.sqlite"
+    with Catalog(path) as cat:
+        cat.record_exposure(fake_result(100))
+    assert main(["compare", "--catalog", str(path), "--json"]) == 0  # no ray-tracing rows: no metric defined
+    out = capsys.readouterr().out
+    assert "NaN" not in out
+    record = json.loads(out)
+    assert record["precision"] is None and record["f1"] is None

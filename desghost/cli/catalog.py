@@ -1,5 +1,4 @@
 """``desghost query``, ``import-raytrace`` and ``compare``: ask the catalog, load ray-tracing lists, compare sources."""
-import json
 import os
 import sys
 
@@ -8,7 +7,7 @@ from desghost.catalog.query_output import FORMATS, as_csv, as_raytrace, as_table
 from desghost.catalog.raytrace import list_category, read_list
 from desghost.catalog.store import Catalog
 from desghost.classes import CLASS_ORDER
-from desghost.cli.common import add_parser, format_metric, json_parent, log
+from desghost.cli.common import add_parser, format_metric, json_line, json_parent, log
 from desghost.errors import UsageError
 
 
@@ -117,7 +116,7 @@ def cmd_compare(args):
     with Catalog(args.catalog or default_catalog(), create=False) as cat:
         s = compare_sources(cat, args.truth, args.pred, args.category, args.since, args.until)
     if args.json:
-        print(json.dumps(s))
+        print(json_line(s))
     else:
         print(f"{args.pred} vs {args.truth} ({args.category}), {s['n_exposures']} exposures covered by both:")
         print(f"  CCD-level precision {format_metric(s['precision'])}  recall {format_metric(s['recall'])}  F1 {format_metric(s['f1'])}"

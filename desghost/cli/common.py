@@ -121,6 +121,24 @@ def inference_overrides(args):
     return out or None
 
 
+def _json_ready(value):
+    """``value`` with NaN and infinite floats as None, numpy scalars and arrays as Python values."""
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return _json_ready(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def json_line(value):
+    """One line of strict JSON (RFC 8259): an undefined metric (NaN) is ``null``, never ``NaN``."""
+    return json.dumps(_json_ready(value), allow_nan=False)
+
+
 def format_metric(value):
     """A metric as ``0.123``, or ``  nan`` when it is undefined (None or not finite)."""
     return "  nan" if value is None or not math.isfinite(value) else f"{value:5.3f}"

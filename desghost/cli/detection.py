@@ -1,5 +1,4 @@
 """``desghost detect``: instances in focal-plane images or exposures."""
-import json
 import time
 
 from desghost.cli.common import (
@@ -7,6 +6,7 @@ from desghost.cli.common import (
     device_parent,
     inference_overrides,
     inference_parent,
+    json_line,
     model_arg,
     model_parent,
 )
@@ -48,7 +48,7 @@ def cmd_detect(args):
         instances = detect_images([image], model, threshold=threshold, batch_size=args.batch_size)[0]
         rec = detection_record(meta, instances, model, threshold, time.perf_counter() - t0, ccd_index)
         if args.json:
-            print(json.dumps(rec), flush=True)
+            print(json_line(rec), flush=True)
         else:
             summary = ", ".join(f"{i['class']} {i['score']:.2f}" for i in rec["instances"]) or "no artifacts"
             print(f"{path}: {summary}; CCDs {','.join(map(str, rec['ccdnums'])) or '-'}")

@@ -1,5 +1,4 @@
 """``desghost evaluate`` and ``desghost agreement``: a model against annotators, annotators against each other."""
-import json
 import os
 
 from desghost.classes import CLASS_IDS
@@ -9,6 +8,7 @@ from desghost.cli.common import (
     format_metric,
     inference_overrides,
     inference_parent,
+    json_line,
     json_parent,
     log,
     model_arg,
@@ -118,7 +118,7 @@ def cmd_evaluate(args):
                   threshold=model.config.score_threshold if args.threshold is None else args.threshold,
                   annotators=[os.path.basename(a) for a in args.annotations] or ["synthetic truth"])
     if args.json:
-        print(json.dumps(result, default=float))
+        print(json_line(result))
     else:
         print_evaluation(result, len(images), seconds, model.path)
     return 0
@@ -128,7 +128,7 @@ def cmd_agreement(args):
     names, _, per_annotator = load_annotated(args.images, args.annotations)
     table = agreement_table(per_annotator)
     if args.json:
-        print(json.dumps(table))
+        print(json_line(table))
     else:
         print(f"{len(args.annotations)} annotators, {len(names)} images: pixels marked by all / marked by any")
         for k in ("all",) + tuple(CLASS_IDS):

@@ -1,10 +1,9 @@
 """``desghost run`` and ``desghost night``: exposures in, masks, exclusion tables and catalog rows out."""
-import json
 import os
 import sys
 import time
 
-from desghost.cli.common import add_parser, device_parent, json_parent, log, model_parent
+from desghost.cli.common import add_parser, device_parent, json_line, json_parent, log, model_parent
 from desghost.driver.exposure import RunConfig
 from desghost.driver.many import process_exposures
 from desghost.errors import UsageError, exit_code_of_run
@@ -111,7 +110,7 @@ def cmd_run(args):
         log(args, f"EXPNUM {result.expnum}: {len(result.instances)} artifacts, {len(result.exclusions)} CCDs "
                   f"excluded, {result.timings_s['total']:.1f} s -> {result.outputs.get('exclusion_fits')}")
         if args.json:
-            print(json.dumps({"expnum": result.expnum, "input": outcome.path, "outputs": result.outputs,
+            print(json_line({"expnum": result.expnum, "input": outcome.path, "outputs": result.outputs,
                               "timings_s": result.timings_s, "n_instances": len(result.instances),
                               "excluded_ccds": [r["ccdnum"] for r in result.exclusions]}), flush=True)
 

@@ -3,7 +3,7 @@ import json
 import sys
 import time
 
-from desghost.cli.common import add_parser, json_parent, log, progress_bar
+from desghost.cli.common import add_parser, json_line, json_parent, log, progress_bar
 from desghost.errors import UsageError, exit_code_of_run
 from desghost.focalplane.assembly import DEFAULT_ROW_STEP, assemble_exposure
 from desghost.focalplane.imagefile import check_output_format, write_focal_plane
@@ -71,7 +71,7 @@ def cmd_assemble(args):
     log(args, f"assembled EXPNUM {fp.expnum} ({fp.flavor}, {len(fp.ccds_present)} CCDs, "
               f"row step {fp.row_step}) in {fp.seconds:.2f} s -> {out}")
     if args.json:
-        print(json.dumps(dict(fp.metadata(), output=out)))
+        print(json_line(dict(fp.metadata(), output=out)))
     return exit_code_of_run([], 1, [w.exit_code for w in fp.warnings], args.lenient)
 
 
