@@ -114,6 +114,10 @@ def test_query_output_formats(tmp_path, capsys):
     assert main(["query", "--catalog", str(path), "--format", "csv"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith("expnum,ccdnum") and len(out.splitlines()) == 3
+    assert main(["query", "--catalog", str(path)]) == 0  # the aligned table
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:2] == ["expnum", "ccdnum"] and set(lines[1]) <= {"-", " "} and len(lines) == 4
+    assert lines[2].split()[:2] == ["100", "5"]
     assert main(["query", "--catalog", str(path), "--format", "raytrace", "-o", str(tmp_path / "r.txt")]) == 0
     arr = np.genfromtxt(tmp_path / "r.txt", names=True, dtype=int)
     assert arr["ccdnum"].tolist() == [5, 6] and set(arr["expnum"]) == {100}

@@ -111,3 +111,23 @@ def test_the_readme_lists_every_exit_code_as_the_code_does():
     assert used <= set(EXIT_CODES), f"codes raised but not documented: {sorted(used - set(EXIT_CODES))}"
     for command in ("run", "night", "report", "query"):
         assert "16  the EXPNUM is also another input's" in desghost(command, "--help").stdout
+
+
+def test_quiet_works_after_the_subcommand_too(tmp_path):
+    loud = desghost("simulate", tmp_path / "a.fits.fz")
+    after = desghost("simulate", tmp_path / "b.fits.fz", "-q")
+    before = desghost("-q", "simulate", tmp_path / "c.fits.fz")
+    assert loud.returncode == after.returncode == before.returncode == 0
+    assert "simulated EXPNUM" in loud.stderr and after.stderr == "" and before.stderr == ""
+
+
+def test_zero_means_never_for_training_intervals_and_negative_values_are_refused(tmp_path):
+    from desghost.training.config import TrainConfig
+    from desghost.training.train import train
+
+    cfg = TrainConfig(steps=1, batch_size=1, warmup_steps=1, checkpoint_every=0, log_every=0, val_every=0,
+                      prefetch=False)
+    out = train(tmp_path / "run", train_cfg=cfg, validate=lambda model: {"ok": 1.0}, log=lambda t: None)
+    assert (tmp_path / "run" / "checkpoint.pt").exists() and out.endswith("model.safetensors")
+    refused = desghost("train", tmp_path / "r2", "--val-every", "-1")
+    assert refused.returncode == 2 and "--val-every: must be 0 or more" in refused.stderr
