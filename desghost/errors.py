@@ -125,6 +125,7 @@ EXIT_CODES = {
     14: "several exposures given and some failed (each is reported and recorded)",
     15: "products written, but a CCD had every pixel flagged by its mask (left blank)",
     16: "the EXPNUM is also another input's, in this run or in the catalog (--force replaces)",
+    17: "products written, but CCDs were cut-outs (windows) of their CCD: judged on the part read",
     130: "interrupted (SIGINT, Ctrl-C); finished exposures are recorded",
     143: "stopped by SIGTERM; finished exposures are recorded",
 }
@@ -137,7 +138,7 @@ def exit_code_of_run(codes, n_inputs, warning_codes=(), lenient=False):
 
     - a failure wins: the failure's own code when the command was given one exposure,
       otherwise 14 (several exposures given and some failed; each is reported and recorded);
-    - else an input warning (products made, a problem reported: 10-12, 15) gives the highest
+    - else an input warning (products made, a problem reported: 10-12, 15, 17) gives the highest
       warning code, unless ``lenient``;
     - else 0.
     """
@@ -155,7 +156,8 @@ class InputWarning:
     Attributes
     ----------
     kind : str
-        One of ``missing_ccds``, ``nonfinite_pixels``, ``all_zero_hdu``, ``masked_ccds``.
+        One of ``missing_ccds``, ``nonfinite_pixels``, ``all_zero_hdu``, ``masked_ccds``,
+        ``partial_ccds``.
     message : str
         One line naming the file, the HDU or the CCDs.
     ccdnum : int or None
@@ -172,4 +174,5 @@ class InputWarning:
 
 
 #: Exit codes of the warning conditions: the image and products are made, the problem is reported.
-WARNING_EXIT_CODES = {"missing_ccds": 10, "nonfinite_pixels": 11, "all_zero_hdu": 12, "masked_ccds": 15}
+WARNING_EXIT_CODES = {"missing_ccds": 10, "nonfinite_pixels": 11, "all_zero_hdu": 12, "masked_ccds": 15,
+                      "partial_ccds": 17}

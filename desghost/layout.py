@@ -81,6 +81,7 @@ class CameraLayout:
         self.ccd_nx_px = config["ccd_shape_px"]["nx"]
         self.ccd_ny_px = config["ccd_shape_px"]["ny"]
         self.pixel_size_mm = config["pixel_size_mm"]
+        self.pixel_scale_arcsec = config["pixel_scale_arcsec"]["value"]
         self._map = config["mm_to_image_px"]
 
     @property

@@ -48,8 +48,25 @@ def coverage(mask, ccd_index, area_px=None, dead=()):
     return out
 
 
-def image_px_of_ccd_pixels(box_px, image_shape, ny_px, nx_px, orientation):
+def _ccd_fractions(n_px, offset_px, full_px, flip):
+    """Fractions along a CCD axis of the centres of ``n_px`` pixels starting at ``offset_px``."""
+    u = (offset_px + np.arange(n_px) + 0.5) / full_px
+    return 1 - u if flip else u
+
+
+def image_px_of_ccd_pixels(box_px, image_shape, ny_px, nx_px, orientation, window=None):
     """For each CCD row (y) and column (x): the image column/row its pixel centre falls in.
+
+    Parameters
+    ----------
+    box_px : tuple of float
+        The CCD's image box ``(x0, y0, x1, y1)``.
+    image_shape : tuple of int
+    ny_px, nx_px : int
+        The pixel grid: the whole CCD, or the window when ``window`` is given.
+    orientation : PixelOrientation
+    window : CCDWindow, optional
+        Where the grid lies on its CCD (a cut-out).
 
     Returns
     -------
@@ -60,12 +77,10 @@ def image_px_of_ccd_pixels(box_px, image_shape, ny_px, nx_px, orientation):
     x0, y0, x1, y1 = box_px
     if not orientation.x_is_vertical:
         raise ValueError("CCD long axis must run horizontally in the image")
-    u_x = (np.arange(nx_px) + 0.5) / nx_px  # fraction along CCD x
-    u_y = (np.arange(ny_px) + 0.5) / ny_px
-    if orientation.ccd_x_to == "up":
-        u_x = 1 - u_x
-    if orientation.ccd_y_to == "left":
-        u_y = 1 - u_y
+    row0, col0, full_ny, full_nx = ((0, 0, ny_px, nx_px) if window is None else
+                                    (window.row0_px, window.col0_px, window.full_ny_px, window.full_nx_px))
+    u_x = _ccd_fractions(nx_px, col0, full_nx, orientation.ccd_x_to == "up")
+    u_y = _ccd_fractions(ny_px, row0, full_ny, orientation.ccd_y_to == "left")
     rows = np.floor(y0 + u_x * (y1 - y0)).astype(int)
     cols = np.floor(x0 + u_y * (x1 - x0)).astype(int)
     rows[(rows < 0) | (rows >= image_shape[0])] = -1
@@ -73,12 +88,61 @@ def image_px_of_ccd_pixels(box_px, image_shape, ny_px, nx_px, orientation):
     return cols, rows
 
 
-def ccd_mask(mask, box_px, ny_px, nx_px, orientation=PixelOrientation("down", "left")):
-    """An image mask resampled onto one CCD's full-resolution pixel grid ``[y, x]`` (nearest pixel)."""
-    cols, rows = image_px_of_ccd_pixels(box_px, mask.shape, ny_px, nx_px, orientation)
+def ccd_mask(mask, box_px, ny_px, nx_px, orientation=PixelOrientation("down", "left"), window=None):
+    """An image mask resampled onto one CCD's full-resolution pixel grid ``[y, x]`` (nearest pixel).
+
+    With ``window``, the grid is that cut-out of the CCD (``ny_px`` x ``nx_px`` its shape).
+    """
+    cols, rows = image_px_of_ccd_pixels(box_px, mask.shape, ny_px, nx_px, orientation, window)
     out = mask[np.clip(rows, 0, None)][:, np.clip(cols, 0, None)].T  # [x, y] -> [y, x]
     out = np.ascontiguousarray(out)
     out[cols < 0, :] = False
     out[:, rows < 0] = False
     return out
 
+
+def window_box_px(box_px, orientation, window):
+    """The image rectangle ``(x0, y0, x1, y1)`` a CCD's cut-out covers within the CCD's box.
+
+    Parameters
+    ----------
+    box_px : tuple of float
+        The whole CCD's image box.
+    orientation : PixelOrientation
+    window : CCDWindow
+    """
+    x0, y0, x1, y1 = box_px
+    if not orientation.x_is_vertical:
+        raise ValueError("CCD long axis must run horizontally in the image")
+
+    def edges(first_px, n_px, full_px, flip):  # the window's edges as fractions along the CCD axis
+        a, b = first_px / full_px, (first_px + n_px) / full_px
+        return (1 - b, 1 - a) if flip else (a, b)
+
+    ux = edges(window.col0_px, window.nx_px, window.full_nx_px, orientation.ccd_x_to == "up")
+    uy = edges(window.row0_px, window.ny_px, window.full_ny_px, orientation.ccd_y_to == "left")
+    return (x0 + uy[0] * (x1 - x0), y0 + ux[0] * (y1 - y0), x0 + uy[1] * (x1 - x0), y0 + ux[1] * (y1 - y0))
+
+
+def restrict_to_windows(ccd_index, window_valid_px):
+    """A CCD index image where cut-out CCDs keep only the image pixels that hold their data.
+
+    Parameters
+    ----------
+    ccd_index : ndarray of int16, shape (H, W)
+        CCDNUM per image pixel (0 in the gaps).
+    window_valid_px : dict
+        ``{ccdnum: ndarray of int, shape (n, 2)}``: (row, col) image pixels holding data of
+        each cut-out (``FocalPlaneImage.window_valid_px``).
+
+    Returns
+    -------
+    ndarray of int16, shape (H, W)
+        A copy, 0 (no CCD) on the rest of a cut-out CCD's box.
+    """
+    out = ccd_index.copy()
+    for ccdnum, pixels in window_valid_px.items():
+        keep = np.zeros(out.shape, dtype=bool)
+        keep[pixels[:, 0], pixels[:, 1]] = True
+        out[(out == ccdnum) & ~keep] = 0
+    return out

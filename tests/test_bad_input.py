@@ -1,5 +1,7 @@
 """Every kind of bad input gets one clear line naming the file/HDU/keyword and its own exit code."""
 import os
+import subprocess
+import sys
 
 import numpy as np
 
@@ -38,6 +40,14 @@ def test_truncated_file(raw_exposure, tmp_path, capsys):
     line = error_line(err)
     assert code == 4 and str(bad) in line and "HDU" in line
     assert not out.exists() and not any(p.name.startswith(".o.png") for p in tmp_path.iterdir())
+
+
+def test_a_file_cut_inside_its_first_header_is_truncated_not_foreign(raw_exposure, tmp_path, capsys):
+    bad = tmp_path / "DECam_cut.fits.fz"
+    bad.write_bytes(open(raw_exposure[0], "rb").read()[:2000])
+    code, err = run_cli(capsys, "assemble", str(bad), "-o", str(tmp_path / "o.png"))
+    line = error_line(err)
+    assert code == 4 and "truncated" in line and str(bad) in line
 
 
 def test_corrupt_data_block(ooi_exposure, tmp_path, capsys):
@@ -179,3 +189,36 @@ def test_a_des_file_whose_sci_hdu_reads_as_another_name_is_blamed_on_the_missing
     code, err = run_cli(capsys, "assemble", str(bad), "-o", str(tmp_path / "o.npy"))
     line = error_line(err)
     assert code == 6 and "without a SCI HDU" in line and "EXTNAME" in line and str(bad) in line
+
+
+def test_an_expnum_that_cannot_be_right_is_refused_at_read_time(ooi_exposure, tmp_path, capsys):
+    """EXPNUM must be a whole number in 1..2**31-1 (the exclusion table's >i4 column): exit 6 before any work."""
+    for k, value in enumerate((2 ** 31, -5, 0, 500001.5, "12x")):
+        bad = tmp_path / f"expnum{k}.fits"
+        copy_exposure(ooi_exposure[0], bad, edit_primary=lambda c, v=value: set_card(c, "EXPNUM", v))
+        command = "run" if k == 0 else "assemble"
+        out = tmp_path / f"out{k}"
+        code, err = run_cli(capsys, command, str(bad), "-o", str(out if command == "run" else out / "o.png"))
+        line = error_line(err)
+        assert code == 6 and "EXPNUM" in line and str(bad) in line, (value, line)
+        assert not out.exists() or not any(out.iterdir()), value  # nothing written, no mask under its final name
+
+
+def test_nan_pixels_give_desghosts_line_and_no_numpy_warnings(ooi_exposure, tmp_path):
+    src = tmp_path / "nan.fits"
+
+    def edit(i, name, data, cards):
+        if name.strip() == "S10":
+            data = data.copy()
+            data[:, :] = np.nan
+        if name.strip() == "S11":
+            data = data.copy()
+            data[5, 5] = np.inf
+        return data, cards
+
+    copy_exposure(ooi_exposure[0], src, edit_hdu=edit)
+    proc = subprocess.run([sys.executable, "-m", "desghost", "run", src, "-o", tmp_path / "out", "-q"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode in (11, 15), proc.stderr
+    assert "Warning" not in proc.stderr and "warn(" not in proc.stderr, proc.stderr
+    assert all(ln.startswith("desghost: ") for ln in proc.stderr.splitlines()), proc.stderr

@@ -1,5 +1,7 @@
 """The SQLite catalog: idempotence, concurrent writers, bad files, queries, imports, compare."""
 import multiprocessing as mp
+import os
+import sqlite3
 import subprocess
 import sys
 
@@ -7,7 +9,7 @@ import numpy as np
 import pytest
 
 from desghost.catalog.queries import build_query, compare_sources
-from desghost.catalog.store import Catalog, CatalogError
+from desghost.catalog.store import APPLICATION_ID, Catalog, CatalogError
 from desghost.cli import main
 from desghost.detection.detect import Instance
 from desghost.driver.exposure import ExposureResult
@@ -69,7 +71,6 @@ def test_corrupt_or_foreign_files_are_refused_and_kept(tmp_path):
     with pytest.raises(CatalogError, match="not an SQLite file"):
         Catalog(bad)
     assert bad.read_bytes() == b"garbage" * 100
-    import sqlite3
     foreign = tmp_path / "foreign.sqlite"
     con = sqlite3.connect(foreign)
     con.execute("CREATE TABLE t (x)")
@@ -79,6 +80,58 @@ def test_corrupt_or_foreign_files_are_refused_and_kept(tmp_path):
         Catalog(foreign)
     with pytest.raises(CatalogError, match="no catalog"):
         Catalog(tmp_path / "missing.sqlite", create=False)
+
+
+def _raytrace_list(folder):
+    path = folder / "raytrace.txt"
+    path.write_text("#date     expnum ccd id ccdnum\n20170101   600000 nan N4  35\n")
+    return path
+
+
+def _sqlite_file(path, *statements):
+    con = sqlite3.connect(path)
+    for stmt in statements:
+        con.execute(stmt)
+    con.commit()
+    con.close()
+    return path.read_bytes()
+
+
+def test_another_applications_sqlite_file_is_unchanged_byte_for_byte(tmp_path):
+    """Refused with exit 13 before anything is written: no WAL switch, no tables, even with a meta(key, value)."""
+    for name, statements in {"plain": ["CREATE TABLE t (x)", "INSERT INTO t VALUES (1)"],
+                             "lookalike": ["CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)",
+                                           "INSERT INTO meta VALUES ('schema_version', '2')"],
+                             "other_app": ["PRAGMA application_id = 1234", "CREATE TABLE meta (key, value)"]}.items():
+        foreign = tmp_path / f"{name}.sqlite"
+        before = _sqlite_file(foreign, *statements)
+        assert main(["query", "--catalog", str(foreign)]) == 13
+        assert main(["import-raytrace", str(_raytrace_list(tmp_path)), "--catalog", str(foreign)]) == 13
+        assert foreign.read_bytes() == before, name
+        assert sorted(p.name for p in tmp_path.glob(f"{name}.sqlite*")) == [foreign.name]  # no -wal, no -shm
+
+
+def test_a_catalog_of_an_earlier_version_is_recognised_and_stamped(tmp_path):
+    """Catalogs written before the application id: all desghost tables plus a schema_version row."""
+    path = tmp_path / "old.sqlite"
+    with Catalog(path) as cat:
+        cat.record_exposure(fake_result(100))
+        cat.conn.execute("PRAGMA application_id = 0")
+    with Catalog(path) as cat:
+        assert cat.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        assert count(cat, "exposures") == 1
+
+
+def test_a_catalog_path_that_cannot_be_a_catalog_is_exit_13_naming_it(tmp_path, capsys):
+    folder = tmp_path / "a_folder"
+    folder.mkdir()
+    assert main(["query", "--catalog", str(folder)]) == 13
+    assert str(folder) in capsys.readouterr().err
+    if os.geteuid() != 0:  # root writes into read-only folders
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        assert main(["import-raytrace", str(_raytrace_list(tmp_path)), "--catalog", str(locked / "c.sqlite")]) == 13
+        assert str(locked / "c.sqlite") in capsys.readouterr().err
 
 
 def test_query_cli_errors_are_clean(tmp_path, capsys):

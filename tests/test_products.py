@@ -10,11 +10,12 @@ import pytest
 from desghost.catalog.raytrace import read_list
 from desghost.classes import CLASS_BITS, DES_BITS, class_value
 from desghost.detection.detect import Instance
-from desghost.driver.exposure import ExposureResult, exclusion_rows, product_names
+from desghost.driver.exposure import ExposureResult, product_names
 from desghost.focalplane.binning import bin_ccd_into_box
 from desghost.focalplane.ccd_map import ccd_map, default_orientation
 from desghost.layout import load_layout
 from desghost.products.exclusion import write_exclusion_fits, write_raytrace_list
+from desghost.products.exclusion_rule import exclusion_rows
 from desghost.products.maskfits import CCDMaskFrame, write_mask_fits
 from desghost.products.overlay import write_overlay
 from desghost.projection import ccd_mask, ccd_pixel_count, coverage

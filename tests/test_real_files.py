@@ -47,9 +47,11 @@ def test_the_image_files_data_quality_mask_is_applied(cp_night):
     exposure = open_exposure(image)
     assert exposure.dq_masks == {str(image): mask}
     (frame,) = list(exposure.ccds())
-    assert np.isnan(frame.pixels[10:20, 5:15]).all()
-    assert np.isfinite(frame.pixels).sum() == frame.pixels.size - 100
-    assert not frame.warnings  # flagged pixels are not "NaN pixels in the data"
+    w = frame.window  # the file is a 41x51 cut-out, placed in its whole CCD
+    pixels = frame.pixels[w.row0_px:w.row0_px + w.ny_px, w.col0_px:w.col0_px + w.nx_px]
+    assert np.isnan(pixels[10:20, 5:15]).all()
+    assert np.isfinite(pixels).sum() == pixels.size - 100 == np.isfinite(frame.pixels).sum()
+    assert [x.kind for x in frame.warnings] == ["partial_ccds"]  # flagged pixels are not "NaN pixels in the data"
 
 
 def test_a_cp_night_directory_is_one_exposure_per_expnum_and_never_overwrites(cp_night, tmp_path):

@@ -15,6 +15,12 @@ from desghost.errors import DesghostError
 
 #: 2: inputs are absolute paths (schema 1 catalogs are migrated when opened).
 SCHEMA_VERSION = "2"
+#: ``PRAGMA application_id`` of every catalog desghost writes ("DGHC"): how a file is known
+#: to be desghost's before anything in it is changed.
+APPLICATION_ID = 0x44474843
+#: The tables of a desghost catalog; catalogs written before APPLICATION_ID existed are
+#: recognised by all of them together with a ``schema_version`` row.
+CATALOG_TABLES = frozenset({"meta", "exposures", "instances", "excluded_ccds", "coverage", "failures"})
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS exposures (
@@ -73,6 +79,8 @@ class Catalog:
             self._open(create, timeout_s)
         except OSError as exc:  # a folder, an unwritable folder, a vanished file
             raise CatalogError(f"cannot open the catalog ({exc.strerror or exc})", path=self.path) from None
+        except sqlite3.Error as exc:  # a read-only folder or file, a locked or damaged database
+            raise CatalogError(f"cannot open the catalog ({exc})", path=self.path) from None
 
     def _open(self, create, timeout_s):
         if self.path.is_dir():
@@ -81,21 +89,46 @@ class Catalog:
             raise CatalogError("no catalog file here (run `desghost run --catalog` or `import-raytrace` first)",
                                path=self.path)
         if self.path.exists() and self.path.stat().st_size > 0:
-            with open(self.path, "rb") as fh:
-                if fh.read(16) != b"SQLite format 3\x00":
-                    raise CatalogError("not an SQLite file; refusing to touch it", path=self.path)
+            self._identify()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(str(self.path), timeout=timeout_s, isolation_level=None)
         try:
             self.conn.execute("PRAGMA journal_mode=WAL")
-            tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if tables and "meta" not in tables:
-                raise CatalogError("an SQLite file that is not a desghost catalog; refusing to touch it",
-                                   path=self.path)
+            self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             self._init_schema()
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error:
             self.conn.close()
-            raise CatalogError(f"unreadable catalog ({exc})", path=self.path) from exc
+            raise
+
+    def _identify(self):
+        """Refuse, without changing a byte of it, a file that is not a desghost catalog.
+
+        Raises
+        ------
+        CatalogError
+            Not SQLite, unreadable, or an SQLite file of another application (exit code 13).
+        """
+        with open(self.path, "rb") as fh:
+            if fh.read(16) != b"SQLite format 3\x00":
+                raise CatalogError("not an SQLite file; refusing to touch it", path=self.path)
+        foreign = CatalogError("an SQLite file that is not a desghost catalog; refusing to touch it", path=self.path)
+        try:
+            conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True)
+            try:
+                app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+                if app_id == APPLICATION_ID:
+                    return
+                if app_id != 0:
+                    raise foreign
+                tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                if not CATALOG_TABLES <= tables:
+                    raise foreign
+                if conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() is None:
+                    raise foreign
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as exc:
+            raise CatalogError(f"unreadable catalog ({exc})", path=self.path) from None
 
     def _init_schema(self):
         with self.transaction():

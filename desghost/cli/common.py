@@ -75,6 +75,33 @@ def non_negative_int(text):
     return value
 
 
+def positive_int(text):
+    """An argparse type: an integer >= 1."""
+    value = non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def nside(text):
+    """An argparse type: a HEALPix nside, a power of 2 from 1 to 2**29."""
+    value = positive_int(text)
+    if value & (value - 1) or value > 2 ** 29:
+        raise argparse.ArgumentTypeError(f"a HEALPix nside is a power of 2 (1, 2, 4, ... 8192), got {value}")
+    return value
+
+
+def fraction(text):
+    """An argparse type: a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {text}")
+    return value
+
+
 def add_parser(sub, name, command, parents=(), epilog="", **kwargs):
     """A subcommand parser with desghost's help layout, ``-q`` and the exit codes, that runs ``command(args)``."""
     epilog = epilog.rstrip("\n") + "\n\n" + EXIT_CODES_HELP

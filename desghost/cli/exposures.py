@@ -3,15 +3,29 @@ import os
 import sys
 import time
 
-from desghost.cli.common import add_parser, device_parent, json_line, json_parent, log, model_parent
+from desghost.cli.common import (
+    add_parser,
+    device_parent,
+    fraction,
+    json_line,
+    json_parent,
+    log,
+    model_parent,
+    nside,
+    positive_int,
+)
 from desghost.driver.exposure import RunConfig
 from desghost.driver.many import process_exposures
 from desghost.errors import UsageError, exit_code_of_run
+from desghost.products.exclusion_rule import DEFAULT_MIN_PRESENT_FRACTION
 from desghost.products.skymap import add_masks_to_map
 from desghost.runners.night import run_night
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 
-AREA_THRESHOLD_HELP = "exclude a CCD when this fraction of it is covered (default 0: any pixel; 0.05, 0.1, 0.2)"
+AREA_THRESHOLD_HELP = ("exclude a CCD when this fraction of the part read of it is covered "
+                       "(default 0: any pixel; 0.05, 0.1, 0.2)")
+MIN_CCD_FRACTION_HELP = ("never exclude a CCD the input holds only a cut-out of when the cut-out is less than this "
+                         "fraction of the CCD (default 0.5); the exclusion table's PARTIAL HDU says why")
 
 
 def register_run(sub):
@@ -32,18 +46,20 @@ def register_run(sub):
     p.add_argument("exposures", nargs="*", help="exposure files or per-CCD directories")
     p.add_argument("-o", "--outdir", required=True, help="directory of the products (made when absent)")
     p.add_argument("--demo", action="store_true", help="simulate a small raw exposure into OUTDIR/input and run on it")
-    p.add_argument("--area-threshold", type=float, default=0.0, help=AREA_THRESHOLD_HELP)
+    p.add_argument("--area-threshold", type=fraction, default=0.0, help=AREA_THRESHOLD_HELP)
+    p.add_argument("--min-ccd-fraction", type=fraction, default=DEFAULT_MIN_PRESENT_FRACTION,
+                   help=MIN_CCD_FRACTION_HELP)
     p.add_argument("--catalog", default=None, help="SQLite catalog to record the results in")
-    p.add_argument("--row-step", type=int, default=1,
+    p.add_argument("--row-step", type=positive_int, default=1,
                    help="read every N-th CCD row: N times faster, sqrt(N) lower signal-to-noise (default 1: all rows)")
-    p.add_argument("--workers", type=int, default=1, help="processes reading the CCDs of one exposure")
+    p.add_argument("--workers", type=positive_int, default=1, help="processes reading the CCDs of one exposure")
     p.add_argument("--no-overlay", action="store_true", help="do not write the overlay PNG")
     p.add_argument("--healpix", metavar="MAP", help="also add the masked area to this HEALPix map")
-    p.add_argument("--nside", type=int, default=1024, help="nside of a new --healpix map")
+    p.add_argument("--nside", type=nside, default=1024, help="nside of a new --healpix map (a power of 2)")
     p.add_argument("--force", action="store_true",
                    help="replace the products and catalog rows an EXPNUM has from another input (exit 16 without)")
     p.add_argument("--lenient", action="store_true",
-                   help="exit 0 when the products were written despite input warnings (codes 10-12, 15)")
+                   help="exit 0 when the products were written despite input warnings (codes 10-12, 15, 17)")
 
 
 def register_night(sub):
@@ -64,26 +80,29 @@ def register_night(sub):
                "  desghost night exposures.txt -o out/ --catalog survey.sqlite --resume --retry-failed\n")
     p.add_argument("inputs", nargs="+", help="directories, globs, list files (one path per line) or exposures")
     p.add_argument("-o", "--outdir", required=True, help="directory of the products, the catalog and the logs")
-    p.add_argument("--workers", type=int, default=None,
+    p.add_argument("--workers", type=positive_int, default=None,
                    help="processes reading and assembling exposures (default: one per core); the model runs "
                         "once, in the parent, on the remaining cores or the GPU")
-    p.add_argument("--batch-size", type=int, default=None,
+    p.add_argument("--batch-size", type=positive_int, default=None,
                    help="images per forward pass (default 1 on CPU: identical to `desghost run`; 8 on the GPU)")
     p.add_argument("--catalog", help="catalog file (default OUTDIR/desghost_catalog.sqlite)")
-    p.add_argument("--area-threshold", type=float, default=0.0, help=AREA_THRESHOLD_HELP)
+    p.add_argument("--area-threshold", type=fraction, default=0.0, help=AREA_THRESHOLD_HELP)
+    p.add_argument("--min-ccd-fraction", type=fraction, default=DEFAULT_MIN_PRESENT_FRACTION,
+                   help=MIN_CCD_FRACTION_HELP)
     p.add_argument("--resume", action="store_true", help="continue a night (the default behaviour: done exposures are skipped)")
     p.add_argument("--retry-failed", action="store_true", help="process exposures that failed before again")
     p.add_argument("--force", action="store_true",
                    help="process every exposure again, replacing what an EXPNUM has from another input")
     p.add_argument("--lenient", action="store_true",
-                   help="exit 0 when the products were written despite input warnings (codes 10-12, 15)")
+                   help="exit 0 when the products were written despite input warnings (codes 10-12, 15, 17)")
     p.add_argument("--no-report", dest="report", action="store_false",
                    help="do not write the HTML report (OUTDIR/report/index.html) at the end")
 
 
 def _run_config(args, **extra):
     return RunConfig(model=None if args.model == "default" else args.model, device=args.device,
-                     threshold=args.threshold, area_threshold=args.area_threshold, **extra)
+                     threshold=args.threshold, area_threshold=args.area_threshold,
+                     min_present_fraction=args.min_ccd_fraction, **extra)
 
 
 def cmd_run(args):
@@ -112,7 +131,10 @@ def cmd_run(args):
         if args.json:
             print(json_line({"expnum": result.expnum, "input": outcome.path, "outputs": result.outputs,
                               "timings_s": result.timings_s, "n_instances": len(result.instances),
-                              "excluded_ccds": [r["ccdnum"] for r in result.exclusions]}), flush=True)
+                              "excluded_ccds": [r["ccdnum"] for r in result.exclusions],
+                              "partial_ccds": [{k: r[k] for k in ("ccdnum", "present_frac", "area_frac", "excluded",
+                                                                  "note")} for r in result.partial_ccds]}),
+                  flush=True)
 
     outcomes = process_exposures(inputs, args.outdir, cfg, catalog_path=args.catalog, on_outcome=report,
                                  replace=args.force)

@@ -28,7 +28,7 @@ def register(sub):
                    help="read every N-th CCD row: N times faster, sqrt(N) lower signal-to-noise (default 1: all rows)")
     p.add_argument("--workers", type=int, default=1, help="processes reading CCDs in parallel (default 1)")
     p.add_argument("--lenient", action="store_true",
-                   help="exit 0 when the image was written despite input warnings (codes 10-12, 15)")
+                   help="exit 0 when the image was written despite input warnings (codes 10-12, 15, 17)")
 
     p = add_parser(
         sub, "simulate", cmd_simulate,

@@ -3,7 +3,7 @@ import os
 
 import numpy as np
 
-from desghost.cli.common import add_parser, log
+from desghost.cli.common import add_parser, log, nside
 from desghost.products.skymap import add_masks_to_map
 
 
@@ -19,7 +19,7 @@ def register(sub):
                "  desghost healpix out/D00700001_desghost_mask.fits.fz -o map.fits --add   # accumulate\n")
     p.add_argument("masks", nargs="+", help="desghost mask files (D*_desghost_mask.fits.fz)")
     p.add_argument("-o", "--output", required=True, help="the HEALPix map file to write")
-    p.add_argument("--nside", type=int, default=1024, help="HEALPix nside of a new map (default %(default)s)")
+    p.add_argument("--nside", type=nside, default=1024, help="HEALPix nside of a new map (default %(default)s)")
     p.add_argument("--step", type=int, default=8, help="sample every N-th CCD pixel (default %(default)s)")
     p.add_argument("--add", action="store_true", help="add to the map in OUTPUT instead of replacing it")
 

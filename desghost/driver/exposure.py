@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 from desghost import __version__
-from desghost.classes import CLASS_ORDER
 from desghost.detection.detect import detect_images
 from desghost.detection.model import default_model_path, load_model
 from desghost.errors import OutputError
@@ -24,10 +23,11 @@ from desghost.focalplane.ccd_map import ccd_map, default_orientation
 from desghost.focalplane.orientation import orientation_from_header
 from desghost.layout import load_layout
 from desghost.products.exclusion import write_exclusion_fits, write_raytrace_list
+from desghost.products.exclusion_rule import DEFAULT_MIN_PRESENT_FRACTION, exclusion_rows, partial_ccd_rows
 from desghost.products.maskfits import CCDMaskFrame, write_mask_fits
 from desghost.products.overlay import write_overlay
 from desghost.products.skymap import wcs_cards
-from desghost.projection import ccd_pixel_count, coverage
+from desghost.projection import ccd_pixel_count, coverage, restrict_to_windows
 from desghost.reading.exposure import open_exposure
 from desghost.reading.fitsfile import short_error
 
@@ -40,6 +40,7 @@ class RunConfig:
     device: str = "auto"
     threshold: float | None = None    # detection score threshold; None: the one stored in the model file
     area_threshold: float = 0.0       # CCD excluded when the covered fraction exceeds this (0: any pixel)
+    min_present_fraction: float = DEFAULT_MIN_PRESENT_FRACTION  # cut-outs with less of their CCD: never excluded
     row_step: int = 1
     workers: int = 1                  # processes reading CCDs of one exposure
     write_mask: bool = True
@@ -69,7 +70,9 @@ class ExposureResult:
     area_threshold: float
     timings_s: dict = field(default_factory=dict)
     outputs: dict = field(default_factory=dict)
-    warning_codes: list = field(default_factory=list)   # exit codes of the input warnings (10-12, 15)
+    warning_codes: list = field(default_factory=list)   # exit codes of the input warnings (10-12, 15, 17)
+    min_present_fraction: float = DEFAULT_MIN_PRESENT_FRACTION
+    partial_ccds: list = field(default_factory=list)    # rows of partial_ccd_rows, one per cut-out CCD
 
 
 def product_names(expnum):
@@ -85,37 +88,12 @@ def _cached_model(path, device, threshold):
     return load_model(path, device=device, overrides=overrides)
 
 
-def exclusion_rows(result_like, instances, coverages, layout, present, model_name, area_threshold, ccd_index=None):
-    """One exclusion row per affected CCD (union of all instances on it).
-
-    ``ccd_index`` is the layout's CCD index image (computed when not given).
-    """
-    index_img = ccd_map(layout, result_like["expnum"])[0] if ccd_index is None else ccd_index
-    area = ccd_pixel_count(index_img)
-    union = np.zeros(index_img.shape, dtype=bool)
-    for inst in instances:
-        union |= inst.mask
-    covered = {c.ccdnum: c.area_frac for c in coverage(union, index_img, area, dead=result_like["dead"])}
-    rows = []
-    for ccdnum, frac in sorted(covered.items()):
-        if ccdnum not in present or frac <= 0 or (area_threshold > 0 and frac < area_threshold):
-            continue
-        hits = [(inst.score, inst.class_name) for inst, cov in zip(instances, coverages)
-                if any(c.ccdnum == ccdnum for c in cov)]
-        best_score, best_class = max(hits)
-        classes = "+".join(c for c in CLASS_ORDER if any(h[1] == c for h in hits))
-        rows.append({"expnum": result_like["expnum"], "ccdnum": ccdnum, "detpos": layout.ccds[ccdnum].detpos,
-                     "reason": f"desghost {classes}", "analyst": f"desghost {__version__}",
-                     "class": best_class, "score": float(best_score), "area_frac": float(frac),
-                     "model": model_name, "band": result_like["band"], "date_obs": result_like["date_obs"]})
-    return rows
-
-
 def provenance_cards(result, input_name):
     cards = [("DGVERS", f"desghost {__version__}", "software version"),
              ("DGMODEL", result.model_name, "detector model file"),
              ("DGTHRESH", float(result.threshold), "detection score threshold"),
              ("DGAREA", float(result.area_threshold), "CCD covered-fraction threshold (0: any pixel)"),
+             ("DGMINFR", float(result.min_present_fraction), "cut-outs with less of their CCD never excluded"),
              ("DGINPUT", str(input_name)[-68:], "input exposure"),
              ("DATE", datetime.now(timezone.utc).isoformat(timespec="seconds"), "file written (UTC)"),
              ("EXPNUM", int(result.expnum), "DECam exposure number"),
@@ -130,7 +108,8 @@ def _ccd_frames(exposure, layout):
     for entry in exposure.entries:
         extent = exposure.data_extent(entry)
         out[entry.ccdnum] = CCDMaskFrame(extent.ny_px, extent.nx_px, orientation_from_header(entry.header, default),
-                                         wcs_cards(entry.header, extent.col0_px, extent.row0_px))
+                                         wcs_cards(entry.header, extent.col0_px, extent.row0_px),
+                                         exposure.window(entry))
     return out
 
 
@@ -225,7 +204,7 @@ def finish_exposure(prepared, instances, outdir, config, threshold, layout=None,
     layout = layout or load_layout()
     fp = prepared.focal_plane
     t2 = time.perf_counter()
-    index_img, _ = ccd_map(layout, fp.expnum)
+    index_img = restrict_to_windows(ccd_map(layout, fp.expnum)[0], fp.window_valid_px)
     area = ccd_pixel_count(index_img)
     dead = set(fp.ccds_dead)
     present = set(fp.ccds_present)
@@ -233,14 +212,17 @@ def finish_exposure(prepared, instances, outdir, config, threshold, layout=None,
     model_path = resolve_model_path(cfg)
     model_name = Path(model_path).name
     meta = {"expnum": fp.expnum, "band": fp.band, "date_obs": fp.date_obs, "dead": dead}
-    rows = exclusion_rows(meta, instances, coverages, layout, present, model_name, cfg.area_threshold, index_img)
+    rows = exclusion_rows(meta, instances, coverages, layout, present, model_name, cfg.area_threshold, index_img,
+                          fp.ccd_windows, cfg.min_present_fraction)
+    partial = partial_ccd_rows(fp.expnum, instances, index_img, layout, fp.ccd_windows,
+                               {r["ccdnum"] for r in rows}, cfg.min_present_fraction)
     result = ExposureResult(
         expnum=fp.expnum, band=fp.band, date_obs=fp.date_obs, mjd_obs=fp.mjd_obs, flavor=fp.flavor,
         source=fp.source, image=fp.image, instances=instances, coverages=coverages, exclusions=rows,
         dead_ccds=sorted(dead), ccds_present=sorted(present), warnings=[w.message for w in fp.warnings],
         warning_codes=sorted({w.exit_code for w in fp.warnings}),
         model_name=model_name, model_path=model_path, threshold=threshold,
-        area_threshold=cfg.area_threshold)
+        area_threshold=cfg.area_threshold, min_present_fraction=cfg.min_present_fraction, partial_ccds=partial)
     outdir = Path(outdir)
     names = product_names(fp.expnum)
     cards = provenance_cards(result, Path(fp.source).name)
@@ -251,7 +233,7 @@ def finish_exposure(prepared, instances, outdir, config, threshold, layout=None,
             out["mask"] = outdir / names["mask"]
             write_mask_fits(target(out["mask"]), result, layout, prepared.ccd_frames, cards)
         out["exclusion_fits"] = outdir / names["exclusion_fits"]
-        write_exclusion_fits(target(out["exclusion_fits"]), rows, cards)
+        write_exclusion_fits(target(out["exclusion_fits"]), rows, cards, partial)
         out["exclusion_txt"] = outdir / names["exclusion_txt"]
         write_raytrace_list(target(out["exclusion_txt"]), rows)
         if cfg.write_overlay:

@@ -10,6 +10,7 @@ from desghost.focalplane.ccd_map import MIN_VALID_FRACTION, default_orientation
 from desghost.focalplane.orientation import orientation_from_header
 from desghost.focalplane.stretch import binned_noise, stretch_to_uint8
 from desghost.layout import load_layout
+from desghost.projection import window_box_px
 from desghost.reading.exposure import open_exposure
 
 #: Default rows read per CCD: every row.  Reading every k-th row is k times faster to
@@ -39,6 +40,13 @@ class FocalPlaneImage:
     ccds_masked : list of int
         CCDs in the input whose every pixel is flagged (mask or NaN): blank, reported with
         their own warning (exit code 15).
+    ccd_windows : dict
+        ``{ccdnum: CCDWindow}`` of the CCDs the input holds only a cut-out of (exit code 17).
+    window_boxes_px : dict
+        ``{ccdnum: (x0, y0, x1, y1)}``: the image rectangle of each cut-out, in its CCD's box.
+    window_valid_px : dict
+        ``{ccdnum: ndarray of int16, shape (n, 2)}``: the (row, col) image pixels holding data of
+        each cut-out (those its products judge it on).
     warnings : list of InputWarning
     row_step : int
     noise_per_bin : float
@@ -58,6 +66,9 @@ class FocalPlaneImage:
     ccds_missing: list
     ccds_dead: list
     ccds_masked: list = field(default_factory=list)
+    ccd_windows: dict = field(default_factory=dict)
+    window_boxes_px: dict = field(default_factory=dict)
+    window_valid_px: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
     row_step: int = 1
     noise_per_bin: float = float("nan")
@@ -69,7 +80,11 @@ class FocalPlaneImage:
             "expnum": self.expnum, "band": self.band, "date_obs": self.date_obs,
             "mjd_obs": self.mjd_obs, "flavor": self.flavor, "source": self.source,
             "ccds_present": self.ccds_present, "ccds_missing": self.ccds_missing,
-            "ccds_dead": self.ccds_dead, "ccds_masked": self.ccds_masked, "row_step": self.row_step,
+            "ccds_dead": self.ccds_dead, "ccds_masked": self.ccds_masked,
+            "ccds_partial": [{"ccdnum": c, "present_fraction": round(w.present_fraction, 6),
+                              "window_px": [w.col0_px, w.row0_px, w.nx_px, w.ny_px]}
+                             for c, w in sorted(self.ccd_windows.items())],
+            "row_step": self.row_step,
             "noise_per_bin": self.noise_per_bin, "seconds": round(self.seconds, 3),
             "warnings": [w.message for w in self.warnings],
         }
@@ -99,7 +114,7 @@ def binned_frames(frames, layout):
         yield frame.ccdnum, rows, cols, mean, frame.warnings
 
 
-def assemble_binned(binned, layout):
+def assemble_binned(binned, layout, windowed=()):
     """Stretch binned CCDs into the focal-plane image.
 
     The stretch is noise-normalised: one binned pixel's noise (measured from neighbouring
@@ -111,6 +126,8 @@ def assemble_binned(binned, layout):
     binned : iterable
         ``(ccdnum, rows, cols, values, warnings)`` as :func:`binned_frames` yields them.
     layout : CameraLayout
+    windowed : collection of int
+        CCDs the input holds only a cut-out of.
 
     Returns
     -------
@@ -119,11 +136,16 @@ def assemble_binned(binned, layout):
     warnings : list of InputWarning
     noise : float
         Noise of one binned pixel, in input units.
+    window_px : dict
+        ``{ccdnum: ndarray of int16, shape (n, 2)}``: the (row, col) image pixels holding data
+        of each ``windowed`` CCD.
     """
     placed = []
-    present, warnings = [], []
+    present, warnings, window_px = [], [], {}
     for ccdnum, rows, cols, values, frame_warnings in binned:
         warnings.extend(frame_warnings)
+        if ccdnum in windowed:
+            window_px[ccdnum] = (np.argwhere(np.isfinite(values)) + (rows.start, cols.start)).astype(np.int16)
         if np.isfinite(values).any():
             present.append(ccdnum)
             placed.append((rows, cols, values))
@@ -134,7 +156,7 @@ def assemble_binned(binned, layout):
         tile = stretch_to_uint8(values, 0.0, noise, st["sky_value"], st["noise_value"])
         tile[~np.isfinite(values)] = layout.fill_value
         image[rows.start:rows.stop, cols.start:cols.stop] = tile
-    return image, present, warnings, noise
+    return image, present, warnings, noise, window_px
 
 
 def _bin_subset(exposure, layout, row_step, ccdnums):
@@ -186,6 +208,7 @@ def assemble_exposure(source, layout=None, row_step=DEFAULT_ROW_STEP, progress=N
     t0 = time.perf_counter()
     layout = layout or load_layout()
     exposure = source if hasattr(source, "ccds") else open_exposure(source, layout)
+    windows = exposure.windows()
 
     if workers > 1:
         binned = _binned_in_processes(exposure, layout, row_step, workers, progress)
@@ -196,7 +219,10 @@ def assemble_exposure(source, layout=None, row_step=DEFAULT_ROW_STEP, progress=N
                     progress(frame.ccdnum)
                 yield frame
         binned = binned_frames(frames(), layout)
-    image, present, warnings, noise = assemble_binned(binned, layout)
+    image, present, warnings, noise, window_px = assemble_binned(binned, layout, set(windows))
+    default = default_orientation(layout)
+    window_boxes = {c: window_box_px(layout.ccds[c].box_px, orientation_from_header(e.header, default), windows[c])
+                    for e in exposure.entries if (c := e.ccdnum) in windows}
     dead = layout.dead_ccds(exposure.expnum)
     missing = [c for c in layout.ccdnums if c not in exposure.ccdnums and c not in dead]
     if missing:
@@ -207,5 +233,6 @@ def assemble_exposure(source, layout=None, row_step=DEFAULT_ROW_STEP, progress=N
         image=image, expnum=exposure.expnum, band=exposure.band, date_obs=exposure.date_obs,
         mjd_obs=exposure.mjd_obs, flavor=exposure.flavor, source=str(exposure.source),
         ccds_present=sorted(present), ccds_missing=missing, ccds_dead=dead,
-        ccds_masked=sorted(w.ccdnum for w in warnings if w.kind == "masked_ccds"), warnings=warnings,
+        ccds_masked=sorted(w.ccdnum for w in warnings if w.kind == "masked_ccds"), ccd_windows=windows,
+        window_boxes_px=window_boxes, window_valid_px=window_px, warnings=warnings,
         row_step=row_step, noise_per_bin=float(noise), seconds=time.perf_counter() - t0)

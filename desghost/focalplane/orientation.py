@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from desghost.reading.headers import cd_matrix
+
 DIRECTIONS = ("up", "down", "left", "right")
 
 
@@ -56,22 +58,8 @@ def orientation_from_header(header, default):
     default : PixelOrientation
         Used when the header carries no celestial WCS matrix.
     """
-    ctype1 = str(header.get("CTYPE1", "")).upper()
-    if not ctype1.startswith("RA"):
-        return default
-    if all(k in header for k in ("CD1_1", "CD1_2", "CD2_1", "CD2_2")):
-        cd = [[header["CD1_1"], header["CD1_2"]], [header["CD2_1"], header["CD2_2"]]]
-    elif "CDELT1" in header and "CDELT2" in header:
-        pc = [[header.get("PC1_1", 1.0), header.get("PC1_2", 0.0)],
-              [header.get("PC2_1", 0.0), header.get("PC2_2", 1.0)]]
-        cd = np.diag([header["CDELT1"], header["CDELT2"]]) @ np.asarray(pc, dtype=float)
-    else:
-        return default
-    try:
-        cd = np.asarray(cd, dtype=float)
-    except (TypeError, ValueError):
-        return default
-    if not np.all(np.isfinite(cd)) or abs(np.linalg.det(cd)) == 0:
+    cd = cd_matrix(header)
+    if cd is None:
         return default
     return orientation_from_cd(cd)
 

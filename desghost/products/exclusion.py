@@ -14,6 +14,9 @@ EXCLUSION_DTYPE = np.dtype([("EXPNUM", ">i4"), ("CCDNUM", ">i2"), ("REASON", "S3
                             ("CLASS", "S8"), ("SCORE", ">f4"), ("AREA_FRAC", ">f4"), ("MODEL", "S40"),
                             ("BAND", "S4"), ("DATE_OBS", "S26")])
 SURVEY_COLUMNS = ("EXPNUM", "CCDNUM", "REASON", "ANALYST")
+#: The PARTIAL HDU, written only when some CCDs were cut-outs: one row per such CCD.
+PARTIAL_DTYPE = np.dtype([("EXPNUM", ">i4"), ("CCDNUM", ">i2"), ("DETPOS", "S3"), ("PRESENT_FRAC", ">f4"),
+                          ("WINDOW_PX", ">i4", (4,)), ("AREA_FRAC", ">f4"), ("EXCLUDED", "?"), ("NOTE", "S80")])
 
 
 def exclusion_array(rows):
@@ -26,12 +29,35 @@ def exclusion_array(rows):
     return arr
 
 
-def write_exclusion_fits(path, rows, provenance_cards):
-    """Write the exclusion BINTABLE (EXTNAME EXCLUDE) atomically."""
+def partial_array(rows):
+    """A structured array of partial-CCD rows (:func:`desghost.products.exclusion_rule.partial_ccd_rows`)."""
+    arr = np.zeros(len(rows), dtype=PARTIAL_DTYPE)
+    for i, r in enumerate(rows):
+        arr[i] = (r["expnum"], r["ccdnum"], r["detpos"].encode(), r["present_frac"], r["window_px"],
+                  r["area_frac"], r["excluded"], r["note"][:80].encode())
+    return arr
+
+
+def write_exclusion_fits(path, rows, provenance_cards, partial_rows=()):
+    """Write the exclusion BINTABLE (EXTNAME EXCLUDE) atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+    rows : list of dict
+        The excluded CCDs (:func:`desghost.products.exclusion_rule.exclusion_rows`).
+    provenance_cards : list of dict
+        fitsio header records for both HDUs.
+    partial_rows : list of dict, optional
+        The cut-out CCDs; when any, a second table (EXTNAME PARTIAL, :data:`PARTIAL_DTYPE`)
+        says how much of each was read and why it is or is not excluded.
+    """
     with atomic_path(path) as tmp:
         with fitsio.FITS(str(tmp), "rw", clobber=True) as f:
             f.write(None, header=provenance_cards)
             f.write(exclusion_array(rows), extname="EXCLUDE", header=provenance_cards)
+            if partial_rows:
+                f.write(partial_array(partial_rows), extname="PARTIAL", header=provenance_cards)
     return str(path)
 
 

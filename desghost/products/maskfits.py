@@ -2,7 +2,8 @@
 
 Primary header: provenance.  One PLIO-compressed int32 image per CCD present (EXTNAME =
 DETPOS, CCDNUM, EXPNUM, the mask planes declared as ``MP_<NAME> = bit``) at full CCD
-resolution; a FOCALPLANE image with the 400x400 mask; an INSTANCES table.
+resolution (a cut-out: at its own size, ``DGWINSEC`` its section of the CCD); a FOCALPLANE
+image with the 400x400 mask; an INSTANCES table.
 """
 from typing import NamedTuple
 
@@ -12,6 +13,7 @@ import numpy as np
 from desghost.atomic import atomic_path
 from desghost.classes import class_value, plane_cards
 from desghost.projection import ccd_mask
+from desghost.reading.sections import format_section
 
 #: Rows per PLIO tile of the CCD masks: 64-row tiles make files about 9x smaller than
 #: one-row tiles (12 KB instead of 107 KB for a CCD with one ghost) at the same write time.
@@ -50,12 +52,24 @@ class CCDMaskFrame(NamedTuple):
         Which way the CCD's pixel axes run in the focal-plane image.
     wcs_cards : list of dict
         The CCD's WCS in the data-section pixel frame (fitsio header records).
+    window : CCDWindow or None
+        Where the data lie on the CCD when they are a cut-out of it.
     """
 
     ny_px: int
     nx_px: int
     orientation: object
     wcs_cards: list
+    window: object = None
+
+
+def window_cards(window):
+    """``DGWINSEC``: where a cut-out's mask lies on its CCD (``[x1:x2,y1:y2]``, 1-based); none for whole CCDs."""
+    if window is None:
+        return []
+    sec = format_section(slice(window.row0_px, window.row0_px + window.ny_px),
+                         slice(window.col0_px, window.col0_px + window.nx_px))
+    return [{"name": "DGWINSEC", "value": sec, "comment": "cut-out: this mask's section of the whole CCD"}]
 
 
 def write_mask_fits(path, result, layout, ccd_frames, provenance_cards):
@@ -82,10 +96,11 @@ def write_mask_fits(path, result, layout, ccd_frames, provenance_cards):
                 ny, nx, orientation, wcs = frame.ny_px, frame.nx_px, frame.orientation, frame.wcs_cards
                 mask = np.zeros((ny, nx), dtype=np.int32)
                 for inst in touching.get(ccdnum, []):
-                    mask[ccd_mask(inst.mask, layout.ccds[ccdnum].box_px, ny, nx, orientation)] |= class_value(inst.class_name)
+                    mask[ccd_mask(inst.mask, layout.ccds[ccdnum].box_px, ny, nx, orientation, frame.window)] \
+                        |= class_value(inst.class_name)
                 detpos = layout.ccds[ccdnum].detpos
                 cards = [{"name": "CCDNUM", "value": ccdnum}, {"name": "DETPOS", "value": detpos},
-                         {"name": "EXPNUM", "value": result.expnum}] + plane_cards() + list(wcs)
+                         {"name": "EXPNUM", "value": result.expnum}] + plane_cards() + window_cards(frame.window) + list(wcs)
                 f.write(mask, extname=detpos, header=cards, compress="PLIO", tile_dims=[MASK_TILE_ROWS, nx])
             f.write(focal_plane_mask(result.instances, result.image.shape), extname="FOCALPLANE",
                     header=[{"name": "EXPNUM", "value": result.expnum}] + plane_cards(),

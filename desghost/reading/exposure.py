@@ -37,6 +37,7 @@ from desghost.reading.fitsfile import header_to_dict, open_fits, short_error
 from desghost.reading.headers import band_of, check_instrument, detect_flavor, expnum_of, identify_ccd
 from desghost.reading.raw import data_section, read_raw_ccd
 from desghost.reading.records import CCDEntry, CCDFrame, DataExtent
+from desghost.reading.window import ccd_window, place_window
 
 
 class Exposure:
@@ -168,6 +169,26 @@ class Exposure:
         return DataExtent(int(header.get("ZNAXIS2", header.get("NAXIS2"))),
                           int(header.get("ZNAXIS1", header.get("NAXIS1"))))
 
+    def window(self, entry):
+        """The :class:`~desghost.reading.window.CCDWindow` of a CCD that is a cut-out, else None.
+
+        From the header alone (see :func:`desghost.reading.window.ccd_window`); raises
+        ``InconsistentExposureError`` (exit code 8) for a window its WCS cannot place.
+        """
+        extent = self.data_extent(entry)
+        header = entry.header
+        if extent.col0_px or extent.row0_px:  # CRPIX in the data section's frame
+            header = dict(header)
+            for key, offset in (("CRPIX1", extent.col0_px), ("CRPIX2", extent.row0_px)):
+                if key in header:
+                    header[key] = float(header[key]) - offset
+        return ccd_window(header, extent.ny_px, extent.nx_px, self.layout, entry.ccdnum,
+                          f"{entry.path}[{entry.extname}]")
+
+    def windows(self):
+        """``{ccdnum: CCDWindow}`` of the CCDs that are cut-outs (empty for whole CCDs)."""
+        return {e.ccdnum: w for e in self.entries if (w := self.window(e)) is not None}
+
     def _read_ccd(self, fits, entry, row_step):
         path, extname, ccdnum = entry.path, entry.extname, entry.ccdnum
         source = f"{path}[{extname}]"
@@ -200,9 +221,16 @@ class Exposure:
             pixels[:] = np.nan
         elif self.flavor == "des":
             pixels[np.isinf(pixels)] = np.nan
+        window = self.window(entry)
+        if window is not None:
+            warnings.append(InputWarning("partial_ccds", f"{source}: CCD {ccdnum} is a window of its CCD, "
+                                                         f"{window.describe()}; the rest is left blank", ccdnum))
+            pixels = place_window(pixels, window, row_step)
+            full_shape = (window.full_ny_px, window.full_nx_px)
         self.layout.blank_dead_regions(pixels, ccdnum, self.expnum)
         return CCDFrame(ccdnum=ccdnum, detpos=entry.detpos, pixels=pixels, header=entry.header,
-                        row_step=row_step, full_shape=full_shape, source=source, warnings=warnings)
+                        row_step=row_step, full_shape=full_shape, source=source, warnings=warnings,
+                        window=window)
 
 
 def open_exposure(source, layout=None):

@@ -40,15 +40,19 @@ def open_fits(path):
     UsageError
         The file does not exist (exit code 2).
     NotFitsError
-        It is shorter than one FITS block or has no SIMPLE card (exit code 3).
+        It does not start with the SIMPLE card (exit code 3).
     CorruptFileError
-        cfitsio cannot read its structure (exit code 4).
+        It starts as FITS but is shorter than one 2880-byte block, or cfitsio cannot read its
+        structure (exit code 4).
     """
     path = str(path)
     if not os.path.exists(path):
         raise UsageError("no such file", path=path)
-    if os.path.getsize(path) < 2880 or not is_fits(path):
+    if not is_fits(path):
         raise NotFitsError("not a FITS file (no SIMPLE card at the start)", path=path)
+    size = os.path.getsize(path)
+    if size < 2880:
+        raise CorruptFileError(f"truncated FITS file: {size} bytes, less than one 2880-byte block", path=path)
     try:
         return fitsio.FITS(path)
     except (OSError, ValueError) as exc:

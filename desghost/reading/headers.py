@@ -3,6 +3,8 @@
 Pure functions of header dicts (as :func:`desghost.reading.fitsfile.header_to_dict` gives
 them); errors name the file, the HDU and the keyword.
 """
+import numpy as np
+
 from desghost.errors import InconsistentExposureError, MissingKeywordError, NotDecamError
 from desghost.reading.des import MASK_EXTNAME, SCIENCE_EXTNAME, is_des_file
 
@@ -92,22 +94,41 @@ def identify_ccd(header, extname, layout, path, hdu_index):
     return ccdnum, expected
 
 
+#: Largest EXPNUM: the exclusion table's EXPNUM column is a 32-bit signed integer (>i4).
+MAX_EXPNUM = 2 ** 31 - 1
+
+
 def expnum_of(header, path, hdu):
     """EXPNUM of a (merged) CCD header as an int.
+
+    Returns
+    -------
+    int
+        In 1 .. :data:`MAX_EXPNUM`.
 
     Raises
     ------
     MissingKeywordError
-        EXPNUM is missing or not an integer (exit code 6).
+        EXPNUM is missing, not a whole number (``500001.5``, ``"abc"``), not positive, or above
+        :data:`MAX_EXPNUM` (exit code 6).
     """
     if "EXPNUM" not in header:
         raise MissingKeywordError("EXPNUM missing from the primary and CCD headers", path=path, hdu=hdu,
                                   keyword="EXPNUM")
-    try:
-        return int(header["EXPNUM"])
-    except (TypeError, ValueError) as exc:
-        raise MissingKeywordError(f"EXPNUM is not an integer: {header['EXPNUM']!r}", path=path,
-                                  keyword="EXPNUM") from exc
+    value = header["EXPNUM"]
+    expnum = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        expnum = value
+    elif isinstance(value, float) and value.is_integer():
+        expnum = int(value)
+    elif isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        expnum = int(value)
+    if expnum is None:
+        raise MissingKeywordError(f"EXPNUM is not an integer: {value!r}", path=path, keyword="EXPNUM")
+    if not 1 <= expnum <= MAX_EXPNUM:
+        raise MissingKeywordError(f"EXPNUM {expnum} is outside 1..{MAX_EXPNUM} (the exclusion table's >i4 column)",
+                                  path=path, keyword="EXPNUM")
+    return expnum
 
 
 def band_of(header):
@@ -117,3 +138,29 @@ def band_of(header):
         return str(band).strip()
     filt = str(header.get("FILTER", "")).strip()
     return filt.split()[0] if filt else ""
+
+
+def cd_matrix(header):
+    """The CD matrix (deg/px) of a header with a celestial WCS, else None.
+
+    Returns
+    -------
+    ndarray of float, shape (2, 2), or None
+        From CD1_1..CD2_2, or from PC*CDELT; None without CTYPE1 = RA*, or when singular.
+    """
+    if not str(header.get("CTYPE1", "")).upper().startswith("RA"):
+        return None
+    try:
+        if all(k in header for k in ("CD1_1", "CD1_2", "CD2_1", "CD2_2")):
+            cd = np.array([[header["CD1_1"], header["CD1_2"]], [header["CD2_1"], header["CD2_2"]]], dtype=float)
+        elif "CDELT1" in header and "CDELT2" in header:
+            pc = np.array([[header.get("PC1_1", 1.0), header.get("PC1_2", 0.0)],
+                           [header.get("PC2_1", 0.0), header.get("PC2_2", 1.0)]], dtype=float)
+            cd = np.diag([float(header["CDELT1"]), float(header["CDELT2"])]) @ pc
+        else:
+            return None
+    except (TypeError, ValueError):
+        return None
+    if not np.all(np.isfinite(cd)) or np.linalg.det(cd) == 0:
+        return None
+    return cd

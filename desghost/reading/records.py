@@ -60,13 +60,17 @@ class CCDFrame:
     pixels : ndarray of float32, shape (n_rows_read, nx)
         The data section, indexed ``[y, x]``; NaN marks excluded pixels (mask, dead
         amplifier, non-finite values).  Rows are every ``row_step``-th row of the section.
+        A cut-out (``window`` set) is placed in a whole-CCD array, NaN outside the window.
     header : dict
         Primary header merged with the CCD's header (CCD keys win).
     row_step : int
     full_shape : tuple of int
-        ``(ny, nx)`` of the whole data section.
+        ``(ny, nx)`` of the whole data section (of the whole CCD for a cut-out).
     source : str
         ``file[HDU]`` for messages.
+    warnings : list of InputWarning
+    window : CCDWindow or None
+        Where the HDU's pixels lie on the CCD when they are a cut-out of it.
     """
 
     ccdnum: int
@@ -77,3 +81,4 @@ class CCDFrame:
     full_shape: tuple
     source: str
     warnings: list = field(default_factory=list)
+    window: object = None

@@ -54,6 +54,7 @@ class DesghostMasking(PipelineStage):
         "threshold": StageParameter(float, None, required=False,
                                     msg="detection score threshold (default: the model's calibrated one)"),
         "area_threshold": 0.0,       # CCD covered fraction for exclusion (0: any pixel)
+        "min_ccd_fraction": 0.5,     # cut-outs with less of their CCD are never excluded
         "device": "auto",
         "row_step": 1,
         "batch_size": 0,             # images per forward pass; 0: 1 on CPU (identical to `desghost run`), 8 on GPU
@@ -71,6 +72,7 @@ class DesghostMasking(PipelineStage):
         model = self.config["model"]
         cfg = RunConfig(model=None if model == "default" else model, device=self.config["device"],
                         threshold=self.config["threshold"], area_threshold=self.config["area_threshold"],
+                        min_present_fraction=self.config["min_ccd_fraction"],
                         row_step=self.config["row_step"], workers=self.config["workers"])
         batch = resolve_batch_size(self.config["batch_size"], resolve_device(cfg.device))
         # one input per EXPNUM across all ranks: every rank computes the same claim from the whole list

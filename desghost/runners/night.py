@@ -46,7 +46,7 @@ class NightSummary:
     still_failed : list of (str, str, int)
         Exposures skipped because they failed in an earlier run (``--retry-failed`` retries them).
     warning_codes : set of int
-        Exit codes of the input warnings of the exposures done (10-12, 15).
+        Exit codes of the input warnings of the exposures done (10-12, 15, 17).
     seconds : float
     report, report_error : str or None
         The HTML report written, or why it could not be.
@@ -107,6 +107,7 @@ def write_summary(path, summary, config, workers, batch_size):
            "failed": [{"input": p, "reason": r, "exit_code": c, "earlier_run": False} for p, r, c in summary.failed]
            + [{"input": p, "reason": r, "exit_code": c, "earlier_run": True} for p, r, c in summary.still_failed],
            "model": config.model or "default", "threshold": config.threshold, "area_threshold": config.area_threshold,
+           "min_ccd_fraction": config.min_present_fraction,
            "workers": workers, "batch_size": batch_size}
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(doc, indent=1) + "\n")
