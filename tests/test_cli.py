@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from desghost.cli import main
+
 
 def desghost(*args):
     return subprocess.run([sys.executable, "-m", "desghost", *args], capture_output=True, text=True)
@@ -131,3 +133,49 @@ def test_zero_means_never_for_training_intervals_and_negative_values_are_refused
     assert (tmp_path / "run" / "checkpoint.pt").exists() and out.endswith("model.safetensors")
     refused = desghost("train", tmp_path / "r2", "--val-every", "-1")
     assert refused.returncode == 2 and "--val-every: must be 0 or more" in refused.stderr
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["night", "in/", "-o", "o", "--workers", "-1"], "--workers"),
+    (["night", "in/", "-o", "o", "--batch-size", "0"], "--batch-size"),
+    (["run", "x.fits", "-o", "o", "--workers", "0"], "--workers"),
+    (["run", "x.fits", "-o", "o", "--row-step", "0"], "--row-step"),
+    (["run", "x.fits", "-o", "o", "--area-threshold", "1.5"], "--area-threshold"),
+    (["run", "x.fits", "-o", "o", "--min-ccd-fraction", "-0.1"], "--min-ccd-fraction"),
+    (["run", "x.fits", "-o", "o", "--threshold", "nan"], "--threshold"),
+    (["run", "x.fits", "-o", "o", "--nside", "100"], "--nside"),
+    (["assemble", "x.fits", "-o", "o.png", "--row-step", "0"], "--row-step"),
+    (["simulate", "-o", "x.fits", "--artifacts", "-2"], "--artifacts"),
+    (["simulate", "-o", "x.fits", "--expnum", "0"], "--expnum"),
+    (["healpix", "m.fits.fz", "-o", "map.fits", "--nside", "100"], "--nside"),
+    (["healpix", "m.fits.fz", "-o", "map.fits", "--step", "0"], "--step"),
+    (["detect", "x.png", "--batch-size", "-3"], "--batch-size"),
+    (["train", "run_dir", "--steps", "0"], "--steps"),
+    (["train", "run_dir", "--lr", "-1"], "--lr"),
+    (["train", "run_dir", "--real-fraction", "2"], "--real-fraction"),
+    (["query", "--expnum", "99999999999999999999"], "--expnum"),
+    (["query", "--expnum", "-5"], "--expnum"),
+    (["query", "--expnum", "600-500"], "--expnum"),
+    (["query", "--ccdnum", "99999999999999"], "--ccdnum"),
+    (["query", "--until", "2017-13"], "--until"),
+    (["query", "--since", "garbage"], "--since"),
+    (["compare", "--since", "2017-02-30"], "--since"),
+])
+def test_every_out_of_range_option_is_refused_at_parse_time_naming_it(argv, option, capsys):
+    """Ranges are checked by the argparse types of cli/common.py, for every command, before any work."""
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and f"argument {option}" in err and "Traceback" not in err, err
+
+
+def test_a_reversed_date_range_and_an_unknown_source_are_usage_errors(tmp_path, capsys):
+    catalog = tmp_path / "c.sqlite"
+    (tmp_path / "rt.txt").write_text("#date     expnum ccd id ccdnum\n20170101   600000 nan N4  35\n")
+    assert main(["import-raytrace", str(tmp_path / "rt.txt"), "--catalog", str(catalog)]) == 0
+    capsys.readouterr()
+    assert main(["query", "--catalog", str(catalog), "--since", "2018", "--until", "2017-03"]) == 2
+    assert "--since 2018 is after --until 2017-03" in capsys.readouterr().err
+    assert main(["compare", "--catalog", str(catalog), "--truth", "raytracing", "--pred", "raytrace"]) == 2
+    err = capsys.readouterr().err
+    assert "--truth raytracing: no such source" in err and "raytrace" in err

@@ -6,9 +6,11 @@ EXCLUDED_COLUMNS = ("expnum", "ccdnum", "detpos", "reason", "analyst", "class", 
 
 
 def parse_expnum_range(text):
-    """``"N"`` or ``"A-B"`` -> (lo, hi)."""
+    """``"N"`` or ``"A-B"`` (or an already parsed ``(lo, hi)``) -> (lo, hi)."""
     if text is None:
         return None
+    if isinstance(text, tuple):
+        return text
     parts = str(text).split("-")
     if len(parts) == 1:
         return int(parts[0]), int(parts[0])

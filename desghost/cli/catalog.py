@@ -7,7 +7,18 @@ from desghost.catalog.query_output import FORMATS, as_csv, as_raytrace, as_table
 from desghost.catalog.raytrace import list_category, read_list
 from desghost.catalog.store import Catalog
 from desghost.classes import CLASS_ORDER
-from desghost.cli.common import add_parser, format_metric, json_line, json_parent, log
+from desghost.cli.common import (
+    add_parser,
+    ccdnum,
+    check_date_order,
+    expnum_range,
+    format_metric,
+    fraction,
+    json_line,
+    json_parent,
+    log,
+    obs_date,
+)
 from desghost.errors import UsageError
 
 
@@ -31,13 +42,13 @@ def register(sub):
     p.add_argument("--source", default="desghost", help="desghost, raytrace, ...")
     p.add_argument("--what", default="ccds", choices=("ccds", "instances", "exposures", "failures"),
                    help="what a row is (default ccds: excluded CCDs)")
-    p.add_argument("--expnum", help="N or A-B")
-    p.add_argument("--ccdnum", type=int, nargs="+", help="only these CCDNUMs")
+    p.add_argument("--expnum", type=expnum_range, help="one EXPNUM N, or a range A-B (inclusive)")
+    p.add_argument("--ccdnum", type=ccdnum, nargs="+", help="only these CCDNUMs (1-62)")
     p.add_argument("--band", nargs="+", help="only these filter bands")
-    p.add_argument("--since", help="DATE-OBS >= this (2017, 2017-03, 2017-03-05)")
-    p.add_argument("--until", help="DATE-OBS up to and including this")
+    p.add_argument("--since", type=obs_date, help="DATE-OBS >= this (2017, 2017-03, 2017-03-05)")
+    p.add_argument("--until", type=obs_date, help="DATE-OBS up to and including this")
     p.add_argument("--class", dest="classes", nargs="+", choices=CLASS_ORDER, help="only these artifact classes")
-    p.add_argument("--min-score", type=float, help="only detections scoring at least this")
+    p.add_argument("--min-score", type=fraction, help="only detections scoring at least this (0 to 1)")
     p.add_argument("--category", help="exclusion category (ghost-scatter, streak, ...)")
     p.add_argument("--format", default="table", choices=FORMATS,
                    help="aligned table, CSV, FITS exclusion table (needs -o) or ray-tracing list (default table)")
@@ -62,11 +73,12 @@ def register(sub):
     p.add_argument("--truth", default="raytrace", help="the source taken as truth (default raytrace)")
     p.add_argument("--pred", default="desghost", help="the source scored against it (default desghost)")
     p.add_argument("--category", default="ghost-scatter", help="the truth source's category")
-    p.add_argument("--since", help="DATE-OBS >= this (2017, 2017-03, 2017-03-05)")
-    p.add_argument("--until", help="DATE-OBS up to and including this")
+    p.add_argument("--since", type=obs_date, help="DATE-OBS >= this (2017, 2017-03, 2017-03-05)")
+    p.add_argument("--until", type=obs_date, help="DATE-OBS up to and including this")
 
 
 def cmd_query(args):
+    check_date_order(args.since, args.until)
     try:
         sql, params = build_query(args.what, args.source, args.expnum, args.ccdnum, args.band, args.since,
                                   args.until, args.classes, args.min_score, args.category)
@@ -113,7 +125,14 @@ def cmd_import_raytrace(args):
 
 
 def cmd_compare(args):
+    check_date_order(args.since, args.until)
     with Catalog(args.catalog or default_catalog(), create=False) as cat:
+        known = {r["source"] for r in cat.query("SELECT source FROM exposures UNION SELECT source FROM excluded_ccds "
+                                                "UNION SELECT source FROM coverage")}
+        for option, source in (("--truth", args.truth), ("--pred", args.pred)):
+            if source not in known:
+                raise UsageError(f"{option} {source}: no such source in {cat.path}; it has "
+                                 + (", ".join(sorted(known)) or "none"))
         s = compare_sources(cat, args.truth, args.pred, args.category, args.since, args.until)
     if args.json:
         print(json_line(s))

@@ -35,7 +35,7 @@ def model_parent(threshold_help="detection score threshold (default: the model's
     """``--model`` and ``--threshold``: which detector, at which operating point."""
     p = _parent()
     p.add_argument("--model", default="default", help="model file (default: the shipped model)")
-    p.add_argument("--threshold", type=float, default=None, help=threshold_help)
+    p.add_argument("--threshold", type=fraction, default=None, help=threshold_help)
     return p
 
 
@@ -88,6 +88,69 @@ def nside(text):
     value = positive_int(text)
     if value & (value - 1) or value > 2 ** 29:
         raise argparse.ArgumentTypeError(f"a HEALPix nside is a power of 2 (1, 2, 4, ... 8192), got {value}")
+    return value
+
+
+def expnum(text):
+    """An argparse type: an EXPNUM, a whole number in 1..2**31-1 (the exclusion table's >i4 column)."""
+    from desghost.reading.headers import MAX_EXPNUM
+
+    value = non_negative_int(text)
+    if not 1 <= value <= MAX_EXPNUM:
+        raise argparse.ArgumentTypeError(f"an EXPNUM is from 1 to {MAX_EXPNUM}, got {value}")
+    return value
+
+
+def expnum_range(text):
+    """An argparse type: ``N`` or ``A-B`` (EXPNUMs, A <= B) -> ``(A, B)``."""
+    parts = str(text).split("-")
+    if len(parts) not in (1, 2):
+        raise argparse.ArgumentTypeError(f"expected N or A-B (EXPNUMs), got {text!r}")
+    lo, hi = expnum(parts[0]), expnum(parts[-1])
+    if lo > hi:
+        raise argparse.ArgumentTypeError(f"the range {text} runs backwards (write {hi}-{lo})")
+    return lo, hi
+
+
+def ccdnum(text):
+    """An argparse type: a DECam CCDNUM, 1..62."""
+    value = non_negative_int(text)
+    if not 1 <= value <= 62:
+        raise argparse.ArgumentTypeError(f"a DECam CCDNUM is from 1 to 62, got {value}")
+    return value
+
+
+def obs_date(text):
+    """An argparse type: a DATE-OBS prefix ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD`` or an ISO date and time."""
+    from datetime import datetime
+
+    formats = {4: "%Y", 7: "%Y-%m", 10: "%Y-%m-%d"}
+    try:
+        if len(text) in formats:
+            datetime.strptime(text, formats[len(text)])
+        else:
+            datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date such as 2017, 2017-03 or 2017-03-05, got {text!r}") from None
+    return text
+
+
+def check_date_order(since, until):
+    """Raise UsageError when ``--since`` comes after ``--until`` (both as :func:`obs_date` gives them)."""
+    from desghost.errors import UsageError
+
+    if since and until and since[:len(until)] > until:
+        raise UsageError(f"--since {since} is after --until {until}")
+
+
+def positive_float(text):
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
 
 

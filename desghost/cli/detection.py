@@ -9,6 +9,7 @@ from desghost.cli.common import (
     json_line,
     model_arg,
     model_parent,
+    positive_int,
 )
 from desghost.detection.detect import detect_images
 from desghost.detection.inputs import load_input
@@ -35,7 +36,7 @@ def register(sub):
                "  desghost detect images/*.png --threshold 0.5 --model runs/m1/model.safetensors --json\n")
     p.add_argument("inputs", nargs="+", help="images or exposures")
     p.add_argument("--json", action="store_true", help="print one JSON object per input")
-    p.add_argument("--batch-size", type=int, default=4, help="images per forward pass (default 4)")
+    p.add_argument("--batch-size", type=positive_int, default=4, help="images per forward pass (default 4)")
 
 
 def cmd_detect(args):

@@ -6,12 +6,14 @@ from desghost.cli.common import (
     add_parser,
     device_parent,
     format_metric,
+    fraction,
     inference_overrides,
     inference_parent,
     json_line,
     json_parent,
     log,
     model_arg,
+    non_negative_int,
     warn,
 )
 from desghost.detection.model import load_model, trained_real_images
@@ -45,10 +47,10 @@ def register(sub):
     p.add_argument("--model", default="default", help="model file (default: the shipped model)")
     p.add_argument("--images", help="directory of 400x400 images")
     p.add_argument("--annotations", nargs="+", default=[], help="VIA files, one per annotator")
-    p.add_argument("--held-out-after", type=int, default=0, metavar="N",
+    p.add_argument("--held-out-after", type=non_negative_int, default=0, metavar="N",
                    help="skip the first N images (sorted), i.e. those `train --real-train N` used")
-    p.add_argument("--synthetic", type=int, default=0, metavar="N", help="evaluate on N held-out synthetic images")
-    p.add_argument("--threshold", type=float, default=None, help="score threshold (default: the model's)")
+    p.add_argument("--synthetic", type=non_negative_int, default=0, metavar="N", help="evaluate on N held-out synthetic images")
+    p.add_argument("--threshold", type=fraction, default=None, help="score threshold (default: the model's)")
 
     p = add_parser(
         sub, "agreement", cmd_agreement, parents=[json_parent("print the table as JSON")],

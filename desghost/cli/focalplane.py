@@ -3,7 +3,16 @@ import json
 import sys
 import time
 
-from desghost.cli.common import add_parser, json_line, json_parent, log, progress_bar
+from desghost.cli.common import (
+    add_parser,
+    expnum,
+    json_line,
+    json_parent,
+    log,
+    non_negative_int,
+    positive_int,
+    progress_bar,
+)
 from desghost.errors import UsageError, exit_code_of_run
 from desghost.focalplane.assembly import DEFAULT_ROW_STEP, assemble_exposure
 from desghost.focalplane.imagefile import check_output_format, write_focal_plane
@@ -24,9 +33,9 @@ def register(sub):
                "  desghost assemble 'D00412037_g_c*_r4000p01_immasked.fits.fz' -o fp.npy   # per-CCD files\n")
     p.add_argument("exposure", nargs="+", help="exposure file, directory or glob of per-CCD files")
     p.add_argument("-o", "--output", required=True, help="output image: .fits, .png or .npy")
-    p.add_argument("--row-step", type=int, default=None,
+    p.add_argument("--row-step", type=positive_int, default=None,
                    help="read every N-th CCD row: N times faster, sqrt(N) lower signal-to-noise (default 1: all rows)")
-    p.add_argument("--workers", type=int, default=1, help="processes reading CCDs in parallel (default 1)")
+    p.add_argument("--workers", type=positive_int, default=1, help="processes reading CCDs in parallel (default 1)")
     p.add_argument("--lenient", action="store_true",
                    help="exit 0 when the image was written despite input warnings (codes 10-12, 15, 17)")
 
@@ -44,11 +53,11 @@ def register(sub):
     p.add_argument("--flavor", choices=("raw", "ooi", "des"), default="raw",
                    help="raw DECam file, community-pipeline ooi file, or a directory of DES per-CCD files "
                         "(default raw)")
-    p.add_argument("--expnum", type=int, default=500000, help="EXPNUM of the exposure (default %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same file (default 0)")
+    p.add_argument("--expnum", type=expnum, default=500000, help="EXPNUM of the exposure (default %(default)s)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed: the same seed gives the same file (default 0)")
     p.add_argument("--ccd-shape", choices=("full", "small"), default="small",
                    help="full: 2048x4096 CCDs (~0.5 GB raw); small: 256x512 for tests")
-    p.add_argument("--artifacts", type=int, default=None, metavar="K",
+    p.add_argument("--artifacts", type=non_negative_int, default=None, metavar="K",
                    help="number of artifacts (default: one annotated image's worth; 0: clean)")
     p.add_argument("--band", default="r", choices=("g", "r", "i", "z", "Y"), help="filter band (default r)")
 

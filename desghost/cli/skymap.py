@@ -1,9 +1,7 @@
 """``desghost healpix``: a HEALPix map of masked sky area from desghost mask files."""
-import os
-
 import numpy as np
 
-from desghost.cli.common import add_parser, log, nside
+from desghost.cli.common import add_parser, log, nside, positive_int
 from desghost.products.skymap import add_masks_to_map
 
 
@@ -20,14 +18,12 @@ def register(sub):
     p.add_argument("masks", nargs="+", help="desghost mask files (D*_desghost_mask.fits.fz)")
     p.add_argument("-o", "--output", required=True, help="the HEALPix map file to write")
     p.add_argument("--nside", type=nside, default=1024, help="HEALPix nside of a new map (default %(default)s)")
-    p.add_argument("--step", type=int, default=8, help="sample every N-th CCD pixel (default %(default)s)")
+    p.add_argument("--step", type=positive_int, default=8, help="sample every N-th CCD pixel (default %(default)s)")
     p.add_argument("--add", action="store_true", help="add to the map in OUTPUT instead of replacing it")
 
 
 def cmd_healpix(args):
-    if not args.add and os.path.exists(args.output):
-        os.unlink(args.output)
-    out, hmap = add_masks_to_map(args.output, args.masks, args.nside, args.step)
+    out, hmap = add_masks_to_map(args.output, args.masks, args.nside, args.step, add=args.add)
     log(args, f"{len(args.masks)} mask files -> {out}: {np.count_nonzero(hmap)} pixels, "
               f"{hmap.sum():.4f} deg2 masked in total")
     return 0

@@ -1,7 +1,7 @@
 """``desghost train``: train the detector on synthetic and, optionally, real annotated images."""
 import json
 
-from desghost.cli.common import add_parser, log, model_arg, non_negative_int
+from desghost.cli.common import add_parser, fraction, log, model_arg, non_negative_int, positive_float, positive_int
 from desghost.detection.model import ModelConfig
 from desghost.errors import UsageError
 from desghost.evaluation.evaluate import synthetic_validator
@@ -28,10 +28,10 @@ def register(sub):
                "      --real-train 10 --real-fraction 0.25                 # fine-tune on 10 real images\n")
     p.add_argument("run_dir", help="run directory (checkpoint, log, model)")
     p.add_argument("-o", "--output", help="model file to write (default RUN_DIR/model.safetensors)")
-    p.add_argument("--steps", type=int, default=2000, help="total optimizer steps (default %(default)s)")
-    p.add_argument("--batch-size", type=int, default=4, help="images per step (default %(default)s)")
-    p.add_argument("--lr", type=float, default=4e-4, help="peak learning rate (default %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the batch stream and initialisation (default 0)")
+    p.add_argument("--steps", type=positive_int, default=2000, help="total optimizer steps (default %(default)s)")
+    p.add_argument("--batch-size", type=positive_int, default=4, help="images per step (default %(default)s)")
+    p.add_argument("--lr", type=positive_float, default=4e-4, help="peak learning rate (default %(default)s)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the batch stream and initialisation (default 0)")
     p.add_argument("--backbone", default="mobilenet_v3_large_fpn",
                    help="mobilenet_v3_large_fpn | resnet18_fpn | resnet50_fpn | resnet101_fpn")
     p.add_argument("--config", help="JSON file of ModelConfig overrides")
@@ -41,13 +41,13 @@ def register(sub):
     p.add_argument("--init-model", help="start from a model file ('default': the shipped one)")
     p.add_argument("--real-images", help="directory of real 400x400 images")
     p.add_argument("--real-annotations", nargs="+", default=[], help="VIA files (one per annotator)")
-    p.add_argument("--real-train", type=int, default=10,
+    p.add_argument("--real-train", type=non_negative_int, default=10,
                    help="use the first N real images (sorted by name) for training; the rest are never trained on")
-    p.add_argument("--real-fraction", type=float, default=0.25, help="share of each batch from real images")
+    p.add_argument("--real-fraction", type=fraction, default=0.25, help="share of each batch from real images")
     p.add_argument("--real-targets", choices=REAL_TARGETS, default="random",
                    help="masks of a real image: a random annotator's each time, or always those of the "
                         "annotator who agrees most with the others (medoid)")
-    p.add_argument("--clean-fraction", type=float, default=None,
+    p.add_argument("--clean-fraction", type=fraction, default=None,
                    help="share of synthetic images with no artifact (default 0.15, the dataset's CLEAN_FRACTION)")
     p.add_argument("--checkpoint-every", type=non_negative_int, default=50,
                    help="save RUN_DIR/checkpoint.pt every N steps; 0: only at the end and on Ctrl-C "
@@ -55,8 +55,8 @@ def register(sub):
     p.add_argument("--val-every", type=non_negative_int, default=250,
                    help="score the synthetic validation images every N steps; 0: only at the end "
                         "(default %(default)s)")
-    p.add_argument("--val-images", type=int, default=24, help="synthetic validation images (default %(default)s)")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores)")
+    p.add_argument("--val-images", type=non_negative_int, default=24, help="synthetic validation images (default %(default)s)")
+    p.add_argument("--threads", type=non_negative_int, default=0, help="torch CPU threads (0: all cores)")
     p.add_argument("--precision", choices=PRECISIONS, default="fp32",
                    help="bf16: forward pass under bfloat16 autocast, weights and optimiser stay fp32 "
                         "(about 1.4x faster per step on CPUs with AVX512-BF16; may change on --resume)")

@@ -92,19 +92,45 @@ def write_map(path, hmap, provenance=None):
     return str(path)
 
 
-def add_masks_to_map(path, mask_files, nside, step_px=8):
+def check_mask_file(path):
+    """Refuse a file that is not a desghost mask file (before any map is touched).
+
+    Raises
+    ------
+    UsageError
+        No such file, or a FITS file without desghost's FOCALPLANE HDU and mask planes (exit code 2).
+    NotFitsError, CorruptFileError
+        Not FITS (3), or unreadable (4).
+    """
+    from desghost.errors import UsageError
+    from desghost.reading.fitsfile import find_hdu, open_fits
+
+    with open_fits(path) as f:
+        primary = f[0].read_header()
+        if find_hdu(f, "FOCALPLANE") is None or "DGVERS" not in primary:
+            raise UsageError("not a desghost mask file (D*_desghost_mask.fits.fz: no FOCALPLANE HDU or DGVERS card)",
+                             path=path)
+
+
+def add_masks_to_map(path, mask_files, nside, step_px=8, add=True):
     """Add the masked area of desghost mask files to the HEALPix map at ``path`` (made when absent).
+
+    Every mask file is checked first and the map is written to a temporary name and renamed at
+    the end, so a bad input leaves an existing map as it was.
 
     Parameters
     ----------
     path : str or Path
-        The map file; when it exists its nside wins over ``nside`` and its values are the base.
+        The map file; when it exists and ``add`` is true, its nside wins over ``nside`` and its
+        values are the base.
     mask_files : list of str
         ``D*_desghost_mask.fits.fz`` files.
     nside : int
         nside of a new map.
     step_px : int
         Sample every N-th CCD pixel (each sample stands for step_px**2 pixels).
+    add : bool
+        Add to an existing map at ``path``; False replaces it.
 
     Returns
     -------
@@ -113,9 +139,17 @@ def add_masks_to_map(path, mask_files, nside, step_px=8):
     """
     import healpy as hp
 
+    from desghost.errors import UsageError
+
+    for mask_file in mask_files:
+        check_mask_file(mask_file)
     base = None
-    if os.path.exists(path):
-        base = hp.read_map(path, dtype=np.float64)
+    if add and os.path.exists(path):
+        try:
+            base = hp.read_map(path, dtype=np.float64)
+        except Exception as exc:  # healpy raises bare Exceptions and astropy errors alike
+            raise UsageError(f"cannot add to it: not a HEALPix map ({' '.join(str(exc).split())[:120]})",
+                             path=path) from None
         nside = hp.npix2nside(base.size)
     hmap = masked_area_map(mask_files, nside, step_px=step_px, base_map=base)
     return write_map(path, hmap, {"DGVERS": f"desghost {__version__}", "DGSTEP": step_px}), hmap
