@@ -75,6 +75,12 @@ class DuplicateExposureError(DesghostError):
     exit_code = 16
 
 
+class MalformedTextError(DesghostError):
+    """A text input (ray-tracing list, VIA annotation JSON) that cannot be parsed: file and line named."""
+
+    exit_code = 18
+
+
 class OutputError(DesghostError):
     """An output file cannot be written (missing permissions, full disk, ...)."""
 
@@ -126,6 +132,7 @@ EXIT_CODES = {
     15: "products written, but a CCD had every pixel flagged by its mask (left blank)",
     16: "the EXPNUM is also another input's, in this run or in the catalog (--force replaces)",
     17: "products written, but CCDs were cut-outs (windows) of their CCD: judged on the part read",
+    18: "a text input (ray-tracing list, annotation JSON) cannot be parsed (file and line named)",
     130: "interrupted (SIGINT, Ctrl-C); finished exposures are recorded",
     143: "stopped by SIGTERM; finished exposures are recorded",
 }

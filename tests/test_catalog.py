@@ -212,6 +212,39 @@ def test_import_all_real_raytrace_lists(tmp_path):
         assert cat.query("SELECT COUNT(*) AS n FROM excluded_ccds WHERE category='ghost-scatter'")[0]["n"] == n
 
 
+def test_every_line_of_a_problem_list_is_read_free_text_and_all(tmp_path):
+    """Whole-exposure lists have a free-text problem of any number of words: no line is dropped."""
+    from desghost.catalog.raytrace import read_list
+
+    path = shared_data("raytrace", "y07", "problem-y07.txt")
+    data_lines = [ln for ln in path.read_text().splitlines()[1:] if ln.strip() and not ln.startswith("#")]
+    rows = read_list(path)
+    assert len(rows) == len(data_lines) == 55 and all(r[2] == 0 for r in rows)
+
+
+def test_garbage_lists_and_annotations_name_the_file_and_line(tmp_path, capsys):
+    binary = tmp_path / "ghost-scatter-y99.txt"
+    binary.write_bytes(bytes(range(256)) * 10)
+    text = tmp_path / "streak-y99.txt"
+    text.write_text("hello world\nthis is not a list\n")
+    bad_row = tmp_path / "noise-y99.txt"
+    bad_row.write_text("#date     expnum ccd id ccdnum\n20170101   600000 nan N4  35\n20170101 60O001 nan N5 36\n")
+    catalog = tmp_path / "c.sqlite"
+    for path, where in ((binary, "not a text file"), (text, "line 1: expected the header"),
+                        (bad_row, "line 3: cannot read '20170101 60O001")):
+        assert main(["import-raytrace", str(path), "--catalog", str(catalog)]) == 18
+        err = capsys.readouterr().err
+        assert str(path) in err and where in err and "Traceback" not in err, err
+    notjson = tmp_path / "annotator.json"
+    notjson.write_text('{"a.png": {"filename": "a.png",\n "regions": [}\n')
+    other = tmp_path / "other.json"
+    other.write_text('[1, 2, 3]')
+    for path, where in ((notjson, "line 2, column"), (other, "not a VIA annotation file"), (binary, "not a text file")):
+        assert main(["agreement", "--images", str(tmp_path), str(path), str(path)]) == 18
+        err = capsys.readouterr().err
+        assert str(path) in err and where in err and "Traceback" not in err, err
+
+
 def test_json_output_is_strict_json_with_null_for_undefined_metrics(tmp_path, capsys):
     import json
 

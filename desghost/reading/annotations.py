@@ -14,6 +14,7 @@ from skimage.draw import ellipse as draw_ellipse
 from skimage.draw import polygon as draw_polygon
 
 from desghost.classes import CLASS_IDS
+from desghost.errors import MalformedTextError
 
 
 @dataclass
@@ -32,14 +33,26 @@ def read_via(path):
     -------
     dict
         ``{filename: [Region, ...]}``; regions without a known class are skipped.
+
+    Raises
+    ------
+    MalformedTextError
+        Not UTF-8, not JSON, or JSON that is not a VIA file (exit code 18).
     """
-    data = json.loads(Path(path).read_text())
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise MalformedTextError("not a text file (not UTF-8): expected VIA annotation JSON", path=path) from None
+    except json.JSONDecodeError as exc:
+        raise MalformedTextError(f"line {exc.lineno}, column {exc.colno}: not JSON ({exc.msg})", path=path) from None
     if isinstance(data, dict) and "_via_img_metadata" in data:
         records = list(data["_via_img_metadata"].values())
     elif isinstance(data, dict):
         records = list(data.values())
     else:
         records = list(data)
+    if not all(isinstance(rec, dict) and "filename" in rec for rec in records):
+        raise MalformedTextError("JSON, but not a VIA annotation file (records without 'filename')", path=path)
     out = {}
     for rec in records:
         regions = []
