@@ -179,3 +179,36 @@ def test_a_reversed_date_range_and_an_unknown_source_are_usage_errors(tmp_path, 
     assert main(["compare", "--catalog", str(catalog), "--truth", "raytracing", "--pred", "raytrace"]) == 2
     err = capsys.readouterr().err
     assert "--truth raytracing: no such source" in err and "raytrace" in err
+
+
+def test_detect_checks_every_image_before_the_model_loads(tmp_path, capsys):
+    """Odd images are refused naming the file and what is wrong, before the (here absent) model is read."""
+    Image.fromarray(np.zeros((200, 300, 3), np.uint8)).save(tmp_path / "small.jpg")
+    Image.fromarray(np.zeros((200, 200), np.uint8)).save(tmp_path / "grey.png")
+    (tmp_path / "text.png").write_text("not an image")
+    np.save(tmp_path / "cube.npy", np.zeros((10, 10, 10), np.float32))
+    np.save(tmp_path / "nan.npy", np.full((400, 400), np.nan, np.float32))
+    np.save(tmp_path / "wide.npy", np.full((400, 400), 70000, np.int32))
+    np.save(tmp_path / "good.npy", np.zeros((400, 400), np.uint8))
+    absent_model = str(tmp_path / "absent.safetensors")
+    for name, words in (("small.jpg", "200x300x3 image"), ("grey.png", "200x200 image"), ("text.png", "cannot read"),
+                        ("cube.npy", "10x10x10 image"), ("nan.npy", "NaN"), ("wide.npy", "from 70000")):
+        code = main(["detect", str(tmp_path / "good.npy"), str(tmp_path / name), "--model", absent_model])
+        err = capsys.readouterr().err
+        assert code == 2 and str(tmp_path / name) in err and words in err and "Traceback" not in err, (name, err)
+
+
+def test_detect_converts_16_bit_and_float_images_the_documented_way(tmp_path):
+    from desghost.focalplane.imagefile import read_focal_plane_image
+
+    ramp = np.tile(np.arange(400, dtype=np.float64) / 399, (400, 1))  # 0..1 across the image
+    Image.fromarray((ramp * 65535).astype(np.uint16)).save(tmp_path / "deep.png")  # a real 16-bit PNG
+    np.save(tmp_path / "unit.npy", ramp.astype(np.float32))
+    for name, conversion in (("deep.png", "16-bit scaled by 255/65535"), ("unit.npy", "0..1 floats scaled by 255")):
+        image, done = read_focal_plane_image(tmp_path / name)
+        assert done == conversion and image.dtype == np.uint8
+        assert image[0, 0] == 0 and image[0, -1] == 255 and abs(int(image[0, 200]) - 128) <= 1
+    out = desghost("detect", tmp_path / "deep.png", tmp_path / "unit.npy", "--json", "--tta-views", "1")
+    assert out.returncode == 0, out.stderr
+    records = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["conversion"] for r in records] == ["16-bit scaled by 255/65535", "0..1 floats scaled by 255"]

@@ -12,7 +12,7 @@ from desghost.cli.common import (
     positive_int,
 )
 from desghost.detection.detect import detect_images
-from desghost.detection.inputs import load_input
+from desghost.detection.inputs import check_input, load_input
 from desghost.detection.model import load_model
 from desghost.detection.record import detection_record
 from desghost.focalplane.ccd_map import ccd_map
@@ -29,7 +29,9 @@ def register(sub):
                     "exposures (assembled first). With --json, one JSON object per input goes to stdout:\n"
                     "  {file, expnum?, model, threshold, tta_views, seconds, ccdnums, instances: [{class, class_id, score,\n"
                     "   bbox: [x0, y0, x1, y1] image px, area_px, mask: COCO RLE {size, counts}, ccdnums}]}\n"
-                    "ccdnums are the CCDs whose 400x400 layout box holds at least one mask pixel.",
+                    "ccdnums are the CCDs whose 400x400 layout box holds at least one mask pixel. Images must "
+                    "be 400x400 (RGB: the first channel is read); 16-bit images are scaled by 255/65535 and "
+                    "float images with values in 0..1 by 255; anything else is refused before the model loads.",
         epilog="examples:\n"
                "  desghost detect Ghost_img_D00243671.jpg\n"
                "  desghost detect DECam_00700000.fits.fz --json > dets.jsonl\n"
@@ -40,12 +42,13 @@ def register(sub):
 
 
 def cmd_detect(args):
+    checked = [check_input(path) for path in args.inputs]  # every input is sound before the model loads
     model = load_model(model_arg(args.model), device=args.device, overrides=inference_overrides(args))
     threshold = model.config.score_threshold if args.threshold is None else args.threshold
     ccd_index = ccd_map(load_layout())[0]
-    for path in args.inputs:
+    for path, pre in zip(args.inputs, checked):
         t0 = time.perf_counter()
-        image, meta = load_input(path)
+        image, meta = load_input(path, checked=pre)
         instances = detect_images([image], model, threshold=threshold, batch_size=args.batch_size)[0]
         rec = detection_record(meta, instances, model, threshold, time.perf_counter() - t0, ccd_index)
         if args.json:

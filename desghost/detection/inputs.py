@@ -5,6 +5,7 @@ import fitsio
 
 from desghost.focalplane.assembly import assemble_exposure
 from desghost.focalplane.imagefile import read_focal_plane_image
+from desghost.reading.exposure import open_exposure
 
 
 def is_focal_plane_image(path):
@@ -27,8 +28,36 @@ def is_focal_plane_image(path):
         return False
 
 
-def load_input(path, workers=1):
+def check_input(path):
+    """Check one input of ``detect`` before the model loads, and read it when it is an image.
+
+    Returns
+    -------
+    tuple or None
+        ``(image, meta)`` for a focal-plane image file (read and converted, see
+        :func:`desghost.focalplane.imagefile.as_focal_plane_uint8`); None for an exposure,
+        whose headers were read and found sound (it is assembled by :func:`load_input`).
+
+    Raises
+    ------
+    DesghostError
+        An image that cannot be read or is not 400x400 (exit code 2), or a bad exposure (its
+        own code).
+    """
+    if is_focal_plane_image(path):
+        image, conversion = read_focal_plane_image(path)
+        meta = {"file": str(path)}
+        if conversion:
+            meta["conversion"] = conversion
+        return image, meta
+    open_exposure(path)
+    return None
+
+
+def load_input(path, workers=1, checked=None):
     """A focal-plane image and its metadata from an image file or an exposure.
+
+    ``checked`` is what :func:`check_input` returned for ``path`` (read again when None).
 
     Returns
     -------
@@ -36,8 +65,9 @@ def load_input(path, workers=1):
     meta : dict
         ``{"file": ..., "expnum": ... (exposures only), ...}``
     """
-    if is_focal_plane_image(path):
-        return read_focal_plane_image(path), {"file": str(path)}
+    checked = check_input(path) if checked is None else checked
+    if checked is not None:
+        return checked
     fp = assemble_exposure(path, workers=workers)
     meta = {"file": str(path), "expnum": fp.expnum, "band": fp.band, "date_obs": fp.date_obs,
             "flavor": fp.flavor, "warnings": [w.message for w in fp.warnings]}

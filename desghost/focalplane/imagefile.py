@@ -101,20 +101,81 @@ def _write(fp, path, tmp, suffix, prov):
         raise ValueError(f"{path}: cannot write {suffix}")
 
 
+def as_focal_plane_uint8(arr, path):
+    """A 400x400 focal-plane image as uint8, converted the documented way, or refused.
+
+    - RGB(A) images, ``(400, 400, 3|4)`` (the published JPEGs): the first channel;
+    - 8-bit integers: as they are; 16-bit unsigned integers (16-bit PNG, uint16 arrays):
+      scaled by 255/65535;
+    - floats with every value in 0..1: scaled by 255; floats within 0..255: rounded.
+
+    Returns
+    -------
+    ndarray of uint8, shape (400, 400)
+    conversion : str
+        What was done (empty when nothing was).
+
+    Raises
+    ------
+    UsageError
+        Any other shape, NaN/inf values, or values outside those ranges (exit code 2); the
+        message names the file, the shape or range found and the one expected.
+    """
+    arr = np.asarray(arr)
+    conversion, shape = "", arr.shape
+    if arr.ndim == 3 and arr.shape[2] in (3, 4):
+        arr, conversion = arr[..., 0], "first channel"
+    if arr.shape != (400, 400):
+        raise UsageError(f"a {'x'.join(map(str, shape))} image; the detector reads 400x400 focal-plane images "
+                         "(or give an exposure)", path=path)
+    if arr.dtype == np.uint8:
+        return arr, conversion
+    if arr.dtype.kind == "b":
+        raise UsageError("a boolean image; the detector reads 400x400 grey images (0-255)", path=path)
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise UsageError("the image has NaN or inf values", path=path)
+    lo, hi = float(arr.min()), float(arr.max())
+    if arr.dtype == np.uint16 and hi > 255:
+        return np.rint(arr * (255.0 / 65535.0)).astype(np.uint8), "16-bit scaled by 255/65535"
+    if arr.dtype.kind == "f" and lo >= 0 and hi <= 1:
+        return np.rint(arr * 255.0).astype(np.uint8), "0..1 floats scaled by 255"
+    if lo >= 0 and hi <= 255:
+        return np.rint(arr).astype(np.uint8), conversion
+    raise UsageError(f"{arr.dtype} values from {lo:g} to {hi:g}; expected 0..255 (8-bit), 0..65535 (16-bit) or "
+                     "0..1 (floats)", path=path)
+
+
 def read_focal_plane_image(path):
     """Read a 400x400 focal-plane image (.fits, .png, .jpg or .npy) as a 2-D uint8 array.
 
-    Three-channel images (the published JPEGs) are reduced to their first channel.
+    See :func:`as_focal_plane_uint8` for the conversions.
+
+    Returns
+    -------
+    image : ndarray of uint8, shape (400, 400)
+    conversion : str
+        What was done to the file's values (empty when nothing was).
+
+    Raises
+    ------
+    UsageError
+        The file cannot be read as an image, or holds something else (exit code 2).
     """
     suffix = _suffix(path)
-    if suffix in (".fits", ".fits.fz"):
-        with fitsio.FITS(str(path)) as f:
-            hdu = next(h for h in f if h.get_exttype() == "IMAGE_HDU" and h.get_dims())
-            arr = hdu.read()
-    elif suffix == ".npy":
-        arr = np.load(path, allow_pickle=False)
-    else:
-        arr = np.asarray(Image.open(path))
-    if arr.ndim == 3:
-        arr = arr[..., 0]
-    return np.clip(arr, 0, 255).astype(np.uint8)
+    try:
+        if suffix in (".fits", ".fits.fz"):
+            with fitsio.FITS(str(path)) as f:
+                hdu = next(h for h in f if h.get_exttype() == "IMAGE_HDU" and h.get_dims())
+                arr = hdu.read()
+        elif suffix == ".npy":
+            arr = np.load(path, allow_pickle=False)
+        else:
+            with Image.open(path) as img:
+                arr = np.asarray(img)
+                if img.mode.startswith("I") and arr.size and 0 <= arr.min() and arr.max() <= 65535:
+                    arr = arr.astype(np.uint16)  # PIL reads 16-bit PNGs as 32-bit integers
+    except FileNotFoundError:
+        raise UsageError("no such file", path=path) from None
+    except (OSError, ValueError, StopIteration) as exc:  # PIL's UnidentifiedImageError is an OSError
+        raise UsageError(f"cannot read as an image ({' '.join(str(exc).split())[:120]})", path=path) from None
+    return as_focal_plane_uint8(arr, path)

@@ -165,7 +165,7 @@ def load_via_images(image_dir, annotation_files, names=None):
             continue
         if not any(path.name in ann for ann in per_file):
             continue
-        image = read_focal_plane_image(path)
+        image = read_focal_plane_image(path)[0]
         anns = [instance_masks(ann.get(path.name, []), image.shape) for ann in per_file]
         out[path.name] = {"image": image, "annotations": anns}
     return out
