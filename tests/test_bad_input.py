@@ -1,5 +1,6 @@
 """Every kind of bad input gets one clear line naming the file/HDU/keyword and its own exit code."""
 import os
+import sqlite3
 import subprocess
 import sys
 
@@ -201,7 +202,10 @@ def test_an_expnum_that_cannot_be_right_is_refused_at_read_time(ooi_exposure, tm
         code, err = run_cli(capsys, command, str(bad), "-o", str(out if command == "run" else out / "o.png"))
         line = error_line(err)
         assert code == 6 and "EXPNUM" in line and str(bad) in line, (value, line)
-        assert not out.exists() or not any(out.iterdir()), value  # nothing written, no mask under its final name
+        assert not list(out.glob("D*_desghost_*")), value  # no product, no mask under its final name
+        if command == "run":  # the failure is recorded in the catalog of the output folder (the default)
+            with sqlite3.connect(out / "desghost_catalog.sqlite") as con:
+                assert con.execute("SELECT exit_code FROM failures").fetchall() == [(6,)]
 
 
 def test_nan_pixels_give_desghosts_line_and_no_numpy_warnings(ooi_exposure, tmp_path):

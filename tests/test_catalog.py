@@ -251,8 +251,34 @@ def test_json_output_is_strict_json_with_null_for_undefined_metrics(tmp_path, ca
     path = tmp_path / "c.sqlite"
     with Catalog(path) as cat:
         cat.record_exposure(fake_result(100))
-    assert main(["compare", "--catalog", str(path), "--json"]) == 0  # no ray-tracing rows: no metric defined
+    assert main(["import-raytrace", str(_raytrace_list(tmp_path)), "--catalog", str(path)]) == 0  # EXPNUM 600000
+    capsys.readouterr()
+    assert main(["compare", "--catalog", str(path), "--json"]) == 0  # no exposure in common: no metric defined
     out = capsys.readouterr().out
     assert "NaN" not in out
     record = json.loads(out)
     assert record["precision"] is None and record["f1"] is None
+
+
+def test_one_catalog_rule_for_every_command(tmp_path, capsys, monkeypatch):
+    """--catalog FILE or FOLDER, else $DESGHOST_CATALOG, else desghost_catalog.sqlite in the output/working folder."""
+    from desghost.catalog.location import CATALOG_NAME, catalog_path
+
+    night = tmp_path / "night_out"
+    night.mkdir()
+    assert catalog_path(None, night) == night / CATALOG_NAME and catalog_path(night) == night / CATALOG_NAME
+    assert catalog_path(tmp_path / "x.sqlite", night) == tmp_path / "x.sqlite"
+    monkeypatch.setenv("DESGHOST_CATALOG", str(night))
+    assert catalog_path(None, tmp_path / "elsewhere") == night / CATALOG_NAME
+    monkeypatch.delenv("DESGHOST_CATALOG")
+    monkeypatch.chdir(tmp_path)
+    assert catalog_path() == tmp_path / CATALOG_NAME or catalog_path().resolve() == tmp_path / CATALOG_NAME
+    # a night's output folder given to query finds the catalog the night wrote there
+    with Catalog(night / CATALOG_NAME) as cat:
+        cat.record_exposure(fake_result(321))
+    assert main(["query", "--catalog", str(night), "--what", "exposures", "--format", "csv"]) == 0
+    assert "321" in capsys.readouterr().out
+    for command in ("run", "night", "query", "compare", "import-raytrace", "report"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "$DESGHOST_CATALOG" in " ".join(capsys.readouterr().out.split()), command

@@ -163,6 +163,7 @@ def test_desghost_run_end_to_end(tmp_path, raw_exposure):
     for key in ("mask", "exclusion_fits", "exclusion_txt", "overlay"):
         assert (tmp_path / "out" / product_names(700001)[key]).exists()
     assert not list((tmp_path / "out").glob("*.part-*")) and not list((tmp_path / "out").glob(".*"))
+    assert not (tmp_path / "out" / "desghost_catalog.sqlite").exists()  # --catalog named another
     from desghost.catalog.store import Catalog
     with Catalog(cat, create=False) as c:
         assert c.query("SELECT COUNT(*) AS n FROM exposures")[0]["n"] == 1

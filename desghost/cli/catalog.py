@@ -2,6 +2,7 @@
 import os
 import sys
 
+from desghost.catalog.location import CATALOG_HELP, catalog_path
 from desghost.catalog.queries import build_query, compare_sources
 from desghost.catalog.query_output import FORMATS, as_csv, as_raytrace, as_table, write_fits
 from desghost.catalog.raytrace import list_category, read_list
@@ -22,14 +23,9 @@ from desghost.cli.common import (
 from desghost.errors import UsageError
 
 
-def default_catalog():
-    """``$DESGHOST_CATALOG``, else ``desghost_catalog.sqlite`` in the working directory."""
-    return os.environ.get("DESGHOST_CATALOG", "desghost_catalog.sqlite")
-
-
 def register(sub):
     """Add ``query``, ``import-raytrace`` and ``compare`` to the subcommands ``sub``."""
-    catalog_help = "catalog file (default $DESGHOST_CATALOG, else ./desghost_catalog.sqlite)"
+    catalog_help = CATALOG_HELP
     p = add_parser(
         sub, "query", cmd_query, help="ask the catalog which CCDs/exposures are affected",
         description="Query the catalog. Rows are excluded CCDs (default), instances, exposures or failures.",
@@ -84,7 +80,7 @@ def cmd_query(args):
                                   args.until, args.classes, args.min_score, args.category)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    with Catalog(args.catalog or default_catalog(), create=False) as cat:
+    with Catalog(catalog_path(args.catalog), create=False) as cat:
         rows = cat.query(sql, params)
     if args.format in ("fits", "raytrace") and args.what != "ccds":
         raise UsageError(f"--format {args.format} needs --what ccds")
@@ -108,7 +104,7 @@ def cmd_import_raytrace(args):
     for path in args.files:
         if not os.path.isfile(path):
             raise UsageError("no such file", path=path)
-    with Catalog(args.catalog or default_catalog()) as cat:
+    with Catalog(catalog_path(args.catalog)) as cat:
         for path in args.files:
             category, season = list_category(path)
             rows = read_list(path)
@@ -126,7 +122,7 @@ def cmd_import_raytrace(args):
 
 def cmd_compare(args):
     check_date_order(args.since, args.until)
-    with Catalog(args.catalog or default_catalog(), create=False) as cat:
+    with Catalog(catalog_path(args.catalog), create=False) as cat:
         known = {r["source"] for r in cat.query("SELECT source FROM exposures UNION SELECT source FROM excluded_ccds "
                                                 "UNION SELECT source FROM coverage")}
         for option, source in (("--truth", args.truth), ("--pred", args.pred)):

@@ -3,6 +3,7 @@ import os
 import sys
 import time
 
+from desghost.catalog.location import CATALOG_HELP, catalog_path
 from desghost.cli.common import (
     add_parser,
     device_parent,
@@ -37,8 +38,9 @@ def register_run(sub):
         description="For each exposure: assemble the focal-plane image, detect artifacts, project them onto "
                     "the CCDs and write, named from EXPNUM: D<expnum>_desghost_mask.fits.fz (per-CCD bit masks, "
                     "PLIO), _exclude.fits (EXPNUM/CCDNUM/REASON/ANALYST + CLASS, SCORE, AREA_FRAC, MODEL, BAND, "
-                    "DATE_OBS), _exclude.txt (ray-tracing list format) and _overlay.png. A bad exposure is "
-                    "recorded as a failure and the run goes on.",
+                    "DATE_OBS), _exclude.txt (ray-tracing list format) and _overlay.png, and record it in the catalog "
+                    "(OUTDIR/desghost_catalog.sqlite unless --catalog or $DESGHOST_CATALOG names another). A bad "
+                    "exposure is recorded as a failure and the run goes on.",
         epilog="examples:\n"
                "  desghost run --demo -o demo_out/                  # simulate an exposure and process it\n"
                "  desghost run DECam_00229388.fits.fz -o out/ --catalog night.sqlite\n"
@@ -49,7 +51,7 @@ def register_run(sub):
     p.add_argument("--area-threshold", type=fraction, default=0.0, help=AREA_THRESHOLD_HELP)
     p.add_argument("--min-ccd-fraction", type=fraction, default=DEFAULT_MIN_PRESENT_FRACTION,
                    help=MIN_CCD_FRACTION_HELP)
-    p.add_argument("--catalog", default=None, help="SQLite catalog to record the results in")
+    p.add_argument("--catalog", default=None, help=CATALOG_HELP)
     p.add_argument("--row-step", type=positive_int, default=1,
                    help="read every N-th CCD row: N times faster, sqrt(N) lower signal-to-noise (default 1: all rows)")
     p.add_argument("--workers", type=positive_int, default=1, help="processes reading the CCDs of one exposure")
@@ -85,7 +87,7 @@ def register_night(sub):
                         "once, in the parent, on the remaining cores or the GPU")
     p.add_argument("--batch-size", type=positive_int, default=None,
                    help="images per forward pass (default 1 on CPU: identical to `desghost run`; 8 on the GPU)")
-    p.add_argument("--catalog", help="catalog file (default OUTDIR/desghost_catalog.sqlite)")
+    p.add_argument("--catalog", help=CATALOG_HELP)
     p.add_argument("--area-threshold", type=fraction, default=0.0, help=AREA_THRESHOLD_HELP)
     p.add_argument("--min-ccd-fraction", type=fraction, default=DEFAULT_MIN_PRESENT_FRACTION,
                    help=MIN_CCD_FRACTION_HELP)
@@ -136,7 +138,8 @@ def cmd_run(args):
                                                                   "note")} for r in result.partial_ccds]}),
                   flush=True)
 
-    outcomes = process_exposures(inputs, args.outdir, cfg, catalog_path=args.catalog, on_outcome=report,
+    catalog = str(catalog_path(args.catalog, args.outdir))
+    outcomes = process_exposures(inputs, args.outdir, cfg, catalog_path=catalog, on_outcome=report,
                                  replace=args.force)
     failures = [o.exit_code for o in outcomes if o.error is not None]
     warnings = {c for o in outcomes if o.error is None for c in o.result.warning_codes}
@@ -147,7 +150,7 @@ def cmd_run(args):
 
 
 def cmd_night(args):
-    summary = run_night(args.inputs, args.outdir, args.catalog, _run_config(args), workers=args.workers,
+    summary = run_night(args.inputs, args.outdir, str(catalog_path(args.catalog, args.outdir)), _run_config(args), workers=args.workers,
                         batch_size=args.batch_size, force=args.force,
                         retry_failed=args.retry_failed, progress=not args.quiet and sys.stderr.isatty(),
                         report=args.report)

@@ -1,4 +1,5 @@
 """``desghost report``: the HTML report of a night's output folder."""
+from desghost.catalog.location import CATALOG_HELP, catalog_path
 from desghost.cli.common import add_parser, log
 from desghost.report.html import write_report
 
@@ -18,13 +19,13 @@ def register(sub):
                "  desghost report out/ --catalog survey.sqlite -o /www/nights/20171201\n"
                "  desghost report out/ --healpix out/ghosts_nside1024.fits\n")
     p.add_argument("outdir", help="the output folder (products, night_summary.json)")
-    p.add_argument("--catalog", help="catalog file (default OUTDIR/desghost_catalog.sqlite)")
+    p.add_argument("--catalog", help=CATALOG_HELP)
     p.add_argument("-o", "--output", help="report folder (default OUTDIR/report); replaced when it exists")
     p.add_argument("--healpix", metavar="MAP",
                    help="a HEALPix map of masked area to show (default: one found in OUTDIR, if any)")
 
 
 def cmd_report(args):
-    index = write_report(args.outdir, args.catalog, args.output, args.healpix)
+    index = write_report(args.outdir, catalog_path(args.catalog, args.outdir), args.output, args.healpix)
     log(args, f"report: {index}")
     return 0
