@@ -130,10 +130,47 @@ def test_overlay_png(result, tmp_path):
     from PIL import Image
     path = write_overlay(tmp_path / "o.png", result, load_layout(), {"DGVERS": "t"})
     img = np.asarray(Image.open(path).convert("RGB"))
-    assert img.shape[1] == 800
+    assert img.shape[:2] == (822, 1060)  # 2x the image, a title line and the legend panel
     magenta = np.all(img == [255, 0, 255], axis=-1).sum()
     red = np.all(img == [255, 60, 60], axis=-1).sum()
     assert magenta > 100 and red > 50
+
+
+def test_a_busy_overlay_numbers_every_ccd_and_no_label_overlaps_another(result):
+    """40 instances over the focal plane: every label placed is clear of every other, all 62 CCDs numbered."""
+    import dataclasses
+
+    from desghost.products.label_layout import overlaps
+    from desghost.products.overlay import overlay_labels, render_overlay
+
+    layout = load_layout()
+    index, _ = ccd_map(layout, 700001)
+    area = ccd_pixel_count(index)
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[:400, :400]
+    insts = []
+    for k in range(40):
+        r, c, a, b = rng.uniform(20, 380), rng.uniform(20, 380), rng.uniform(6, 90), rng.uniform(6, 60)
+        mask = ((yy - r) / b) ** 2 + ((xx - c) / a) ** 2 <= 1
+        rows, cols = np.nonzero(mask)
+        name = ("Bright", "Faint", "Rays")[k % 3]
+        insts.append(Instance(k % 3 + 1, name, float(rng.uniform(0.4, 1)),
+                              (float(cols.min()), float(rows.min()), float(cols.max() + 1), float(rows.max() + 1)), mask))
+    covs = [coverage(i.mask, index, area, dead={61}) for i in insts]
+    meta = {"expnum": 700001, "band": "r", "date_obs": "2017-12-01T03:04:05", "dead": {61}}
+    rows = exclusion_rows(meta, insts, covs, layout, set(range(1, 63)) - {61}, "test.safetensors", 0.0)
+    busy = dataclasses.replace(result, instances=insts, coverages=covs, exclusions=rows)
+    labels = overlay_labels(busy, layout)
+    placed = [lab["box"] for lab in labels if lab["box"] is not None]
+    assert not any(overlaps(a, b) for i, a in enumerate(placed) for b in placed[i + 1:])
+    ccd_labels = [lab for lab in labels if lab["kind"] != "instance"]
+    assert sorted(int(lab["text"]) for lab in ccd_labels) == list(range(1, 63))
+    assert all(lab["box"] is not None and lab["box"][0] >= 0 and lab["box"][2] <= 800 for lab in ccd_labels)
+    assert {lab["kind"] for lab in ccd_labels} == {"ccd", "excluded_ccd"} and len(rows) > 30
+    instance_labels = [lab for lab in labels if lab["kind"] == "instance"]
+    assert len(instance_labels) == 40 and sum(lab["box"] is not None for lab in instance_labels) >= 30
+    img = np.asarray(render_overlay(busy, layout))
+    assert img.shape == (822, 1060, 3) and img[30:800, 810:].any()  # the legend and instance list are drawn
 
 
 def test_product_names_come_from_expnum_only():
