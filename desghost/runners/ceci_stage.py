@@ -8,6 +8,7 @@ the catalog and the night's exclusion table.  Example pipeline: ``stage/desghost
 :class:`DesghostSimulateNight` makes a night of small simulated exposures and their list, so
 ``stage/desghost_demo_pipeline.yml`` runs end to end on a fresh install with no data.
 """
+import argparse
 import os
 import time
 
@@ -20,7 +21,8 @@ from desghost.detection.model import resolve_device
 from desghost.driver.exposure import RunConfig
 from desghost.driver.preflight import claim_expnums
 from desghost.driver.scheduling import resolve_batch_size
-from desghost.errors import failure_reason
+from desghost.cli.common import fraction, non_negative_int, positive_int
+from desghost.errors import UsageError, failure_reason
 from desghost.reading.discovery import discover_inputs
 from desghost.report.html import write_report
 from desghost.report.night_data import SUMMARY_NAME
@@ -40,6 +42,25 @@ class SqliteFile(DataFile):
 
     def close(self):
         pass
+
+
+def check_stage_config(config):
+    """Check the stage's numeric options with the command line's argparse types (one place for the ranges).
+
+    Raises
+    ------
+    UsageError
+        A value out of range, naming the option (exit code 2).
+    """
+    kinds = {"row_step": positive_int, "workers": positive_int, "batch_size": non_negative_int,
+             "area_threshold": fraction, "min_ccd_fraction": fraction, "threshold": fraction}
+    for key, kind in kinds.items():
+        if config.get(key) is None:
+            continue
+        try:
+            kind(str(config[key]))
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(f"DesghostMasking config {key}: {exc}") from None
 
 
 class DesghostMasking(PipelineStage):
@@ -64,6 +85,7 @@ class DesghostMasking(PipelineStage):
 
     def run(self):
         t0 = time.perf_counter()
+        check_stage_config(self.config)
         paths = discover_inputs([self.get_input("exposure_list")])
         outdir = self.get_output("products")
         os.makedirs(outdir, exist_ok=True)
