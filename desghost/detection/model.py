@@ -14,7 +14,8 @@ from desghost import __version__
 from desghost.atomic import atomic_path
 from desghost.classes import CLASS_NAMES
 
-BACKBONES = ("mobilenet_v3_large_fpn", "resnet18_fpn", "resnet50_fpn", "resnet101_fpn")
+BACKBONES = ("mobilenet_v3_large_fpn", "efficientnet_lite0_fpn", "efficientnet_lite1_fpn", "efficientnet_lite2_fpn",
+             "resnet18_fpn", "resnet50_fpn", "resnet101_fpn")
 DEFAULT_MODEL_NAME = "desghost_default.safetensors"
 
 
@@ -78,6 +79,9 @@ def _backbone(cfg):
     if cfg.backbone == "mobilenet_v3_large_fpn":
         return mobilenet_backbone(backbone_name="mobilenet_v3_large", weights=None, fpn=True,
                                   norm_layer=nn.BatchNorm2d, trainable_layers=6, returned_layers=[2, 3, 4, 5])
+    if cfg.backbone.startswith("efficientnet_lite") and cfg.backbone in BACKBONES:
+        from desghost.detection.efficientnet_lite import EfficientNetLiteFPN
+        return EfficientNetLiteFPN(cfg.backbone[:-len("_fpn")])
     if cfg.backbone in ("resnet18_fpn", "resnet50_fpn", "resnet101_fpn"):
         return resnet_fpn_backbone(backbone_name=cfg.backbone.split("_")[0], weights=None,
                                    trainable_layers=5, norm_layer=nn.BatchNorm2d)

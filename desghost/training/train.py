@@ -193,6 +193,12 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
         model.load_state_dict(state["model"])
     elif init_model:
         model.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in load_file(init_model).items()})
+    elif train_cfg.imagenet_backbone:
+        if not model_cfg.backbone.startswith("efficientnet_lite"):
+            raise ValueError(f"ImageNet weights exist for the efficientnet_lite backbones, not {model_cfg.backbone}")
+        from desghost.detection.efficientnet_lite import load_imagenet_weights
+        n_tensors = load_imagenet_weights(model.backbone.body, model_cfg.backbone[:-len("_fpn")])
+        log(f"backbone initialised from ImageNet weights ({n_tensors} tensors)")
     device = resolve_device(device)
     bf16 = train_cfg.precision == "bf16"
     model.to(device).train()
