@@ -1,0 +1,34 @@
+"""The fixed real-image folds: no image is both trained on and scored in one fold."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from research.folds import fold_split, load_folds  # noqa: E402
+from tools.make_real_folds import stratified_folds  # noqa: E402
+
+from .conftest import shared_data  # noqa: E402
+
+
+def test_every_image_is_scored_once_and_never_by_a_model_that_trained_on_it():
+    folds = load_folds()
+    assert len(folds) >= 3
+    scored = []
+    for k in range(len(folds)):
+        training, scoring = fold_split(folds, k)
+        assert not set(training) & set(scoring)
+        assert sorted(training + scoring) == sorted(n for f in folds for n in f)
+        scored += scoring
+    assert sorted(scored) == sorted(set(scored)) and len(scored) == 30
+
+
+def test_the_folds_hold_exactly_the_real_images():
+    names = sorted(p.name for p in shared_data("dgb", "real", "images").glob("Ghost_img_D*.jpg"))
+    assert sorted(n for f in load_folds() for n in f) == names
+
+
+def test_snake_dealing_balances_busy_and_quiet_images():
+    counts = {f"img{i}": c for i, c in enumerate([9, 8, 7, 6, 5, 4, 3, 2, 1])}
+    folds = stratified_folds(counts, 3)
+    assert folds == [["img0", "img5", "img6"], ["img1", "img4", "img7"], ["img2", "img3", "img8"]]
+    assert [sum(counts[n] for n in f) for f in folds] == [16, 15, 14]
