@@ -55,10 +55,11 @@ def check_stage_config(config):
     kinds = {"row_step": positive_int, "workers": positive_int, "batch_size": non_negative_int,
              "area_threshold": fraction, "min_ccd_fraction": fraction, "threshold": fraction}
     for key, kind in kinds.items():
-        if config.get(key) is None:
+        value = config[key]  # ceci's StageConfig.get() gives the parameter object, [] its value
+        if value is None:
             continue
         try:
-            kind(str(config[key]))
+            kind(str(value))
         except argparse.ArgumentTypeError as exc:
             raise UsageError(f"DesghostMasking config {key}: {exc}") from None
 
