@@ -30,3 +30,32 @@ def fold_split(folds, k):
     scoring = sorted(folds[k])
     training = sorted(n for j, fold in enumerate(folds) if j != k for n in fold)
     return training, scoring
+
+
+def write_fold_lists(folder, folds=None):
+    """Write ``fold<k>_train.txt`` and ``fold<k>_score.txt`` for every fold into ``folder``.
+
+    They feed ``desghost train --real-names`` and ``desghost evaluate --names``.
+
+    Returns
+    -------
+    list of (Path, Path)
+    """
+    folds = load_folds() if folds is None else folds
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for k in range(len(folds)):
+        training, scoring = fold_split(folds, k)
+        pair = (folder / f"fold{k}_train.txt", folder / f"fold{k}_score.txt")
+        pair[0].write_text("\n".join(training) + "\n")
+        pair[1].write_text("\n".join(scoring) + "\n")
+        out.append(pair)
+    return out
+
+
+if __name__ == "__main__":
+    import sys
+
+    for train_list, score_list in write_fold_lists(sys.argv[1] if len(sys.argv) > 1 else "folds"):
+        print(train_list, score_list)

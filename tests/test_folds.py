@@ -60,3 +60,22 @@ def test_family_geometry_on_a_hand_made_image():
     stats = family_statistics([image, image, [("Faint", *at(10, 0), 100.0)]])
     assert stats["n_families"] == 2 and stats["p_big_faint_given_family"] == 1.0
     assert stats["p_big_faint_without_family"] == 1.0 and stats["r_px"]["median"] == 120.0
+
+
+def test_fold_lists_feed_train_and_evaluate_and_a_stray_name_is_refused(tmp_path):
+    import pytest
+
+    from desghost.errors import UsageError
+    from desghost.training.dataset import read_name_list
+    from research.folds import write_fold_lists
+
+    folds = load_folds()
+    pairs = write_fold_lists(tmp_path, folds)
+    known = [n for f in folds for n in f]
+    for k, (train_list, score_list) in enumerate(pairs):
+        training, scoring = read_name_list(train_list, known), read_name_list(score_list, known)
+        assert (training, scoring) == fold_split(folds, k)
+    stray = tmp_path / "stray.txt"
+    stray.write_text("# one fold\nGhost_img_D99999999.jpg\n")
+    with pytest.raises(UsageError, match="not among the annotated images: Ghost_img_D99999999.jpg"):
+        read_name_list(stray, known)

@@ -49,6 +49,8 @@ def register(sub):
     p.add_argument("--annotations", nargs="+", default=[], help="VIA files, one per annotator")
     p.add_argument("--held-out-after", type=non_negative_int, default=0, metavar="N",
                    help="skip the first N images (sorted), i.e. those `train --real-train N` used")
+    p.add_argument("--names", metavar="FILE",
+                   help="score only the images this file names, one per line (e.g. a fold's scoring list)")
     p.add_argument("--synthetic", type=non_negative_int, default=0, metavar="N", help="evaluate on N held-out synthetic images")
     p.add_argument("--threshold", type=fraction, default=None, help="score threshold (default: the model's)")
 
@@ -102,7 +104,8 @@ def cmd_evaluate(args):
         images, gts = synthetic_test_set(args.synthetic)
         per_annotator, names = [gts], [f"synthetic_{i}" for i in range(len(images))]
     elif args.images and args.annotations:
-        names, images, per_annotator = load_annotated(args.images, args.annotations, args.held_out_after)
+        names, images, per_annotator = load_annotated(args.images, args.annotations, args.held_out_after,
+                                                      args.names)
     else:
         raise UsageError("give --images with --annotations, or --synthetic N")
     recorded, complete = trained_real_images(model.metadata)
@@ -110,7 +113,7 @@ def cmd_evaluate(args):
     if trained_on:
         warn(f"the model was trained on {len(trained_on)} of these images ({', '.join(trained_on[:3])}"
              f"{', ...' if len(trained_on) > 3 else ''}): their scores are not held-out figures")
-    elif not complete and not args.synthetic and not args.held_out_after:
+    elif not complete and not args.synthetic and not args.held_out_after and not args.names:
         warn("the model's training records do not list the real images it trained on (its model card "
              "does); pass --held-out-after N to score only images it never saw")
     log(args, f"detecting on {len(images)} images ...")

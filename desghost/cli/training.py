@@ -6,7 +6,7 @@ from desghost.detection.model import BACKBONES, ModelConfig
 from desghost.errors import UsageError
 from desghost.evaluation.evaluate import synthetic_validator
 from desghost.training.config import PRECISIONS, TrainConfig, check_loss_weights
-from desghost.training.dataset import REAL_TARGETS, RealPool, load_via_images, real_split
+from desghost.training.dataset import REAL_TARGETS, RealPool, load_via_images, read_name_list, real_split
 from desghost.training.train import train
 
 
@@ -46,6 +46,9 @@ def register(sub):
     p.add_argument("--real-annotations", nargs="+", default=[], help="VIA files (one per annotator)")
     p.add_argument("--real-train", type=non_negative_int, default=10,
                    help="use the first N real images (sorted by name) for training; the rest are never trained on")
+    p.add_argument("--real-names", metavar="FILE",
+                   help="train on exactly the real images this file names, one per line (e.g. a fold's training "
+                        "list from `python -m research.folds DIR`); overrides --real-train")
     p.add_argument("--real-fraction", type=fraction, default=0.25, help="share of each batch from real images")
     p.add_argument("--real-targets", choices=REAL_TARGETS, default="random",
                    help="masks of a real image: a random annotator's each time, or always those of the "
@@ -116,7 +119,11 @@ def cmd_train(args):
         if not args.real_annotations:
             raise UsageError("--real-images needs --real-annotations")
         annotated = load_via_images(args.real_images, args.real_annotations)
-        train_names, held_out = real_split(annotated, args.real_train)
+        if args.real_names:
+            train_names = read_name_list(args.real_names, annotated)
+            held_out = sorted(set(annotated) - set(train_names))
+        else:
+            train_names, held_out = real_split(annotated, args.real_train)
         pool = RealPool({n: annotated[n] for n in train_names}, targets=train_cfg.real_targets)
         log(args, f"real images: {len(train_names)} for training, {len(held_out)} held out "
                   f"(first trained: {train_names[:1]}, first held out: {held_out[:1]})")

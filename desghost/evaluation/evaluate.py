@@ -20,7 +20,7 @@ from desghost.evaluation.metrics import (
 from desghost.focalplane.ccd_map import ccd_map
 from desghost.layout import load_layout
 from desghost.simulate.training import render_training_image
-from desghost.training.dataset import load_via_images, real_split
+from desghost.training.dataset import load_via_images, read_name_list, real_split
 
 AREA_THRESHOLDS = (0.0, 0.05, 0.10, 0.20)
 
@@ -206,7 +206,7 @@ def agreement_table(annotations, shape=(400, 400)):
     return out
 
 
-def load_annotated(images_dir, annotation_files, skip_first=0):
+def load_annotated(images_dir, annotation_files, skip_first=0, names_file=None):
     """Annotated real images and each annotator's instances, in sorted name order.
 
     Parameters
@@ -217,6 +217,9 @@ def load_annotated(images_dir, annotation_files, skip_first=0):
         VIA files, one per annotator.
     skip_first : int
         Leave out the first N names in sorted order (those ``train --real-train N`` used).
+    names_file : str, optional
+        Only the images this file names (:func:`desghost.training.dataset.read_name_list`),
+        for example one fold's scoring list.
 
     Returns
     -------
@@ -232,6 +235,8 @@ def load_annotated(images_dir, annotation_files, skip_first=0):
     """
     data = load_via_images(images_dir, annotation_files)
     names = real_split(data, skip_first)[1]
+    if names_file is not None:
+        names = [n for n in read_name_list(names_file, data) if n in set(names)]
     if not names:
         raise UsageError(f"{images_dir}: no image is named in the annotation files")
     images = [data[n]["image"] for n in names]

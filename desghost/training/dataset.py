@@ -1,4 +1,6 @@
 """Training data: synthetic images rendered on the fly, VIA-annotated real images, augmentation."""
+from pathlib import Path
+
 import numpy as np
 
 from desghost.classes import ARTIFACT_IDS
@@ -145,6 +147,40 @@ def real_split(names, n_train):
     """
     names = sorted(names)
     return names[:n_train], names[n_train:]
+
+
+def read_name_list(path, known):
+    """Image names from a text file (one per line, ``#`` comments), checked against ``known``.
+
+    Parameters
+    ----------
+    path : str or Path
+        For example one fold's training or scoring list (``python -m research.folds DIR``).
+    known : collection of str
+        The annotated images' names.
+
+    Returns
+    -------
+    list of str
+        Sorted, without duplicates.
+
+    Raises
+    ------
+    UsageError
+        A name that is not among ``known``, or an empty list (exit code 2).
+    """
+    from desghost.errors import UsageError
+
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as exc:
+        raise UsageError(f"cannot read the name list ({exc.strerror or exc})", path=path) from None
+    names = sorted({ln.split("#", 1)[0].strip() for ln in lines} - {""})
+    unknown = [n for n in names if n not in set(known)]
+    if unknown or not names:
+        raise UsageError(f"names not among the annotated images: {', '.join(unknown[:3])}" if unknown
+                         else "no image names in it", path=path)
+    return names
 
 
 def load_via_images(image_dir, annotation_files, names=None):
