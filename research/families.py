@@ -8,63 +8,13 @@ least ``large_r_px``).  Pure functions of ``(class, col_px, row_px, r_eq_px)`` r
 """
 import numpy as np
 
-#: The optical axis in the 400x400 image (ccd_layout/decam_camera.json: mm_to_image_px of (0, 0)).
-AXIS_PX = (200.01, 200.25)
-#: Small ghosts within this many degrees of polar angle are one family.
-ANGLE_TOL_DEG = 8.0
-#: A Faint ghost this large (equivalent radius) is a family's big faint disc.
-LARGE_R_PX = 80.0
-#: Ghosts closer than this to the axis have no usable polar angle.
-MIN_AXIS_DISTANCE_PX = 15.0
-
-
-def _polar(col, row, axis=AXIS_PX):
-    dx, dy = col - axis[0], row - axis[1]
-    return float(np.hypot(dx, dy)), float(np.degrees(np.arctan2(dy, dx)) % 360.0)
-
-
-def _angle_diff(a, b):
-    return (a - b + 180.0) % 360.0 - 180.0
-
-
-def find_families(regions, angle_tol_deg=ANGLE_TOL_DEG, large_r_px=LARGE_R_PX, min_members=2, axis=AXIS_PX):
-    """Group an image's small ghosts into families by polar angle about the optical axis.
-
-    Parameters
-    ----------
-    regions : list of tuple
-        ``(class_name, col_px, row_px, r_eq_px)``.
-
-    Returns
-    -------
-    list of dict
-        Per family: ``angle_deg`` (mean polar angle), ``distance_px`` (of its outermost
-        member from the axis), ``members`` (indices into ``regions``).
-    """
-    small = []
-    for i, (cls, col, row, r) in enumerate(regions):
-        if cls == "Rays" or (cls == "Faint" and r >= large_r_px):
-            continue
-        d, a = _polar(col, row, axis)
-        if d >= MIN_AXIS_DISTANCE_PX:
-            small.append((a, d, i))
-    small.sort()
-    clusters = []
-    for a, d, i in small:
-        if clusters and a - clusters[-1][-1][0] <= angle_tol_deg:  # angles ascend
-            clusters[-1].append((a, d, i))
-        else:
-            clusters.append([(a, d, i)])
-    if len(clusters) > 1 and clusters[0][0][0] + 360.0 - clusters[-1][-1][0] <= angle_tol_deg:
-        clusters[0] = clusters.pop() + clusters[0]  # the cluster that wraps through 0 degrees
-    families = []
-    for c in clusters:
-        if len(c) < min_members:
-            continue
-        angles = np.radians([a for a, _, _ in c])
-        mean = float(np.degrees(np.arctan2(np.sin(angles).mean(), np.cos(angles).mean())) % 360.0)
-        families.append({"angle_deg": mean, "distance_px": max(d for _, d, _ in c), "members": [i for _, _, i in c]})
-    return families
+from desghost.detection.families import (  # noqa: F401 - the definitions live with the detector
+    ANGLE_TOL_DEG,
+    AXIS_PX,
+    LARGE_R_PX,
+    angle_difference_deg,
+    find_families,
+)
 
 
 def big_faint_geometry(regions, family, large_r_px=LARGE_R_PX, axis=AXIS_PX):
@@ -92,7 +42,7 @@ def big_faint_geometry(regions, family, large_r_px=LARGE_R_PX, axis=AXIS_PX):
         return None
     along, across, r, v = best
     scale = family["distance_px"]
-    offset = _angle_diff(np.degrees(np.arctan2(v[1], v[0])), family["angle_deg"]) if np.hypot(*v) > 1e-9 else 0.0
+    offset = angle_difference_deg(np.degrees(np.arctan2(v[1], v[0])), family["angle_deg"]) if np.hypot(*v) > 1e-9 else 0.0
     return {"along": along / scale, "across": across / scale, "angle_offset_deg": float(offset), "r_px": float(r),
             "family_distance_px": scale}
 

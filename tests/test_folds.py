@@ -34,34 +34,6 @@ def test_snake_dealing_balances_busy_and_quiet_images():
     assert [sum(counts[n] for n in f) for f in folds] == [16, 15, 14]
 
 
-def test_family_geometry_on_a_hand_made_image():
-    """Two ghosts on the 30-degree radial line, a big faint disc on the same line: known answers."""
-    import numpy as np
-    import pytest
-
-    from research.families import AXIS_PX, big_faint_geometry, family_statistics, find_families
-
-    def at(distance_px, angle_deg):
-        return (AXIS_PX[0] + distance_px * np.cos(np.radians(angle_deg)),
-                AXIS_PX[1] + distance_px * np.sin(np.radians(angle_deg)))
-
-    image = [("Bright", *at(100, 30), 15.0), ("Faint", *at(140, 32), 25.0), ("Rays", *at(150, 200), 30.0),
-             ("Faint", *at(50, 30), 120.0), ("Bright", *at(120, 250), 12.0)]  # the last one is alone
-    (family,) = find_families(image)
-    assert family["members"] == [0, 1] and family["angle_deg"] == pytest.approx(31.0)
-    assert family["distance_px"] == pytest.approx(140.0)
-    geom = big_faint_geometry(image, family)
-    assert geom["along"] == pytest.approx(50 * np.cos(np.radians(1)) / 140, abs=1e-6)
-    assert geom["across"] == pytest.approx(-50 * np.sin(np.radians(1)) / 140, abs=1e-6)
-    assert geom["angle_offset_deg"] == pytest.approx(-1.0) and geom["r_px"] == 120.0
-    # a family that wraps through 0 degrees is one family
-    (wrapped,) = find_families([("Bright", *at(90, 357), 10.0), ("Bright", *at(130, 3), 10.0)])
-    assert wrapped["angle_deg"] == pytest.approx(0.0, abs=1e-6) or wrapped["angle_deg"] == pytest.approx(360.0)
-    stats = family_statistics([image, image, [("Faint", *at(10, 0), 100.0)]])
-    assert stats["n_families"] == 2 and stats["p_big_faint_given_family"] == 1.0
-    assert stats["p_big_faint_without_family"] == 1.0 and stats["r_px"]["median"] == 120.0
-
-
 def test_fold_lists_feed_train_and_evaluate_and_a_stray_name_is_refused(tmp_path):
     import pytest
 

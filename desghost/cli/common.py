@@ -53,6 +53,9 @@ def inference_parent():
                                     "mask_threshold)")
     p.add_argument("--tta-views", type=int, choices=(1, 2, 4), default=None,
                    help="test-time views (1: off, 2: + left-right flip, 4: + up-down flips); default: the model's")
+    p.add_argument("--family-completion", action="store_true", default=None,
+                   help="add the big faint disc to each detected ghost family that lacks one, placed with the "
+                        "geometry measured from the annotations (off unless the model turns it on)")
     return p
 
 
@@ -208,6 +211,8 @@ def inference_overrides(args):
             raise UsageError(f"cannot read the config: {exc}", path=args.config) from None
     if getattr(args, "tta_views", None) is not None:
         out["tta_views"] = args.tta_views
+    if getattr(args, "family_completion", None):
+        out["family_completion"] = True
     return out or None
 
 

@@ -137,5 +137,9 @@ def detect_images(images, model=None, threshold=None, batch_size=4):
             found = instances_from_output(mine[0], cfg.class_names, threshold, cfg.mask_threshold)
         else:
             found = _fused_instances(mine, flips, cfg.class_names, threshold, cfg.mask_threshold)
-        results.append(suppress_overlaps(found, cfg.overlap_iou))
+        found = suppress_overlaps(found, cfg.overlap_iou)
+        if cfg.family_completion:
+            from desghost.detection.families import complete_families
+            found = complete_families(found)
+        results.append(found)
     return results

@@ -53,6 +53,9 @@ class ModelConfig:
     #: Mask head probability from which a pixel belongs to an instance (torchvision's 0.5 by
     #: default); higher values give tighter outlines.
     mask_threshold: float = 0.5
+    #: Add the big faint disc to each detected ghost family without one
+    #: (``desghost.detection.families.complete_families``); off by default.
+    family_completion: bool = False
     pixel_mean: float = 55.0 / 255.0
     pixel_std: float = 30.0 / 255.0
 

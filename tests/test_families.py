@@ -1,0 +1,68 @@
+"""Ghost families: the geometry derivation and the completion step, on hand-made cases with known answers."""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from desghost.detection.detect import Instance  # noqa: E402
+from desghost.detection.families import AXIS_PX, complete_families, family_geometry  # noqa: E402
+
+
+def at(distance_px, angle_deg):
+    return (AXIS_PX[0] + distance_px * np.cos(np.radians(angle_deg)),
+            AXIS_PX[1] + distance_px * np.sin(np.radians(angle_deg)))
+
+
+def disc(col, row, r, cls="Bright", score=0.9):
+    yy, xx = np.mgrid[:400, :400]
+    mask = (xx - col) ** 2 + (yy - row) ** 2 <= r ** 2
+    rows, cols = np.nonzero(mask)
+    return Instance({"Bright": 1, "Faint": 2}[cls], cls, score,
+                    (float(cols.min()), float(rows.min()), float(cols.max() + 1), float(rows.max() + 1)), mask)
+
+
+def test_family_geometry_on_a_hand_made_image():
+    """Two ghosts on the 30-degree radial line, a big faint disc on the same line: known answers."""
+    from research.families import big_faint_geometry, family_statistics, find_families
+
+    image = [("Bright", *at(100, 30), 15.0), ("Faint", *at(140, 32), 25.0), ("Rays", *at(150, 200), 30.0),
+             ("Faint", *at(50, 30), 120.0), ("Bright", *at(120, 250), 12.0)]  # the last one is alone
+    (family,) = find_families(image)
+    assert family["members"] == [0, 1] and family["angle_deg"] == pytest.approx(31.0)
+    assert family["distance_px"] == pytest.approx(140.0)
+    geom = big_faint_geometry(image, family)
+    assert geom["along"] == pytest.approx(50 * np.cos(np.radians(1)) / 140, abs=1e-6)
+    assert geom["across"] == pytest.approx(-50 * np.sin(np.radians(1)) / 140, abs=1e-6)
+    assert geom["angle_offset_deg"] == pytest.approx(-1.0) and geom["r_px"] == 120.0
+    # a family that wraps through 0 degrees is one family
+    (wrapped,) = find_families([("Bright", *at(90, 357), 10.0), ("Bright", *at(130, 3), 10.0)])
+    assert wrapped["angle_deg"] == pytest.approx(0.0, abs=1e-6) or wrapped["angle_deg"] == pytest.approx(360.0)
+    stats = family_statistics([image, image, [("Faint", *at(10, 0), 100.0)]])
+    assert stats["n_families"] == 2 and stats["p_big_faint_given_family"] == 1.0
+    assert stats["p_big_faint_without_family"] == 1.0 and stats["r_px"]["median"] == 120.0
+
+
+
+
+def test_completion_adds_the_big_disc_where_a_family_lacks_it_and_nowhere_else():
+    geometry = {"p": 0.8, "along": 0.2, "r_px": 110.0}
+    family = [disc(*at(100, 30), 12, score=0.9), disc(*at(150, 31), 8, "Faint", score=0.6)]
+    (added,) = [i for i in complete_families(family, geometry) if i not in family]
+    rows, cols = np.nonzero(added.mask)
+    centre = np.array(AXIS_PX) + 0.2 * 150 * np.array([np.cos(np.radians(30.5)), np.sin(np.radians(30.5))])
+    assert added.class_name == "Faint" and added.score == pytest.approx(0.9 * 0.8)
+    assert abs(cols.mean() - centre[0]) < 1 and abs(rows.mean() - centre[1]) < 1
+    assert np.sqrt(added.mask.sum() / np.pi) == pytest.approx(110, abs=1)
+    # a family that already has its disc, or ghosts that are no family, get nothing
+    with_disc = family + [disc(*at(20, 30), 100, "Faint", score=0.5)]
+    assert complete_families(with_disc, geometry) == sorted(with_disc, key=lambda i: -i.score)
+    lonely = [disc(*at(100, 30), 12), disc(*at(120, 200), 12)]
+    assert len(complete_families(lonely, geometry)) == 2 and complete_families([], geometry) == []
+
+
+def test_the_shipped_geometry_is_the_real_images_measurement():
+    g = family_geometry()
+    assert 0.7 < g["p"] < 0.9 and 0.1 < g["along"] < 0.25 and 100 < g["r_px"] < 140
