@@ -67,12 +67,17 @@ def quiet_parent():
     return p
 
 
+def _parsed(text, cast, expected):
+    """``cast(text)``, or the argparse error ``expected ..., got ...``."""
+    try:
+        return cast(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+
+
 def non_negative_int(text):
     """An argparse type: an integer >= 0 (0 where an option documents it as "never")."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    value = _parsed(text, int, "an integer")
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value
@@ -148,10 +153,7 @@ def check_date_order(since, until):
 
 def positive_float(text):
     """An argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    value = _parsed(text, float, "a number")
     if not (value > 0 and value != float("inf")):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
@@ -159,10 +161,7 @@ def positive_float(text):
 
 def fraction(text):
     """An argparse type: a number in [0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
+    value = _parsed(text, float, "a number from 0 to 1")
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {text}")
     return value
