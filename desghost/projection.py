@@ -101,29 +101,6 @@ def ccd_mask(mask, box_px, ny_px, nx_px, orientation=PixelOrientation("down", "l
     return out
 
 
-def window_box_px(box_px, orientation, window):
-    """The image rectangle ``(x0, y0, x1, y1)`` a CCD's cut-out covers within the CCD's box.
-
-    Parameters
-    ----------
-    box_px : tuple of float
-        The whole CCD's image box.
-    orientation : PixelOrientation
-    window : CCDWindow
-    """
-    x0, y0, x1, y1 = box_px
-    if not orientation.x_is_vertical:
-        raise ValueError("CCD long axis must run horizontally in the image")
-
-    def edges(first_px, n_px, full_px, flip):  # the window's edges as fractions along the CCD axis
-        a, b = first_px / full_px, (first_px + n_px) / full_px
-        return (1 - b, 1 - a) if flip else (a, b)
-
-    ux = edges(window.col0_px, window.nx_px, window.full_nx_px, orientation.ccd_x_to == "up")
-    uy = edges(window.row0_px, window.ny_px, window.full_ny_px, orientation.ccd_y_to == "left")
-    return (x0 + uy[0] * (x1 - x0), y0 + ux[0] * (y1 - y0), x0 + uy[1] * (x1 - x0), y0 + ux[1] * (y1 - y0))
-
-
 def restrict_to_windows(ccd_index, window_valid_px):
     """A CCD index image where cut-out CCDs keep only the image pixels that hold their data.
 

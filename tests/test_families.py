@@ -66,3 +66,14 @@ def test_completion_adds_the_big_disc_where_a_family_lacks_it_and_nowhere_else()
 def test_the_shipped_geometry_is_the_real_images_measurement():
     g = family_geometry()
     assert 0.7 < g["p"] < 0.9 and 0.1 < g["along"] < 0.25 and 100 < g["r_px"] < 140
+
+
+def test_the_model_setting_turns_completion_on_in_post_processing():
+    from desghost.detection.detect import postprocess
+    from desghost.detection.model import ModelConfig
+
+    family = [disc(*at(100, 30), 12, score=0.9), disc(*at(150, 31), 8, "Faint", score=0.6)]
+    assert len(postprocess(family, ModelConfig())) == 2
+    completed = postprocess(family, ModelConfig(family_completion=True))
+    assert len(completed) == 3 and completed[1].class_name == "Faint" and completed[1].score == pytest.approx(
+        0.9 * family_geometry()["p"])

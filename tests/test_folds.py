@@ -51,3 +51,14 @@ def test_fold_lists_feed_train_and_evaluate_and_a_stray_name_is_refused(tmp_path
     stray.write_text("# one fold\nGhost_img_D99999999.jpg\n")
     with pytest.raises(UsageError, match="not among the annotated images: Ghost_img_D99999999.jpg"):
         read_name_list(stray, known)
+
+
+def test_evaluate_scores_only_the_images_a_fold_list_names(tmp_path):
+    from desghost.evaluation.evaluate import load_annotated
+    from research.folds import write_fold_lists
+
+    real = shared_data("dgb", "real")
+    _, score_list = write_fold_lists(tmp_path)[1]
+    annotations = sorted(str(p) for p in (real / "annotations").glob("common_core_*.json"))
+    names, images, per_annotator = load_annotated(real / "images", annotations, names_file=score_list)
+    assert names == fold_split(load_folds(), 1)[1] and len(images) == 10 == len(per_annotator[0])

@@ -137,9 +137,18 @@ def detect_images(images, model=None, threshold=None, batch_size=4):
             found = instances_from_output(mine[0], cfg.class_names, threshold, cfg.mask_threshold)
         else:
             found = _fused_instances(mine, flips, cfg.class_names, threshold, cfg.mask_threshold)
-        found = suppress_overlaps(found, cfg.overlap_iou)
-        if cfg.family_completion:
-            from desghost.detection.families import complete_families
-            found = complete_families(found)
-        results.append(found)
+        results.append(postprocess(found, cfg))
     return results
+
+
+def postprocess(instances, cfg):
+    """One image's instances after the model's post-processing settings.
+
+    Class-agnostic overlap suppression (``cfg.overlap_iou``), then, when
+    ``cfg.family_completion``, :func:`desghost.detection.families.complete_families`.
+    """
+    found = suppress_overlaps(instances, cfg.overlap_iou)
+    if cfg.family_completion:
+        from desghost.detection.families import complete_families
+        found = complete_families(found)
+    return found

@@ -115,7 +115,6 @@ def complete_families(instances, geometry=None, large_r_px=LARGE_R_PX, axis=AXIS
             records.append((inst.class_name, axis[0], axis[1], 0.0))
     added = []
     shape = instances[0].mask.shape if instances else (400, 400)
-    yy, xx = np.mgrid[:shape[0], :shape[1]]
     for family in find_families(records, large_r_px=large_r_px, axis=axis):
         u = np.array([np.cos(np.radians(family["angle_deg"])), np.sin(np.radians(family["angle_deg"]))])
         has_disc = any(cls == "Faint" and r >= large_r_px
@@ -124,6 +123,7 @@ def complete_families(instances, geometry=None, large_r_px=LARGE_R_PX, axis=AXIS
         if has_disc:
             continue
         centre = np.array(axis) + geometry["along"] * family["distance_px"] * u
+        yy, xx = np.ogrid[:shape[0], :shape[1]]
         mask = (xx - centre[0]) ** 2 + (yy - centre[1]) ** 2 <= geometry["r_px"] ** 2
         rows, cols = np.nonzero(mask)
         score = max(instances[i].score for i in family["members"]) * geometry["p"]

@@ -33,10 +33,11 @@ def check_input(path):
 
     Returns
     -------
-    tuple or None
+    tuple or Exposure
         ``(image, meta)`` for a focal-plane image file (read and converted, see
-        :func:`desghost.focalplane.imagefile.as_focal_plane_uint8`); None for an exposure,
-        whose headers were read and found sound (it is assembled by :func:`load_input`).
+        :func:`desghost.focalplane.imagefile.as_focal_plane_uint8`); for an exposure, the open
+        :class:`~desghost.reading.exposure.Exposure` (headers read and found sound), which
+        :func:`load_input` assembles.
 
     Raises
     ------
@@ -50,8 +51,7 @@ def check_input(path):
         if conversion:
             meta["conversion"] = conversion
         return image, meta
-    open_exposure(path)
-    return None
+    return open_exposure(path)
 
 
 def load_input(path, workers=1, checked=None):
@@ -66,9 +66,9 @@ def load_input(path, workers=1, checked=None):
         ``{"file": ..., "expnum": ... (exposures only), ...}``
     """
     checked = check_input(path) if checked is None else checked
-    if checked is not None:
+    if isinstance(checked, tuple):
         return checked
-    fp = assemble_exposure(path, workers=workers)
+    fp = assemble_exposure(checked, workers=workers)
     meta = {"file": str(path), "expnum": fp.expnum, "band": fp.band, "date_obs": fp.date_obs,
             "flavor": fp.flavor, "warnings": [w.message for w in fp.warnings]}
     return fp.image, meta

@@ -10,7 +10,6 @@ from desghost.focalplane.ccd_map import MIN_VALID_FRACTION, default_orientation
 from desghost.focalplane.orientation import orientation_from_header
 from desghost.focalplane.stretch import binned_noise, stretch_to_uint8
 from desghost.layout import load_layout
-from desghost.projection import window_box_px
 from desghost.reading.exposure import open_exposure
 
 #: Default rows read per CCD: every row.  Reading every k-th row is k times faster to
@@ -42,8 +41,6 @@ class FocalPlaneImage:
         their own warning (exit code 15).
     ccd_windows : dict
         ``{ccdnum: CCDWindow}`` of the CCDs the input holds only a cut-out of (exit code 17).
-    window_boxes_px : dict
-        ``{ccdnum: (x0, y0, x1, y1)}``: the image rectangle of each cut-out, in its CCD's box.
     window_valid_px : dict
         ``{ccdnum: ndarray of int16, shape (n, 2)}``: the (row, col) image pixels holding data of
         each cut-out (those its products judge it on).
@@ -67,7 +64,6 @@ class FocalPlaneImage:
     ccds_dead: list
     ccds_masked: list = field(default_factory=list)
     ccd_windows: dict = field(default_factory=dict)
-    window_boxes_px: dict = field(default_factory=dict)
     window_valid_px: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
     row_step: int = 1
@@ -220,9 +216,6 @@ def assemble_exposure(source, layout=None, row_step=DEFAULT_ROW_STEP, progress=N
                 yield frame
         binned = binned_frames(frames(), layout)
     image, present, warnings, noise, window_px = assemble_binned(binned, layout, set(windows))
-    default = default_orientation(layout)
-    window_boxes = {c: window_box_px(layout.ccds[c].box_px, orientation_from_header(e.header, default), windows[c])
-                    for e in exposure.entries if (c := e.ccdnum) in windows}
     dead = layout.dead_ccds(exposure.expnum)
     missing = [c for c in layout.ccdnums if c not in exposure.ccdnums and c not in dead]
     if missing:
@@ -234,5 +227,5 @@ def assemble_exposure(source, layout=None, row_step=DEFAULT_ROW_STEP, progress=N
         mjd_obs=exposure.mjd_obs, flavor=exposure.flavor, source=str(exposure.source),
         ccds_present=sorted(present), ccds_missing=missing, ccds_dead=dead,
         ccds_masked=sorted(w.ccdnum for w in warnings if w.kind == "masked_ccds"), ccd_windows=windows,
-        window_boxes_px=window_boxes, window_valid_px=window_px, warnings=warnings,
+        window_valid_px=window_px, warnings=warnings,
         row_step=row_step, noise_per_bin=float(noise), seconds=time.perf_counter() - t0)

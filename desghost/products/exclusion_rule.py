@@ -95,6 +95,8 @@ def partial_ccd_rows(expnum, instances, ccd_index, layout, windows, excluded, mi
         ``expnum, ccdnum, detpos, present_frac, window_px (x0, y0, nx, ny on the CCD),
         area_frac (covered fraction of the window), excluded (bool), note``.
     """
+    if not windows:
+        return []
     covered = covered_fractions(instances, ccd_index)
     out = []
     for ccdnum, w in sorted(windows.items()):

@@ -6,7 +6,6 @@ files written with healpy (RING ordering, celestial coordinates).
 """
 import os
 
-import fitsio
 import numpy as np
 
 from desghost import __version__
@@ -57,12 +56,21 @@ def masked_area_map(mask_files, nside, step_px=8, bits=None, base_map=None):
         Only count pixels with these mask bits (default: any non-zero).
     base_map : ndarray, optional
         A map to add to (same nside).
+
+    Raises
+    ------
+    UsageError, NotFitsError, CorruptFileError
+        An input that is missing or not a desghost mask file (2), not FITS (3) or unreadable (4).
     """
     import healpy as hp
+
+    from desghost.reading.fitsfile import open_fits
+
     npix = hp.nside2npix(nside)
     out = np.zeros(npix) if base_map is None else np.asarray(base_map, dtype=float).copy()
     for path in mask_files:
-        with fitsio.FITS(str(path)) as f:
+        with open_fits(path) as f:
+            check_mask_file(path, f)
             for hdu in f:
                 if hdu.get_exttype() != "IMAGE_HDU" or not hdu.get_dims():
                     continue
@@ -92,8 +100,15 @@ def write_map(path, hmap, provenance=None):
     return str(path)
 
 
-def check_mask_file(path):
-    """Refuse a file that is not a desghost mask file (before any map is touched).
+def check_mask_file(path, fits):
+    """Refuse a file that is not a desghost mask file.
+
+    Parameters
+    ----------
+    path : str or Path
+        For the message.
+    fits : fitsio.FITS
+        The file, open.
 
     Raises
     ------
@@ -103,20 +118,18 @@ def check_mask_file(path):
         Not FITS (3), or unreadable (4).
     """
     from desghost.errors import UsageError
-    from desghost.reading.fitsfile import find_hdu, open_fits
+    from desghost.reading.fitsfile import find_hdu
 
-    with open_fits(path) as f:
-        primary = f[0].read_header()
-        if find_hdu(f, "FOCALPLANE") is None or "DGVERS" not in primary:
-            raise UsageError("not a desghost mask file (D*_desghost_mask.fits.fz: no FOCALPLANE HDU or DGVERS card)",
-                             path=path)
+    if find_hdu(fits, "FOCALPLANE") is None or "DGVERS" not in fits[0].read_header():
+        raise UsageError("not a desghost mask file (D*_desghost_mask.fits.fz: no FOCALPLANE HDU or DGVERS card)",
+                         path=path)
 
 
 def add_masks_to_map(path, mask_files, nside, step_px=8, add=True):
     """Add the masked area of desghost mask files to the HEALPix map at ``path`` (made when absent).
 
-    Every mask file is checked first and the map is written to a temporary name and renamed at
-    the end, so a bad input leaves an existing map as it was.
+    Each input is checked to be a desghost mask file as it is read, and the map is written to a
+    temporary name and renamed at the end, so a bad input leaves an existing map as it was.
 
     Parameters
     ----------
@@ -141,8 +154,6 @@ def add_masks_to_map(path, mask_files, nside, step_px=8, add=True):
 
     from desghost.errors import UsageError
 
-    for mask_file in mask_files:
-        check_mask_file(mask_file)
     base = None
     if add and os.path.exists(path):
         try:

@@ -55,6 +55,9 @@ class Exposure:
         self.primary_header = {}
         self.flavor = None
         self._scan()
+        # cut-outs, from the headers alone (see desghost.reading.window): a window its WCS cannot
+        # place is refused here, before any pixel is read (exit code 8)
+        self._windows = {e.ccdnum: w for e in self.entries if (w := self._find_window(e)) is not None}
         if self.flavor == "ooi":
             self.dq_masks = {f: m for f in files if (m := dq_mask_path(f)) is not None}
 
@@ -169,15 +172,11 @@ class Exposure:
         return DataExtent(int(header.get("ZNAXIS2", header.get("NAXIS2"))),
                           int(header.get("ZNAXIS1", header.get("NAXIS1"))))
 
-    def window(self, entry):
-        """The :class:`~desghost.reading.window.CCDWindow` of a CCD that is a cut-out, else None.
-
-        From the header alone (see :func:`desghost.reading.window.ccd_window`); raises
-        ``InconsistentExposureError`` (exit code 8) for a window its WCS cannot place.
-        """
+    def _find_window(self, entry):
+        """The CCD's cut-out from its header (CRPIX taken into the data section's frame)."""
         extent = self.data_extent(entry)
         header = entry.header
-        if extent.col0_px or extent.row0_px:  # CRPIX in the data section's frame
+        if extent.col0_px or extent.row0_px:
             header = dict(header)
             for key, offset in (("CRPIX1", extent.col0_px), ("CRPIX2", extent.row0_px)):
                 if key in header:
@@ -185,9 +184,13 @@ class Exposure:
         return ccd_window(header, extent.ny_px, extent.nx_px, self.layout, entry.ccdnum,
                           f"{entry.path}[{entry.extname}]")
 
+    def window(self, entry):
+        """The :class:`~desghost.reading.window.CCDWindow` of a CCD that is a cut-out, else None."""
+        return self._windows.get(entry.ccdnum)
+
     def windows(self):
         """``{ccdnum: CCDWindow}`` of the CCDs that are cut-outs (empty for whole CCDs)."""
-        return {e.ccdnum: w for e in self.entries if (w := self.window(e)) is not None}
+        return dict(self._windows)
 
     def _read_ccd(self, fits, entry, row_step):
         path, extname, ccdnum = entry.path, entry.extname, entry.ccdnum

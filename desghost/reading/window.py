@@ -63,18 +63,11 @@ class CCDWindow:
                 f"({100 * self.present_fraction:.2g}% of the CCD)")
 
 
-def sky_fraction(header, ny_px, nx_px, layout):
+def sky_fraction(pixel_area_deg2, ny_px, nx_px, layout):
     """Fraction of a whole CCD's sky area that an HDU of ``ny_px`` x ``nx_px`` pixels covers.
 
-    Returns
-    -------
-    float or None
-        None when the header has no usable celestial WCS.
+    ``pixel_area_deg2`` is ``|det CD|`` of the HDU's WCS.
     """
-    cd = cd_matrix(header)
-    if cd is None:
-        return None
-    pixel_area_deg2 = abs(np.linalg.det(cd))
     whole_ccd_deg2 = layout.ccd_nx_px * layout.ccd_ny_px * (layout.pixel_scale_arcsec / 3600.0) ** 2
     return ny_px * nx_px * pixel_area_deg2 / whole_ccd_deg2
 
@@ -97,7 +90,7 @@ def ccd_window(header, ny_px, nx_px, layout, ccdnum, source=None):
     -------
     CCDWindow or None
         None when the HDU covers at least :data:`WHOLE_CCD_MIN_SKY_FRACTION` of the CCD's sky
-        area, or when the header has no celestial WCS to tell (see :func:`sky_fraction`).
+        area (see :func:`sky_fraction`), or when the header has no celestial WCS to tell.
 
     Raises
     ------
@@ -105,11 +98,14 @@ def ccd_window(header, ny_px, nx_px, layout, ccdnum, source=None):
         A window without CRPIX, or one whose CRPIX places it more than
         :data:`MAX_PLACEMENT_ERROR_PX` outside its CCD (exit code 8).
     """
-    fraction = sky_fraction(header, ny_px, nx_px, layout)
-    if fraction is None or fraction >= WHOLE_CCD_MIN_SKY_FRACTION:
+    cd = cd_matrix(header)
+    if cd is None:
+        return None
+    pixel_area_deg2 = abs(np.linalg.det(cd))
+    if sky_fraction(pixel_area_deg2, ny_px, nx_px, layout) >= WHOLE_CCD_MIN_SKY_FRACTION:
         return None
     # the whole CCD in this HDU's pixels (binned data have fewer, larger pixels)
-    scale_arcsec = np.sqrt(abs(np.linalg.det(cd_matrix(header)))) * 3600.0
+    scale_arcsec = np.sqrt(pixel_area_deg2) * 3600.0
     binning = scale_arcsec / layout.pixel_scale_arcsec
     binning = 1.0 if abs(binning - 1.0) < 0.05 else binning
     full_nx, full_ny = round(layout.ccd_nx_px / binning), round(layout.ccd_ny_px / binning)
