@@ -77,3 +77,29 @@ def test_the_model_setting_turns_completion_on_in_post_processing():
     completed = postprocess(family, ModelConfig(family_completion=True))
     assert len(completed) == 3 and completed[1].class_name == "Faint" and completed[1].score == pytest.approx(
         0.9 * family_geometry()["p"])
+
+
+def test_the_simulator_adds_the_family_disc_on_the_radial_line_and_only_where_none_is_drawn():
+    from desghost.detection.families import LARGE_R_PX, family_stats, find_families
+    from desghost.simulate.artifacts import Artifact, complete_family
+
+    def ghost(cls, distance, angle, r):
+        return Artifact(cls, *at(distance, angle), r, r, 0.0, 1.0)
+
+    family = [ghost("Bright", 100, 30, 12), ghost("Faint", 150, 31, 8)]
+    rng = np.random.default_rng(0)
+    stats = family_stats()
+    discs = [complete_family(rng, family, probability=1.0, stats=stats)[0] for _ in range(200)]
+    (fam,) = find_families([(a.cls, a.col_px, a.row_px, a.a_px) for a in family])
+    u = np.array([np.cos(np.radians(fam["angle_deg"])), np.sin(np.radians(fam["angle_deg"]))])
+    offsets = np.array([[d.col_px - AXIS_PX[0], d.row_px - AXIS_PX[1]] for d in discs])
+    along = offsets @ u / fam["distance_px"]
+    across = (u[0] * offsets[:, 1] - u[1] * offsets[:, 0]) / fam["distance_px"]
+    # the draws follow the measured geometry: median along the line, little across it
+    assert np.median(along) == pytest.approx(stats["along"]["median"], abs=0.05)
+    assert np.percentile(np.abs(across), 84) < 0.05
+    assert all(d.cls == "Faint" and d.a_px > LARGE_R_PX and d.amplitude < 0.7 for d in discs)
+    # never when the image already has a big disc, or has no family, or at probability 0
+    assert complete_family(rng, family + [ghost("Faint", 20, 30, 110)], probability=1.0) == []
+    assert complete_family(rng, [ghost("Bright", 100, 30, 12)], probability=1.0) == []
+    assert complete_family(rng, family, probability=0.0) == []

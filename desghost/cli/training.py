@@ -31,6 +31,9 @@ def register(sub):
     p.add_argument("--steps", type=positive_int, default=2000, help="total optimizer steps (default %(default)s)")
     p.add_argument("--batch-size", type=positive_int, default=4, help="images per step (default %(default)s)")
     p.add_argument("--lr", type=positive_float, default=4e-4, help="peak learning rate (default %(default)s)")
+    p.add_argument("--warmup-steps", type=non_negative_int, default=TrainConfig.warmup_steps,
+                   help="steps of linear learning-rate warm-up before the cosine decay (default %(default)s; "
+                        "a short fine-tune from a trained model wants fewer)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the batch stream and initialisation (default 0)")
     p.add_argument("--backbone", default="mobilenet_v3_large_fpn", choices=BACKBONES,
                    help="the feature extractor (default %(default)s)")
@@ -109,6 +112,7 @@ def cmd_train(args):
     model_cfg = ModelConfig.from_dict(overrides)
     clean = {} if args.clean_fraction is None else {"clean_fraction": args.clean_fraction}
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                            warmup_steps=args.warmup_steps,
                             checkpoint_every=args.checkpoint_every, val_every=args.val_every,
                             val_images=args.val_images, real_fraction=args.real_fraction if args.real_images else 0.0,
                             threads=args.threads, real_targets=args.real_targets, precision=args.precision,

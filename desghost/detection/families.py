@@ -8,6 +8,7 @@ detected without it, placed with the geometry measured from the annotations
 (``desghost/simulate/family_stats.json``, derived by ``tools/derive_family_stats.py``).
 """
 import json
+from functools import lru_cache
 from importlib import resources
 
 import numpy as np
@@ -72,13 +73,19 @@ def find_families(regions, angle_tol_deg=ANGLE_TOL_DEG, large_r_px=LARGE_R_PX, m
 
 
 
+@lru_cache(maxsize=4)
+def family_stats(source="real_30_per_annotator"):
+    """One set of ``desghost/simulate/family_stats.json`` (``real_30_per_annotator`` or ``paper_2000``)."""
+    return json.loads(resources.files("desghost.simulate").joinpath("family_stats.json").read_text())[source]
+
+
 def family_geometry(source="real_30_per_annotator"):
     """The measured big-disc geometry: ``{"p", "along", "r_px"}`` (probability, median position, radius).
 
     ``along`` is the disc centre's position on the family's radial line in units of the family's
     distance from the axis; from ``desghost/simulate/family_stats.json``.
     """
-    stats = json.loads(resources.files("desghost.simulate").joinpath("family_stats.json").read_text())[source]
+    stats = family_stats(source)
     return {"p": stats["p_big_faint_given_family"], "along": stats["along"]["median"], "r_px": stats["r_px"]["median"]}
 
 

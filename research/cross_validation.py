@@ -1,0 +1,194 @@
+"""Cross-validated real-image figures of a training recipe: issue 22's yardstick.
+
+A recipe is scored through its fold models.  Fold k's model is fine-tuned from one synthetic-only
+base on the real images of the other folds (``research/real_image_folds.json``) and detects only
+on fold k; the detections of all folds are pooled and scored against the eight annotators.  A
+single model file (one that is not a recipe, such as the earlier shipped m28) is scored the same
+way with itself as every fold's model, on the images its training records do not list.
+
+    python -m research.cross_validation train BASE OUT_DIR [desghost train options]
+    python benchmarks/bench_detector.py --cv OUT_DIR default     # scores them
+
+``train`` runs ``desghost train OUT_DIR/fold<k>`` for every fold (resuming a fold that has a
+checkpoint and skipping one that has its model), with the fold's training list as
+``--real-names``.
+"""
+import subprocess
+import sys
+from pathlib import Path
+
+from desghost.detection.model import read_model_metadata, trained_real_images
+from research.diagnostics import held_out_real_names
+from research.folds import load_folds, write_fold_lists
+
+MODEL_NAME = "model.safetensors"
+
+
+def fold_model_paths(source, n_folds):
+    """The model file each fold is scored with.
+
+    Parameters
+    ----------
+    source : str or Path
+        A recipe's folder (``fold<k>/model.safetensors`` inside it) or one model file.
+    n_folds : int
+
+    Returns
+    -------
+    list of str
+        ``n_folds`` paths (one file repeated when ``source`` is a file).
+
+    Raises
+    ------
+    FileNotFoundError
+        A fold's model is missing.
+    """
+    source = Path(source)
+    paths = [source] * n_folds if source.is_file() else [source / f"fold{k}" / MODEL_NAME for k in range(n_folds)]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"missing fold model(s): {', '.join(missing)}")
+    return [str(p) for p in paths]
+
+
+def scoring_plan(model_paths, folds, available, assumed_trained=10):
+    """Which images each fold's model is scored on.
+
+    Fold k's model scores the images of fold k that are available and that its training
+    records do not list (:func:`research.diagnostics.held_out_real_names`; a model whose
+    records predate that list is assumed to have trained on the first ``assumed_trained``).
+
+    Parameters
+    ----------
+    model_paths : list of str
+        One model file per fold.
+    folds : list of list of str
+    available : iterable of str
+        The annotated images at hand.
+
+    Returns
+    -------
+    list of (int, list of str)
+        ``(fold, names)`` for each fold, names sorted.
+    list of str
+        Names left out because a fold's model trained on them (a recipe's fold models leave
+        out none; a single model leaves out its own training images).
+    """
+    available = sorted(available)
+    plan, left_out = [], []
+    for k, (path, fold) in enumerate(zip(model_paths, folds)):
+        # "the first N by name" of an unrecorded model counts over all the images, not the fold's
+        never_trained = set(held_out_real_names(available, read_model_metadata(path),
+                                                assumed_trained=assumed_trained)[0])
+        in_fold = [n for n in available if n in set(fold)]
+        plan.append((k, [n for n in in_fold if n in never_trained]))
+        left_out += [n for n in in_fold if n not in never_trained]
+    return plan, sorted(left_out)
+
+
+def cross_validated_detections(plan, model_paths, names, images, load, detect):
+    """Each image's detections by the model of the fold that scores it.
+
+    Parameters
+    ----------
+    plan : list of (int, list of str)
+        From :func:`scoring_plan`.
+    model_paths : list of str
+    names : list of str
+        Names of ``images``.
+    images : list of ndarray of uint8, shape (400, 400)
+    load : callable
+        ``load(path) -> LoadedModel`` (fixes device and inference settings).
+    detect : callable
+        ``detect(images, model) -> list of list of Instance``.
+
+    Returns
+    -------
+    dict
+        ``{name: list of Instance}`` for every scored name.
+    """
+    index = {n: i for i, n in enumerate(names)}
+    found = {}
+    for k, scored in plan:
+        if not scored:
+            continue
+        model = load(model_paths[k])
+        for name, instances in zip(scored, detect([images[index[n]] for n in scored], model)):
+            found[name] = instances
+    return found
+
+
+def train_command(base, run_dir, train_list, real_dir, annotations, train_args):
+    """The ``desghost train`` command line of one fold (resuming when it has a checkpoint)."""
+    cmd = [sys.executable, "-m", "desghost", "train", str(run_dir), "--init-model", str(base),
+           "--real-images", str(real_dir), "--real-annotations", *map(str, annotations),
+           "--real-names", str(train_list), *train_args]
+    if (Path(run_dir) / "checkpoint.pt").exists():
+        cmd.append("--resume")
+    return cmd
+
+
+def check_synthetic_only(base):
+    """Refuse a base model that has trained on real images (or whose records cannot tell).
+
+    Raises
+    ------
+    ValueError
+        Naming the file and the real images it trained on.
+    """
+    names, complete = trained_real_images(read_model_metadata(base))
+    if names or not complete:
+        listed = ", ".join(sorted(names)[:3]) + (" ..." if len(names) > 3 else "")
+        raise ValueError(f"{base}: not a synthetic-only base (trained on real images: "
+                         f"{listed if names else 'unrecorded'})")
+
+
+def train_folds(base, out_dir, train_args, data_dir, folds=None):
+    """Fine-tune one model per fold from ``base``; a fold whose model exists is skipped.
+
+    Raises
+    ------
+    ValueError
+        The base has trained on real images (or its records cannot tell).
+    subprocess.CalledProcessError
+        A fold's training failed (the folds before it are kept).
+    """
+    check_synthetic_only(base)
+    folds = load_folds() if folds is None else folds
+    out_dir = Path(out_dir)
+    real = Path(data_dir) / "dgb" / "real"
+    annotations = sorted((real / "annotations").glob("common_core_*.json"))
+    for k, (train_list, _) in enumerate(write_fold_lists(out_dir / "lists", folds)):
+        run_dir = out_dir / f"fold{k}"
+        if (run_dir / MODEL_NAME).exists() and not (run_dir / "checkpoint.pt").exists():
+            print(f"fold {k}: {run_dir / MODEL_NAME} exists, skipped", flush=True)
+            continue
+        cmd = train_command(base, run_dir, train_list, real / "images", annotations, train_args)
+        print(f"fold {k}: {' '.join(cmd)}", flush=True)
+        subprocess.run(cmd, check=True)
+
+
+def main(argv=None):
+    import argparse
+    import os
+
+    ap = argparse.ArgumentParser(
+        description="Fine-tune one model per fold of the 30 real images from a synthetic-only base.",
+        epilog="example:\n  python -m research.cross_validation train runs/base/model.safetensors runs/cv_a \\\n"
+               "      --steps 150 --lr 2e-4 --real-fraction 0.4 --val-every 0\n"
+               "Options after OUT_DIR go to `desghost train` unchanged.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("action", choices=("train",), help="what to do")
+    ap.add_argument("base", help="synthetic-only base model file every fold starts from")
+    ap.add_argument("out_dir", help="recipe folder: fold<k>/ run directories and lists/")
+    ap.add_argument("--data", default=os.environ.get("DESGHOST_SHARED_DATA", "../shared/data"),
+                    help="the shared data folder (dgb/real inside it; default ../shared/data)")
+    args, train_args = ap.parse_known_args(argv)
+    try:
+        train_folds(args.base, args.out_dir, train_args, args.data)
+    except ValueError as e:
+        sys.exit(str(e))
+
+
+if __name__ == "__main__":
+    main()

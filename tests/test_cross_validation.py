@@ -1,0 +1,59 @@
+"""The cross-validation yardstick: which images each fold's model scores, and a synthetic-only base."""
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from research.cross_validation import check_synthetic_only, fold_model_paths, scoring_plan  # noqa: E402
+from research.folds import fold_split  # noqa: E402
+
+FOLDS = [["a1", "a2"], ["b1", "b2"], ["c1", "c2"]]
+
+
+def model_file(path, real_images_trained, real_fraction=0.3):
+    """A real safetensors file with desghost metadata (the training record is all the plan reads)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"train_config": {"real_fraction": real_fraction}}
+    if real_images_trained is not None:  # None: a lineage that predates the record
+        record["real_images_trained"] = real_images_trained
+    save_file({"w": torch.zeros(1)}, str(path), metadata={"desghost": json.dumps({"training": record})})
+    return path
+
+
+def test_a_recipe_scores_each_fold_with_the_model_that_never_saw_it(tmp_path):
+    for k in range(3):
+        model_file(tmp_path / f"fold{k}" / "model.safetensors", fold_split(FOLDS, k)[0])
+    paths = fold_model_paths(tmp_path, 3)
+    plan, left_out = scoring_plan(paths, FOLDS, [n for f in FOLDS for n in f])
+    assert plan == [(0, ["a1", "a2"]), (1, ["b1", "b2"]), (2, ["c1", "c2"])] and left_out == []
+    # a fold model that trained on an image of its own fold does not score it
+    model_file(tmp_path / "fold1" / "model.safetensors", ["b2", "c1"])
+    plan, left_out = scoring_plan(fold_model_paths(tmp_path, 3), FOLDS, [n for f in FOLDS for n in f])
+    assert plan[1] == (1, ["b1"]) and left_out == ["b2"]
+
+
+def test_one_model_scores_every_fold_but_not_its_own_training_images(tmp_path):
+    recorded = model_file(tmp_path / "m.safetensors", ["a2", "c1"])
+    plan, left_out = scoring_plan(fold_model_paths(recorded, 3), FOLDS, [n for f in FOLDS for n in f])
+    assert [names for _, names in plan] == [["a1"], ["b1", "b2"], ["c2"]] and left_out == ["a2", "c1"]
+    # a lineage without the record: the first N names overall count as trained on
+    unrecorded = model_file(tmp_path / "old.safetensors", None)
+    plan, left_out = scoring_plan(fold_model_paths(unrecorded, 3), FOLDS, ["a1", "a2", "b1", "b2", "c1", "c2"],
+                                  assumed_trained=3)
+    assert left_out == ["a1", "a2", "b1"] and plan[2] == (2, ["c1", "c2"])
+
+
+def test_missing_fold_models_and_a_base_that_saw_real_images_are_refused(tmp_path):
+    model_file(tmp_path / "fold0" / "model.safetensors", [])
+    with pytest.raises(FileNotFoundError, match="fold1"):
+        fold_model_paths(tmp_path, 3)
+    check_synthetic_only(model_file(tmp_path / "base.safetensors", [], real_fraction=0.0))
+    with pytest.raises(ValueError, match="not a synthetic-only base"):
+        check_synthetic_only(model_file(tmp_path / "seen.safetensors", ["a1"]))
+    with pytest.raises(ValueError, match="unrecorded"):
+        check_synthetic_only(model_file(tmp_path / "old.safetensors", None))
