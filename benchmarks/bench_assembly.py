@@ -1,9 +1,14 @@
 """Assembly speed, peak memory and image fidelity on a full-size raw exposure.
 
-Compares, in one run, a naive full read (astropy, every CCD held in memory, then binned)
-with desghost's streaming reader at every row, with 2 worker processes, and with the
-row-subsampling fast path (every 2nd / 4th row: skipped tiles are never decompressed).
-Each mode runs in its own process so its peak memory is its own.
+First the floor: every lossless decoder available here (``benchmarks/decode_floor.py``:
+fitsio row and whole-HDU reads, funpack, imagecodecs on the Rice tiles in 1 and T threads)
+decodes the whole file, side by side, in MB/s of decompressed data per CPU second; the
+fastest wall time in one process is the floor.  Then, in one run, a naive full read (astropy,
+every CCD held in memory, then binned) against desghost's reader at every row (the default:
+Rice tiles decoded in one thread per core; and with one thread), with 2 worker processes, and
+with the row-subsampling fast path (every 2nd / 4th row: skipped tiles are never decoded).
+Each mode runs in its own process so its peak memory is its own.  Targets (issue 25): the
+default at least 5x the naive read and within 1.3x of the floor, peak under 0.5 GB.
 
     python benchmarks/bench_assembly.py                # simulates /tmp/desghost-bench/DECam_00700000.fits.fz once
     python benchmarks/bench_assembly.py EXPOSURE.fits.fz
@@ -18,8 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-MODES = ["naive", "stream", "workers2", "step2", "step4"]
-FLOOR = "decompress"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from decode_floor import CANDIDATES, available, print_candidates, run_candidate  # noqa: E402
+
+from desghost.focalplane.assembly import default_decode_threads  # noqa: E402
+
+MODES = ["naive", "stream", "stream-1thread", "workers2", "step2", "step4"]
+FLOOR_PREFIX = "floor:"
 
 
 def naive_assemble(path):
@@ -77,26 +87,20 @@ def run_mode(mode, path, out_npy):
     from desghost.focalplane.assembly import assemble_exposure
 
     t0 = time.perf_counter()
-    if mode == FLOOR:
-        decompress_only(path)
+    extra = {}
+    if mode.startswith(FLOOR_PREFIX):
+        extra = run_candidate(mode[len(FLOOR_PREFIX):], [path], default_decode_threads())
         image = np.zeros((1, 1))
     elif mode == "naive":
         image = naive_assemble(path)
     else:
-        kwargs = {"stream": {}, "workers2": {"workers": 2}, "step2": {"row_step": 2}, "step4": {"row_step": 4}}[mode]
+        kwargs = {"stream": {}, "stream-1thread": {"threads": 1}, "workers2": {"workers": 2},
+                  "step2": {"row_step": 2}, "step4": {"row_step": 4}}[mode]
         image = assemble_exposure(path, **kwargs).image
     seconds = time.perf_counter() - t0
     np.save(out_npy, image)
     rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    print(json.dumps({"mode": mode, "seconds": seconds, "peak_rss_mb": rss / 1024.0}))
-
-
-def decompress_only(path):
-    """Decompress every HDU and drop it: the floor of any full read."""
-    import fitsio
-    with fitsio.FITS(path) as f:
-        for hdu in f[1:]:
-            hdu.read()
+    print(json.dumps({"mode": mode, "seconds": seconds, "peak_rss_mb": rss / 1024.0, **extra}))
 
 
 def ghost_contrast(image, truth_path):
@@ -134,28 +138,39 @@ def main():
             write_simulated_exposure(path, SimulationConfig(flavor="raw", expnum=700000, seed=1, ccd_shape="full",
                                                             artifacts=arts))
     size_mb = path.stat().st_size / 1e6
-    results = {}
-    # every mode runs in a fresh process: Linux carries a parent's peak RSS into its children
-    for mode in [FLOOR] + MODES:
-        out = work / f"bench_{mode}.npy"
+    threads = default_decode_threads()
+
+    def measure(mode):
+        # every mode runs in a fresh process: Linux carries a parent's peak RSS into its children
+        out = work / f"bench_{mode.replace(':', '_')}.npy"
         proc = subprocess.run([sys.executable, __file__, "--mode", mode, str(path), str(out)],
-                              capture_output=True, text=True, check=True)
-        results[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
-        results[mode]["image"] = np.load(out).astype(float)
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"{mode} failed:\n{proc.stderr[-2000:]}")
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        r["image"] = np.load(out).astype(float)
+        return r
+
+    print(f"\nexposure {path} ({size_mb:.0f} MB compressed, 62 CCDs 2048x4096), {threads} threads = cores\n")
+    floors = {c: (measure(FLOOR_PREFIX + c) if available(c) else None) for c in CANDIDATES}
+    fastest = print_candidates(floors, threads)
+    floor_s = floors[fastest]["seconds"]
+    results = {mode: measure(mode) for mode in MODES}
     ref = results["stream"]["image"]
     live = ref != 23
-    print(f"\nexposure {path} ({size_mb:.0f} MB compressed, 62 CCDs 2048x4096)")
-    floor = results[FLOOR]
-    print(f"decompress only (fitsio, every HDU): {floor['seconds']:.2f} s, peak {floor['peak_rss_mb']:.0f} MB"
-          "  <- the floor of any full read on this machine\n")
-    print(f"{'mode':<10}{'seconds':>9}{'vs naive':>10}{'peak MB':>9}{'rms diff':>10}{'p99 |diff|':>11}{'ghost contrast':>16}")
+    print(f"\n{'mode':<15}{'seconds':>9}{'vs naive':>10}{'x floor':>9}{'peak MB':>9}{'rms diff':>10}{'p99 |diff|':>11}"
+          f"{'ghost contrast':>16}")
     t_naive = results["naive"]["seconds"]
     for mode in MODES:
         r = results[mode]
         d = r["image"] - ref
         contrast = ghost_contrast(r["image"], truth) if truth.exists() else float("nan")
-        print(f"{mode:<10}{r['seconds']:>9.2f}{t_naive / r['seconds']:>9.2f}x{r['peak_rss_mb']:>9.0f}"
-              f"{d[live].std():>10.2f}{np.percentile(np.abs(d[live]), 99):>11.1f}{contrast:>16.1f}")
+        print(f"{mode:<15}{r['seconds']:>9.2f}{t_naive / r['seconds']:>9.2f}x{r['seconds'] / floor_s:>8.2f}x"
+              f"{r['peak_rss_mb']:>9.0f}{d[live].std():>10.2f}{np.percentile(np.abs(d[live]), 99):>11.1f}{contrast:>16.1f}")
+    s = results["stream"]
+    print(f"\ntargets: default (stream) >= 5x naive: {t_naive / s['seconds']:.1f}x; within 1.3x of the floor: "
+          f"{s['seconds'] / floor_s:.2f}x; peak < 500 MB: {s['peak_rss_mb']:.0f} MB")
+    print("x floor: mode seconds / the floor's (the fastest decoder, one process, pixels only).")
     print("\nrms/p99 diff: grey levels (0-255) against 'stream' (every row); the sky noise is 13.5 grey levels.")
     print("ghost contrast: mean grey level inside the injected Bright/Rays footprints minus the sky median.")
 

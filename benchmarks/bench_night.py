@@ -2,8 +2,11 @@
 
 Runs, in one go and each in a fresh process (so its peak memory is its own):
 
-- ``floor-1`` / ``floor-N``: only decompress every HDU of every file (fitsio), with 1 and N
-  processes: the hardware floor of any full read.
+- the decoders of ``benchmarks/decode_floor.py`` side by side on the first exposure (MB/s of
+  decompressed data per CPU second), each in its own process; the one with the most MB/s per
+  core in one thread is the decoder of the floor modes;
+- ``floor-1`` / ``floor-N``: only decode every HDU of every file with that decoder, in 1 and
+  N processes: the hardware floor of any full read.
 - ``serial``: the naive way, ``process_exposure`` (= ``desghost run``) on one exposure after
   the other in one process, the model loaded once.
 - ``night-1`` / ``night-N``: ``desghost night`` with 1 and N assembly workers (detection
@@ -28,6 +31,9 @@ from pathlib import Path
 
 import psutil
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from decode_floor import CANDIDATES, available, print_candidates, run_candidate  # noqa: E402
+
 
 def simulate(path, expnum):
     from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
@@ -49,25 +55,31 @@ def ensure_exposures(work, n, workers):
     return [str(p) for p in paths]
 
 
-def _decompress(path):
-    import fitsio
-    with fitsio.FITS(path) as f:
-        for hdu in f[1:]:
-            hdu.read()
+def _decode(decoder, path):
+    return run_candidate(decoder, [path], 1)
 
 
-def run_mode(mode, paths, workers, outdir):
+def available_cores():
+    from desghost.driver.scheduling import available_cores as cores
+    return cores()
+
+
+def run_mode(mode, paths, workers, outdir, decoder="tiles-1"):
     """Run one mode in this process; print a JSON line with its wall time."""
     t0 = time.perf_counter()
-    if mode.startswith("floor"):
+    extra = {}
+    if mode.startswith("decoder:"):
+        extra = run_candidate(mode[len("decoder:"):], paths, available_cores())
+    elif mode.startswith("floor"):
         n = 1 if mode == "floor-1" else workers
         if n == 1:
             for p in paths:
-                _decompress(p)
+                _decode(decoder, p)
         else:
             from concurrent.futures import ProcessPoolExecutor
+            from functools import partial
             with ProcessPoolExecutor(max_workers=n) as pool:
-                list(pool.map(_decompress, paths))
+                list(pool.map(partial(_decode, decoder), paths))
     elif mode == "serial":
         from desghost.driver.exposure import RunConfig, process_exposure
         for p in paths:
@@ -78,7 +90,7 @@ def run_mode(mode, paths, workers, outdir):
         s = run_night(paths, outdir, workers=n, progress=False, inference=not mode.startswith("io"))
         if s.failed:
             raise SystemExit(f"{mode}: {len(s.failed)} exposures failed: {s.failed[0]}")
-    print(json.dumps({"mode": mode, "seconds": time.perf_counter() - t0}))
+    print(json.dumps({"mode": mode, "seconds": time.perf_counter() - t0, **extra}))
 
 
 def _tree_pss_mb(proc):
@@ -92,11 +104,12 @@ def _tree_pss_mb(proc):
     return total / 2**20
 
 
-def measure(mode, paths, workers, work):
+def measure(mode, paths, workers, work, decoder="tiles-1"):
     """Run a mode in a fresh process, sampling the memory of its process tree."""
-    outdir = work / f"out-{mode}"
+    outdir = work / f"out-{mode.replace(':', '_')}"
     shutil.rmtree(outdir, ignore_errors=True)
-    cmd = [sys.executable, __file__, "--run-mode", mode, "--workers", str(workers), "--outdir", str(outdir)] + paths
+    cmd = [sys.executable, __file__, "--run-mode", mode, "--workers", str(workers), "--outdir", str(outdir),
+           "--decoder", decoder] + paths
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = [0.0]
     ps = psutil.Process(proc.pid)
@@ -122,28 +135,33 @@ def measure(mode, paths, workers, work):
 
 
 def main():
-    from desghost.driver.scheduling import available_cores
-
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("paths", nargs="*", help="(internal) exposures of one mode")
     ap.add_argument("--exposures", type=int, default=4, help="full-size exposures to simulate and process")
     ap.add_argument("--workers", type=int, default=available_cores(), help="N (default: the cores)")
     ap.add_argument("--dir", default=os.environ.get("DESGHOST_BENCH_DIR", "/tmp/desghost-bench-night"))
     ap.add_argument("--run-mode", help=argparse.SUPPRESS)
+    ap.add_argument("--decoder", default="tiles-1", help=argparse.SUPPRESS)
     ap.add_argument("--outdir", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.run_mode:
-        run_mode(args.run_mode, args.paths, args.workers, args.outdir)
+        run_mode(args.run_mode, args.paths, args.workers, args.outdir, args.decoder)
         return
     work = Path(args.dir)
     paths = ensure_exposures(work, args.exposures, args.workers)
     n, w = len(paths), args.workers
     size_gb = sum(Path(p).stat().st_size for p in paths) / 1e9
+    print(f"decoders on {paths[0]}:", flush=True)
+    decoders = {c: (measure("decoder:" + c, paths[:1], w, work) if available(c) else None) for c in CANDIDATES}
+    print_candidates(decoders, available_cores())
+    single = {c: r for c, r in decoders.items() if r and c != "tiles-T"}
+    decoder = max(single, key=lambda c: single[c]["mb"] / single[c]["cpu_s"])
+    print(f"floor modes decode with {decoder} (the most MB/s per core in one thread), one process per core\n")
     modes = ["floor-1", "floor-N", "serial", "night-1", "night-N", "io-N"]
     results = {}
     for mode in modes:
         print(f"running {mode} ...", flush=True)
-        results[mode] = measure(mode, paths, w, work)
+        results[mode] = measure(mode, paths, w, work, decoder)
     floor = results["floor-N"]["seconds"]
     serial = results["serial"]["seconds"]
     print(f"\n{n} full-size raw exposures ({size_gb:.2f} GB compressed), N = {w} workers, "

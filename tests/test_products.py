@@ -217,3 +217,30 @@ def test_desghost_run_end_to_end(tmp_path, raw_exposure):
     hmap = hp.read_map(str(tmp_path / "map.fits"))
     assert hp.npix2nside(hmap.size) == 64
     assert (hmap.sum() > 0) == (len(rec["excluded_ccds"]) > 0)
+
+
+def test_an_empty_ccd_mask_written_without_compression_reads_as_cfitsio_s(tmp_path):
+    """The shortcut HDU holds what cfitsio writes for zeros: same pixels, keywords and values."""
+    from astropy.io import fits
+
+    from desghost.products.maskfits import MASK_TILE_ROWS, write_empty_mask_hdu
+
+    cards = [{"name": "CCDNUM", "value": 5}, {"name": "DETPOS", "value": "S25"}, {"name": "CD1_1", "value": 7.3e-5}]
+    path = str(tmp_path / "m.fits")
+    ny, nx = 3 * MASK_TILE_ROWS + 17, 96  # a last tile shorter than the others
+    with fitsio.FITS(path, "rw", clobber=True) as f:
+        f.write(None)
+        f.write(np.zeros((ny, nx), np.int32), extname="CFITSIO", header=cards, compress="PLIO",
+                tile_dims=[MASK_TILE_ROWS, nx])
+        write_empty_mask_hdu(f, ny, nx, "SHORTCUT", cards)
+        f.write(np.arange(6, dtype=np.int32).reshape(2, 3), extname="AFTER")
+    with fitsio.FITS(path) as f:
+        ref, new = f["CFITSIO"], f["SHORTCUT"]
+        assert new.is_compressed() and new.read().dtype == np.int32
+        assert np.array_equal(new.read(), ref.read()) and not new.read().any()
+        keys = {r["name"]: r["value"] for r in ref.read_header().records() if r["name"] != "EXTNAME"}
+        assert keys == {r["name"]: r["value"] for r in new.read_header().records() if r["name"] != "EXTNAME"}
+        assert f["AFTER"].read()[1, 2] == 5
+    with fits.open(path) as hdul:
+        assert hdul["SHORTCUT"].data.shape == (ny, nx) and not hdul["SHORTCUT"].data.any()
+        assert hdul["SHORTCUT"].header["CCDNUM"] == 5

@@ -236,3 +236,8 @@ def json_line(value):
 def format_metric(value):
     """A metric as ``0.123``, or ``  nan`` when it is undefined (None or not finite)."""
     return "  nan" if value is None or not math.isfinite(value) else f"{value:5.3f}"
+
+
+#: ``--decoder`` of the commands that read exposures.
+DECODER_HELP = ("how raw CCDs are decoded: auto, their Rice tiles by imagecodecs in one thread per core (the same "
+                "pixels as cfitsio, faster); fitsio, every pixel by cfitsio (default auto)")

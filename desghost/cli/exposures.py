@@ -5,6 +5,7 @@ import time
 
 from desghost.catalog.location import CATALOG_HELP, catalog_path
 from desghost.cli.common import (
+    DECODER_HELP,
     add_parser,
     device_parent,
     fraction,
@@ -20,6 +21,7 @@ from desghost.driver.many import process_exposures
 from desghost.errors import UsageError, exit_code_of_run
 from desghost.products.exclusion_rule import DEFAULT_MIN_PRESENT_FRACTION
 from desghost.products.skymap import add_masks_to_map
+from desghost.reading.exposure import DECODERS
 from desghost.runners.night import run_night
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 
@@ -55,6 +57,7 @@ def register_run(sub):
     p.add_argument("--row-step", type=positive_int, default=1,
                    help="read every N-th CCD row: N times faster, sqrt(N) lower signal-to-noise (default 1: all rows)")
     p.add_argument("--workers", type=positive_int, default=1, help="processes reading the CCDs of one exposure")
+    p.add_argument("--decoder", choices=DECODERS, default="auto", help=DECODER_HELP)
     p.add_argument("--no-overlay", action="store_true", help="do not write the overlay PNG")
     p.add_argument("--healpix", metavar="MAP", help="also add the masked area to this HEALPix map")
     p.add_argument("--nside", type=nside, default=1024, help="nside of a new --healpix map (a power of 2)")
@@ -88,6 +91,7 @@ def register_night(sub):
     p.add_argument("--batch-size", type=positive_int, default=None,
                    help="images per forward pass (default 1 on CPU: identical to `desghost run`; 8 on the GPU)")
     p.add_argument("--catalog", help=CATALOG_HELP)
+    p.add_argument("--decoder", choices=DECODERS, default="auto", help=DECODER_HELP)
     p.add_argument("--area-threshold", type=fraction, default=0.0, help=AREA_THRESHOLD_HELP)
     p.add_argument("--min-ccd-fraction", type=fraction, default=DEFAULT_MIN_PRESENT_FRACTION,
                    help=MIN_CCD_FRACTION_HELP)
@@ -104,7 +108,7 @@ def register_night(sub):
 def _run_config(args, **extra):
     return RunConfig(model=None if args.model == "default" else args.model, device=args.device,
                      threshold=args.threshold, area_threshold=args.area_threshold,
-                     min_present_fraction=args.min_ccd_fraction, **extra)
+                     min_present_fraction=args.min_ccd_fraction, decoder=args.decoder, **extra)
 
 
 def cmd_run(args):

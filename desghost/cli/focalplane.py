@@ -4,6 +4,7 @@ import sys
 import time
 
 from desghost.cli.common import (
+    DECODER_HELP,
     add_parser,
     expnum,
     json_line,
@@ -16,7 +17,7 @@ from desghost.cli.common import (
 from desghost.errors import UsageError, exit_code_of_run
 from desghost.focalplane.assembly import DEFAULT_ROW_STEP, assemble_exposure
 from desghost.focalplane.imagefile import check_output_format, write_focal_plane
-from desghost.reading.exposure import open_exposure
+from desghost.reading.exposure import DECODERS, open_exposure
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 
 
@@ -36,6 +37,7 @@ def register(sub):
     p.add_argument("--row-step", type=positive_int, default=None,
                    help="read every N-th CCD row: N times faster, sqrt(N) lower signal-to-noise (default 1: all rows)")
     p.add_argument("--workers", type=positive_int, default=1, help="processes reading CCDs in parallel (default 1)")
+    p.add_argument("--decoder", choices=DECODERS, default="auto", help=DECODER_HELP)
     p.add_argument("--lenient", action="store_true",
                    help="exit 0 when the image was written despite input warnings (codes 10-12, 15, 17)")
 
@@ -70,7 +72,7 @@ def cmd_assemble(args):
         raise UsageError("--row-step must be >= 1")
     exposure = open_exposure(source)
     bar = progress_bar(args, len(exposure.ccdnums), f"EXPNUM {exposure.expnum}")
-    fp = assemble_exposure(exposure, row_step=row_step, workers=max(1, args.workers),
+    fp = assemble_exposure(exposure, row_step=row_step, workers=max(1, args.workers), decoder=args.decoder,
                            progress=(lambda c: bar.update()) if bar else None)
     if bar:
         bar.close()

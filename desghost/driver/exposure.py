@@ -43,6 +43,8 @@ class RunConfig:
     min_present_fraction: float = DEFAULT_MIN_PRESENT_FRACTION  # cut-outs with less of their CCD: never excluded
     row_step: int = 1
     workers: int = 1                  # processes reading CCDs of one exposure
+    decode_threads: int | None = None  # threads decoding one exposure's raw CCDs; None: one per core
+    decoder: str = "auto"             # "fitsio": cfitsio decodes every pixel (see Exposure.ccds)
     write_mask: bool = True
     write_overlay: bool = True
 
@@ -143,7 +145,8 @@ def prepare_exposure(source, config=None, layout=None, progress=None):
     layout = layout or load_layout()
     t0 = time.perf_counter()
     exposure = open_exposure(source, layout)
-    fp = assemble_exposure(exposure, layout, row_step=cfg.row_step, workers=cfg.workers, progress=progress)
+    fp = assemble_exposure(exposure, layout, row_step=cfg.row_step, workers=cfg.workers, progress=progress,
+                           threads=cfg.decode_threads, decoder=cfg.decoder)
     frames = _ccd_frames(exposure, layout) if cfg.write_mask else {}
     return PreparedExposure(source, fp, frames, time.perf_counter() - t0)
 

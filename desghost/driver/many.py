@@ -24,6 +24,7 @@ A bounded number of exposures is in flight, so memory stays flat however long th
 CPU the default batch is one image, which gives results identical to one exposure at a time;
 batched CPU inference agrees to float rounding (about 1e-7 in the scores) and is no faster.
 """
+import dataclasses
 import os
 import signal
 from collections import deque
@@ -38,7 +39,7 @@ from desghost.driver.executors import InProcessExecutor, WorkerPool
 from desghost.driver.exposure import detect_prepared, finish_exposure, load_run_model, prepare_exposure
 from desghost.driver.outcome import Outcome, without_pixels
 from desghost.driver.preflight import check_catalog, check_output_dir, claim_expnums
-from desghost.driver.scheduling import in_flight_limit, inference_threads, resolve_batch_size
+from desghost.driver.scheduling import decode_threads, in_flight_limit, inference_threads, resolve_batch_size
 from desghost.errors import OutputError, failure_reason
 from desghost.reading.fitsfile import short_error
 
@@ -173,6 +174,8 @@ def process_exposures(paths, outdir, config, catalog_path=None, workers=0, batch
     if device == "cpu" and workers > 0:
         torch.set_num_threads(inference_threads(workers, device))
     threshold = model.config.score_threshold
+    if workers > 0 and config.decode_threads is None:
+        config = dataclasses.replace(config, decode_threads=decode_threads(workers))
     limit = in_flight_limit(workers, batch) if workers > 0 else batch
     executor = WorkerPool(workers) if workers > 0 else InProcessExecutor()
     outcomes = []

@@ -22,6 +22,12 @@ def default_workers():
     return max(1, available_cores())
 
 
+def decode_threads(workers, cores=None):
+    """Decoding threads of each assembly when ``workers`` processes assemble exposures side by side."""
+    cores = cores or available_cores()
+    return max(1, cores // max(1, workers))
+
+
 def inference_threads(workers, device, cores=None):
     """Torch threads of the parent's detector: the cores the workers leave, at least one (CPU only)."""
     cores = cores or available_cores()

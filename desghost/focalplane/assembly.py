@@ -155,11 +155,17 @@ def assemble_binned(binned, layout, windowed=()):
     return image, present, warnings, noise, window_px
 
 
-def _bin_subset(exposure, layout, row_step, ccdnums):
-    return list(binned_frames(exposure.ccds(row_step=row_step, only=ccdnums), layout))
+def _bin_subset(exposure, layout, row_step, ccdnums, decoder):
+    return list(binned_frames(exposure.ccds(row_step=row_step, only=ccdnums, decoder=decoder), layout))
 
 
-def _binned_in_processes(exposure, layout, row_step, workers, progress):
+def default_decode_threads():
+    """Threads that decode one exposure's CCDs when the caller does not choose: one per core."""
+    from desghost.driver.scheduling import available_cores
+    return available_cores()
+
+
+def _binned_in_processes(exposure, layout, row_step, workers, progress, decoder):
     """Read and bin the CCDs in ``workers`` processes (decompression holds the GIL)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -168,7 +174,7 @@ def _binned_in_processes(exposure, layout, row_step, workers, progress):
     chunks = [ccdnums[i::workers * 4] for i in range(workers * 4)]
     ctx = multiprocessing.get_context("forkserver")  # safe when the parent already runs torch threads
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(_bin_subset, exposure, layout, row_step, set(c)) for c in chunks if c]
+        futures = [pool.submit(_bin_subset, exposure, layout, row_step, set(c), decoder) for c in chunks if c]
         for fut in futures:
             for item in fut.result():
                 if progress is not None:
@@ -176,7 +182,8 @@ def _binned_in_processes(exposure, layout, row_step, workers, progress):
                 yield item
 
 
-def assemble_exposure(source, layout=None, row_step=DEFAULT_ROW_STEP, progress=None, workers=1):
+def assemble_exposure(source, layout=None, row_step=DEFAULT_ROW_STEP, progress=None, workers=1, threads=None,
+                      decoder="auto"):
     """Turn a DECam exposure into its 400x400 focal-plane image with metadata.
 
     Parameters
@@ -190,6 +197,12 @@ def assemble_exposure(source, layout=None, row_step=DEFAULT_ROW_STEP, progress=N
         Called with each CCDNUM as it is binned (for progress bars).
     workers : int
         Processes that read and bin CCDs in parallel (1: in this process, streaming).
+    threads : int, optional
+        With one process, threads decoding Rice-compressed raw CCDs
+        (:meth:`desghost.reading.exposure.Exposure.ccds`); default one per core.
+    decoder : {"auto", "fitsio"}
+        ``auto`` decodes raw Rice tiles with imagecodecs, ``fitsio`` reads every pixel with
+        cfitsio (the same pixels; see :meth:`~desghost.reading.exposure.Exposure.ccds`).
 
     Returns
     -------
@@ -207,10 +220,11 @@ def assemble_exposure(source, layout=None, row_step=DEFAULT_ROW_STEP, progress=N
     windows = exposure.windows()
 
     if workers > 1:
-        binned = _binned_in_processes(exposure, layout, row_step, workers, progress)
+        binned = _binned_in_processes(exposure, layout, row_step, workers, progress, decoder)
     else:
         def frames():
-            for frame in exposure.ccds(row_step=row_step):
+            n_threads = default_decode_threads() if threads is None else threads
+            for frame in exposure.ccds(row_step=row_step, threads=n_threads, decoder=decoder):
                 if progress is not None:
                     progress(frame.ccdnum)
                 yield frame

@@ -5,6 +5,7 @@ DETPOS, CCDNUM, EXPNUM, the mask planes declared as ``MP_<NAME> = bit``) at full
 resolution (a cut-out: at its own size, ``DGWINSEC`` its section of the CCD); a FOCALPLANE
 image with the 400x400 mask; an INSTANCES table.
 """
+from functools import lru_cache
 from typing import NamedTuple
 
 import fitsio
@@ -21,6 +22,63 @@ MASK_TILE_ROWS = 64
 
 INSTANCE_DTYPE = np.dtype([("ID", ">i2"), ("CLASS", "S8"), ("SCORE", ">f4"), ("BBOX", ">f4", (4,)),
                            ("AREA_PX", ">i4"), ("NCCD", ">i2"), ("CCDNUMS", "S200"), ("AREA_FRACS", "S400")])
+
+
+@lru_cache(maxsize=8)
+def _zero_plio_tile(rows, nx):
+    """cfitsio's PLIO encoding of an all-zero int32 tile of ``rows`` x ``nx`` pixels (int16 words)."""
+    import tempfile
+    from pathlib import Path
+
+    from astropy.io import fits
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "zero.fits"
+        with fitsio.FITS(str(path), "rw", clobber=True) as f:
+            f.write(np.zeros((rows, nx), dtype=np.int32), compress="PLIO", tile_dims=[rows, nx])
+        with fits.open(path, disable_image_compression=True) as hdul:
+            return np.array(hdul[1].data["COMPRESSED_DATA"][0], dtype=">i2")
+
+
+def _compressed_image_cards(ny, nx, tile_rows):
+    """The keywords cfitsio writes for a PLIO-compressed int32 image, with its comments."""
+    return [{"name": "ZIMAGE", "value": True, "comment": "extension contains compressed image"},
+            {"name": "ZBITPIX", "value": 32, "comment": "data type of original image"},
+            {"name": "ZNAXIS", "value": 2, "comment": "dimension of original image"},
+            {"name": "ZNAXIS1", "value": nx, "comment": "length of original image axis"},
+            {"name": "ZNAXIS2", "value": ny, "comment": "length of original image axis"},
+            {"name": "ZTILE1", "value": nx, "comment": "size of tiles to be compressed"},
+            {"name": "ZTILE2", "value": tile_rows, "comment": "size of tiles to be compressed"},
+            {"name": "ZCMPTYPE", "value": "PLIO_1", "comment": "compression algorithm"}]
+
+
+def write_empty_mask_hdu(f, ny, nx, extname, cards, tile_rows=MASK_TILE_ROWS):
+    """Append an all-zero int32 image, PLIO-compressed in ``tile_rows``-row tiles, without compressing it.
+
+    The HDU is the binary table cfitsio would write for ``f.write(zeros, compress="PLIO",
+    tile_dims=[tile_rows, nx])``: each tile holds cfitsio's own encoding of a zero tile
+    (computed once per tile shape), so readers (fitsio, astropy) see the same int32 zeros and
+    the same keywords.  About 3 ms per 2048x4096 CCD instead of about 40 ms.
+
+    Parameters
+    ----------
+    f : fitsio.FITS
+        Open for writing.
+    ny, nx : int
+        Image shape in pixels.
+    extname : str
+    cards : list of dict
+        The HDU's own header records (fitsio format).
+    """
+    n_tiles = -(-ny // tile_rows)
+    tiles = np.zeros(n_tiles, dtype=[("COMPRESSED_DATA", "O")])
+    full = _zero_plio_tile(tile_rows, nx)
+    for t in range(n_tiles):
+        rows = min(tile_rows, ny - t * tile_rows)
+        tiles["COMPRESSED_DATA"][t] = full if rows == tile_rows else _zero_plio_tile(rows, nx)
+    f.write(tiles, extname=extname)
+    f[-1].write_keys(_compressed_image_cards(ny, nx, tile_rows), clean=False)  # fitsio drops Z keys otherwise
+    f[-1].write_keys(cards)
 
 
 def focal_plane_mask(instances, shape):
@@ -94,13 +152,16 @@ def write_mask_fits(path, result, layout, ccd_frames, provenance_cards):
                     continue
                 frame = ccd_frames[ccdnum]
                 ny, nx, orientation, wcs = frame.ny_px, frame.nx_px, frame.orientation, frame.wcs_cards
-                mask = np.zeros((ny, nx), dtype=np.int32)
-                for inst in touching.get(ccdnum, []):
-                    mask[ccd_mask(inst.mask, layout.ccds[ccdnum].box_px, ny, nx, orientation, frame.window)] \
-                        |= class_value(inst.class_name)
                 detpos = layout.ccds[ccdnum].detpos
                 cards = [{"name": "CCDNUM", "value": ccdnum}, {"name": "DETPOS", "value": detpos},
                          {"name": "EXPNUM", "value": result.expnum}] + plane_cards() + window_cards(frame.window) + list(wcs)
+                if ccdnum not in touching:  # most CCDs: nothing to compress
+                    write_empty_mask_hdu(f, ny, nx, detpos, cards)
+                    continue
+                mask = np.zeros((ny, nx), dtype=np.int32)
+                for inst in touching[ccdnum]:
+                    mask[ccd_mask(inst.mask, layout.ccds[ccdnum].box_px, ny, nx, orientation, frame.window)] \
+                        |= class_value(inst.class_name)
                 f.write(mask, extname=detpos, header=cards, compress="PLIO", tile_dims=[MASK_TILE_ROWS, nx])
             f.write(focal_plane_mask(result.instances, result.image.shape), extname="FOCALPLANE",
                     header=[{"name": "EXPNUM", "value": result.expnum}] + plane_cards(),

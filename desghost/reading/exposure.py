@@ -18,6 +18,7 @@ community-pipeline files are tile-compressed one row per tile, skipped rows are 
 decompressed.
 """
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,11 @@ from desghost.reading.fitsfile import header_to_dict, open_fits, short_error
 from desghost.reading.headers import band_of, check_instrument, detect_flavor, expnum_of, identify_ccd
 from desghost.reading.raw import data_section, read_raw_ccd
 from desghost.reading.records import CCDEntry, CCDFrame, DataExtent
+from desghost.reading.rice import read_rice_rows, rice_layout
 from desghost.reading.window import ccd_window, place_window
+
+#: How raw CCD pixels are decoded (see :meth:`Exposure.ccds`).
+DECODERS = ("auto", "fitsio")
 
 
 class Exposure:
@@ -135,8 +140,8 @@ class Exposure:
         """CCDNUMs present in the exposure, in file order."""
         return [e.ccdnum for e in self.entries]
 
-    def ccds(self, row_step=1, only=None):
-        """Yield a :class:`CCDFrame` per science CCD, reading one at a time.
+    def ccds(self, row_step=1, only=None, threads=1, decoder="auto"):
+        """Yield a :class:`CCDFrame` per science CCD, in file order.
 
         Parameters
         ----------
@@ -144,19 +149,43 @@ class Exposure:
             Read every ``row_step``-th row of each CCD (1 reads everything).
         only : collection of int, optional
             Read only these CCDNUMs.
+        threads : int
+            Threads decoding Rice-compressed raw CCDs (:mod:`desghost.reading.rice`, which
+            releases the GIL); at most ``threads + 1`` CCDs are in memory at once.  Other
+            inputs are read one CCD at a time in this thread.
+        decoder : {"auto", "fitsio"}
+            ``auto``: raw CCDs that :func:`desghost.reading.rice.rice_layout` covers are decoded
+            from their tiles with imagecodecs (bit-identical pixels); ``fitsio``: cfitsio reads
+            everything (one thread).
         """
+        if decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, not {decoder!r}")
+        entries = [e for e in self.entries if only is None or e.ccdnum in only]
         current_path, fits = None, None
+        pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 and self.flavor == "raw" else None
+        pending = []  # futures (or finished frames) in file order
         try:
-            for entry in self.entries:
-                if only is not None and entry.ccdnum not in only:
-                    continue
+            for entry in entries:
                 if entry.path != current_path:
                     if fits is not None:
                         fits.close()
                     fits = open_fits(entry.path)
                     current_path = entry.path
-                yield self._read_ccd(fits, entry, row_step)
+                rice = self._rice_source(fits, entry) if self.flavor == "raw" and decoder == "auto" else None
+                if pool is not None and rice is not None:
+                    pending.append(pool.submit(self._read_ccd, None, entry, row_step, rice))
+                else:
+                    pending.append(self._read_ccd(fits, entry, row_step, rice))
+                while len(pending) > (threads if pool is not None else 0):
+                    yield _result(pending.pop(0))
+            while pending:
+                yield _result(pending.pop(0))
         finally:
+            if pool is not None:
+                for item in pending:
+                    if isinstance(item, Future):
+                        item.cancel()
+                pool.shutdown(wait=True)
             if fits is not None:
                 fits.close()
 
@@ -192,18 +221,34 @@ class Exposure:
         """``{ccdnum: CCDWindow}`` of the CCDs that are cut-outs (empty for whole CCDs)."""
         return dict(self._windows)
 
-    def _read_ccd(self, fits, entry, row_step):
+    @staticmethod
+    def _rice_source(fits, entry):
+        """``(path, data_start, RiceLayout)`` of a raw CCD that :mod:`desghost.reading.rice` can decode, else None."""
+        layout = rice_layout(entry.header)
+        if layout is None:
+            return None
+        return entry.path, fits[entry.hdu_index].get_offsets()["data_start"], layout
+
+    def _read_ccd(self, fits, entry, row_step, rice=None):
+        """One CCD's frame: pixels from ``rice`` (``_rice_source``; no ``fits`` needed) or through fitsio."""
         path, extname, ccdnum = entry.path, entry.extname, entry.ccdnum
         source = f"{path}[{extname}]"
         try:
-            hdu = fits[entry.hdu_index]
-            ny, nx = hdu.get_dims()
-            if self.flavor == "raw":
-                pixels, full_shape = read_raw_ccd(hdu, entry.header, nx, row_step, source)
-            elif self.flavor == "des":
-                pixels, full_shape = read_des_ccd(fits, hdu, ny, nx, row_step), (ny, nx)
+            if rice is not None:
+                rice_path, data_start, layout = rice
+                pixels, full_shape = read_raw_ccd(
+                    lambda rows: read_rice_rows(rice_path, data_start, layout, rows),
+                    entry.header, layout.nx_px, row_step, source)
             else:
-                pixels, full_shape = read_community_ccd(hdu, ny, nx, row_step), (ny, nx)
+                hdu = fits[entry.hdu_index]
+                ny, nx = hdu.get_dims()
+                if self.flavor == "raw":
+                    pixels, full_shape = read_raw_ccd(lambda rows: hdu[rows.start:rows.stop:rows.step, 0:nx],
+                                                      entry.header, nx, row_step, source)
+                elif self.flavor == "des":
+                    pixels, full_shape = read_des_ccd(fits, hdu, ny, nx, row_step), (ny, nx)
+                else:
+                    pixels, full_shape = read_community_ccd(hdu, ny, nx, row_step), (ny, nx)
         except (OSError, ValueError, RuntimeError) as exc:
             raise CorruptFileError(f"cannot read pixels ({short_error(exc)})", path=path, hdu=extname) from exc
         warnings = []
@@ -234,6 +279,10 @@ class Exposure:
         return CCDFrame(ccdnum=ccdnum, detpos=entry.detpos, pixels=pixels, header=entry.header,
                         row_step=row_step, full_shape=full_shape, source=source, warnings=warnings,
                         window=window)
+
+
+def _result(item):
+    return item.result() if isinstance(item, Future) else item
 
 
 def open_exposure(source, layout=None):

@@ -32,12 +32,14 @@ def data_section(header, source):
     return section(header, "DATASEC", source)
 
 
-def read_raw_ccd(hdu, header, nx, row_step, source):
+def read_raw_ccd(read_rows, header, nx, row_step, source):
     """Overscan-subtracted, gain-corrected data section of a raw CCD.
 
     Parameters
     ----------
-    hdu : fitsio.ImageHDU
+    read_rows : callable
+        ``read_rows(range) -> ndarray (len(range), nx)``: the HDU's pixels of those rows, every
+        column (fitsio, or :func:`desghost.reading.rice.read_rice_rows`).
     header : dict
         The CCD's (merged) header: DATASEC, DATASECA/B, BIASSECA/B, GAINA/B.
     nx : int
@@ -55,17 +57,27 @@ def read_raw_ccd(hdu, header, nx, row_step, source):
         ``(ny_data, nx_data)`` of the whole data section.
     """
     rows, cols = data_section(header, source)
-    block = hdu[rows.start:rows.stop:row_step, 0:nx].astype(np.float32)
-    out = block[:, cols]
+    block = read_rows(range(rows.start, rows.stop, row_step))
+    if block.dtype.kind not in "iu":
+        block = block.astype(np.float32)
+    # One float32 pass per amplifier straight from the integer pixels: the same values as
+    # converting the whole block to float32 first (integers below 2**24 convert exactly, and
+    # the median of integers is exact in float32), without the block-sized copies.
+    out = np.empty((block.shape[0], cols.stop - cols.start), dtype=np.float32)
     amps = [a for a in ("A", "B") if f"DATASEC{a}" in header]
-    if not amps and "BIASSEC" in header:
-        _, bcols = section(header, "BIASSEC", source)
-        out = out - np.median(block[:, bcols])
+    if not amps:
+        bias = np.float32(np.median(block[:, section(header, "BIASSEC", source)[1]])) if "BIASSEC" in header else 0
+        np.subtract(block[:, cols], np.float32(bias), out=out, dtype=np.float32)
+    covered = 0
     for amp in amps:
         _, dcols = section(header, f"DATASEC{amp}", source)
         _, bcols = section(header, f"BIASSEC{amp}", source)
-        bias = np.median(block[:, bcols])
-        gain = float(header.get(f"GAIN{amp}", 1.0) or 1.0)
-        sel = slice(dcols.start - cols.start, dcols.stop - cols.start)
-        out[:, sel] = (block[:, dcols] - bias) * gain
-    return np.ascontiguousarray(out), (rows.stop - rows.start, cols.stop - cols.start)
+        bias = np.float32(np.median(block[:, bcols]))
+        gain = np.float32(float(header.get(f"GAIN{amp}", 1.0) or 1.0))
+        if not covered and (dcols.stop - dcols.start) < out.shape[1]:
+            np.copyto(out, block[:, cols], casting="unsafe")  # columns no amplifier claims stay as read
+        dst = out[:, dcols.start - cols.start:dcols.stop - cols.start]
+        np.subtract(block[:, dcols], bias, out=dst, dtype=np.float32)
+        dst *= gain
+        covered += dcols.stop - dcols.start
+    return out, (rows.stop - rows.start, cols.stop - cols.start)
