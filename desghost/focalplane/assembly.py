@@ -100,14 +100,19 @@ def bin_frame(frame, layout, default):
     return binned.rows, binned.cols, mean
 
 
+def binned_frame(frame, layout, default):
+    """``(ccdnum, rows, cols, sky-subtracted means, warnings)`` of one frame binned into its box."""
+    rows, cols, mean = bin_frame(frame, layout, default)
+    if np.isfinite(mean).any():
+        mean = mean - float(np.nanmedian(mean))
+    return frame.ccdnum, rows, cols, mean, frame.warnings
+
+
 def binned_frames(frames, layout):
-    """Bin each frame into its box: yields ``(ccdnum, rows, cols, sky-subtracted means, warnings)``."""
+    """Bin each frame into its box: yields :func:`binned_frame` tuples."""
     default = default_orientation(layout)
     for frame in frames:
-        rows, cols, mean = bin_frame(frame, layout, default)
-        if np.isfinite(mean).any():
-            mean = mean - float(np.nanmedian(mean))
-        yield frame.ccdnum, rows, cols, mean, frame.warnings
+        yield binned_frame(frame, layout, default)
 
 
 def assemble_binned(binned, layout, windowed=()):
@@ -222,13 +227,16 @@ def assemble_exposure(source, layout=None, row_step=DEFAULT_ROW_STEP, progress=N
     if workers > 1:
         binned = _binned_in_processes(exposure, layout, row_step, workers, progress, decoder)
     else:
-        def frames():
+        def binned_in_threads():
+            # each CCD is read and binned in the thread that decoded it (numpy releases the GIL)
             n_threads = default_decode_threads() if threads is None else threads
-            for frame in exposure.ccds(row_step=row_step, threads=n_threads, decoder=decoder):
+            default = default_orientation(layout)
+            for item in exposure.ccds(row_step=row_step, threads=n_threads, decoder=decoder,
+                                      per_frame=lambda frame: binned_frame(frame, layout, default)):
                 if progress is not None:
-                    progress(frame.ccdnum)
-                yield frame
-        binned = binned_frames(frames(), layout)
+                    progress(item[0])
+                yield item
+        binned = binned_in_threads()
     image, present, warnings, noise, window_px = assemble_binned(binned, layout, set(windows))
     dead = layout.dead_ccds(exposure.expnum)
     missing = [c for c in layout.ccdnums if c not in exposure.ccdnums and c not in dead]

@@ -140,7 +140,7 @@ class Exposure:
         """CCDNUMs present in the exposure, in file order."""
         return [e.ccdnum for e in self.entries]
 
-    def ccds(self, row_step=1, only=None, threads=1, decoder="auto"):
+    def ccds(self, row_step=1, only=None, threads=1, decoder="auto", per_frame=None):
         """Yield a :class:`CCDFrame` per science CCD, in file order.
 
         Parameters
@@ -157,6 +157,9 @@ class Exposure:
             ``auto``: raw CCDs that :func:`desghost.reading.rice.rice_layout` covers are decoded
             from their tiles with imagecodecs (bit-identical pixels); ``fitsio``: cfitsio reads
             everything (one thread).
+        per_frame : callable, optional
+            Applied to each frame in the thread that read it (for example binning, which then
+            runs in parallel too); its results are yielded instead of the frames.
         """
         if decoder not in DECODERS:
             raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, not {decoder!r}")
@@ -173,9 +176,9 @@ class Exposure:
                     current_path = entry.path
                 rice = self._rice_source(fits, entry) if self.flavor == "raw" and decoder == "auto" else None
                 if pool is not None and rice is not None:
-                    pending.append(pool.submit(self._read_ccd, None, entry, row_step, rice))
+                    pending.append(pool.submit(self._read_and_apply, None, entry, row_step, rice, per_frame))
                 else:
-                    pending.append(self._read_ccd(fits, entry, row_step, rice))
+                    pending.append(self._read_and_apply(fits, entry, row_step, rice, per_frame))
                 while len(pending) > (threads if pool is not None else 0):
                     yield _result(pending.pop(0))
             while pending:
@@ -229,6 +232,10 @@ class Exposure:
             return None
         return entry.path, fits[entry.hdu_index].get_offsets()["data_start"], layout
 
+    def _read_and_apply(self, fits, entry, row_step, rice, per_frame):
+        frame = self._read_ccd(fits, entry, row_step, rice)
+        return frame if per_frame is None else per_frame(frame)
+
     def _read_ccd(self, fits, entry, row_step, rice=None):
         """One CCD's frame: pixels from ``rice`` (``_rice_source``; no ``fits`` needed) or through fitsio."""
         path, extname, ccdnum = entry.path, entry.extname, entry.ccdnum
@@ -252,7 +259,9 @@ class Exposure:
         except (OSError, ValueError, RuntimeError) as exc:
             raise CorruptFileError(f"cannot read pixels ({short_error(exc)})", path=path, hdu=extname) from exc
         warnings = []
-        if self.flavor != "des" and not np.isfinite(pixels.sum(dtype=np.float64)):
+        # raw integer pixels minus a median, times a header number, are finite: no scan needed
+        from_integers = self.flavor == "raw" and int(entry.header.get("ZBITPIX", entry.header.get("BITPIX", -32))) > 0
+        if self.flavor != "des" and not from_integers and not np.isfinite(pixels.sum(dtype=np.float64)):
             bad = ~np.isfinite(pixels)
             warnings.append(InputWarning("nonfinite_pixels",
                                          f"{source}: {int(bad.sum())} NaN/inf pixels excluded"))
@@ -260,7 +269,7 @@ class Exposure:
         if entry.path in self.dq_masks:
             apply_dq_mask(pixels, self.dq_masks[entry.path], entry, row_step)
         known_dead = ccdnum in self.layout.dead_ccds(self.expnum)
-        if not known_dead and pixels.size and np.isnan(pixels).all():
+        if not known_dead and pixels.size and not from_integers and np.isnan(pixels).all():
             what = "MSK" if self.flavor == "des" else "its data-quality mask or NaN"
             warnings.append(InputWarning("masked_ccds", f"{source}: every pixel is flagged by {what}; "
                                                         f"CCD {ccdnum} left blank", ccdnum))
