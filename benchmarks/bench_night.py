@@ -64,7 +64,7 @@ def available_cores():
     return cores()
 
 
-def run_mode(mode, paths, workers, outdir, decoder="tiles-1"):
+def run_mode(mode, paths, workers, outdir, decoder="tiles-1", device="auto"):
     """Run one mode in this process; print a JSON line with its wall time."""
     t0 = time.perf_counter()
     extra = {}
@@ -83,11 +83,13 @@ def run_mode(mode, paths, workers, outdir, decoder="tiles-1"):
     elif mode == "serial":
         from desghost.driver.exposure import RunConfig, process_exposure
         for p in paths:
-            process_exposure(p, outdir, RunConfig())
+            process_exposure(p, outdir, RunConfig(device=device))
     else:
+        from desghost.driver.exposure import RunConfig
         from desghost.runners.night import run_night
         n = 1 if mode == "night-1" else workers
-        s = run_night(paths, outdir, workers=n, progress=False, inference=not mode.startswith("io"))
+        s = run_night(paths, outdir, config=RunConfig(device=device), workers=n, progress=False,
+                      inference=not mode.startswith("io"))
         if s.failed:
             raise SystemExit(f"{mode}: {len(s.failed)} exposures failed: {s.failed[0]}")
     print(json.dumps({"mode": mode, "seconds": time.perf_counter() - t0, **extra}))
@@ -104,12 +106,12 @@ def _tree_pss_mb(proc):
     return total / 2**20
 
 
-def measure(mode, paths, workers, work, decoder="tiles-1"):
+def measure(mode, paths, workers, work, decoder="tiles-1", device="auto"):
     """Run a mode in a fresh process, sampling the memory of its process tree."""
     outdir = work / f"out-{mode.replace(':', '_')}"
     shutil.rmtree(outdir, ignore_errors=True)
     cmd = [sys.executable, __file__, "--run-mode", mode, "--workers", str(workers), "--outdir", str(outdir),
-           "--decoder", decoder] + paths
+           "--decoder", decoder, "--device", device] + paths
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = [0.0]
     ps = psutil.Process(proc.pid)
@@ -137,15 +139,17 @@ def measure(mode, paths, workers, work, decoder="tiles-1"):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("paths", nargs="*", help="(internal) exposures of one mode")
-    ap.add_argument("--exposures", type=int, default=4, help="full-size exposures to simulate and process")
+    ap.add_argument("--exposures", type=int, default=4, help="full-size exposures to simulate and process (default 4)")
     ap.add_argument("--workers", type=int, default=available_cores(), help="N (default: the cores)")
-    ap.add_argument("--dir", default=os.environ.get("DESGHOST_BENCH_DIR", "/tmp/desghost-bench-night"))
+    ap.add_argument("--dir", default=os.environ.get("DESGHOST_BENCH_DIR", "/tmp/desghost-bench-night"),
+                    help="where the simulated exposures are kept (default /tmp/desghost-bench-night)")
     ap.add_argument("--run-mode", help=argparse.SUPPRESS)
     ap.add_argument("--decoder", default="tiles-1", help=argparse.SUPPRESS)
+    ap.add_argument("--device", default="auto", help="device of the detector: auto, cpu or cuda (default auto)")
     ap.add_argument("--outdir", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.run_mode:
-        run_mode(args.run_mode, args.paths, args.workers, args.outdir, args.decoder)
+        run_mode(args.run_mode, args.paths, args.workers, args.outdir, args.decoder, args.device)
         return
     work = Path(args.dir)
     paths = ensure_exposures(work, args.exposures, args.workers)
@@ -161,7 +165,7 @@ def main():
     results = {}
     for mode in modes:
         print(f"running {mode} ...", flush=True)
-        results[mode] = measure(mode, paths, w, work, decoder)
+        results[mode] = measure(mode, paths, w, work, decoder, args.device)
     floor = results["floor-N"]["seconds"]
     serial = results["serial"]["seconds"]
     print(f"\n{n} full-size raw exposures ({size_gb:.2f} GB compressed), N = {w} workers, "
