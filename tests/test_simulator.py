@@ -165,6 +165,7 @@ def test_edge_contrast_sees_a_ghost_only_where_its_edge_crosses_a_ccd():
 def test_amplitudes_are_log_uniform_within_their_class_and_size_range(monkeypatch):
     import desghost.simulate.artifacts as artifacts
     monkeypatch.setattr(artifacts, "NESTED_COMPANION_PROBABILITY", 0.0)  # companions scale their ghost's
+    monkeypatch.setattr(artifacts, "FAMILY_DISC_PROBABILITY", 0.0)  # family discs: their own range (test_families)
     rng = np.random.default_rng(5)
     arts = [a for _ in range(400) for a in draw_artifacts(rng)]
     groups = {}

@@ -278,8 +278,9 @@ def family_disc(rng, family, stats, axis=AXIS_PX):
                     spider=bool(hole > 0 and rng.random() < 0.6))
 
 
-def complete_family(rng, arts, probability=FAMILY_DISC_PROBABILITY, stats=None):
-    """With ``probability``, the big faint disc of the outermost family of ``arts`` when none is drawn.
+def complete_family(rng, arts, probability=None, stats=None):
+    """With ``probability`` (default ``FAMILY_DISC_PROBABILITY``), the big faint disc of the
+    outermost family of ``arts`` when none is drawn.
 
     Returns
     -------
@@ -290,6 +291,7 @@ def complete_family(rng, arts, probability=FAMILY_DISC_PROBABILITY, stats=None):
     if any(cls == "Faint" and r >= LARGE_R_PX for cls, _, _, r in regions):
         return []
     families = find_families(regions)
+    probability = FAMILY_DISC_PROBABILITY if probability is None else probability
     if not families or rng.random() >= probability:
         return []
     stats = stats or family_stats()
