@@ -141,13 +141,12 @@ def compare_source_stars(layout, n_rendered=60):
 
 def compare_families(n_drawn=2000):
     """Ghost-family statistics (research/families.py): real 30 (per annotator) against the simulator's draws."""
-    from desghost.simulate.artifacts import draw_artifacts
+    from desghost.simulate.artifacts import draw_artifacts, family_regions
     from research.families import family_statistics
 
     stats = json.loads((ROOT / "desghost" / "simulate" / "family_stats.json").read_text())
     rng = np.random.default_rng(1)
-    drawn = [[(a.cls, a.col_px, a.row_px, float(np.sqrt(a.a_px * a.b_px))) for a in draw_artifacts(rng)]
-             for _ in range(n_drawn)]
+    drawn = [family_regions(draw_artifacts(rng)) for _ in range(n_drawn)]
     sim = family_statistics(drawn)
     rows = [("families with a big faint disc", "p_big_faint_given_family", None),
             ("images without a family: big disc", "p_big_faint_without_family", None),

@@ -278,6 +278,12 @@ def family_disc(rng, family, stats, axis=AXIS_PX):
                     spider=bool(hole > 0 and rng.random() < 0.6))
 
 
+def family_regions(arts):
+    """``(class, col_px, row_px, equivalent radius)`` of each artifact: the input of
+    :func:`desghost.detection.families.find_families`."""
+    return [(a.cls, a.col_px, a.row_px, float(np.sqrt(a.a_px * a.b_px))) for a in arts]
+
+
 def complete_family(rng, arts, probability=None, stats=None):
     """With ``probability`` (default ``FAMILY_DISC_PROBABILITY``), the big faint disc of the
     outermost family of ``arts`` when none is drawn.
@@ -287,7 +293,7 @@ def complete_family(rng, arts, probability=None, stats=None):
     list of Artifact
         Empty, or one disc (:func:`family_disc`).
     """
-    regions = [(a.cls, a.col_px, a.row_px, float(np.sqrt(a.a_px * a.b_px))) for a in arts]
+    regions = family_regions(arts)
     if any(cls == "Faint" and r >= LARGE_R_PX for cls, _, _, r in regions):
         return []
     families = find_families(regions)
