@@ -280,3 +280,14 @@ def test_medoid_annotator_is_the_one_who_agrees_most_and_the_pool_always_serves_
     assert drawn == {1, 2}  # the random pool serves the odd annotator too
     with pytest.raises(ValueError, match="real targets"):
         RealPool(samples, targets="consensus")
+
+
+def test_the_warmup_option_reaches_the_learning_rate(tmp_path):
+    run = tmp_path / "cli"
+    done = subprocess.run([sys.executable, "-m", "desghost", "train", str(run), "--steps", "1", "--batch-size", "1",
+                           "--warmup-steps", "4", "--val-images", "0", "--no-prefetch", "-q"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    (row,) = csv.DictReader(open(run / "log.csv"))
+    assert float(row["lr"]) == pytest.approx(4e-4 / 4)  # the first of 4 warm-up steps (default 100: 4e-6)
+    assert read_model_metadata(run / "model.safetensors")["training"]["train_config"]["warmup_steps"] == 4
