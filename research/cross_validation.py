@@ -8,10 +8,12 @@ way with itself as every fold's model, on the images its training records do not
 
     python -m research.cross_validation train BASE OUT_DIR [desghost train options]
     python benchmarks/bench_detector.py --cv OUT_DIR default     # scores them
+    python -m research.cross_validation final BASE OUT_DIR [the same options]  # all 30: ships
 
 ``train`` runs ``desghost train OUT_DIR/fold<k>`` for every fold (resuming a fold that has a
 checkpoint and skipping one that has its model), with the fold's training list as
-``--real-names``.
+``--real-names``.  ``final`` runs the same recipe once on every real image
+(``OUT_DIR/all``): the model that ships when the recipe wins.
 """
 import subprocess
 import sys
@@ -168,6 +170,29 @@ def train_folds(base, out_dir, train_args, data_dir, folds=None):
         subprocess.run(cmd, check=True)
 
 
+def train_final(base, out_dir, train_args, data_dir, folds=None):
+    """Fine-tune ``base`` on all the real images of the folds: ``out_dir/all/model.safetensors``.
+
+    Raises
+    ------
+    ValueError
+        The base has trained on real images (or its records cannot tell).
+    subprocess.CalledProcessError
+        The training failed.
+    """
+    check_synthetic_only(base)
+    folds = load_folds() if folds is None else folds
+    out_dir = Path(out_dir)
+    real = Path(data_dir) / "dgb" / "real"
+    annotations = sorted((real / "annotations").glob("common_core_*.json"))
+    all_list = out_dir / "lists" / "all_train.txt"
+    all_list.parent.mkdir(parents=True, exist_ok=True)
+    all_list.write_text("\n".join(sorted(n for fold in folds for n in fold)) + "\n")
+    cmd = train_command(base, out_dir / "all", all_list, real / "images", annotations, train_args)
+    print(f"all: {' '.join(cmd)}", flush=True)
+    subprocess.run(cmd, check=True)
+
+
 def main(argv=None):
     import argparse
     import os
@@ -176,16 +201,20 @@ def main(argv=None):
         description="Fine-tune one model per fold of the 30 real images from a synthetic-only base.",
         epilog="example:\n  python -m research.cross_validation train runs/base/model.safetensors runs/cv_a \\\n"
                "      --steps 150 --lr 2e-4 --real-fraction 0.4 --val-every 0\n"
+               "  python -m research.cross_validation final runs/base/model.safetensors runs/cv_a \\\n"
+               "      --steps 150 --lr 2e-4 --real-fraction 0.4 --val-every 0   # on all 30\n"
                "Options after OUT_DIR go to `desghost train` unchanged.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("action", choices=("train",), help="what to do")
+    ap.add_argument("action", choices=("train", "final"),
+                    help="train: one model per fold; final: the recipe on all the real images")
     ap.add_argument("base", help="synthetic-only base model file every fold starts from")
     ap.add_argument("out_dir", help="recipe folder: fold<k>/ run directories and lists/")
     ap.add_argument("--data", default=os.environ.get("DESGHOST_SHARED_DATA", "../shared/data"),
                     help="the shared data folder (dgb/real inside it; default ../shared/data)")
     args, train_args = ap.parse_known_args(argv)
     try:
-        train_folds(args.base, args.out_dir, train_args, args.data)
+        run = train_folds if args.action == "train" else train_final
+        run(args.base, args.out_dir, train_args, args.data)
     except ValueError as e:
         sys.exit(str(e))
 
