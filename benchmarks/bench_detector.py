@@ -7,8 +7,11 @@ Real images (the yardstick of issue 22): the 30 annotated images in the fixed fo
 (``research/cross_validation.py``): a recipe folder holds one model per fold, fine-tuned from a
 synthetic-only base without that fold's images, and each scores only its own fold; a single
 model file (the shipped one by default) scores every fold, leaving out the images its training
-records list.  Threshold and test-time views are fixed in advance (``--cv-threshold``,
-``--cv-views``), never chosen on the scored images.  Printed per source: CCD-level F1 at 0%, all
+records list.  Test-time views are fixed in advance (``--cv-views``); the score threshold is
+either chosen inside each fold's training images (``--cv-threshold train``, the default: the best
+CCD F1 on the out-of-fold detections of the other folds' images,
+``research.cross_validation.in_training_thresholds``) or fixed in advance (a number); it is never
+chosen on the scored images.  ``--cv-input-px`` scores the detection input at other sizes.  Printed per source: CCD-level F1 at 0%, all
 classes, mean over the eight annotators, with a bootstrap interval over images, precision and
 recall, Rays+Bright F1, AP@0.5 the paper's way and COCO's, per class, and class-agnostic; then
 the same with the family-completion step on; and, when the sources were scored on different
@@ -47,12 +50,21 @@ from desghost.evaluation.evaluate import (  # noqa: E402
 )
 from desghost.focalplane.ccd_map import ccd_map  # noqa: E402
 from desghost.layout import load_layout  # noqa: E402
-from research.cross_validation import cross_validated_detections, fold_model_paths, scoring_plan  # noqa: E402
+from research.cross_validation import (  # noqa: E402
+    THRESHOLD_GRID,
+    cross_validated_detections,
+    fold_model_paths,
+    in_training_thresholds,
+    scoring_plan,
+)
 from research.diagnostics import (  # noqa: E402
     EDGE_STEP_BINS,
     MISS_REASONS,
+    RAYS_WIDTH_BINS_PX,
+    ccd_coverage_by_value,
     completeness_by_edge_step,
     cut_predictions,
+    instance_widths_px,
     miss_reasons,
     threshold_scan,
 )
@@ -128,35 +140,69 @@ def class_agnostic(preds, per_annotator):
     return one, [[(m, np.ones_like(lab)) for m, lab in ann] for ann in per_annotator]
 
 
+def parse_cv_thresholds(values):
+    """``--cv-threshold`` values: 'train' (chosen inside each fold's training images) or numbers."""
+    out = []
+    for v in values:
+        if v == "train":
+            out.append(v)
+            continue
+        try:
+            out.append(float(v))
+        except ValueError:
+            raise SystemExit(f"--cv-threshold: {v!r} is neither 'train' nor a number") from None
+    return out
+
+
 def report_cross_validated(folder, args):
     """Score each ``--cv`` source on the fixed folds of the real images (research/cross_validation.py)."""
     from desghost.detection.families import complete_families
     from desghost.evaluation.evaluate import load_annotated
+    from desghost.evaluation.metrics import ccds_touched
 
     ann = sorted(str(p) for p in (folder / "annotations").glob("common_core_*.json"))
     names, images, per_annotator = load_annotated(folder / "images", ann)
     folds = load_folds()
-    settings = {"score_threshold": args.cv_threshold, "tta_views": args.cv_views, "family_completion": False}
-
-    def load(path):
-        return load_model(path, device=args.device, overrides=settings)
+    index = ccd_map(load_layout())[0]
+    truth_sets = {n: [ccds_touched(a[i][0], index) for a in per_annotator] for i, n in enumerate(names)}
+    modes = parse_cv_thresholds(args.cv_threshold)
+    low = min([THRESHOLD_GRID[0]] + [m for m in modes if m != "train"])
 
     scored = {}
     for source in args.cv:
         path = default_model_path() if source == "default" else source
         paths = fold_model_paths(path, len(folds))
         plan, left_out = scoring_plan(paths, folds, names)
-        found = cross_validated_detections(plan, paths, names, images, load, detect_images)
-        scored[source] = (found, left_out)
+        for size_px in args.cv_input_px:
+            settings = {"score_threshold": low, "tta_views": args.cv_views, "family_completion": False,
+                        "image_size_px": size_px}
+
+            def load(p):
+                return load_model(p, device=args.device, overrides=settings)
+
+            found = cross_validated_detections(plan, paths, names, images, load, detect_images)
+            for mode in modes:
+                if mode == "train":
+                    chosen = in_training_thresholds(plan, found, truth_sets, index)
+                    per_fold = {k: chosen[k] for k, _ in plan}
+                    how = (f"threshold chosen in each fold's training images "
+                           f"({'/'.join(f'{t:g}' for t in per_fold.values())}; all {len(found)}: {chosen['all']:g})")
+                else:
+                    per_fold = {k: mode for k, _ in plan}
+                    how = f"threshold {mode:g} fixed in advance"
+                cut = {n: [i for i in found[n] if i.score >= per_fold[k]] for k, fold in plan for n in fold}
+                scored[(source, size_px, mode)] = (cut, left_out, how)
     print(f"\nreal images, cross-validated on the {len(folds)} fixed folds (research/real_image_folds.json): each "
-          f"fold's model scores only its own fold; threshold {args.cv_threshold} and {args.cv_views} view(s) fixed "
-          f"in advance; {len(ann)} annotators, model = mean over annotators")
-    common = sorted(set.intersection(*(set(f) for f, _ in scored.values())))
+          f"fold's model scores only its own fold; {args.cv_views} view(s) fixed in advance; a threshold chosen "
+          f"'in training' is the best CCD F1 of {THRESHOLD_GRID[0]:g}-{THRESHOLD_GRID[-1]:g} on the out-of-fold "
+          f"detections of the fold's training images (docs/experiments/session17_cv.md); {len(ann)} annotators, "
+          f"model = mean over annotators")
+    common = sorted(set.intersection(*(set(f) for f, _, _ in scored.values())))
     subsets = [("", None)]
-    if any(len(f) != len(common) for f, _ in scored.values()):
+    if any(len(f) != len(common) for f, _, _ in scored.values()):
         subsets.append((f", on the {len(common)} images every model above was scored on", common))
     for suffix, subset in subsets:
-        for source, (found, left_out) in scored.items():
+        for (source, size_px, _), (found, left_out, how) in scored.items():
             keep = [i for i, n in enumerate(names) if n in found and (subset is None or n in set(subset))]
             truth = [[a[i] for i in keep] for a in per_annotator]
             for completion in (False, True):
@@ -167,8 +213,9 @@ def report_cross_validated(folder, args):
                 res = evaluate_against_annotators(preds, truth, with_humans=not completion)
                 label = "recipe fold models" if Path(source).is_dir() else "one model for every fold"
                 note = f"; {len(left_out)} images left out, trained on" if left_out and subset is None else ""
-                report_real(f"{source} ({label}){', family completion on' if completion else ''}: "
-                            f"{len(keep)} images{note}{suffix}", res)
+                report_real(f"{source} ({label}), input {size_px} px, {how}"
+                            f"{', family completion on' if completion else ''}: {len(keep)} images{note}{suffix}",
+                            res)
                 if not completion:
                     agnostic = evaluate_against_annotators(*class_agnostic(preds, truth), with_humans=False,
                                                            with_interval=False)["model_mean"]
@@ -187,8 +234,13 @@ def main():
                     help="what to cross-validate on the real images: a recipe folder (fold<k>/model.safetensors, "
                          "from `python -m research.cross_validation train`) or one model file scored on the "
                          "images it never trained on ('default': the shipped model); default: default")
-    ap.add_argument("--cv-threshold", type=float, default=0.4,
-                    help="score threshold of the cross-validated rows, fixed in advance (default 0.4)")
+    ap.add_argument("--cv-threshold", nargs="+", default=["train"], metavar="T",
+                    help="score threshold(s) of the cross-validated rows: 'train' chooses each fold's on the "
+                         "out-of-fold detections of its training images, a number fixes it in advance; several "
+                         "give several rows (default: train)")
+    ap.add_argument("--cv-input-px", nargs="+", type=int, default=[400], metavar="PX",
+                    help="detection input size(s) of the cross-validated rows, px (default 400, the training "
+                         "size); the speed section times each")
     ap.add_argument("--cv-views", type=int, default=2, choices=(1, 2, 4),
                     help="test-time views of the cross-validated rows, fixed in advance (default 2)")
     ap.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
@@ -237,6 +289,30 @@ def report_synthetic(model, images, gts, args):
     print(f"  at threshold {best['threshold']}, the best CCD F1 on {len(val_images)} synthetic validation images:")
     row("  AP@0.5 (paper way) / CCD-level F1", f"{at['AP50_paper']:.3f}/{at['ccd_f1']:.3f}", "", None)
     row("  CCD precision / recall", f"{at['ccd_precision']:.2f}/{at['ccd_recall']:.2f}", "", None)
+    report_rays_width(images, gts, preds, model, args)
+
+
+def report_rays_width(images, gts, preds, model, args):
+    """Rays found by width (issue 22 part 3) at each ``--cv-input-px``, with the CCD figures beside."""
+    index = ccd_map(load_layout())[0]
+    widths = [instance_widths_px(gm) for gm, _ in gts]
+    bins = RAYS_WIDTH_BINS_PX
+    heads = [f"{lo:g}-{hi:g} px" for lo, hi in zip(bins[:-1], bins[1:])]
+    print("  Rays by width (minor axis of the equivalent ellipse, image px): found at IoU >= 0.5 / share of "
+          "their CCDs flagged (CCDs); CCD F1 all classes and Rays+Bright")
+    print(f"  {'input':<10}" + "".join(f"{h:>18}" for h in heads) + f"{'CCD F1':>9}{'R+B F1':>9}")
+    for size_px in args.cv_input_px:
+        if size_px == model.config.image_size_px:
+            mine = preds
+        else:
+            resized = load_model(args.model, device=args.device, overrides={"image_size_px": size_px})
+            mine = predict(images, resized)[0]
+        found = completeness_by_edge_step(gts, mine, widths, bins=bins, class_ids=(3,))[3]
+        cover = ccd_coverage_by_value(gts, mine, widths, index, bins, class_id=3)
+        cells = [f"{f:.2f}/{c:.2f} ({n})" if n else "-" for (_, _, _, f), (_, _, n, c) in zip(found, cover)]
+        s = score_predictions(gts, mine)
+        print(f"  {f'{size_px} px':<10}" + "".join(f"{x:>18}" for x in cells)
+              + f"{s['ccd']['all']['0%']['f1']:>9.3f}{s['ccd']['rays+bright']['0%']['f1']:>9.3f}")
 
 
 def report_speed(model, images, args):
@@ -247,7 +323,14 @@ def report_speed(model, images, args):
     predict(timed, on_cpu, batch_size=1)
     cpu = (time.perf_counter() - t0) / max(len(timed), 1)
     print("\nspeed")
-    row("CPU seconds per focal-plane image (batch 1)", f"{cpu:.2f}", "<= 1.0", cpu <= 1.0)
+    row(f"CPU seconds per focal-plane image (batch 1, {on_cpu.config.tta_views} view(s))", f"{cpu:.2f}", "<= 1.0",
+        cpu <= 1.0)
+    for size_px in sorted(set(args.cv_input_px) - {on_cpu.config.image_size_px}):
+        resized = load_model(args.model, device="cpu", overrides={"image_size_px": size_px})
+        t0 = time.perf_counter()
+        predict(timed, resized, batch_size=1)
+        sec = (time.perf_counter() - t0) / max(len(timed), 1)
+        row(f"  the same at input {size_px} px", f"{sec:.2f}", "<= 1.0", sec <= 1.0)
     import torch
     if torch.cuda.is_available():
         on_gpu = model if model.device.startswith("cuda") else load_model(args.model, device="cuda")

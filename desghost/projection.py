@@ -91,13 +91,24 @@ def image_px_of_ccd_pixels(box_px, image_shape, ny_px, nx_px, orientation, windo
 def ccd_mask(mask, box_px, ny_px, nx_px, orientation=PixelOrientation("down", "left"), window=None):
     """An image mask resampled onto one CCD's full-resolution pixel grid ``[y, x]`` (nearest pixel).
 
-    With ``window``, the grid is that cut-out of the CCD (``ny_px`` x ``nx_px`` its shape).
+    Parameters
+    ----------
+    mask : ndarray, shape (H, W)
+        Any dtype (bool, or int32 mask-plane bits): the output has the same dtype.
+    box_px, ny_px, nx_px, orientation, window
+        As in :func:`image_px_of_ccd_pixels`; with ``window`` the grid is that cut-out of the
+        CCD (``ny_px`` x ``nx_px`` its shape).
+
+    Returns
+    -------
+    ndarray, shape (ny_px, nx_px)
+        0 (False) where a CCD pixel falls outside the image.
     """
     cols, rows = image_px_of_ccd_pixels(box_px, mask.shape, ny_px, nx_px, orientation, window)
-    out = mask[np.clip(rows, 0, None)][:, np.clip(cols, 0, None)].T  # [x, y] -> [y, x]
-    out = np.ascontiguousarray(out)
-    out[cols < 0, :] = False
-    out[:, rows < 0] = False
+    # CCD y runs along image columns: gather from the transposed (small) image, one pass over the output
+    out = np.ascontiguousarray(mask.T)[np.clip(cols, 0, None)][:, np.clip(rows, 0, None)]
+    out[cols < 0, :] = 0
+    out[:, rows < 0] = 0
     return out
 
 

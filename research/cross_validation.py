@@ -19,11 +19,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from desghost.detection.model import read_model_metadata, trained_real_images
+from desghost.evaluation.metrics import ccd_level_scores, ccds_touched
 from research.diagnostics import held_out_real_names
 from research.folds import load_folds, write_fold_lists
 
 MODEL_NAME = "model.safetensors"
+
+#: Score thresholds the in-training procedure chooses from (docs/experiments/session17_cv.md).
+THRESHOLD_GRID = tuple(round(0.30 + 0.05 * k, 2) for k in range(13))
 
 
 def fold_model_paths(source, n_folds):
@@ -118,6 +124,81 @@ def cross_validated_detections(plan, model_paths, names, images, load, detect):
         for name, instances in zip(scored, detect([images[index[n]] for n in scored], model)):
             found[name] = instances
     return found
+
+
+def mean_ccd_f1(detections, truth_sets, ccd_index, threshold):
+    """CCD-level F1 (0%, all classes) of detections cut at ``threshold``, mean over annotators.
+
+    Parameters
+    ----------
+    detections : list of list of Instance
+        One list per image, detected at or below ``threshold``.
+    truth_sets : list of list of set of int
+        Per image, per annotator: the CCDNUMs the annotator's masks touch.
+    ccd_index : ndarray of int, shape (400, 400)
+        CCDNUM per pixel (0 in gaps).
+    threshold : float
+
+    Returns
+    -------
+    float
+        NaN when there is no annotator.
+    """
+    pred_sets = [ccds_touched(np.array([i.mask for i in dets if i.score >= threshold], dtype=bool).reshape(
+        -1, *ccd_index.shape), ccd_index) for dets in detections]
+    n_annotators = len(truth_sets[0]) if truth_sets else 0
+    f1 = [ccd_level_scores(pred_sets, [t[a] for t in truth_sets])["f1"] for a in range(n_annotators)]
+    return float(np.nanmean(f1)) if f1 else float("nan")
+
+
+def best_threshold(detections, truth_sets, ccd_index, grid=THRESHOLD_GRID):
+    """The threshold of ``grid`` with the best :func:`mean_ccd_f1`; ties go to the higher one.
+
+    Returns
+    -------
+    float
+        The chosen threshold.
+    list of float
+        The F1 at every threshold of ``grid``.
+    """
+    f1 = [mean_ccd_f1(detections, truth_sets, ccd_index, t) for t in grid]
+    best = max(range(len(grid)), key=lambda k: (np.nan_to_num(f1[k], nan=-1.0), grid[k]))
+    return grid[best], f1
+
+
+def in_training_thresholds(plan, found, truth_sets, ccd_index, grid=THRESHOLD_GRID):
+    """Each fold's score threshold, chosen on the out-of-fold detections of its training images.
+
+    Fold k's threshold is :func:`best_threshold` over the images the *other* folds' models
+    scored (fold k's training images, each detected by the model that held it out): fold k's
+    own images play no part.  The rule is docs/experiments/session17_cv.md's.
+
+    Parameters
+    ----------
+    plan : list of (int, list of str)
+        From :func:`scoring_plan`.
+    found : dict
+        ``{name: list of Instance}`` detected at or below ``min(grid)``
+        (:func:`cross_validated_detections`).
+    truth_sets : dict
+        ``{name: list of set of int}``: per annotator, the CCDNUMs touched.
+    ccd_index : ndarray of int, shape (400, 400)
+
+    Returns
+    -------
+    dict
+        ``{fold: threshold}`` for every fold of ``plan``, and under the key ``"all"`` the
+        threshold chosen on every scored image (the one the model trained on all of them gets).
+    """
+    chosen = {}
+    everything = [n for _, scored in plan for n in scored]
+    for k, _ in plan:
+        training = [n for j, scored in plan if j != k for n in scored]
+        chosen[k] = best_threshold([found[n] for n in training], [truth_sets[n] for n in training],
+                                   ccd_index, grid)[0]
+    chosen["all"] = best_threshold([found[n] for n in everything], [truth_sets[n] for n in everything],
+                                   ccd_index, grid)[0]
+    return chosen
 
 
 def train_command(base, run_dir, train_list, real_dir, annotations, train_args):

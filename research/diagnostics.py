@@ -7,7 +7,7 @@ import numpy as np
 from desghost.classes import ARTIFACT_IDS
 from desghost.detection.model import trained_real_images
 from desghost.evaluation.evaluate import score_predictions
-from desghost.evaluation.metrics import mask_iou
+from desghost.evaluation.metrics import ccds_touched, mask_iou
 from desghost.training.dataset import real_split
 
 
@@ -113,6 +113,72 @@ def completeness_by_edge_step(gts, preds, steps, bins=EDGE_STEP_BINS, iou_thresh
 
 
 #: Reasons of :func:`miss_reasons`, in the order they are tested.
+#: Edges of the width bins of the Rays study (image pixels of the 400x400 focal-plane image).
+RAYS_WIDTH_BINS_PX = (0.0, 3.0, 6.0, 10.0, 20.0, np.inf)
+
+
+def instance_widths_px(masks):
+    """Width of each instance: the minor axis of its equivalent ellipse, image pixels.
+
+    Parameters
+    ----------
+    masks : ndarray of bool, shape (N, H, W)
+
+    Returns
+    -------
+    ndarray of float, shape (N,)
+        ``skimage.measure.regionprops``' ``axis_minor_length`` (4 times the square root of the
+        smaller eigenvalue of the pixels' coordinate covariance); NaN for an empty mask.
+    """
+    from skimage.measure import regionprops
+
+    out = np.full(len(masks), np.nan)
+    for k, m in enumerate(masks):
+        props = regionprops(np.asarray(m, dtype=np.uint8))
+        if props:
+            out[k] = props[0].axis_minor_length
+    return out
+
+
+def ccd_coverage_by_value(gts, preds, values, ccd_index, bins, class_id):
+    """Share of a class's CCDs that some detection (of any class) covers, by a per-instance value.
+
+    This is what the exclusion table sees: a thin ray whose outline is poor still costs
+    nothing if its CCDs are flagged.
+
+    Parameters
+    ----------
+    gts : list of (masks, labels)
+    preds : list of (masks, labels, scores)
+        Already cut at the detection threshold.
+    values : list of ndarray
+        One value per true instance, per image (for example :func:`instance_widths_px`).
+    ccd_index : ndarray of int, shape (H, W)
+        CCDNUM per pixel, 0 in gaps.
+    bins : sequence of float
+    class_id : int
+
+    Returns
+    -------
+    list of (float, float, int, float)
+        ``(low, high, CCDs of the class's instances in the bin, share covered)`` per bin;
+        the share is NaN in an empty bin.
+    """
+    total = np.zeros(len(bins) - 1, int)
+    covered = np.zeros(len(bins) - 1, int)
+    for (gm, gl), (pm, _, _), vals in zip(gts, preds, values):
+        flagged = ccds_touched(pm, ccd_index)
+        for m, lab, v in zip(gm, gl, vals):
+            k = np.searchsorted(bins, v, side="right") - 1
+            if int(lab) != class_id or not 0 <= k < len(total):
+                continue
+            mine = ccds_touched(m[None], ccd_index)
+            total[k] += len(mine)
+            covered[k] += len(mine & flagged)
+    return [(float(lo), float(hi), int(n), float(c / n) if n else float("nan"))
+            for lo, hi, n, c in zip(bins[:-1], bins[1:], total, covered)]
+
+
 MISS_REASONS = ("other class", "below threshold", "poor outline", "not found")
 
 

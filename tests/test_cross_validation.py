@@ -9,7 +9,15 @@ from safetensors.torch import save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from research.cross_validation import check_synthetic_only, fold_model_paths, scoring_plan  # noqa: E402
+import numpy as np  # noqa: E402
+
+from desghost.detection.detect import Instance  # noqa: E402
+from research.cross_validation import (  # noqa: E402
+    check_synthetic_only,
+    fold_model_paths,
+    in_training_thresholds,
+    scoring_plan,
+)
 from research.folds import fold_split  # noqa: E402
 
 FOLDS = [["a1", "a2"], ["b1", "b2"], ["c1", "c2"]]
@@ -57,3 +65,22 @@ def test_missing_fold_models_and_a_base_that_saw_real_images_are_refused(tmp_pat
         check_synthetic_only(model_file(tmp_path / "seen.safetensors", ["a1"]))
     with pytest.raises(ValueError, match="unrecorded"):
         check_synthetic_only(model_file(tmp_path / "old.safetensors", None))
+
+
+def test_each_folds_threshold_is_chosen_on_the_other_folds_images_only():
+    ccd_index = np.array([[1, 1, 2, 2]] * 2 + [[3, 3, 4, 4]] * 2)  # four 2x2 CCDs
+
+    def on(ccdnum, score):
+        return Instance(1, "Bright", score, (0, 0, 1, 1), ccd_index == ccdnum)
+
+    # fold a: a faint true detection (0.32) only the lowest threshold keeps;
+    # folds b, c: a sure true detection (0.9) and a false one (0.5) a threshold above 0.5 drops
+    found = {n: [on(1, 0.32)] for n in FOLDS[0]}
+    found.update({n: [on(1, 0.9), on(2, 0.5)] for n in FOLDS[1] + FOLDS[2]})
+    truth = {n: [{1}] for n in found}  # one annotator: CCD 1 has the artifact
+    plan = [(k, fold) for k, fold in enumerate(FOLDS)]
+    chosen = in_training_thresholds(plan, found, truth, ccd_index)
+    # fold a's threshold from b, c: F1 0.67 up to 0.5, 1.0 above (ties: highest, 0.9);
+    # folds b, c include a's images: F1 0.8 at 0.3, 0.5 to 0.5, 0.67 above
+    # all six images: 0.75 at 0.3, 0.8 above 0.5
+    assert chosen == {0: 0.9, 1: 0.3, 2: 0.3, "all": 0.9}

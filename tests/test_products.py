@@ -244,3 +244,36 @@ def test_an_empty_ccd_mask_written_without_compression_reads_as_cfitsio_s(tmp_pa
     with fits.open(path) as hdul:
         assert hdul["SHORTCUT"].data.shape == (ny, nx) and not hdul["SHORTCUT"].data.any()
         assert hdul["SHORTCUT"].header["CCDNUM"] == 5
+
+
+def test_a_ccd_mask_written_tile_by_distinct_tile_reads_as_cfitsio_s(tmp_path):
+    """Zero tiles, tiles of one repeated row (shared) and mixed tiles: the pixels cfitsio writes."""
+    from astropy.io import fits
+
+    from desghost.products.maskfits import MASK_TILE_ROWS, write_mask_hdu
+
+    t = MASK_TILE_ROWS
+    ny, nx = 6 * t, 80
+    mask = np.zeros((ny, nx), np.int32)
+    mask[t:3 * t, 10:30] = 2            # two tiles made of one repeated row: encoded once, shared
+    mask[3 * t:3 * t + 3, 10:30] = 2      # a tile of mixed rows that starts with the shared row
+    mask[3 * t + 5:3 * t + 9, 40:70] = 5
+    mask[5 * t:, 0:4] = 8               # a repeated row that differs from the first
+    cut_out = mask[: 2 * t + 9]         # not a whole number of tiles: cfitsio writes it directly
+    cards = [{"name": "CCDNUM", "value": 5}, {"name": "DETPOS", "value": "S25"}]
+    path = str(tmp_path / "m.fits")
+    with fitsio.FITS(path, "rw", clobber=True) as f:
+        f.write(None)
+        f.write(mask, extname="CFITSIO", header=cards, compress="PLIO", tile_dims=[t, nx])
+        write_mask_hdu(f, mask, "SHARED", cards)
+        write_mask_hdu(f, cut_out, "CUTOUT", cards)
+        write_mask_hdu(f, np.zeros((ny, nx), np.int32), "ZEROS", cards)
+    with fitsio.FITS(path) as f:
+        assert f["SHARED"].is_compressed() and f["SHARED"].read().dtype == np.int32
+        assert np.array_equal(f["SHARED"].read(), f["CFITSIO"].read())
+        assert np.array_equal(f["SHARED"].read(), mask)
+        assert np.array_equal(f["CUTOUT"].read(), cut_out) and not f["ZEROS"].read().any()
+        keys = {r["name"]: r["value"] for r in f["CFITSIO"].read_header().records() if r["name"] != "EXTNAME"}
+        assert keys == {r["name"]: r["value"] for r in f["SHARED"].read_header().records() if r["name"] != "EXTNAME"}
+    with fits.open(path) as hdul:
+        assert np.array_equal(hdul["SHARED"].data, mask)

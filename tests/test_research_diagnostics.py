@@ -2,9 +2,11 @@
 import numpy as np
 
 from research.diagnostics import (
+    ccd_coverage_by_value,
     completeness_by_edge_step,
     cut_predictions,
     held_out_real_names,
+    instance_widths_px,
     miss_reasons,
     threshold_scan,
 )
@@ -82,3 +84,23 @@ def test_miss_reasons_gives_each_missed_instance_the_first_reason_that_applies()
     assert everything[2]["instances"] == 0
     # at a threshold below every score the third instance is found
     assert miss_reasons([(gt_masks, gt_labels)], preds, 0.1, steps, min_step=2.0)[1]["found"] == 2
+
+
+def test_rays_width_and_ccd_coverage_on_a_hand_made_case():
+    ccd_index = np.zeros((40, 40), int)
+    ccd_index[:, :20], ccd_index[:, 20:] = 1, 2          # two CCDs side by side
+    thin = np.zeros((40, 40), bool)
+    thin[5:7, 2:38] = True                                # 2 px wide, across both CCDs
+    wide = np.zeros((40, 40), bool)
+    wide[20:32, 2:38] = True                              # 12 px wide, across both
+    widths = instance_widths_px(np.array([thin, wide]))
+    # the equivalent ellipse of a w-wide bar: minor axis 4 sqrt(var) = w 4/sqrt(12) in the continuum
+    assert 1.8 < widths[0] < 3.0 and 12.0 < widths[1] < 14.5
+    found = np.zeros((1, 40, 40), bool)
+    found[0, 22:30, 25:35] = True                         # one detection, on CCD 2 only
+    gts = [(np.array([thin, wide]), np.array([3, 3]))]
+    preds = [(found, np.array([2]), np.array([0.9]))]     # any class covers a CCD
+    table = ccd_coverage_by_value(gts, preds, [widths], ccd_index, (0.0, 6.0, 20.0), class_id=3)
+    # each ray touches 2 CCDs; CCD 2 is flagged, so each bin has half its CCDs covered
+    assert table == [(0.0, 6.0, 2, 0.5), (6.0, 20.0, 2, 0.5)]
+    assert ccd_coverage_by_value(gts, preds, [widths], ccd_index, (0.0, 6.0, 20.0), class_id=1)[0][2] == 0

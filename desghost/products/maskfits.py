@@ -52,6 +52,31 @@ def _compressed_image_cards(ny, nx, tile_rows):
             {"name": "ZCMPTYPE", "value": "PLIO_1", "comment": "compression algorithm"}]
 
 
+def _plio_tiles(stack, tile_rows):
+    """cfitsio's PLIO encoding of each ``tile_rows``-row tile of ``stack`` (int16 word arrays)."""
+    import tempfile
+    from pathlib import Path
+
+    from astropy.io import fits
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "tiles.fits"
+        with fitsio.FITS(str(path), "rw", clobber=True) as f:
+            f.write(stack, compress="PLIO", tile_dims=[tile_rows, stack.shape[1]])
+        with fits.open(path, disable_image_compression=True) as hdul:
+            return [np.array(words, dtype=">i2") for words in hdul[1].data["COMPRESSED_DATA"]]
+
+
+def _write_tile_table(f, encoded, ny, nx, extname, cards, tile_rows):
+    """Append a PLIO-compressed int32 image given each tile's encoding (the table cfitsio writes)."""
+    tiles = np.zeros(len(encoded), dtype=[("COMPRESSED_DATA", "O")])
+    for t, words in enumerate(encoded):
+        tiles["COMPRESSED_DATA"][t] = words
+    f.write(tiles, extname=extname)
+    f[-1].write_keys(_compressed_image_cards(ny, nx, tile_rows), clean=False)  # fitsio drops Z keys otherwise
+    f[-1].write_keys(cards)
+
+
 def write_empty_mask_hdu(f, ny, nx, extname, cards, tile_rows=MASK_TILE_ROWS):
     """Append an all-zero int32 image, PLIO-compressed in ``tile_rows``-row tiles, without compressing it.
 
@@ -71,14 +96,50 @@ def write_empty_mask_hdu(f, ny, nx, extname, cards, tile_rows=MASK_TILE_ROWS):
         The HDU's own header records (fitsio format).
     """
     n_tiles = -(-ny // tile_rows)
-    tiles = np.zeros(n_tiles, dtype=[("COMPRESSED_DATA", "O")])
     full = _zero_plio_tile(tile_rows, nx)
-    for t in range(n_tiles):
-        rows = min(tile_rows, ny - t * tile_rows)
-        tiles["COMPRESSED_DATA"][t] = full if rows == tile_rows else _zero_plio_tile(rows, nx)
-    f.write(tiles, extname=extname)
-    f[-1].write_keys(_compressed_image_cards(ny, nx, tile_rows), clean=False)  # fitsio drops Z keys otherwise
-    f[-1].write_keys(cards)
+    encoded = [full if min(tile_rows, ny - t * tile_rows) == tile_rows else _zero_plio_tile(ny - t * tile_rows, nx)
+               for t in range(n_tiles)]
+    _write_tile_table(f, encoded, ny, nx, extname, cards, tile_rows)
+
+
+def write_mask_hdu(f, mask, extname, cards, tile_rows=MASK_TILE_ROWS):
+    """Append an int32 mask image, PLIO-compressed in ``tile_rows``-row tiles, compressing each distinct tile once.
+
+    A projected CCD mask is mostly zero tiles, and its non-zero tiles repeat: every CCD row
+    inside one image pixel's band is the same row.  Zero tiles get cfitsio's zero-tile encoding
+    (as :func:`write_empty_mask_hdu`), tiles whose rows are all equal are compressed once per
+    distinct row, and the rest one by one, all in one cfitsio call.  Readers see the same pixels
+    and keywords as from ``f.write(mask, compress="PLIO", tile_dims=[tile_rows, nx])``.  An image
+    whose height is not a whole number of tiles (a cut-out) is written by cfitsio directly.
+
+    Parameters
+    ----------
+    f : fitsio.FITS
+        Open for writing.
+    mask : ndarray of int32, shape (ny, nx)
+        Mask-plane bits (non-negative: PLIO's range).
+    extname : str
+    cards : list of dict
+        The HDU's own header records (fitsio format).
+    """
+    ny, nx = mask.shape
+    if ny % tile_rows:
+        f.write(mask, extname=extname, header=cards, compress="PLIO", tile_dims=[tile_rows, nx])
+        return
+    tiles = mask.reshape(ny // tile_rows, tile_rows, nx)
+    nonzero = tiles.reshape(len(tiles), -1).any(axis=1)
+    zero = _zero_plio_tile(tile_rows, nx)
+    which, distinct, first = {}, [], {}
+    for t in np.flatnonzero(nonzero):
+        tile = tiles[t]
+        key = tile[0].tobytes() if (tile == tile[0]).all() else int(t)
+        if key not in first:
+            first[key] = len(distinct)
+            distinct.append(t)
+        which[int(t)] = first[key]
+    encoded_distinct = _plio_tiles(tiles[distinct].reshape(-1, nx), tile_rows) if distinct else []
+    encoded = [encoded_distinct[which[t]] if t in which else zero for t in range(len(tiles))]
+    _write_tile_table(f, encoded, ny, nx, extname, cards, tile_rows)
 
 
 def focal_plane_mask(instances, shape):
@@ -158,11 +219,9 @@ def write_mask_fits(path, result, layout, ccd_frames, provenance_cards):
                 if ccdnum not in touching:  # most CCDs: nothing to compress
                     write_empty_mask_hdu(f, ny, nx, detpos, cards)
                     continue
-                mask = np.zeros((ny, nx), dtype=np.int32)
-                for inst in touching[ccdnum]:
-                    mask[ccd_mask(inst.mask, layout.ccds[ccdnum].box_px, ny, nx, orientation, frame.window)] \
-                        |= class_value(inst.class_name)
-                f.write(mask, extname=detpos, header=cards, compress="PLIO", tile_dims=[MASK_TILE_ROWS, nx])
+                planes = focal_plane_mask(touching[ccdnum], result.image.shape)  # OR of bits, then one projection
+                mask = ccd_mask(planes, layout.ccds[ccdnum].box_px, ny, nx, orientation, frame.window)
+                write_mask_hdu(f, mask, detpos, cards)
             f.write(focal_plane_mask(result.instances, result.image.shape), extname="FOCALPLANE",
                     header=[{"name": "EXPNUM", "value": result.expnum}] + plane_cards(),
                     compress="PLIO", tile_dims=[1, result.image.shape[1]])
