@@ -5,9 +5,10 @@
 Real images (the yardstick of issue 22): the 30 annotated images in the fixed folds of
 ``research/real_image_folds.json``.  Each ``--cv`` source is scored fold by fold
 (``research/cross_validation.py``): a recipe folder holds one model per fold, fine-tuned from a
-synthetic-only base without that fold's images, and each scores only its own fold; a single
-model file (the shipped one by default) scores every fold, leaving out the images its training
-records list.  Test-time views are fixed in advance (``--cv-views``); the score threshold is
+synthetic-only base without that fold's images, and each scores only its own fold (by default
+the shipped model's recipe, ``research/models/lite0_ft150``); a single model file (by default
+the previous shipped model, ``research/models/m28.safetensors``) scores every fold, leaving out
+the images its training records list.  Test-time views are fixed in advance (``--cv-views``); the score threshold is
 either chosen inside each fold's training images (``--cv-threshold train``, the default: the best
 CCD F1 on the out-of-fold detections of the other folds' images,
 ``research.cross_validation.in_training_thresholds``) or fixed in advance (a number); it is never
@@ -39,7 +40,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # research/ lives beside tools/, not installed
 
 from desghost.detection.detect import detect_images  # noqa: E402
-from desghost.detection.model import default_model_path, load_model  # noqa: E402
+from desghost.detection.model import default_model_path, load_model, read_model_metadata  # noqa: E402
 from desghost.evaluation.evaluate import (  # noqa: E402
     VALIDATION_SEED,
     as_predictions,
@@ -71,6 +72,9 @@ from research.diagnostics import (  # noqa: E402
 from research.folds import load_folds  # noqa: E402
 from research.imagestats import edge_steps  # noqa: E402
 
+REPO = Path(__file__).resolve().parents[1]
+#: The model shipped before the cross-validated recipe (sessions 12-16), kept for comparison.
+M28 = REPO / "research" / "models" / "m28.safetensors"
 SYNTHETIC_THRESHOLDS = (0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 DATA = Path(os.environ.get("DESGHOST_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 
@@ -140,6 +144,18 @@ def class_agnostic(preds, per_annotator):
     return one, [[(m, np.ones_like(lab)) for m, lab in ann] for ann in per_annotator]
 
 
+def cv_source_path(source):
+    """The model file or recipe folder a ``--cv`` source is scored through.
+
+    'default' is the shipped model's recipe folder when its calibration record names one (its
+    fold models: the shipped model itself trained on every real image), else the shipped file.
+    """
+    if source != "default":
+        return source
+    recipe = read_model_metadata(default_model_path()).get("calibration", {}).get("cross_validation")
+    return str(REPO / recipe) if recipe else default_model_path()
+
+
 def parse_cv_thresholds(values):
     """``--cv-threshold`` values: 'train' (chosen inside each fold's training images) or numbers."""
     out = []
@@ -170,7 +186,7 @@ def report_cross_validated(folder, args):
 
     scored = {}
     for source in args.cv:
-        path = default_model_path() if source == "default" else source
+        path = cv_source_path(source)
         paths = fold_model_paths(path, len(folds))
         plan, left_out = scoring_plan(paths, folds, names)
         for size_px in args.cv_input_px:
@@ -211,7 +227,7 @@ def report_cross_validated(folder, args):
                     dets = [complete_families(d) for d in dets]
                 preds = as_predictions(dets)
                 res = evaluate_against_annotators(preds, truth, with_humans=not completion)
-                label = "recipe fold models" if Path(source).is_dir() else "one model for every fold"
+                label = "recipe fold models" if Path(cv_source_path(source)).is_dir() else "one model for every fold"
                 note = f"; {len(left_out)} images left out, trained on" if left_out and subset is None else ""
                 report_real(f"{source} ({label}), input {size_px} px, {how}"
                             f"{', family completion on' if completion else ''}: {len(keep)} images{note}{suffix}",
@@ -230,10 +246,12 @@ def main():
     ap.add_argument("--synthetic", type=int, default=100, help="synthetic test images; 0 skips those rows (default 100)")
     ap.add_argument("--synthetic-validation", type=int, default=40,
                     help="synthetic validation images (another seed) on which a synthetic threshold is chosen")
-    ap.add_argument("--cv", nargs="+", default=["default"], metavar="SOURCE",
+    ap.add_argument("--cv", nargs="+", default=["default", str(M28)], metavar="SOURCE",
                     help="what to cross-validate on the real images: a recipe folder (fold<k>/model.safetensors, "
                          "from `python -m research.cross_validation train`) or one model file scored on the "
-                         "images it never trained on ('default': the shipped model); default: default")
+                         "images it never trained on; 'default': the shipped model's recipe folder "
+                         "(research/models/lite0_ft150); default: default and the previous model, "
+                         "research/models/m28.safetensors")
     ap.add_argument("--cv-threshold", nargs="+", default=["train"], metavar="T",
                     help="score threshold(s) of the cross-validated rows: 'train' chooses each fold's on the "
                          "out-of-fold detections of its training images, a number fixes it in advance; several "
@@ -241,8 +259,9 @@ def main():
     ap.add_argument("--cv-input-px", nargs="+", type=int, default=[400], metavar="PX",
                     help="detection input size(s) of the cross-validated rows, px (default 400, the training "
                          "size); the speed section times each")
-    ap.add_argument("--cv-views", type=int, default=2, choices=(1, 2, 4),
-                    help="test-time views of the cross-validated rows, fixed in advance (default 2)")
+    ap.add_argument("--cv-views", type=int, default=1, choices=(1, 2, 4),
+                    help="test-time views of the cross-validated rows, fixed in advance (default 1, the "
+                         "shipped setting)")
     ap.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     ap.add_argument("--gpu-batch-size", type=int, default=8, help="batch size of the GPU throughput row")
     args = ap.parse_args()
@@ -299,8 +318,8 @@ def report_rays_width(images, gts, preds, model, args):
     bins = RAYS_WIDTH_BINS_PX
     heads = [f"{lo:g}-{hi:g} px" for lo, hi in zip(bins[:-1], bins[1:])]
     print("  Rays by width (minor axis of the equivalent ellipse, image px): found at IoU >= 0.5 / share of "
-          "their CCDs flagged (CCDs); CCD F1 all classes and Rays+Bright")
-    print(f"  {'input':<10}" + "".join(f"{h:>18}" for h in heads) + f"{'CCD F1':>9}{'R+B F1':>9}")
+          "their CCDs flagged (instances/CCDs); CCD F1 all classes and Rays+Bright")
+    print(f"  {'input':<10}" + "".join(f"{h:>20}" for h in heads) + f"{'CCD F1':>9}{'R+B F1':>9}")
     for size_px in args.cv_input_px:
         if size_px == model.config.image_size_px:
             mine = preds
@@ -309,9 +328,9 @@ def report_rays_width(images, gts, preds, model, args):
             mine = predict(images, resized)[0]
         found = completeness_by_edge_step(gts, mine, widths, bins=bins, class_ids=(3,))[3]
         cover = ccd_coverage_by_value(gts, mine, widths, index, bins, class_id=3)
-        cells = [f"{f:.2f}/{c:.2f} ({n})" if n else "-" for (_, _, _, f), (_, _, n, c) in zip(found, cover)]
+        cells = [f"{f:.2f}/{c:.2f} ({ni}/{n})" if n else "-" for (_, _, ni, f), (_, _, n, c) in zip(found, cover)]
         s = score_predictions(gts, mine)
-        print(f"  {f'{size_px} px':<10}" + "".join(f"{x:>18}" for x in cells)
+        print(f"  {f'{size_px} px':<10}" + "".join(f"{x:>20}" for x in cells)
               + f"{s['ccd']['all']['0%']['f1']:>9.3f}{s['ccd']['rays+bright']['0%']['f1']:>9.3f}")
 
 
