@@ -88,6 +88,35 @@ def image_px_of_ccd_pixels(box_px, image_shape, ny_px, nx_px, orientation, windo
     return cols, rows
 
 
+def ccd_mask_rows(mask, box_px, ny_px, nx_px, orientation=PixelOrientation("down", "left"), window=None):
+    """:func:`ccd_mask` factored into its distinct rows: ``rows[row_index]`` is the CCD mask.
+
+    Nearest-pixel upsampling copies blocks: the CCD rows (y) that fall in one image column are
+    the same row, so the full-resolution mask is a few distinct rows, each repeated.
+
+    Parameters
+    ----------
+    mask : ndarray, shape (H, W)
+        Any dtype (bool, or int32 mask-plane bits).
+    box_px, ny_px, nx_px, orientation, window
+        As in :func:`image_px_of_ccd_pixels`.
+
+    Returns
+    -------
+    rows : ndarray, shape (n, nx_px)
+        The distinct rows (``mask``'s dtype; 0 where a CCD pixel falls outside the image).
+    row_index : ndarray of int, shape (ny_px,)
+        Which of ``rows`` each CCD row is.
+    """
+    cols, rows = image_px_of_ccd_pixels(box_px, mask.shape, ny_px, nx_px, orientation, window)
+    col_starts, col_counts = _runs(cols)   # runs of CCD rows (y) in one image column
+    row_starts, row_counts = _runs(rows)   # runs of CCD columns (x) in one image row
+    small = np.ascontiguousarray(mask.T)[np.clip(cols[col_starts], 0, None)][:, np.clip(rows[row_starts], 0, None)]
+    small[cols[col_starts] < 0, :] = 0
+    small[:, rows[row_starts] < 0] = 0
+    return np.repeat(small, row_counts, axis=1), np.repeat(np.arange(len(col_starts)), col_counts)
+
+
 def ccd_mask(mask, box_px, ny_px, nx_px, orientation=PixelOrientation("down", "left"), window=None):
     """An image mask resampled onto one CCD's full-resolution pixel grid ``[y, x]`` (nearest pixel).
 
@@ -104,12 +133,16 @@ def ccd_mask(mask, box_px, ny_px, nx_px, orientation=PixelOrientation("down", "l
     ndarray, shape (ny_px, nx_px)
         0 (False) where a CCD pixel falls outside the image.
     """
-    cols, rows = image_px_of_ccd_pixels(box_px, mask.shape, ny_px, nx_px, orientation, window)
-    # CCD y runs along image columns: gather from the transposed (small) image, one pass over the output
-    out = np.ascontiguousarray(mask.T)[np.clip(cols, 0, None)][:, np.clip(rows, 0, None)]
-    out[cols < 0, :] = 0
-    out[:, rows < 0] = 0
-    return out
+    rows, row_index = ccd_mask_rows(mask, box_px, ny_px, nx_px, orientation, window)
+    return rows[row_index]
+
+
+def _runs(values):
+    """Start indices and lengths of the runs of equal consecutive ``values`` (1-D)."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    return starts, np.diff(np.r_[starts, len(values)])
 
 
 def restrict_to_windows(ccd_index, window_valid_px):

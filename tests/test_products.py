@@ -268,11 +268,16 @@ def test_a_ccd_mask_written_tile_by_distinct_tile_reads_as_cfitsio_s(tmp_path):
         write_mask_hdu(f, mask, "SHARED", cards)
         write_mask_hdu(f, cut_out, "CUTOUT", cards)
         write_mask_hdu(f, np.zeros((ny, nx), np.int32), "ZEROS", cards)
+        # the factored form a projection gives: distinct rows and which one each image row is
+        distinct = np.stack([np.zeros(nx, np.int32), mask[t], mask[3 * t + 6], mask[5 * t]])
+        row_index = np.repeat([0, 1, 2, 1, 0, 3], [t + 3, 2 * t - 3, 5, t - 5, t, t])
+        write_mask_hdu(f, distinct, "FACTORED", cards, row_index)
     with fitsio.FITS(path) as f:
         assert f["SHARED"].is_compressed() and f["SHARED"].read().dtype == np.int32
         assert np.array_equal(f["SHARED"].read(), f["CFITSIO"].read())
         assert np.array_equal(f["SHARED"].read(), mask)
         assert np.array_equal(f["CUTOUT"].read(), cut_out) and not f["ZEROS"].read().any()
+        assert np.array_equal(f["FACTORED"].read(), distinct[row_index])
         keys = {r["name"]: r["value"] for r in f["CFITSIO"].read_header().records() if r["name"] != "EXTNAME"}
         assert keys == {r["name"]: r["value"] for r in f["SHARED"].read_header().records() if r["name"] != "EXTNAME"}
     with fits.open(path) as hdul:

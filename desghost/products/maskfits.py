@@ -13,7 +13,7 @@ import numpy as np
 
 from desghost.atomic import atomic_path
 from desghost.classes import class_value, plane_cards
-from desghost.projection import ccd_mask
+from desghost.projection import ccd_mask_rows
 from desghost.reading.sections import format_section
 
 #: Rows per PLIO tile of the CCD masks: 64-row tiles make files about 9x smaller than
@@ -102,43 +102,50 @@ def write_empty_mask_hdu(f, ny, nx, extname, cards, tile_rows=MASK_TILE_ROWS):
     _write_tile_table(f, encoded, ny, nx, extname, cards, tile_rows)
 
 
-def write_mask_hdu(f, mask, extname, cards, tile_rows=MASK_TILE_ROWS):
+def write_mask_hdu(f, rows, extname, cards, row_index=None, tile_rows=MASK_TILE_ROWS):
     """Append an int32 mask image, PLIO-compressed in ``tile_rows``-row tiles, compressing each distinct tile once.
 
-    A projected CCD mask is mostly zero tiles, and its non-zero tiles repeat: every CCD row
-    inside one image pixel's band is the same row.  Zero tiles get cfitsio's zero-tile encoding
-    (as :func:`write_empty_mask_hdu`), tiles whose rows are all equal are compressed once per
-    distinct row, and the rest one by one, all in one cfitsio call.  Readers see the same pixels
-    and keywords as from ``f.write(mask, compress="PLIO", tile_dims=[tile_rows, nx])``.  An image
-    whose height is not a whole number of tiles (a cut-out) is written by cfitsio directly.
+    The image is ``rows[row_index]``: a projected CCD mask is a few distinct rows, each repeated
+    (:func:`desghost.projection.ccd_mask_rows`), so most of its tiles are zero or repeat another.
+    Zero tiles get cfitsio's zero-tile encoding (as :func:`write_empty_mask_hdu`) and every
+    distinct tile is compressed once, all in one cfitsio call, without building the
+    full-resolution image.  Readers see the same pixels and keywords as from
+    ``f.write(rows[row_index], compress="PLIO", tile_dims=[tile_rows, nx])``.  An image whose height
+    is not a whole number of tiles (a cut-out) is built and written by cfitsio directly.
 
     Parameters
     ----------
     f : fitsio.FITS
         Open for writing.
-    mask : ndarray of int32, shape (ny, nx)
+    rows : ndarray of int32, shape (n, nx)
         Mask-plane bits (non-negative: PLIO's range).
     extname : str
     cards : list of dict
         The HDU's own header records (fitsio format).
+    row_index : ndarray of int, shape (ny,), optional
+        The image's rows as indices into ``rows``; default: ``rows`` is the image.
     """
-    ny, nx = mask.shape
+    row_index = np.arange(len(rows)) if row_index is None else np.asarray(row_index)
+    ny, nx = len(row_index), rows.shape[1]
     if ny % tile_rows:
-        f.write(mask, extname=extname, header=cards, compress="PLIO", tile_dims=[tile_rows, nx])
+        f.write(rows[row_index], extname=extname, header=cards, compress="PLIO", tile_dims=[tile_rows, nx])
         return
-    tiles = mask.reshape(ny // tile_rows, tile_rows, nx)
-    nonzero = tiles.reshape(len(tiles), -1).any(axis=1)
+    # one id per distinct row content, -1 for zero rows; then a tile is its rows' ids
+    canonical, row_id = {}, np.full(len(rows), -1)
+    for k in np.flatnonzero(rows.max(axis=1, initial=0) > 0):
+        row_id[k] = canonical.setdefault(rows[k].tobytes(), len(canonical))
+    distinct_rows = np.zeros((len(canonical) + 1, nx), dtype=rows.dtype)  # the last one: zeros (id -1)
+    for k in np.flatnonzero(row_id >= 0):
+        distinct_rows[row_id[k]] = rows[k]
+    tile_ids = row_id[row_index].reshape(ny // tile_rows, tile_rows)
+    tile_of, stack = {}, []
+    for t in np.flatnonzero((tile_ids >= 0).any(axis=1)):
+        tile_of.setdefault(tile_ids[t].tobytes(), len(tile_of))
+        if len(tile_of) > len(stack):
+            stack.append(distinct_rows[tile_ids[t]])
+    encoded_distinct = _plio_tiles(np.concatenate(stack), tile_rows) if stack else []
     zero = _zero_plio_tile(tile_rows, nx)
-    which, distinct, first = {}, [], {}
-    for t in np.flatnonzero(nonzero):
-        tile = tiles[t]
-        key = tile[0].tobytes() if (tile == tile[0]).all() else int(t)
-        if key not in first:
-            first[key] = len(distinct)
-            distinct.append(t)
-        which[int(t)] = first[key]
-    encoded_distinct = _plio_tiles(tiles[distinct].reshape(-1, nx), tile_rows) if distinct else []
-    encoded = [encoded_distinct[which[t]] if t in which else zero for t in range(len(tiles))]
+    encoded = [encoded_distinct[tile_of[ids.tobytes()]] if (ids >= 0).any() else zero for ids in tile_ids]
     _write_tile_table(f, encoded, ny, nx, extname, cards, tile_rows)
 
 
@@ -220,8 +227,8 @@ def write_mask_fits(path, result, layout, ccd_frames, provenance_cards):
                     write_empty_mask_hdu(f, ny, nx, detpos, cards)
                     continue
                 planes = focal_plane_mask(touching[ccdnum], result.image.shape)  # OR of bits, then one projection
-                mask = ccd_mask(planes, layout.ccds[ccdnum].box_px, ny, nx, orientation, frame.window)
-                write_mask_hdu(f, mask, detpos, cards)
+                rows, row_index = ccd_mask_rows(planes, layout.ccds[ccdnum].box_px, ny, nx, orientation, frame.window)
+                write_mask_hdu(f, rows, detpos, cards, row_index)
             f.write(focal_plane_mask(result.instances, result.image.shape), extname="FOCALPLANE",
                     header=[{"name": "EXPNUM", "value": result.expnum}] + plane_cards(),
                     compress="PLIO", tile_dims=[1, result.image.shape[1]])
