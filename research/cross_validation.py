@@ -226,18 +226,45 @@ def check_synthetic_only(base):
                          f"{listed if names else 'unrecorded'})")
 
 
-def train_folds(base, out_dir, train_args, data_dir, folds=None):
-    """Fine-tune one model per fold from ``base``; a fold whose model exists is skipped.
+def fold_bases(base, folds):
+    """The model each fold's fine-tune starts from.
+
+    ``base`` is one synthetic-only model file (every fold starts from it), or a recipe folder
+    whose fold models continue, each in its own fold (a recipe in stages).
 
     Raises
     ------
     ValueError
-        The base has trained on real images (or its records cannot tell).
+        A base file that has trained on real images (or whose records cannot tell), or a fold
+        model that has trained on an image of its own fold.
+    FileNotFoundError
+        A fold model of the recipe folder is missing.
+    """
+    if not Path(base).is_dir():
+        check_synthetic_only(base)
+        return [str(base)] * len(folds)
+    paths = fold_model_paths(base, len(folds))
+    for k, (path, fold) in enumerate(zip(paths, folds)):
+        names, complete = trained_real_images(read_model_metadata(path))
+        seen = sorted(set(names) & set(fold))
+        if seen or not complete:
+            raise ValueError(f"{path}: fold {k}'s model has trained on its own fold's images "
+                             f"({', '.join(seen[:3]) if seen else 'unrecorded'})")
+    return paths
+
+
+def train_folds(base, out_dir, train_args, data_dir, folds=None):
+    """Fine-tune one model per fold from ``base`` (:func:`fold_bases`); a fold whose model exists is skipped.
+
+    Raises
+    ------
+    ValueError
+        A base that would leak a fold's images into its own model (:func:`fold_bases`).
     subprocess.CalledProcessError
         A fold's training failed (the folds before it are kept).
     """
-    check_synthetic_only(base)
     folds = load_folds() if folds is None else folds
+    bases = fold_bases(base, folds)
     out_dir = Path(out_dir)
     real = Path(data_dir) / "dgb" / "real"
     annotations = sorted((real / "annotations").glob("common_core_*.json"))
@@ -246,7 +273,7 @@ def train_folds(base, out_dir, train_args, data_dir, folds=None):
         if (run_dir / MODEL_NAME).exists() and not (run_dir / "checkpoint.pt").exists():
             print(f"fold {k}: {run_dir / MODEL_NAME} exists, skipped", flush=True)
             continue
-        cmd = train_command(base, run_dir, train_list, real / "images", annotations, train_args)
+        cmd = train_command(bases[k], run_dir, train_list, real / "images", annotations, train_args)
         print(f"fold {k}: {' '.join(cmd)}", flush=True)
         subprocess.run(cmd, check=True)
 
@@ -288,7 +315,8 @@ def main(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("action", choices=("train", "final"),
                     help="train: one model per fold; final: the recipe on all the real images")
-    ap.add_argument("base", help="synthetic-only base model file every fold starts from")
+    ap.add_argument("base", help="synthetic-only base model file every fold starts from, or (train only) a "
+                                 "recipe folder whose fold models each continue in their own fold")
     ap.add_argument("out_dir", help="recipe folder: fold<k>/ run directories and lists/")
     ap.add_argument("--data", default=os.environ.get("DESGHOST_SHARED_DATA", "../shared/data"),
                     help="the shared data folder (dgb/real inside it; default ../shared/data)")

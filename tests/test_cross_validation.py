@@ -14,6 +14,7 @@ import numpy as np  # noqa: E402
 from desghost.detection.detect import Instance  # noqa: E402
 from research.cross_validation import (  # noqa: E402
     check_synthetic_only,
+    fold_bases,
     fold_model_paths,
     in_training_thresholds,
     scoring_plan,
@@ -84,3 +85,15 @@ def test_each_folds_threshold_is_chosen_on_the_other_folds_images_only():
     # folds b, c include a's images: F1 0.8 at 0.3, 0.5 to 0.5, 0.67 above
     # all six images: 0.75 at 0.3, 0.8 above 0.5
     assert chosen == {0: 0.9, 1: 0.3, 2: 0.3, "all": 0.9}
+
+
+def test_a_recipe_continues_per_fold_only_when_no_fold_model_saw_its_own_fold(tmp_path):
+    for k in range(3):
+        model_file(tmp_path / "ok" / f"fold{k}" / "model.safetensors", fold_split(FOLDS, k)[0])
+    assert fold_bases(tmp_path / "ok", FOLDS) == [str(tmp_path / "ok" / f"fold{k}" / "model.safetensors")
+                                                  for k in range(3)]
+    for k in range(3):  # fold 1's model trained on everything: it would score images it knows
+        model_file(tmp_path / "leak" / f"fold{k}" / "model.safetensors",
+                   [n for f in FOLDS for n in f] if k == 1 else fold_split(FOLDS, k)[0])
+    with pytest.raises(ValueError, match="fold 1's model has trained on its own fold's images"):
+        fold_bases(tmp_path / "leak", FOLDS)
