@@ -282,7 +282,7 @@ def test_medoid_annotator_is_the_one_who_agrees_most_and_the_pool_always_serves_
         RealPool(samples, targets="consensus")
 
 
-def test_the_warmup_option_reaches_the_learning_rate(tmp_path):
+def test_warmup_reaches_the_learning_rate_and_config_changes_an_init_model(tmp_path):
     run = tmp_path / "cli"
     done = subprocess.run([sys.executable, "-m", "desghost", "train", str(run), "--steps", "1", "--batch-size", "1",
                            "--warmup-steps", "4", "--val-images", "0", "--no-prefetch", "-q"],
@@ -291,3 +291,15 @@ def test_the_warmup_option_reaches_the_learning_rate(tmp_path):
     (row,) = csv.DictReader(open(run / "log.csv"))
     assert float(row["lr"]) == pytest.approx(4e-4 / 4)  # the first of 4 warm-up steps (default 100: 4e-6)
     assert read_model_metadata(run / "model.safetensors")["training"]["train_config"]["warmup_steps"] == 4
+    # continuing from that model: --config changes the file's configuration, a different --backbone is refused
+    (tmp_path / "size.json").write_text('{"image_size_px": 320}')
+    init = ["--init-model", str(run / "model.safetensors"), "--steps", "1", "--batch-size", "1",
+            "--val-images", "0", "--no-prefetch", "-q"]
+    done = subprocess.run([sys.executable, "-m", "desghost", "train", str(tmp_path / "next"), *init,
+                           "--config", str(tmp_path / "size.json")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    config = read_model_metadata(tmp_path / "next" / "model.safetensors")["config"]
+    assert config["image_size_px"] == 320 and config["backbone"] == "mobilenet_v3_large_fpn"
+    refused = subprocess.run([sys.executable, "-m", "desghost", "train", str(tmp_path / "other"), *init,
+                              "--backbone", "resnet18_fpn"], capture_output=True, text=True)
+    assert refused.returncode != 0 and "--init-model" in refused.stderr and "mobilenet_v3_large_fpn" in refused.stderr

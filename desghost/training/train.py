@@ -124,7 +124,7 @@ def _truncate_log(log_path, last_step):
 
 
 def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None, real_pool=None,
-          validate=None, device="auto", out_model=None, log=print, overwrite=False):
+          validate=None, device="auto", out_model=None, log=print, overwrite=False, init_overrides=None):
     """Train (or resume training) a detector.
 
     Parameters
@@ -135,7 +135,11 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
     resume : bool
         Continue from ``run_dir/checkpoint.pt`` (same stream of synthetic images).
     init_model : str, optional
-        Start from the weights of a model file (e.g. the shipped default) instead of scratch.
+        Start from the weights of a model file (e.g. the shipped default) instead of scratch;
+        the model's configuration is then the file's, not ``model_cfg``.
+    init_overrides : dict, optional
+        With ``init_model``: ModelConfig fields that change the file's configuration (for
+        example ``{"image_size_px": 600}`` to continue at a larger internal input).
     real_pool : RealPool, optional
         Real annotated images mixed in at ``train_cfg.real_fraction``.
     validate : callable, optional
@@ -182,7 +186,7 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
         raise FileExistsError(f"{ckpt_path} exists: resume it with --resume, or start afresh with --overwrite")
     elif init_model:
         init_meta = read_model_metadata(init_model)
-        model_cfg = ModelConfig.from_dict(init_meta["config"])
+        model_cfg = ModelConfig.from_dict({**init_meta["config"], **(init_overrides or {})})
         inherited, complete = trained_real_images(init_meta)
         train_record["init_model_real_images"] = {"names": sorted(inherited), "complete": complete}
     model_cfg = model_cfg or ModelConfig()
