@@ -73,8 +73,17 @@ class WorkerPool:
         self._pool.shutdown(wait=True)
 
     def _kill_workers(self):
-        for proc in list((getattr(self._pool, "_processes", None) or {}).values()):
+        processes = list((getattr(self._pool, "_processes", None) or {}).values())
+        for proc in processes:
             if proc.is_alive():
                 proc.kill()
-        for proc in list((getattr(self._pool, "_processes", None) or {}).values()):
+        for proc in processes:
             proc.join(timeout=5)
+        # A worker killed while writing its result leaves half a message in the result pipe, and
+        # the pool's manager thread then waits for the rest forever (so would shutdown and the
+        # interpreter's exit).  With every worker dead, closing this process's own write end
+        # turns that wait into end-of-file, which the pool handles as a broken pool.
+        if processes and not any(proc.is_alive() for proc in processes):
+            writer = getattr(getattr(self._pool, "_result_queue", None), "_writer", None)
+            if writer is not None and not writer.closed:
+                writer.close()
