@@ -189,6 +189,7 @@ def report_cross_validated(folder, args):
         path = cv_source_path(source)
         paths = fold_model_paths(path, len(folds))
         plan, left_out = scoring_plan(paths, folds, names)
+        label = "recipe fold models" if Path(path).is_dir() else "one model for every fold"
         for size_px in args.cv_input_px:
             settings = {"score_threshold": low, "tta_views": args.cv_views, "family_completion": False,
                         "image_size_px": size_px}
@@ -207,7 +208,7 @@ def report_cross_validated(folder, args):
                     per_fold = {k: mode for k, _ in plan}
                     how = f"threshold {mode:g} fixed in advance"
                 cut = {n: [i for i in found[n] if i.score >= per_fold[k]] for k, fold in plan for n in fold}
-                scored[(source, size_px, mode)] = (cut, left_out, how)
+                scored[(source, size_px, mode)] = (cut, left_out, f"{label}, input {size_px} px, {how}")
     print(f"\nreal images, cross-validated on the {len(folds)} fixed folds (research/real_image_folds.json): each "
           f"fold's model scores only its own fold; {args.cv_views} view(s) fixed in advance; a threshold chosen "
           f"'in training' is the best CCD F1 of {THRESHOLD_GRID[0]:g}-{THRESHOLD_GRID[-1]:g} on the out-of-fold "
@@ -218,7 +219,7 @@ def report_cross_validated(folder, args):
     if any(len(f) != len(common) for f, _, _ in scored.values()):
         subsets.append((f", on the {len(common)} images every model above was scored on", common))
     for suffix, subset in subsets:
-        for (source, size_px, _), (found, left_out, how) in scored.items():
+        for (source, _, _), (found, left_out, setting) in scored.items():
             keep = [i for i, n in enumerate(names) if n in found and (subset is None or n in set(subset))]
             truth = [[a[i] for i in keep] for a in per_annotator]
             for completion in (False, True):
@@ -227,9 +228,8 @@ def report_cross_validated(folder, args):
                     dets = [complete_families(d) for d in dets]
                 preds = as_predictions(dets)
                 res = evaluate_against_annotators(preds, truth, with_humans=not completion)
-                label = "recipe fold models" if Path(cv_source_path(source)).is_dir() else "one model for every fold"
                 note = f"; {len(left_out)} images left out, trained on" if left_out and subset is None else ""
-                report_real(f"{source} ({label}), input {size_px} px, {how}"
+                report_real(f"{source} ({setting})"
                             f"{', family completion on' if completion else ''}: {len(keep)} images{note}{suffix}",
                             res)
                 if not completion:

@@ -108,13 +108,14 @@ def ccd_mask_rows(mask, box_px, ny_px, nx_px, orientation=PixelOrientation("down
     row_index : ndarray of int, shape (ny_px,)
         Which of ``rows`` each CCD row is.
     """
-    cols, rows = image_px_of_ccd_pixels(box_px, mask.shape, ny_px, nx_px, orientation, window)
-    col_starts, col_counts = _runs(cols)   # runs of CCD rows (y) in one image column
-    row_starts, row_counts = _runs(rows)   # runs of CCD columns (x) in one image row
-    small = np.ascontiguousarray(mask.T)[np.clip(cols[col_starts], 0, None)][:, np.clip(rows[row_starts], 0, None)]
-    small[cols[col_starts] < 0, :] = 0
-    small[:, rows[row_starts] < 0] = 0
-    return np.repeat(small, row_counts, axis=1), np.repeat(np.arange(len(col_starts)), col_counts)
+    image_col_of_y, image_row_of_x = image_px_of_ccd_pixels(box_px, mask.shape, ny_px, nx_px, orientation, window)
+    y_starts, y_counts = _runs(image_col_of_y)   # runs of CCD rows (y) in one image column
+    x_starts, x_counts = _runs(image_row_of_x)   # runs of CCD columns (x) in one image row
+    image_cols, image_rows = image_col_of_y[y_starts], image_row_of_x[x_starts]
+    small = np.ascontiguousarray(mask.T)[np.clip(image_cols, 0, None)][:, np.clip(image_rows, 0, None)]
+    small[image_cols < 0, :] = 0
+    small[:, image_rows < 0] = 0
+    return np.repeat(small, x_counts, axis=1), np.repeat(np.arange(len(y_starts)), y_counts)
 
 
 def ccd_mask(mask, box_px, ny_px, nx_px, orientation=PixelOrientation("down", "left"), window=None):

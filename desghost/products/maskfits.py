@@ -130,19 +130,22 @@ def write_mask_hdu(f, rows, extname, cards, row_index=None, tile_rows=MASK_TILE_
     if ny % tile_rows:
         f.write(rows[row_index], extname=extname, header=cards, compress="PLIO", tile_dims=[tile_rows, nx])
         return
-    # one id per distinct row content, -1 for zero rows; then a tile is its rows' ids
-    canonical, row_id = {}, np.full(len(rows), -1)
+    # one id per distinct non-zero row content, -1 for zero rows; a tile is then its rows' ids
+    canonical, first_row, row_id = {}, [], np.full(len(rows), -1)
     for k in np.flatnonzero(rows.max(axis=1, initial=0) > 0):
-        row_id[k] = canonical.setdefault(rows[k].tobytes(), len(canonical))
-    distinct_rows = np.zeros((len(canonical) + 1, nx), dtype=rows.dtype)  # the last one: zeros (id -1)
-    for k in np.flatnonzero(row_id >= 0):
-        distinct_rows[row_id[k]] = rows[k]
+        key = rows[k].tobytes()
+        if key not in canonical:
+            canonical[key] = len(first_row)
+            first_row.append(k)
+        row_id[k] = canonical[key]
+    distinct_rows = np.vstack([rows[first_row], np.zeros((1, nx), rows.dtype)])  # id -1: the zero row
     tile_ids = row_id[row_index].reshape(ny // tile_rows, tile_rows)
-    tile_of, stack = {}, []
-    for t in np.flatnonzero((tile_ids >= 0).any(axis=1)):
-        tile_of.setdefault(tile_ids[t].tobytes(), len(tile_of))
-        if len(tile_of) > len(stack):
-            stack.append(distinct_rows[tile_ids[t]])
+    tile_of, stack = {}, []  # distinct non-zero tiles, in order, and the rows of each
+    for ids in tile_ids:
+        key = ids.tobytes()
+        if (ids >= 0).any() and key not in tile_of:
+            tile_of[key] = len(stack)
+            stack.append(distinct_rows[ids])
     encoded_distinct = _plio_tiles(np.concatenate(stack), tile_rows) if stack else []
     zero = _zero_plio_tile(tile_rows, nx)
     encoded = [encoded_distinct[tile_of[ids.tobytes()]] if (ids >= 0).any() else zero for ids in tile_ids]
