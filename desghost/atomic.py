@@ -1,40 +1,140 @@
-"""Atomic file writes: write to a hidden temporary name beside the target, then rename."""
+"""Atomic file writes that never follow a link: write inside a private folder, then rename.
+
+Every temporary file lives in a hidden folder made by :func:`tempfile.mkdtemp` beside its
+target (``.NAME.part-PID-XXXXXXXX``, mode 0700, created exclusively), so nothing planted in the
+output folder beforehand (a symbolic link at a temporary name, say) can redirect a write: the
+folder's name is new and only its owner can create entries in it.  The finished file is renamed
+onto its final name, and ``rename`` replaces a link found there instead of following it.
+"""
+import errno
 import os
+import shutil
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+#: Marker in the names of the hidden temporary folders (``.NAME.part-PID-XXXXXXXX``).
+PART_MARKER = ".part-"
+
+
+def private_folder(path):
+    """Create a new private hidden folder beside ``path`` and return it.
+
+    The folder is ``.NAME.part-PID-XXXXXXXX`` in ``path``'s folder (which is made when absent),
+    created exclusively with mode 0700.
+
+    Raises
+    ------
+    OSError
+        The folder cannot be made (read-only or full file system, or a parent is not a folder).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{path.name}{PART_MARKER}{os.getpid()}-", dir=path.parent))
+
 
 def temporary_name(path, suffix=""):
-    """The hidden temporary name used while ``path`` is written (``.NAME.part-PID``)."""
+    """A new temporary path for writing ``path``, inside a fresh private folder beside it.
+
+    The caller removes the folder (``temporary_name(...).parent``) when done; prefer
+    :func:`atomic_path` or :class:`FileGroup`, which do.
+    """
     path = Path(path)
-    return path.with_name(f".{path.name}.part-{os.getpid()}{suffix}")
+    return private_folder(path) / f"{path.name}{suffix}"
+
+
+def part_owner_pid(path):
+    """The process id in a temporary name ``.NAME.part-PID-...``, or None when there is none."""
+    name = Path(path).name
+    if not name.startswith(".") or PART_MARKER not in name:
+        return None
+    digits = name.rsplit(PART_MARKER, 1)[1].split("-", 1)[0]
+    return int(digits) if digits.isdigit() else None
+
+
+def pid_alive(pid):
+    """Whether a process with this id exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_parts(folder, name_glob="*"):
+    """Remove the hidden temporaries ``.NAME.part-PID-*`` in ``folder`` whose process is gone.
+
+    Links are removed as links (never followed); folders are removed with what they hold.
+    Temporaries of live processes (another night, a report being written) are kept.
+
+    Returns
+    -------
+    list of Path
+        What was removed.
+    """
+    removed = []
+    for entry in Path(folder).glob(f".{name_glob}{PART_MARKER}*"):
+        pid = part_owner_pid(entry)
+        if pid is None or (pid != os.getpid() and pid_alive(pid)):
+            continue
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+            removed.append(entry)
+        except OSError:
+            pass
+    return removed
+
+
+def open_no_follow(path, mode="a"):
+    """Open a text file for appending or writing without following a link at ``path``.
+
+    ``mode`` is ``"a"`` (create or append) or ``"x"`` (create; the name must be new).
+
+    Raises
+    ------
+    OSError
+        ``path`` is a symbolic link (``ELOOP``) or cannot be opened.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags |= os.O_APPEND if mode == "a" else os.O_EXCL
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(errno.ELOOP, "is a symbolic link; desghost does not write through links", str(path)) from None
+        raise
+    return os.fdopen(fd, "a" if mode == "a" else "w")
 
 
 @contextmanager
 def atomic_path(path, suffix=""):
     """Yield a temporary path; on success rename it to ``path``, on failure remove it.
 
-    Readers never see a half-written ``path``; an existing ``path`` is replaced in one step.
-    ``suffix`` is appended to the temporary name for writers that insist on an extension.
+    Readers never see a half-written ``path``; an existing ``path`` (or a link at that name) is
+    replaced in one step.  ``suffix`` is appended to the temporary name for writers that insist
+    on an extension.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_name(path, suffix)
     try:
         yield tmp
         os.replace(tmp, path)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        shutil.rmtree(tmp.parent, ignore_errors=True)
 
 
 class FileGroup:
     """Files that appear together or not at all: written under temporary names, renamed in one go.
 
-    ``group.temporary(path)`` gives the hidden name to write ``path`` to; :meth:`commit` renames
-    every file to its final name; :meth:`discard` (or leaving a ``with`` block by an exception)
-    removes the temporaries.  A run killed in between leaves only hidden ``.NAME.part-PID*``
-    files, which the night runner removes when it next starts.
+    ``group.temporary(path)`` gives a new private name to write ``path`` to; :meth:`commit`
+    renames every file to its final name; :meth:`discard` (or leaving a ``with`` block by an
+    exception) removes the temporaries.  A run killed in between leaves only hidden
+    ``.NAME.part-PID-*`` folders, which the night runner removes when it next starts.
 
     Examples
     --------
@@ -49,8 +149,7 @@ class FileGroup:
     def temporary(self, path):
         """The temporary name to write ``path`` to (its folder is made when absent)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = temporary_name(path, "-group")
+        tmp = temporary_name(path)
         self._pending[path] = tmp
         return tmp
 
@@ -63,19 +162,19 @@ class FileGroup:
         Raises
         ------
         OSError
-            A temporary is missing, a final name is taken by something that is not a file,
-            or a rename failed (the group is then left uncommitted).
+            A temporary is missing, a final name is taken by a folder, or a rename failed (the
+            group is then left uncommitted).
         """
         for path, tmp in self._pending.items():
             if not tmp.exists():
                 raise FileNotFoundError(f"{path}: its temporary file was never written")
-            if path.exists() and not path.is_file():
+            if path.is_dir() and not path.is_symlink():
                 raise IsADirectoryError(f"{path}: the name is taken by something that is not a file")
         moved_aside, placed = {}, []
         try:
             for path, tmp in self._pending.items():
-                if path.exists():
-                    moved_aside[path] = temporary_name(path, "-previous")
+                if path.is_symlink() or path.exists():
+                    moved_aside[path] = tmp.parent / f"{path.name}-previous"
                     os.replace(path, moved_aside[path])
                 os.replace(tmp, path)
                 placed.append(path)
@@ -85,15 +184,12 @@ class FileGroup:
             for path, aside in moved_aside.items():
                 os.replace(aside, path)
             raise
-        for aside in moved_aside.values():
-            aside.unlink(missing_ok=True)
-        self._pending.clear()
+        self.discard()
 
     def discard(self):
-        """Remove the temporaries not yet committed."""
+        """Remove the temporaries (and their private folders) not yet committed."""
         for tmp in self._pending.values():
-            if tmp.exists():
-                tmp.unlink()
+            shutil.rmtree(tmp.parent, ignore_errors=True)
         self._pending.clear()
 
     def __enter__(self):

@@ -5,18 +5,20 @@ reads the same without JavaScript (a few lines sort the exposure table).  It is 
 hidden temporary folder and renamed into place, so a re-run replaces it whole and a failed
 run leaves the previous report as it was.
 """
+import fcntl
 import os
 import shutil
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import fitsio
 import numpy as np
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 from PIL import Image
 
 from desghost import __version__
-from desghost.atomic import temporary_name
+from desghost.atomic import private_folder, remove_stale_parts
 from desghost.classes import CLASS_ORDER
 from desghost.errors import UsageError
 from desghost.layout import load_layout
@@ -27,6 +29,10 @@ from desghost.report.night_data import collect_night
 THUMB_WIDTH_PX = 160
 PRODUCT_LABELS = {"mask": "mask FITS (per-CCD bit masks)", "exclusion_fits": "exclusion table (FITS)",
                   "exclusion_txt": "exclusion list (ray-tracing text format)", "overlay": "overlay PNG"}
+#: File that marks a folder as a desghost report (a report folder is replaced only when it has it).
+REPORT_MARKER = ".desghost-report"
+#: What a report folder holds (an earlier report written before the marker existed is recognised by it).
+REPORT_ENTRIES = {"index.html", "exposures", "thumbs", "figures", REPORT_MARKER}
 
 
 def find_healpix_map(outdir):
@@ -125,12 +131,10 @@ def write_report(outdir, catalog_path=None, report_dir=None, healpix_map=None, l
     layout = layout or load_layout()
     data = collect_night(outdir, catalog_path)
     healpix_path = Path(healpix_map) if healpix_map else find_healpix_map(outdir)
-    env = Environment(loader=PackageLoader("desghost.report", "templates"), autoescape=select_autoescape(),
+    env = Environment(loader=PackageLoader("desghost.report", "templates"), autoescape=True,
                       trim_blocks=True, lstrip_blocks=True)
-    report_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_name(report_dir)
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    check_report_target(report_dir, outdir)
+    tmp = private_folder(report_dir)
     try:
         figures = _figures(data, tmp, layout, healpix_path)
         rows = _exposure_rows(data, tmp, report_dir)
@@ -149,21 +153,76 @@ def write_report(outdir, catalog_path=None, report_dir=None, healpix_map=None, l
         template = env.get_template("exposure.html.j2")
         for row in rows:
             (tmp / row["page"]).write_text(template.render(e=row, **common))
-        _swap_into_place(tmp, report_dir)
+        (tmp / REPORT_MARKER).write_text(f"desghost {__version__} report of {outdir.resolve()}\n")
+        tmp.chmod(0o777 & ~_umask())
+        with _report_lock(report_dir):
+            check_report_target(report_dir, outdir)
+            _swap_into_place(tmp, report_dir)
+            remove_stale_parts(report_dir.parent, report_dir.name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return str(report_dir / "index.html")
 
 
+def check_report_target(report_dir, outdir):
+    """Refuse a report folder whose replacement would remove anything but an earlier report.
+
+    A report folder is replaced whole, so it must be absent, empty, or an earlier report
+    (it holds only the entries a report writes, :data:`REPORT_ENTRIES`); and it may
+    not be the output folder or a folder above it.
+
+    Raises
+    ------
+    UsageError
+        The target holds other files, is a link or a file, or contains ``outdir`` (exit code 2).
+    """
+    report_dir, outdir = Path(report_dir), Path(outdir)
+    if report_dir.is_symlink():
+        raise UsageError("the report folder is a symbolic link; give a real folder", path=report_dir)
+    if not report_dir.exists():
+        return
+    if not report_dir.is_dir():
+        raise UsageError("the report folder's name is taken by a file", path=report_dir)
+    inside = outdir.resolve()
+    if inside == report_dir.resolve() or report_dir.resolve() in inside.parents:
+        raise UsageError("the report folder would hold the output folder it reports on; "
+                         "give a folder of its own (default OUTDIR/report)", path=report_dir)
+    names = {p.name for p in report_dir.iterdir()}
+    if not names <= REPORT_ENTRIES:
+        shown = ", ".join(sorted(names - REPORT_ENTRIES)[:3])
+        raise UsageError(f"the report folder holds files that are not a desghost report ({shown}); "
+                         "it would be replaced whole: give an empty or new folder", path=report_dir)
+
+
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def _report_lock(report_dir):
+    """Hold an exclusive ``flock`` on the report folder's parent folder (concurrent reports wait)."""
+    fd = os.open(report_dir.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def _swap_into_place(tmp, report_dir):
     """Replace ``report_dir`` by ``tmp`` in two renames (the old report goes only once the new one is in)."""
-    old = temporary_name(report_dir, "-previous")
+    old = None
     if report_dir.exists():
+        old = private_folder(report_dir) / "previous"
         os.replace(report_dir, old)
     try:
         os.replace(tmp, report_dir)
     except OSError:
-        if old.exists():
+        if old is not None:
             os.replace(old, report_dir)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if old is not None:
+            shutil.rmtree(old.parent, ignore_errors=True)

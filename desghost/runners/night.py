@@ -19,13 +19,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from desghost import __version__
-from desghost.atomic import atomic_path
+from desghost.atomic import atomic_path, open_no_follow, remove_stale_parts
 from desghost.catalog.store import Catalog
 from desghost.driver.exposure import RunConfig, product_names
 from desghost.driver.many import process_exposures
 from desghost.driver.preflight import check_catalog, check_output_dir
 from desghost.driver.scheduling import default_workers
-from desghost.errors import exit_code_of_run, failure_reason
+from desghost.errors import OutputError, exit_code_of_run, failure_reason
 from desghost.reading.discovery import discover_inputs
 from desghost.report.html import write_report
 from desghost.report.night_data import SUMMARY_NAME
@@ -91,14 +91,6 @@ def _earlier_failure(catalog, path):
     return (path, rows[0]["reason"], rows[0]["exit_code"] or 1) if rows else None
 
 
-def _remove_stale_parts(outdir):
-    for p in Path(outdir).glob(".*.part-*"):
-        try:
-            p.unlink()
-        except OSError:
-            pass
-
-
 def write_summary(path, summary, config, workers, batch_size):
     """The night's summary as JSON (read by the report), written atomically."""
     doc = {"software": f"desghost {__version__}", "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -160,10 +152,13 @@ def run_night(inputs, outdir, catalog_path=None, config=None, workers=None, forc
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     logger = logging.getLogger(f"desghost.night.{os.getpid()}")
     logger.setLevel(logging.INFO)
-    handler = logging.FileHandler(log_path)
+    try:
+        handler = logging.StreamHandler(open_no_follow(log_path, "a"))
+    except OSError as exc:
+        raise OutputError(f"cannot write the night's log: {exc.strerror or exc}", path=log_path) from None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
-    _remove_stale_parts(outdir)
+    remove_stale_parts(outdir)
     cfg = config or RunConfig()
     summary = NightSummary()
     todo = []
@@ -215,4 +210,5 @@ def run_night(inputs, outdir, catalog_path=None, config=None, workers=None, forc
         logger.info(summary.line())
         logger.removeHandler(handler)
         handler.close()
+        handler.stream.close()
     return summary
