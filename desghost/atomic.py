@@ -8,6 +8,7 @@ onto its final name, and ``rename`` replaces a link found there instead of follo
 """
 import errno
 import os
+import re
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -15,6 +16,25 @@ from pathlib import Path
 
 #: Marker in the names of the hidden temporary folders (``.NAME.part-PID-XXXXXXXX``).
 PART_MARKER = ".part-"
+
+
+def plain_name(name):
+    """``name`` with every character outside ``A-Za-z0-9._-`` replaced by ``_`` (no tool parses it)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
+def needs_alias(path):
+    """True when cfitsio would not take ``path`` literally (``[1]``, ``(out)``, ``+1``, ``!``, ``-``, ``scheme://``)."""
+    path = str(path)
+    return any(c in path for c in "[]()+") or path.startswith(("!", "-")) or "://" in path
+
+
+def _folder_alias(folder):
+    """``(name, fd)``: a name for ``folder`` that every library reads literally, and the fd to close (or None)."""
+    if not needs_alias(folder) or not os.path.isdir("/proc/self/fd"):
+        return Path(folder), None
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    return Path(f"/proc/self/fd/{fd}"), fd
 
 
 def private_folder(path):
@@ -30,17 +50,18 @@ def private_folder(path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{path.name}{PART_MARKER}{os.getpid()}-", dir=path.parent))
+    return Path(tempfile.mkdtemp(prefix=f".{plain_name(path.name)}{PART_MARKER}{os.getpid()}-", dir=path.parent))
 
 
 def temporary_name(path, suffix=""):
     """A new temporary path for writing ``path``, inside a fresh private folder beside it.
 
     The caller removes the folder (``temporary_name(...).parent``) when done; prefer
-    :func:`atomic_path` or :class:`FileGroup`, which do.
+    :func:`atomic_path` or :class:`FileGroup`, which do, and which give a name that cfitsio
+    reads literally even when the output folder's name holds ``[`` or ``(``.
     """
     path = Path(path)
-    return private_folder(path) / f"{path.name}{suffix}"
+    return private_folder(path) / f"{plain_name(path.name)}{suffix}"
 
 
 def part_owner_pid(path):
@@ -121,10 +142,13 @@ def atomic_path(path, suffix=""):
     """
     path = Path(path)
     tmp = temporary_name(path, suffix)
+    alias, fd = _folder_alias(tmp.parent)
     try:
-        yield tmp
+        yield alias / tmp.name
         os.replace(tmp, path)
     finally:
+        if fd is not None:
+            os.close(fd)
         shutil.rmtree(tmp.parent, ignore_errors=True)
 
 
@@ -145,13 +169,17 @@ class FileGroup:
 
     def __init__(self):
         self._pending = {}
+        self._fds = []
 
     def temporary(self, path):
         """The temporary name to write ``path`` to (its folder is made when absent)."""
         path = Path(path)
         tmp = temporary_name(path)
         self._pending[path] = tmp
-        return tmp
+        alias, fd = _folder_alias(tmp.parent)
+        if fd is not None:
+            self._fds.append(fd)
+        return alias / tmp.name
 
     def commit(self):
         """Rename every temporary to its final name, all or none.
@@ -191,6 +219,9 @@ class FileGroup:
         for tmp in self._pending.values():
             shutil.rmtree(tmp.parent, ignore_errors=True)
         self._pending.clear()
+        for fd in self._fds:
+            os.close(fd)
+        self._fds.clear()
 
     def __enter__(self):
         return self

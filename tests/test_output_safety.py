@@ -147,3 +147,18 @@ def test_a_report_killed_mid_write_leaves_a_folder_the_next_report_removes(night
     assert list(tmp_path.glob(".report.part-*")), "the child was killed before it began writing"
     write_report(night / "out", report_dir=report_dir)
     assert [p.name for p in tmp_path.iterdir()] == ["report"]
+
+
+def test_a_fifo_among_the_inputs_is_refused_without_hanging(tmp_path):
+    import subprocess
+    import sys
+
+    write_simulated_exposure(tmp_path / "in" / "DECam_00700521.fits.fz",
+                             SimulationConfig(expnum=700521, seed=21, n_artifacts=1))
+    os.mkfifo(tmp_path / "in" / "DECam_00700522.fits.fz")
+    for command in (["night", str(tmp_path / "in"), "--workers", "1", "--no-report"],
+                    ["run", str(tmp_path / "in" / "DECam_00700522.fits.fz")]):
+        proc = subprocess.run([sys.executable, "-m", "desghost", *command, "-o", str(tmp_path / "out"), "-q"],
+                              capture_output=True, text=True, timeout=120)
+        assert "a FIFO: only regular files are read" in proc.stderr and "Traceback" not in proc.stderr
+        assert proc.returncode == (14 if command[0] == "night" else UsageError.exit_code), proc.stderr

@@ -21,6 +21,7 @@ from desghost.driver.many import process_exposures
 from desghost.errors import UsageError, exit_code_of_run
 from desghost.products.exclusion_rule import DEFAULT_MIN_PRESENT_FRACTION
 from desghost.products.skymap import add_masks_to_map
+from desghost.reading.discovery import discover_inputs
 from desghost.reading.exposure import DECODERS
 from desghost.runners.night import run_night
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
@@ -47,7 +48,8 @@ def register_run(sub):
                "  desghost run --demo -o demo_out/                  # simulate an exposure and process it\n"
                "  desghost run DECam_00229388.fits.fz -o out/ --catalog night.sqlite\n"
                "  desghost run raw/*.fits.fz -o out/ --area-threshold 0.05 --device cuda\n")
-    p.add_argument("exposures", nargs="*", help="exposure files or per-CCD directories")
+    p.add_argument("exposures", nargs="*", help="exposure files, per-CCD folders, globs or list files; per-CCD "
+                   "files are grouped into exposures by EXPNUM however they are given")
     p.add_argument("-o", "--outdir", required=True, help="directory of the products (made when absent)")
     p.add_argument("--demo", action="store_true", help="simulate a small raw exposure into OUTDIR/input and run on it")
     p.add_argument("--area-threshold", type=fraction, default=0.0, help=AREA_THRESHOLD_HELP)
@@ -120,6 +122,7 @@ def cmd_run(args):
         inputs.append(files[0])
     if not inputs:
         raise UsageError("give exposures to process, or --demo")
+    inputs = discover_inputs(inputs, outdir=args.outdir)   # per-CCD files given one by one are one exposure
     cfg = _run_config(args, row_step=args.row_step, workers=args.workers, write_overlay=not args.no_overlay)
     t0 = time.perf_counter()
 

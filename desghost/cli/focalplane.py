@@ -17,6 +17,7 @@ from desghost.cli.common import (
 from desghost.errors import UsageError, exit_code_of_run
 from desghost.focalplane.assembly import DEFAULT_ROW_STEP, assemble_exposure
 from desghost.focalplane.imagefile import check_output_format, write_focal_plane
+from desghost.reading.discovery import discover_inputs
 from desghost.reading.exposure import DECODERS, open_exposure
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 
@@ -66,7 +67,11 @@ def register(sub):
 
 def cmd_assemble(args):
     check_output_format(args.output)
-    source = args.exposure[0] if len(args.exposure) == 1 else args.exposure
+    sources = discover_inputs(args.exposure)
+    if len(sources) > 1:
+        raise UsageError(f"assemble takes one exposure; the inputs hold {len(sources)}: "
+                         + ", ".join(sources[:3]) + (" ..." if len(sources) > 3 else ""))
+    source = sources[0]
     row_step = args.row_step or DEFAULT_ROW_STEP
     if row_step < 1:
         raise UsageError("--row-step must be >= 1")

@@ -3,6 +3,7 @@ import os
 
 import fitsio
 
+from desghost.reading.fitsfile import cfitsio_name
 from desghost.focalplane.assembly import assemble_exposure
 from desghost.focalplane.imagefile import read_focal_plane_image
 from desghost.reading.exposure import open_exposure
@@ -16,7 +17,7 @@ def is_focal_plane_image(path):
     if os.path.isdir(path) or not p.endswith((".fits", ".fits.fz", ".fz", ".fit")):
         return False
     try:
-        with fitsio.FITS(str(path)) as f:
+        with cfitsio_name(path) as name, fitsio.FITS(name) as f:
             n_images = 0
             for hdu in f:
                 if hdu.get_exttype() == "IMAGE_HDU" and hdu.get_dims():

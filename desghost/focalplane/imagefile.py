@@ -7,6 +7,7 @@ import fitsio
 import numpy as np
 from PIL import Image, PngImagePlugin
 
+from desghost.reading.fitsfile import cfitsio_name
 from desghost import __version__
 from desghost.atomic import atomic_path
 from desghost.errors import OutputError, UsageError
@@ -164,7 +165,7 @@ def read_focal_plane_image(path):
     suffix = _suffix(path)
     try:
         if suffix in (".fits", ".fits.fz"):
-            with fitsio.FITS(str(path)) as f:
+            with cfitsio_name(path) as name, fitsio.FITS(name) as f:
                 hdu = next(h for h in f if h.get_exttype() == "IMAGE_HDU" and h.get_dims())
                 arr = hdu.read()
         elif suffix == ".npy":

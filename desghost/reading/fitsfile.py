@@ -1,8 +1,11 @@
 """Opening FITS files and reading their headers, with errors that name the file and the HDU."""
 import os
+import stat
+from contextlib import contextmanager
 
 import fitsio
 
+from desghost.atomic import needs_alias
 from desghost.errors import CorruptFileError, NotFitsError, UsageError
 
 
@@ -32,13 +35,57 @@ def short_error(exc):
     return text[:160]
 
 
+@contextmanager
+def cfitsio_name(path):
+    """A name cfitsio reads literally for ``path``, valid inside the ``with`` block.
+
+    A plain path is yielded as it is.  A path with characters of cfitsio's extended file-name
+    syntax is reached through ``/proc/self/fd``: the existing file itself, or (for a file still
+    to be written, whose own name must then be plain) its folder.
+    """
+    path = str(path)
+    if not needs_alias(path) or not os.path.isdir("/proc/self/fd"):
+        yield path
+        return
+    if os.path.lexists(path):
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        alias = f"/proc/self/fd/{fd}"
+    else:
+        folder, name = os.path.split(os.path.abspath(path))
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        alias = f"/proc/self/fd/{fd}/{name}"
+    try:
+        yield alias
+    finally:
+        os.close(fd)
+
+
+def check_regular_file(path):
+    """Refuse anything but a regular file (a FIFO or a device would block or never end).
+
+    Raises
+    ------
+    UsageError
+        No such file, or not a regular file (exit code 2).
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise UsageError("no such file", path=path) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read ({exc.strerror})", path=path) from None
+    if not stat.S_ISREG(mode):
+        what = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
+        raise UsageError(f"{what}: only regular files are read as FITS", path=path)
+
+
 def open_fits(path):
     """Open a FITS file with fitsio.
 
     Raises
     ------
     UsageError
-        The file does not exist (exit code 2).
+        The file does not exist or is not a regular file (exit code 2).
     NotFitsError
         It does not start with the SIMPLE card (exit code 3).
     CorruptFileError
@@ -46,15 +93,15 @@ def open_fits(path):
         structure (exit code 4).
     """
     path = str(path)
-    if not os.path.exists(path):
-        raise UsageError("no such file", path=path)
+    check_regular_file(path)
     if not is_fits(path):
         raise NotFitsError("not a FITS file (no SIMPLE card at the start)", path=path)
     size = os.path.getsize(path)
     if size < 2880:
         raise CorruptFileError(f"truncated FITS file: {size} bytes, less than one 2880-byte block", path=path)
     try:
-        return fitsio.FITS(path)
+        with cfitsio_name(path) as name:
+            return fitsio.FITS(name)
     except (OSError, ValueError) as exc:
         raise CorruptFileError(f"cannot open FITS structure ({short_error(exc)})", path=path) from exc
 

@@ -17,6 +17,7 @@ import numpy as np
 from jinja2 import Environment, PackageLoader
 from PIL import Image
 
+from desghost.reading.fitsfile import cfitsio_name
 from desghost import __version__
 from desghost.atomic import private_folder, remove_stale_parts
 from desghost.classes import CLASS_ORDER
@@ -41,7 +42,8 @@ def find_healpix_map(outdir):
         if path.name.startswith("D") and "_desghost_" in path.name:
             continue
         try:
-            header = fitsio.read_header(str(path), ext=1)
+            with cfitsio_name(path) as name:
+                header = fitsio.read_header(name, ext=1)
         except (OSError, ValueError):
             continue
         if str(header.get("PIXTYPE", "")).strip().upper() == "HEALPIX":

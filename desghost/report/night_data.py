@@ -11,6 +11,7 @@ from pathlib import Path
 
 import fitsio
 
+from desghost.reading.fitsfile import cfitsio_name
 from desghost.catalog.store import Catalog
 from desghost.classes import CLASS_ORDER
 from desghost.driver.exposure import product_names
@@ -97,7 +98,8 @@ class NightData:
 
 
 def _provenance(exclusion_fits):
-    header = fitsio.read_header(str(exclusion_fits), ext=0)
+    with cfitsio_name(exclusion_fits) as name:
+        header = fitsio.read_header(name, ext=0)
     return {k: header[k] for k in PROVENANCE_CARDS if k in header}
 
 
@@ -142,7 +144,8 @@ def collect_night(outdir, catalog_path=None):
         row = rows.get(expnum, {})
         prov = _provenance(products["exclusion_fits"])
         if not row:  # no catalog row: the exclusion table alone
-            table = fitsio.read(str(products["exclusion_fits"]), ext="EXCLUDE")
+            with cfitsio_name(products["exclusion_fits"]) as name:
+                table = fitsio.read(name, ext="EXCLUDE")
             excluded[expnum] = sorted(int(c) for c in table["CCDNUM"])
         data.exposures.append(ExposureEntry(
             expnum=expnum, band=str(row.get("band") or ""), date_obs=str(row.get("date_obs") or ""),

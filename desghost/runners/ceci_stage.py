@@ -87,8 +87,8 @@ class DesghostMasking(PipelineStage):
     def run(self):
         t0 = time.perf_counter()
         check_stage_config(self.config)
-        paths = discover_inputs([self.get_input("exposure_list")])
         outdir = self.get_output("products")
+        paths = discover_inputs([self.get_input("exposure_list")], outdir=outdir)
         os.makedirs(outdir, exist_ok=True)
         if self.is_mpi():
             self.comm.Barrier()

@@ -163,7 +163,7 @@ def run_night(inputs, outdir, catalog_path=None, config=None, workers=None, forc
     summary = NightSummary()
     todo = []
     with Catalog(catalog_path) as catalog:
-        for path in (os.path.abspath(p) for p in discover_inputs(inputs)):
+        for path in (os.path.abspath(p) for p in discover_inputs(inputs, outdir=outdir)):
             earlier = None if force or retry_failed else _earlier_failure(catalog, path)
             if not force and _is_done(catalog, outdir, path):
                 summary.skipped.append(path)
