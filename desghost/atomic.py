@@ -74,14 +74,18 @@ def part_owner_pid(path):
 
 
 def pid_alive(pid):
-    """Whether a process with this id exists on this machine."""
+    """Whether a live process with this id exists on this machine (a zombie counts as dead)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat_line.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
 
 def remove_stale_parts(folder, name_glob="*"):

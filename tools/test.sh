@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the tests need on a fresh machine (Open MPI for the MPI stage test, Chromium and
-# ChromeDriver for the report's browser test, the package with its test extras), then run the
+# ChromeDriver for the report's browser test, HEASARC fitsverify for the products' FITS check, the package with its test extras), then run the
 # default test suite.  `.ci/run` runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,13 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
     else
         echo "note: chromium/chromedriver not found and cannot apt-get them; the report's browser test will be skipped" >&2
+    fi
+fi
+if ! command -v fitsverify >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fitsverify >/dev/null
+    else
+        echo "note: fitsverify not found and cannot apt-get it; the fitsverify tests will be skipped" >&2
     fi
 fi
 python3 -m pip install -q -e '.[test]'

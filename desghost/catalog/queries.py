@@ -2,7 +2,7 @@
 from desghost.evaluation.metrics import ccd_level_scores
 
 EXCLUDED_COLUMNS = ("expnum", "ccdnum", "detpos", "reason", "analyst", "class", "score", "area_frac", "model",
-                    "band", "date_obs", "category", "source")
+                    "band", "date_obs", "nite", "category", "source")
 
 
 def parse_expnum_range(text):
@@ -42,7 +42,8 @@ def build_query(what="ccds", source="desghost", expnum=None, ccdnums=None, bands
         return f"{sql} WHERE {' AND '.join(where)} ORDER BY t.at", params
     if what == "ccds":
         sql = ("SELECT t.expnum, t.ccdnum, t.detpos, t.reason, t.analyst, t.class, t.score, t.area_frac, t.model,"
-               " COALESCE(t.band, e.band) AS band, COALESCE(e.date_obs, t.date_obs) AS date_obs, t.category,"
+               " COALESCE(t.band, e.band) AS band, COALESCE(e.date_obs, t.date_obs) AS date_obs,"
+               " COALESCE(t.nite, e.nite) AS nite, t.category,"
                " t.source FROM excluded_ccds t LEFT JOIN exposures e ON e.source = t.source AND e.expnum = t.expnum")
         order = "t.expnum, t.ccdnum"
         _in("t.ccdnum", ccdnums, where, params)
@@ -52,7 +53,7 @@ def build_query(what="ccds", source="desghost", expnum=None, ccdnums=None, bands
             params.append(category)
     elif what == "instances":
         sql = ("SELECT t.expnum, t.instance_id, t.class, t.score, t.x0, t.y0, t.x1, t.y1, t.area_px, t.ccdnums,"
-               " e.band, e.date_obs, e.model FROM instances t JOIN exposures e ON e.source = t.source"
+               " e.band, e.date_obs, e.nite, e.model FROM instances t JOIN exposures e ON e.source = t.source"
                " AND e.expnum = t.expnum")
         order = "t.expnum, t.instance_id"
         _in("t.class", classes, where, params)
@@ -60,7 +61,7 @@ def build_query(what="ccds", source="desghost", expnum=None, ccdnums=None, bands
             where.append("(" + " OR ".join("(',' || t.ccdnums || ',') LIKE ?" for _ in ccdnums) + ")")
             params.extend(f"%,{int(c)},%" for c in ccdnums)
     elif what == "exposures":
-        sql = ("SELECT t.expnum, t.status, t.band, t.date_obs, t.flavor, t.model, t.threshold, t.n_instances,"
+        sql = ("SELECT t.expnum, t.status, t.band, t.date_obs, t.nite, t.flavor, t.model, t.threshold, t.n_instances,"
                " t.n_excluded, t.seconds, t.input, t.software, t.processed_at FROM exposures t")
         order = "t.expnum"
     else:

@@ -45,6 +45,7 @@ def exclusion_rows(rows):
     """Excluded-CCD catalog rows with every exclusion-table column filled (NULLs as empty values)."""
     return [{**r, "class": r["class"] or "", "score": r["score"] or 0.0, "area_frac": r["area_frac"] or 0.0,
              "model": r["model"] or "", "band": r["band"] or "", "date_obs": str(r["date_obs"] or ""),
+             "nite": str(r.get("nite") or ""),
              "reason": r["reason"] or "", "analyst": r["analyst"] or "", "detpos": r["detpos"] or "nan"}
             for r in rows]
 

@@ -6,8 +6,15 @@ from desghost.errors import MalformedTextError
 
 
 def list_category(path):
-    """``ghost-scatter-y04.txt`` -> (``ghost-scatter``, ``y04``)."""
-    m = re.match(r"(.+?)-(y\d+)\.txt$", Path(path).name)
+    """``ghost-scatter-y04.txt`` -> (``ghost-scatter``, ``y04``).
+
+    A night list ``ghost-scatter-20171112.txt`` gives (``ghost-scatter``, ``20171112``), and
+    desghost's own per-exposure list ``D00695765_desghost_exclude.txt`` (``ghost-scatter``, ``""``).
+    """
+    name = Path(path).name
+    if re.match(r"D\d{8,}_desghost_exclude\.txt$", name):
+        return "ghost-scatter", ""
+    m = re.match(r"(.+?)-(y\d+|\d{8})\.txt$", name)
     return (m.group(1), m.group(2)) if m else (Path(path).stem, "")
 
 

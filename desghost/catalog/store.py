@@ -13,8 +13,9 @@ from pathlib import Path
 from desghost import __version__
 from desghost.errors import DesghostError
 
-#: 2: inputs are absolute paths (schema 1 catalogs are migrated when opened).
-SCHEMA_VERSION = "2"
+#: 2: inputs are absolute paths; 3: exposures and excluded CCDs carry the observing night
+#: (``nite``, YYYYMMDD).  Older catalogs are migrated when opened.
+SCHEMA_VERSION = "3"
 #: ``PRAGMA application_id`` of every catalog desghost writes ("DGHC"): how a file is known
 #: to be desghost's before anything in it is changed.
 APPLICATION_ID = 0x44474843
@@ -27,7 +28,7 @@ CREATE TABLE IF NOT EXISTS exposures (
     source TEXT NOT NULL, expnum INTEGER NOT NULL, status TEXT NOT NULL,
     band TEXT, date_obs TEXT, mjd_obs REAL, flavor TEXT, input TEXT, model TEXT, threshold REAL,
     area_threshold REAL, software TEXT, processed_at TEXT, n_instances INTEGER, n_excluded INTEGER,
-    seconds REAL, PRIMARY KEY (source, expnum));
+    seconds REAL, nite TEXT, PRIMARY KEY (source, expnum));
 CREATE TABLE IF NOT EXISTS instances (
     source TEXT NOT NULL, expnum INTEGER NOT NULL, instance_id INTEGER NOT NULL, class TEXT NOT NULL,
     score REAL NOT NULL, x0 REAL, y0 REAL, x1 REAL, y1 REAL, area_px INTEGER, ccdnums TEXT,
@@ -35,7 +36,7 @@ CREATE TABLE IF NOT EXISTS instances (
 CREATE TABLE IF NOT EXISTS excluded_ccds (
     source TEXT NOT NULL, category TEXT NOT NULL, expnum INTEGER NOT NULL, ccdnum INTEGER NOT NULL,
     detpos TEXT, reason TEXT, analyst TEXT, class TEXT, score REAL, area_frac REAL, model TEXT,
-    band TEXT, date_obs TEXT, PRIMARY KEY (source, category, expnum, ccdnum));
+    band TEXT, date_obs TEXT, nite TEXT, PRIMARY KEY (source, category, expnum, ccdnum));
 CREATE TABLE IF NOT EXISTS coverage (
     source TEXT NOT NULL, label TEXT NOT NULL, expnum_min INTEGER NOT NULL, expnum_max INTEGER NOT NULL,
     PRIMARY KEY (source, label));
@@ -137,9 +138,11 @@ class Catalog:
                 if stmt.strip():
                     self.conn.execute(stmt)
             version = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if version is None or version[0] == "1":
-                if version is not None:
+            if version is None or version[0] != SCHEMA_VERSION:
+                if version is not None and version[0] == "1":
                     self._absolute_inputs()
+                if version is not None and version[0] in ("1", "2"):
+                    self._add_nights()
                 self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('created', ?)", (_now(),))
 
@@ -157,6 +160,24 @@ class Catalog:
                 beside = self.path.parent / name
                 absolute = str(beside.resolve()) if beside.exists() else os.path.abspath(name)
                 self.conn.execute(f"UPDATE OR REPLACE {table} SET input=? WHERE input=?", (absolute, name))  # noqa: S608
+
+    def _add_nights(self):
+        """Schema 2 -> 3: a ``nite`` column on exposures and excluded CCDs, filled where it can be.
+
+        desghost rows get the night of their DATE-OBS by DES's rule (the date of DATE-OBS - 12 h;
+        the DTCALDAT of the input is not in an old catalog); imported list rows already hold
+        the list's night in ``date_obs``.
+        """
+        for table in ("exposures", "excluded_ccds"):
+            columns = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}  # noqa: S608
+            if "nite" not in columns:
+                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN nite TEXT")  # noqa: S608
+        rule = "strftime('%Y%m%d', substr(date_obs, 1, 19), '-12 hours')"
+        self.conn.execute(f"UPDATE exposures SET nite = {rule} WHERE nite IS NULL AND date_obs != ''")  # noqa: S608
+        self.conn.execute(f"UPDATE excluded_ccds SET nite = {rule} WHERE nite IS NULL AND source = 'desghost'"  # noqa: S608
+                          " AND date_obs != ''")
+        self.conn.execute("UPDATE excluded_ccds SET nite = replace(substr(date_obs, 1, 10), '-', '')"
+                          " WHERE nite IS NULL AND source != 'desghost'")
 
     def close(self):
         self.conn.close()
@@ -180,21 +201,24 @@ class Catalog:
         with self.transaction():
             self._delete(source, result.expnum)
             self.conn.execute(
-                "INSERT INTO exposures VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO exposures (source, expnum, status, band, date_obs, mjd_obs, flavor, input, model,"
+                " threshold, area_threshold, software, processed_at, n_instances, n_excluded, seconds, nite)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (source, result.expnum, "ok", result.band, result.date_obs, result.mjd_obs, result.flavor,
                  result.source, result.model_name, result.threshold, result.area_threshold,
                  f"desghost {__version__}", _now(), len(result.instances), len(result.exclusions),
-                 result.timings_s.get("total")))
+                 result.timings_s.get("total"), result.nite or None))
             self.conn.executemany(
                 "INSERT INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 [(source, result.expnum, i, inst.class_name, inst.score, *inst.bbox_px, inst.area_px,
                   ",".join(str(c.ccdnum) for c in cov))
                  for i, (inst, cov) in enumerate(zip(result.instances, result.coverages))])
             self.conn.executemany(
-                "INSERT INTO excluded_ccds VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO excluded_ccds (source, category, expnum, ccdnum, detpos, reason, analyst, class,"
+                " score, area_frac, model, band, date_obs, nite) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(source, "ghost-scatter", r["expnum"], r["ccdnum"], r["detpos"], r["reason"], r["analyst"],
-                  r["class"], r["score"], r["area_frac"], r["model"], r["band"], r["date_obs"])
-                 for r in result.exclusions])
+                  r["class"], r["score"], r["area_frac"], r["model"], r["band"], r["date_obs"],
+                  r.get("nite") or None) for r in result.exclusions])
             self.conn.execute("DELETE FROM failures WHERE source=? AND input=?", (source, result.source))
             if before_commit is not None:
                 before_commit()
@@ -217,8 +241,9 @@ class Catalog:
             before = self.conn.total_changes
             self.conn.executemany(
                 "INSERT OR IGNORE INTO excluded_ccds (source, category, expnum, ccdnum, detpos, reason, analyst,"
-                " date_obs) VALUES (?,?,?,?,?,?,?,?)",
-                [(source, category, e, c, d, label, source, _iso_date(dt)) for dt, e, c, d in rows])
+                " date_obs, nite) VALUES (?,?,?,?,?,?,?,?,?)",
+                [(source, category, e, c, d, label, source, _iso_date(dt), str(dt) if str(dt).isdigit() else None)
+                 for dt, e, c, d in rows])
             n = self.conn.total_changes - before
             if rows:
                 exps = [r[1] for r in rows]

@@ -8,12 +8,12 @@ library users.
 """
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from desghost.timestamps import fits_utc_now
 from desghost import __version__
 from desghost.detection.detect import detect_images
 from desghost.detection.model import default_model_path, load_model
@@ -73,6 +73,7 @@ class ExposureResult:
     timings_s: dict = field(default_factory=dict)
     outputs: dict = field(default_factory=dict)
     warning_codes: list = field(default_factory=list)   # exit codes of the input warnings (10-12, 15, 17)
+    nite: str = ""   # the observing night, YYYYMMDD (desghost.reading.headers.observing_night)
     min_present_fraction: float = DEFAULT_MIN_PRESENT_FRACTION
     partial_ccds: list = field(default_factory=list)    # rows of partial_ccd_rows, one per cut-out CCD
 
@@ -97,9 +98,10 @@ def provenance_cards(result, input_name):
              ("DGAREA", float(result.area_threshold), "CCD covered-fraction threshold (0: any pixel)"),
              ("DGMINFR", float(result.min_present_fraction), "cut-outs with less of their CCD never excluded"),
              ("DGINPUT", str(input_name)[-68:], "input exposure"),
-             ("DATE", datetime.now(timezone.utc).isoformat(timespec="seconds"), "file written (UTC)"),
+             ("DATE", fits_utc_now(), "file written (UTC)"),
              ("EXPNUM", int(result.expnum), "DECam exposure number"),
-             ("BAND", result.band, "filter band"), ("DATE-OBS", result.date_obs, "exposure start")]
+             ("BAND", result.band, "filter band"), ("DATE-OBS", result.date_obs, "exposure start"),
+             ("NITE", result.nite, "observing night (DTCALDAT, or DATE-OBS - 12 h)")]
     return [{"name": k, "value": v, "comment": c} for k, v, c in cards]
 
 
@@ -214,13 +216,13 @@ def finish_exposure(prepared, instances, outdir, config, threshold, layout=None,
     coverages = [[c for c in coverage(i.mask, index_img, area, dead) if c.ccdnum in present] for i in instances]
     model_path = resolve_model_path(cfg)
     model_name = Path(model_path).name
-    meta = {"expnum": fp.expnum, "band": fp.band, "date_obs": fp.date_obs, "dead": dead}
+    meta = {"expnum": fp.expnum, "band": fp.band, "date_obs": fp.date_obs, "nite": fp.nite, "dead": dead}
     rows = exclusion_rows(meta, instances, coverages, layout, present, model_name, cfg.area_threshold, index_img,
                           fp.ccd_windows, cfg.min_present_fraction)
     partial = partial_ccd_rows(fp.expnum, instances, index_img, layout, fp.ccd_windows,
                                {r["ccdnum"] for r in rows}, cfg.min_present_fraction)
     result = ExposureResult(
-        expnum=fp.expnum, band=fp.band, date_obs=fp.date_obs, mjd_obs=fp.mjd_obs, flavor=fp.flavor,
+        expnum=fp.expnum, band=fp.band, date_obs=fp.date_obs, nite=fp.nite, mjd_obs=fp.mjd_obs, flavor=fp.flavor,
         source=fp.source, image=fp.image, instances=instances, coverages=coverages, exclusions=rows,
         dead_ccds=sorted(dead), ccds_present=sorted(present), warnings=[w.message for w in fp.warnings],
         warning_codes=sorted({w.exit_code for w in fp.warnings}),

@@ -26,6 +26,8 @@ class FocalPlaneImage:
     ----------
     image : ndarray of uint8, shape (400, 400)
     expnum, band, date_obs, mjd_obs : exposure metadata
+    nite : str
+        The observing night, ``YYYYMMDD`` (:func:`desghost.reading.headers.observing_night`).
     flavor : str
         ``raw``, ``ooi`` or ``des``.
     source : str
@@ -69,11 +71,12 @@ class FocalPlaneImage:
     row_step: int = 1
     noise_per_bin: float = float("nan")
     seconds: float = 0.0
+    nite: str = ""
 
     def metadata(self):
         """JSON-ready metadata (everything but the pixels)."""
         return {
-            "expnum": self.expnum, "band": self.band, "date_obs": self.date_obs,
+            "expnum": self.expnum, "band": self.band, "date_obs": self.date_obs, "nite": self.nite,
             "mjd_obs": self.mjd_obs, "flavor": self.flavor, "source": self.source,
             "ccds_present": self.ccds_present, "ccds_missing": self.ccds_missing,
             "ccds_dead": self.ccds_dead, "ccds_masked": self.ccds_masked,
@@ -245,7 +248,7 @@ def assemble_exposure(source, layout=None, row_step=DEFAULT_ROW_STEP, progress=N
             "missing_ccds", f"{exposure.source}: {len(missing)} CCDs missing, left blank: "
             + ",".join(str(c) for c in missing)))
     return FocalPlaneImage(
-        image=image, expnum=exposure.expnum, band=exposure.band, date_obs=exposure.date_obs,
+        image=image, expnum=exposure.expnum, band=exposure.band, date_obs=exposure.date_obs, nite=exposure.nite,
         mjd_obs=exposure.mjd_obs, flavor=exposure.flavor, source=str(exposure.source),
         ccds_present=sorted(present), ccds_missing=missing, ccds_dead=dead,
         ccds_masked=sorted(w.ccdnum for w in warnings if w.kind == "masked_ccds"), ccd_windows=windows,

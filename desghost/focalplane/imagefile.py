@@ -1,12 +1,12 @@
 """Write (and read back) focal-plane images as FITS, PNG or NPY, atomically, with provenance."""
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import fitsio
 import numpy as np
 from PIL import Image, PngImagePlugin
 
+from desghost.timestamps import fits_utc_now
 from desghost.reading.fitsfile import cfitsio_name
 from desghost import __version__
 from desghost.atomic import atomic_path
@@ -38,7 +38,7 @@ def provenance(fp, extra=None):
     """Provenance of a focal-plane image as an ordered dict of short keys."""
     prov = {
         "software": f"desghost {__version__}",
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": fits_utc_now(),
         "input": fp.source,
         "expnum": fp.expnum, "band": fp.band, "date_obs": fp.date_obs, "flavor": fp.flavor,
         "row_step": fp.row_step, "noise_per_bin": fp.noise_per_bin,
@@ -50,7 +50,7 @@ def provenance(fp, extra=None):
 
 def _fits_cards(prov):
     keys = {"software": "DGVERS", "created": "DATE", "input": "INPUT", "expnum": "EXPNUM", "band": "BAND",
-            "date_obs": "DATE-OBS", "flavor": "FLAVOR", "row_step": "ROWSTEP", "noise_per_bin": "NOISEBIN",
+            "date_obs": "DATE-OBS", "nite": "NITE", "flavor": "FLAVOR", "row_step": "ROWSTEP", "noise_per_bin": "NOISEBIN",
             "ccds_present": "NCCDS"}
     cards = []
     for k, card in keys.items():
@@ -63,6 +63,9 @@ def _fits_cards(prov):
     for k, card in (("ccds_missing", "MISSCCD"), ("ccds_dead", "DEADCCD")):
         cards.append({"name": card, "value": ",".join(str(c) for c in prov.get(k, [])) or "none",
                       "comment": k.replace("_", " ")})
+    if any(isinstance(c["value"], str) and len(c["value"]) > 68 for c in cards):
+        # a string over 68 characters is continued with CONTINUE cards: declare the convention
+        cards.insert(0, {"name": "LONGSTRN", "value": "OGIP 1.0", "comment": "CONTINUE cards may follow"})
     return cards
 
 

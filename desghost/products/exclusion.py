@@ -2,8 +2,10 @@
 
 The FITS table starts with exactly the columns the survey databases load -- EXPNUM (>i4),
 CCDNUM (>i2), REASON (S30), ANALYST (S30) -- followed by CLASS, SCORE, AREA_FRAC, MODEL,
-BAND and DATE_OBS.  The text list uses the ray-tracing header ``#date expnum ccd id ccdnum``
-so ``numpy.genfromtxt(path, names=True, dtype=int)`` reads EXPNUM and CCDNUM as before.
+BAND, DATE_OBS and NITE (the observing night, ``YYYYMMDD``).  The text list is laid out exactly
+as DELVE's ``ghost-scatter-yNN.txt`` files (header ``#date     expnum ccd id ccdnum``, the date
+column the observing night, ``ccd`` the ray-tracer's index: ``nan``), so
+``numpy.genfromtxt(path, names=True, dtype=int)`` reads EXPNUM and CCDNUM as before.
 """
 import fitsio
 import numpy as np
@@ -12,7 +14,7 @@ from desghost.atomic import atomic_path
 
 EXCLUSION_DTYPE = np.dtype([("EXPNUM", ">i4"), ("CCDNUM", ">i2"), ("REASON", "S30"), ("ANALYST", "S30"),
                             ("CLASS", "S8"), ("SCORE", ">f4"), ("AREA_FRAC", ">f4"), ("MODEL", "S40"),
-                            ("BAND", "S4"), ("DATE_OBS", "S26")])
+                            ("BAND", "S4"), ("DATE_OBS", "S26"), ("NITE", "S8")])
 SURVEY_COLUMNS = ("EXPNUM", "CCDNUM", "REASON", "ANALYST")
 #: The PARTIAL HDU, written only when some CCDs were cut-outs: one row per such CCD.
 PARTIAL_DTYPE = np.dtype([("EXPNUM", ">i4"), ("CCDNUM", ">i2"), ("DETPOS", "S3"), ("PRESENT_FRAC", ">f4"),
@@ -25,7 +27,7 @@ def exclusion_array(rows):
     for i, r in enumerate(rows):
         arr[i] = (r["expnum"], r["ccdnum"], r["reason"][:30].encode(), r["analyst"][:30].encode(),
                   r["class"].encode(), r["score"], r["area_frac"], r["model"][:40].encode(),
-                  r["band"][:4].encode(), r["date_obs"][:26].encode())
+                  r["band"][:4].encode(), r["date_obs"][:26].encode(), str(r.get("nite") or "")[:8].encode())
     return arr
 
 
@@ -61,17 +63,26 @@ def write_exclusion_fits(path, rows, provenance_cards, partial_rows=()):
     return str(path)
 
 
-def date_yyyymmdd(date_obs):
-    """``2016-08-02T05:06:07`` -> ``20160802`` (the ray-tracing lists' date column)."""
-    digits = "".join(ch for ch in str(date_obs)[:10] if ch.isdigit())
+def date_yyyymmdd(date):
+    """``2016-08-02`` or ``20160802`` -> ``20160802`` (the ray-tracing lists' date column); ``0`` when unknown."""
+    digits = "".join(ch for ch in str(date)[:10] if ch.isdigit())
     return digits if len(digits) == 8 else "0"
 
 
+#: The header line of DELVE's ``ghost-scatter-yNN.txt`` lists, as they write it.
+RAYTRACE_HEADER = "#date     expnum ccd id ccdnum"
+
+
 def raytrace_lines(rows):
-    """Rows in the ``#date expnum ccd id ccdnum`` format (ccd is the ray-tracer's index: nan)."""
-    lines = ["#date     expnum ccd id ccdnum"]
+    """Rows laid out as DELVE's ``ghost-scatter-yNN.txt`` (``20170802  664543  71 S20   8``).
+
+    The date column is the observing night (``nite``; rows without one fall back to the date
+    of ``date_obs``), ``ccd`` (the ray-tracer's index) is ``nan``, ``id`` the DETPOS.
+    """
+    lines = [RAYTRACE_HEADER]
     for r in sorted(rows, key=lambda r: (r["expnum"], r["ccdnum"])):
-        lines.append(f"{date_yyyymmdd(r['date_obs']):<9} {r['expnum']:>7} nan {r['detpos']:>3} {r['ccdnum']:>3}")
+        date = date_yyyymmdd(r.get("nite") or r["date_obs"])
+        lines.append(f"{date:<8} {r['expnum']:>7} {'nan':>3} {r['detpos']:>3} {r['ccdnum']:>3}")
     return lines
 
 

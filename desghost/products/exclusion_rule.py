@@ -31,7 +31,7 @@ def exclusion_rows(result_like, instances, coverages, layout, present, model_nam
     Parameters
     ----------
     result_like : dict
-        ``expnum``, ``band``, ``date_obs`` and ``dead`` (CCDNUMs).
+        ``expnum``, ``band``, ``date_obs``, ``nite`` (optional) and ``dead`` (CCDNUMs).
     instances : list of Instance
     coverages : list of list of CCDCoverage
         Per instance, the CCDs it covers (same order as ``instances``).
@@ -69,7 +69,8 @@ def exclusion_rows(result_like, instances, coverages, layout, present, model_nam
         rows.append({"expnum": result_like["expnum"], "ccdnum": ccdnum, "detpos": layout.ccds[ccdnum].detpos,
                      "reason": f"desghost {classes}", "analyst": f"desghost {__version__}",
                      "class": best_class, "score": float(best_score), "area_frac": float(frac),
-                     "model": model_name, "band": result_like["band"], "date_obs": result_like["date_obs"]})
+                     "model": model_name, "band": result_like["band"], "date_obs": result_like["date_obs"],
+                     "nite": result_like.get("nite", "")})
     return rows
 
 

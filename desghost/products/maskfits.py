@@ -198,7 +198,7 @@ def window_cards(window):
         return []
     sec = format_section(slice(window.row0_px, window.row0_px + window.ny_px),
                          slice(window.col0_px, window.col0_px + window.nx_px))
-    return [{"name": "DGWINSEC", "value": sec, "comment": "cut-out: this mask's section of the whole CCD"}]
+    return [{"name": "DGWINSEC", "value": sec, "comment": "cut-out section of the CCD"}]
 
 
 def write_mask_fits(path, result, layout, ccd_frames, provenance_cards):

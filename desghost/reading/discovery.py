@@ -3,9 +3,9 @@
 Inputs are grouped by exposure before anything is processed, the same way for every command:
 a file holding several CCDs (raw, Community Pipeline MEF) is one exposure; files holding one CCD
 each (DES per-CCD files, single-CCD cut-outs) are grouped by their EXPNUM, whether they come as
-a folder, a glob, a list file or separate arguments.  A group is named by its folder when it
-holds every exposure file of that folder, else by ``FOLDER/EXPNUM=N`` (see
-:func:`exposure_files`).
+a folder, a glob, a list file or separate arguments.  A group of one file is named by the file;
+a larger group by its folder when it holds every exposure file of that folder, else by
+``FOLDER/EXPNUM=N`` (see :func:`exposure_files`).
 """
 import glob
 import os
@@ -221,10 +221,10 @@ def group_exposures(items):
         files = groups[slot]
         if folder not in folder_files:
             folder_files[folder] = {os.path.abspath(f) for f in _exposures_only(_fits_in(folder))}
-        if {os.path.abspath(f) for f in files} == folder_files[folder]:
-            out.append(os.path.dirname(files[0]) or ".")
-        elif len(files) == 1:
+        if len(files) == 1:
             out.append(files[0])
+        elif {os.path.abspath(f) for f in files} == folder_files[folder]:
+            out.append(os.path.dirname(files[0]) or ".")
         else:
             out.append(group_name(os.path.dirname(files[0]) or ".", expnum))
     return out

@@ -35,7 +35,14 @@ from desghost.reading.community import apply_dq_mask, dq_mask_path, read_communi
 from desghost.reading.des import SCIENCE_EXTNAME, read_des_ccd
 from desghost.reading.discovery import exposure_files
 from desghost.reading.fitsfile import header_to_dict, open_fits, short_error
-from desghost.reading.headers import band_of, check_instrument, detect_flavor, expnum_of, identify_ccd
+from desghost.reading.headers import (
+    band_of,
+    check_instrument,
+    detect_flavor,
+    expnum_of,
+    identify_ccd,
+    observing_night,
+)
 from desghost.reading.raw import data_section, read_raw_ccd
 from desghost.reading.records import CCDEntry, CCDFrame, DataExtent
 from desghost.reading.rice import read_rice_rows, rice_layout
@@ -96,6 +103,7 @@ class Exposure:
         first = self.entries[0].header
         self.band = band_of(first)
         self.date_obs = str(first.get("DATE-OBS", ""))
+        self.nite = observing_night(first)
         self.mjd_obs = first.get("MJD-OBS")
         self.exptime = first.get("EXPTIME")
 
@@ -308,7 +316,7 @@ def open_exposure(source, layout=None):
     Returns
     -------
     Exposure
-        With ``flavor``, ``expnum``, ``band``, ``date_obs``, ``ccdnums`` and :meth:`Exposure.ccds`.
+        With ``flavor``, ``expnum``, ``band``, ``date_obs``, ``nite``, ``ccdnums`` and :meth:`Exposure.ccds`.
 
     Raises
     ------

@@ -3,6 +3,9 @@
 Pure functions of header dicts (as :func:`desghost.reading.fitsfile.header_to_dict` gives
 them); errors name the file, the HDU and the keyword.
 """
+import re
+from datetime import datetime, timedelta
+
 import numpy as np
 
 from desghost.errors import InconsistentExposureError, MissingKeywordError, NotDecamError
@@ -164,3 +167,40 @@ def cd_matrix(header):
     if not np.all(np.isfinite(cd)) or np.linalg.det(cd) == 0:
         return None
     return cd
+
+
+#: MJD 0 as a datetime (UTC).
+MJD_EPOCH = datetime(1858, 11, 17)
+
+
+def observing_night(header):
+    """The observing night of an exposure, ``YYYYMMDD`` (DES's NITE), or ``""`` when nothing tells.
+
+    DTCALDAT (the Community Pipeline's calendar date of the night, ``YYYY-MM-DD``) when present;
+    else the date of the exposure's start minus 12 hours (DES's NITE rule), from DATE-OBS, else
+    MJD-OBS.  DECam nights cross 00:00 UTC: exposure 695765 (DATE-OBS 2017-11-13T06:03:40,
+    DTCALDAT 2017-11-12) is listed under 20171112 in the DELVE ghost lists.
+
+    Parameters
+    ----------
+    header : mapping
+        Header cards (the primary merged with the CCD's).
+
+    Returns
+    -------
+    str
+        Eight digits, or ``""``.
+    """
+    dtcaldat = str(header.get("DTCALDAT", "")).strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", dtcaldat):
+        return dtcaldat.replace("-", "")
+    start = None
+    date_obs = str(header.get("DATE-OBS", "")).strip()
+    try:
+        start = datetime.fromisoformat(date_obs[:19]) if date_obs else None
+    except ValueError:
+        start = None
+    mjd = header.get("MJD-OBS")
+    if start is None and isinstance(mjd, (int, float)) and not isinstance(mjd, bool) and np.isfinite(mjd):
+        start = MJD_EPOCH + timedelta(days=float(mjd))
+    return "" if start is None else (start - timedelta(hours=12)).strftime("%Y%m%d")

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from desghost import __version__
 from desghost.atomic import atomic_path, open_no_follow, remove_stale_parts
 from desghost.catalog.store import Catalog
+from desghost.products.exclusion import raytrace_lines
 from desghost.driver.exposure import RunConfig, product_names
 from desghost.driver.many import process_exposures
 from desghost.driver.preflight import check_catalog, check_output_dir
@@ -89,6 +90,29 @@ def _is_done(catalog, outdir, path):
 def _earlier_failure(catalog, path):
     rows = catalog.query("SELECT reason, exit_code FROM failures WHERE source='desghost' AND input=?", (path,))
     return (path, rows[0]["reason"], rows[0]["exit_code"] or 1) if rows else None
+
+
+def write_night_lists(catalog, outdir, inputs):
+    """Write ``ghost-scatter-<NITE>.txt`` for each observing night of the done ``inputs``: DELVE's list layout.
+
+    Each list holds every desghost row of its night in the catalog (earlier runs included), so
+    DELVE's converter labels the rows as ghosts by the file name.  Returns the paths written.
+    """
+    if not inputs:
+        return []
+    marks = ",".join("?" * len(inputs))
+    nites = [r["nite"] for r in catalog.query(
+        f"SELECT DISTINCT nite FROM exposures WHERE source='desghost' AND nite IS NOT NULL AND input IN ({marks})",  # noqa: S608
+        tuple(inputs))]
+    written = []
+    for nite in sorted(nites):
+        rows = catalog.query("SELECT expnum, ccdnum, detpos, date_obs, nite FROM excluded_ccds"
+                             " WHERE source='desghost' AND nite=?", (nite,))
+        path = Path(outdir) / f"ghost-scatter-{nite}.txt"
+        with atomic_path(path) as tmp:
+            tmp.write_text("\n".join(raytrace_lines(rows)) + "\n")
+        written.append(str(path))
+    return written
 
 
 def write_summary(path, summary, config, workers, batch_size):
@@ -195,6 +219,9 @@ def run_night(inputs, outdir, catalog_path=None, config=None, workers=None, forc
             process_exposures(todo, str(outdir), cfg, catalog_path, workers=workers, batch_size=batch_size,
                               inference=inference, on_outcome=record, replace=force)
         summary.seconds = time.perf_counter() - t0
+        with Catalog(catalog_path) as catalog:
+            for path in write_night_lists(catalog, outdir, summary.done):
+                logger.info("night list: %s", path)
         write_summary(outdir / SUMMARY_NAME, summary, cfg, workers, batch_size)
         if report:
             try:
