@@ -87,6 +87,12 @@ class OutputError(DesghostError):
     exit_code = 9
 
 
+class ModelFileError(DesghostError):
+    """A model file is missing or is not a desghost model (not safetensors, no configuration, wrong weights)."""
+
+    exit_code = 19
+
+
 #: Longest reason recorded for a failed exposure (a library's multi-line dump is cut to one line).
 MAX_REASON_CHARS = 300
 
@@ -133,6 +139,7 @@ EXIT_CODES = {
     16: "the EXPNUM is also another input's, in this run or in the catalog (--force replaces)",
     17: "products written, but CCDs were cut-outs (windows) of their CCD: judged on the part read",
     18: "a text input (ray-tracing list, annotation JSON) cannot be parsed (file and line named)",
+    19: "the model file is missing or not a desghost model (checked before any exposure is read)",
     130: "interrupted (SIGINT, Ctrl-C); finished exposures are recorded",
     143: "stopped by SIGTERM; finished exposures are recorded",
 }

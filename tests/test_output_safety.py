@@ -162,3 +162,32 @@ def test_a_fifo_among_the_inputs_is_refused_without_hanging(tmp_path):
                               capture_output=True, text=True, timeout=120)
         assert "a FIFO: only regular files are read" in proc.stderr and "Traceback" not in proc.stderr
         assert proc.returncode == (14 if command[0] == "night" else UsageError.exit_code), proc.stderr
+
+
+def test_every_valid_expnum_round_trips_through_product_names_and_the_report(tmp_path):
+    from desghost.driver.exposure import expnum_of_product
+
+    for expnum in (1, 99_999_999, 123_456_789, 2**31 - 1):
+        assert expnum_of_product(product_names(expnum)["exclusion_fits"]) == expnum
+    for expnum in (123_456_789, 2**31 - 1):
+        write_simulated_exposure(tmp_path / "in" / f"DECam_{expnum}.fits.fz",
+                                 SimulationConfig(expnum=expnum, seed=expnum % 97, n_artifacts=1))
+    summary = run_night([tmp_path / "in"], tmp_path / "out", config=RunConfig(), workers=1, progress=False)
+    assert len(summary.done) == 2 and summary.report and not summary.report_error
+    assert main(["-q", "report", str(tmp_path / "out")]) == 0
+    for expnum in (123_456_789, 2**31 - 1):
+        assert (tmp_path / "out" / "report" / "exposures" / f"{expnum}.html").exists()
+
+
+def test_stray_empty_or_truncated_products_are_reported_and_skipped(night, tmp_path):
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(night / "out", out)
+    (out / product_names(700990)["exclusion_fits"]).write_bytes(b"")
+    good = (out / product_names(700501)["exclusion_fits"]).read_bytes()
+    (out / product_names(700991)["exclusion_fits"]).write_bytes(good[:4000])
+    assert main(["-q", "report", str(out)]) == 0
+    html = (out / "report" / "index.html").read_text()
+    assert html.count("unreadable product") == 2 and "D00700990_desghost_exclude.fits" in html
+    assert (out / "report" / "exposures" / "700501.html").exists()

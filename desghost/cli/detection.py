@@ -42,8 +42,8 @@ def register(sub):
 
 
 def cmd_detect(args):
-    checked = [check_input(path) for path in args.inputs]  # every input is sound before the model loads
     model = load_model(model_arg(args.model), device=args.device, overrides=inference_overrides(args))
+    checked = [check_input(path) for path in args.inputs]  # every input is sound before any is detected on
     threshold = model.config.score_threshold if args.threshold is None else args.threshold
     ccd_index = ccd_map(load_layout())[0]
     for path, pre in zip(args.inputs, checked):

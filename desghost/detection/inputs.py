@@ -3,10 +3,10 @@ import os
 
 import fitsio
 
-from desghost.reading.fitsfile import cfitsio_name
 from desghost.focalplane.assembly import assemble_exposure
 from desghost.focalplane.imagefile import read_focal_plane_image
 from desghost.reading.exposure import open_exposure
+from desghost.reading.fitsfile import cfitsio_name
 
 
 def is_focal_plane_image(path):

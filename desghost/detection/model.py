@@ -7,12 +7,14 @@ software version.  Nothing is pickled and nothing is ever downloaded: every torc
 model is built with ``weights=None, weights_backbone=None``.
 """
 import json
+import os
 from dataclasses import asdict, dataclass, field, fields
 from importlib import resources
 
 from desghost import __version__
 from desghost.atomic import atomic_path
 from desghost.classes import CLASS_NAMES
+from desghost.errors import ModelFileError
 
 BACKBONES = ("mobilenet_v3_large_fpn", "efficientnet_lite0_fpn", "efficientnet_lite1_fpn", "efficientnet_lite2_fpn",
              "resnet18_fpn", "resnet50_fpn", "resnet101_fpn")
@@ -196,13 +198,35 @@ def trained_real_images(metadata):
 
 
 def read_model_metadata(path):
-    """The JSON metadata of a model file, without loading its weights."""
-    from safetensors import safe_open
-    with safe_open(str(path), framework="pt") as f:
-        meta = f.metadata() or {}
+    """The JSON metadata of a model file, without loading its weights.
+
+    Raises
+    ------
+    ModelFileError
+        No such file, a folder, not a safetensors file, or no desghost metadata with a
+        configuration (exit code 19).
+    """
+    from safetensors import SafetensorError, safe_open
+
+    path = str(path)
+    if not os.path.exists(path):
+        raise ModelFileError("no such model file", path=path)
+    if not os.path.isfile(path):
+        raise ModelFileError("not a model file (a folder or a special file)", path=path)
+    try:
+        with safe_open(path, framework="pt") as f:
+            meta = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelFileError(f"not a safetensors model file ({' '.join(str(exc).split())[:120]})", path=path) from None
     if "desghost" not in meta:
-        raise ValueError(f"{path}: not a desghost model file (no 'desghost' metadata)")
-    return json.loads(meta["desghost"])
+        raise ModelFileError("not a desghost model file (no 'desghost' metadata)", path=path)
+    try:
+        doc = json.loads(meta["desghost"])
+    except ValueError:
+        raise ModelFileError("its 'desghost' metadata is not JSON", path=path) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("config"), dict):
+        raise ModelFileError("its 'desghost' metadata holds no model configuration", path=path)
+    return doc
 
 
 def default_model_path():
@@ -221,17 +245,32 @@ def load_model(path=None, device="auto", overrides=None):
         ``auto``, ``cpu`` or ``cuda``.
     overrides : dict, optional
         Inference settings to change (for example ``{"score_threshold": 0.5}``).
+
+    Raises
+    ------
+    ModelFileError
+        The file is missing or not a desghost model: not safetensors, metadata not JSON or
+        without a configuration, or weights of another network (exit code 19).
     """
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    path = path or default_model_path()
+    path = str(path or default_model_path())
     meta = read_model_metadata(path)
     cfg_dict = dict(meta["config"])
     cfg_dict.update(overrides or {})
-    cfg = ModelConfig.from_dict(cfg_dict)
-    model = build_model(cfg)
-    state = {k: (v.float() if v.is_floating_point() else v) for k, v in load_file(str(path)).items()}
-    model.load_state_dict(state)
+    try:
+        cfg = ModelConfig.from_dict(cfg_dict)
+        model = build_model(cfg)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ModelFileError(f"its configuration cannot build a model ({' '.join(str(exc).split())[:120]})",
+                             path=path) from None
+    try:
+        state = {k: (v.float() if v.is_floating_point() else v) for k, v in load_file(path).items()}
+        model.load_state_dict(state)
+    except (SafetensorError, OSError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelFileError(f"its weights do not fit the configured network ({first[:120]})", path=path) from None
     device = resolve_device(device)
     model.to(device).eval()
     return LoadedModel(model=model, config=cfg, metadata=meta, path=str(path), device=device)

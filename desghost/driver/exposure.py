@@ -6,6 +6,7 @@ The chain's steps are :func:`prepare_exposure` (read and assemble), :func:`detec
 the ceci stage, runs them for many exposures; :func:`process_exposure` runs them for one, for
 library users.
 """
+import re
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -13,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from desghost.timestamps import fits_utc_now
 from desghost import __version__
 from desghost.detection.detect import detect_images
 from desghost.detection.model import default_model_path, load_model
@@ -30,6 +30,7 @@ from desghost.products.skymap import wcs_cards
 from desghost.projection import ccd_pixel_count, coverage, restrict_to_windows
 from desghost.reading.exposure import open_exposure
 from desghost.reading.fitsfile import short_error
+from desghost.timestamps import fits_utc_now
 
 
 @dataclass
@@ -83,6 +84,16 @@ def product_names(expnum):
     stem = f"D{int(expnum):08d}_desghost"
     return {"mask": f"{stem}_mask.fits.fz", "exclusion_fits": f"{stem}_exclude.fits",
             "exclusion_txt": f"{stem}_exclude.txt", "overlay": f"{stem}_overlay.png"}
+
+
+#: An exclusion table's file name (EXPNUM of 8 digits or more, as :func:`product_names` writes it).
+EXCLUSION_FITS_NAME = re.compile(r"^D(\d{8,10})_desghost_exclude\.fits$")
+
+
+def expnum_of_product(name):
+    """The EXPNUM in an exclusion table's file name (the inverse of :func:`product_names`), or None."""
+    match = EXCLUSION_FITS_NAME.match(str(name))
+    return int(match.group(1)) if match else None
 
 
 @lru_cache(maxsize=4)

@@ -6,11 +6,11 @@ import fitsio
 import numpy as np
 from PIL import Image, PngImagePlugin
 
-from desghost.timestamps import fits_utc_now
-from desghost.reading.fitsfile import cfitsio_name
 from desghost import __version__
 from desghost.atomic import atomic_path
 from desghost.errors import OutputError, UsageError
+from desghost.reading.fitsfile import cfitsio_name
+from desghost.timestamps import fits_utc_now
 
 IMAGE_SUFFIXES = (".fits", ".fits.fz", ".png", ".npy", ".jpg", ".jpeg")
 

@@ -201,6 +201,9 @@ def observing_night(header):
     except ValueError:
         start = None
     mjd = header.get("MJD-OBS")
-    if start is None and isinstance(mjd, (int, float)) and not isinstance(mjd, bool) and np.isfinite(mjd):
-        start = MJD_EPOCH + timedelta(days=float(mjd))
-    return "" if start is None else (start - timedelta(hours=12)).strftime("%Y%m%d")
+    try:
+        if start is None and isinstance(mjd, (int, float)) and not isinstance(mjd, bool) and np.isfinite(mjd):
+            start = MJD_EPOCH + timedelta(days=float(mjd))
+        return "" if start is None else (start - timedelta(hours=12)).strftime("%Y%m%d")
+    except OverflowError:   # a date outside years 1-9999
+        return ""

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import fitsio
 
-from desghost.reading.fitsfile import cfitsio_name
 from desghost.catalog.store import Catalog
 from desghost.classes import CLASS_ORDER
-from desghost.driver.exposure import product_names
+from desghost.driver.exposure import expnum_of_product, product_names
+from desghost.reading.fitsfile import cfitsio_name, short_error
 
 #: The night runner's summary file in the output folder.
 SUMMARY_NAME = "night_summary.json"
@@ -123,7 +123,8 @@ def collect_night(outdir, catalog_path=None):
     data = NightData(outdir=outdir)
     summary_path = outdir / SUMMARY_NAME
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
-    expnums = sorted(int(p.name[1:9]) for p in outdir.glob("D*_desghost_exclude.fits") if p.name[1:9].isdigit())
+    expnums = sorted(e for p in outdir.glob("D*_desghost_exclude.fits") if (e := expnum_of_product(p.name)) is not None)
+    unreadable = []
     rows, instances, excluded, failures = {}, {}, {}, []
     if catalog_path.exists():
         with Catalog(catalog_path, create=False) as cat:
@@ -142,11 +143,16 @@ def collect_night(outdir, catalog_path=None):
         names = product_names(expnum)
         products = {k: outdir / v for k, v in names.items() if (outdir / v).exists()}
         row = rows.get(expnum, {})
-        prov = _provenance(products["exclusion_fits"])
-        if not row:  # no catalog row: the exclusion table alone
-            with cfitsio_name(products["exclusion_fits"]) as name:
-                table = fitsio.read(name, ext="EXCLUDE")
-            excluded[expnum] = sorted(int(c) for c in table["CCDNUM"])
+        try:   # a stray empty or truncated file under a product's name is reported and skipped
+            prov = _provenance(products["exclusion_fits"])
+            if not row:  # no catalog row: the exclusion table alone
+                with cfitsio_name(products["exclusion_fits"]) as name:
+                    table = fitsio.read(name, ext="EXCLUDE")
+                excluded[expnum] = sorted(int(c) for c in table["CCDNUM"])
+        except (OSError, ValueError, KeyError) as exc:
+            unreadable.append(FailedEntry(str(products["exclusion_fits"]),
+                                          f"unreadable product, left out of the report ({short_error(exc)})", 4))
+            continue
         data.exposures.append(ExposureEntry(
             expnum=expnum, band=str(row.get("band") or ""), date_obs=str(row.get("date_obs") or ""),
             input=str(row.get("input") or prov.get("DGINPUT", "")), seconds=row.get("seconds"),
@@ -162,6 +168,7 @@ def collect_night(outdir, catalog_path=None):
                          for f in summary.get("failed", [])]
     else:
         data.failures = [FailedEntry(f["input"], f["reason"], f["exit_code"]) for f in failures]
+    data.failures += unreadable
     data.models = sorted({str(e.provenance.get("DGMODEL", "")) for e in data.exposures} - {""})
     data.thresholds = sorted({float(e.provenance["DGTHRESH"]) for e in data.exposures if "DGTHRESH" in e.provenance})
     data.area_thresholds = sorted({float(e.provenance["DGAREA"]) for e in data.exposures if "DGAREA" in e.provenance})

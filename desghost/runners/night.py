@@ -21,12 +21,12 @@ from tqdm import tqdm
 from desghost import __version__
 from desghost.atomic import atomic_path, open_no_follow, remove_stale_parts
 from desghost.catalog.store import Catalog
-from desghost.products.exclusion import raytrace_lines
 from desghost.driver.exposure import RunConfig, product_names
 from desghost.driver.many import process_exposures
 from desghost.driver.preflight import check_catalog, check_output_dir
 from desghost.driver.scheduling import default_workers
 from desghost.errors import OutputError, exit_code_of_run, failure_reason
+from desghost.products.exclusion import raytrace_lines
 from desghost.reading.discovery import discover_inputs
 from desghost.report.html import write_report
 from desghost.report.night_data import SUMMARY_NAME

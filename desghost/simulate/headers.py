@@ -9,8 +9,12 @@ BANDS = {"g": "g DECam SDSS c0001 4720.0 1520.0", "r": "r DECam SDSS c0002 6415.
 
 
 def date_for_expnum(expnum):
-    """A plausible DATE-OBS for an EXPNUM (DECam takes about 330 exposures a night)."""
-    mjd = 56200.0 + (expnum - 150000) / 330.0 * 1.0
+    """A plausible DATE-OBS for an EXPNUM (DECam takes about 330 exposures a night).
+
+    EXPNUMs beyond about 3 million (valid up to 2**31 - 1, but far past DECam's) wrap around, so
+    the date stays within a few decades of 2012.
+    """
+    mjd = 56200.0 + ((expnum - 150000) % 3_000_000) / 330.0
     from astropy.time import Time  # heavy: imported only when an exposure is simulated
 
     t = Time(mjd, format="mjd")
