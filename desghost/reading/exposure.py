@@ -34,10 +34,11 @@ from desghost.layout import load_layout
 from desghost.reading.community import apply_dq_mask, dq_mask_path, read_community_ccd
 from desghost.reading.des import SCIENCE_EXTNAME, read_des_ccd
 from desghost.reading.discovery import exposure_files
-from desghost.reading.fitsfile import header_to_dict, open_fits, short_error
+from desghost.reading.fitsfile import header_to_dict, is_gzip, open_fits, short_error
 from desghost.reading.headers import (
     band_of,
     check_instrument,
+    check_numeric_cards,
     detect_flavor,
     expnum_of,
     identify_ccd,
@@ -47,6 +48,56 @@ from desghost.reading.raw import data_section, read_raw_ccd
 from desghost.reading.records import CCDEntry, CCDFrame, DataExtent
 from desghost.reading.rice import read_rice_rows, rice_layout
 from desghost.reading.window import ccd_window, place_window
+
+#: Largest image side a CCD HDU may declare: twice a raw DECam CCD's 4146 rows (checked before allocating).
+MAX_CCD_SIDE_PX = 8292
+
+
+def check_image_size(path, hdu_index, header, dims, data_start=0):
+    """Refuse an image HDU whose declared size no DECam CCD has, or that its file cannot hold.
+
+    Checked from the header before any pixel buffer is allocated: each side at most
+    :data:`MAX_CCD_SIDE_PX`; an uncompressed image's bytes, from ``data_start`` (bytes), within
+    the file's length.
+
+    Raises
+    ------
+    CorruptFileError
+        The declared size is impossible (exit code 4).
+    """
+    ny, nx = (int(d) for d in dims[-2:]) if len(dims) >= 2 else (1, int(dims[0]))
+    if len(dims) > 2 or max(ny, nx) > MAX_CCD_SIDE_PX:
+        shape = "x".join(str(int(d)) for d in reversed(dims))
+        raise CorruptFileError(f"declares a {shape} px image; a DECam CCD has at most {MAX_CCD_SIDE_PX} px a side",
+                               path=path, hdu=hdu_index)
+    if "ZNAXIS1" not in header and not is_gzip(path):
+        nbytes = ny * nx * abs(int(header.get("BITPIX", 16))) // 8
+        available = os.path.getsize(path) - data_start
+        if nbytes > available:
+            raise CorruptFileError(f"declares {nbytes} bytes of pixels but the file holds {available} after its "
+                                   "header", path=path, hdu=hdu_index)
+
+
+def check_read_to_end(path, fits):
+    """Refuse a file whose HDUs, as cfitsio lists them, end before the file does.
+
+    cfitsio stops listing HDUs at a damaged header without an error; the rest of the file
+    would then be silently missing (its CCDs reported as absent).  A file that cannot be read
+    to its end is corrupt, not partial.
+
+    Raises
+    ------
+    CorruptFileError
+        More than one 2880-byte block lies after the last readable HDU (exit code 4).
+    """
+    if is_gzip(path):
+        return
+    end = fits[len(fits) - 1].get_offsets()["data_end"]
+    size = os.path.getsize(path)
+    if size - end >= 2880:
+        raise CorruptFileError(f"cannot be read to its end: {size - end} bytes after HDU {len(fits) - 1} do not "
+                               "parse as FITS (a damaged header?)", path=path, hdu=len(fits))
+
 
 #: How raw CCD pixels are decoded (see :meth:`Exposure.ccds`).
 DECODERS = ("auto", "fitsio")
@@ -66,6 +117,7 @@ class Exposure:
         self.entries = []  # CCDEntry per science CCD, in file order
         self.primary_header = {}
         self.flavor = None
+        self._gzipped = {f for f in files if is_gzip(f)}   # decoded by cfitsio only (no tile offsets on disk)
         self._scan()
         # cut-outs, from the headers alone (see desghost.reading.window): a window its WCS cannot
         # place is refused here, before any pixel is read (exit code 8)
@@ -112,6 +164,7 @@ class Exposure:
             primary = header_to_dict(fits[0].read_header())
         except (OSError, ValueError) as exc:
             raise CorruptFileError(f"cannot read header ({short_error(exc)})", path=path, hdu=0) from exc
+        check_read_to_end(path, fits)
         entries = []
         extnames = []
         for i in range(len(fits)):
@@ -121,6 +174,8 @@ class Exposure:
                 has_data = hdu.get_exttype() == "IMAGE_HDU" and bool(hdu.get_dims())
             except (OSError, ValueError) as exc:
                 raise CorruptFileError(f"cannot read header ({short_error(exc)})", path=path, hdu=i) from exc
+            if has_data:
+                check_image_size(path, i, hdr, hdu.get_dims(), hdu.get_offsets()["data_start"])
             extname = str(hdr.get("EXTNAME", "")).strip()
             extnames.append(extname.upper())
             if not has_data:
@@ -137,6 +192,7 @@ class Exposure:
             ident = identify_ccd(merged, extname, self.layout, path, i)
             if ident is None:
                 continue
+            check_numeric_cards(merged, path, extname or i)
             ccdnum, detpos = ident
             merged["EXPNUM"] = expnum_of(merged, path, extname or i)
             out.append(CCDEntry(path, i, extname or str(i), ccdnum, detpos, merged))
@@ -182,7 +238,8 @@ class Exposure:
                         fits.close()
                     fits = open_fits(entry.path)
                     current_path = entry.path
-                rice = self._rice_source(fits, entry) if self.flavor == "raw" and decoder == "auto" else None
+                direct = self.flavor == "raw" and decoder == "auto" and entry.path not in self._gzipped
+                rice = self._rice_source(fits, entry) if direct else None
                 if pool is not None and rice is not None:
                     pending.append(pool.submit(self._read_and_apply, None, entry, row_step, rice, per_frame))
                 else:

@@ -1,4 +1,5 @@
 """Opening FITS files and reading their headers, with errors that name the file and the HDU."""
+import gzip
 import os
 import stat
 from contextlib import contextmanager
@@ -23,8 +24,25 @@ def header_to_dict(hdr):
     return out
 
 
+def is_gzip(path):
+    """True for a gzip-compressed file (``.fits.gz``; cfitsio reads it, decompressing in memory)."""
+    try:
+        if not os.path.isfile(path):
+            return False
+        with open(path, "rb") as fh:
+            return fh.read(2) == b"\x1f\x8b"
+    except OSError:
+        return False
+
+
 def is_fits(path):
-    """True when the file starts with the FITS ``SIMPLE`` card."""
+    """True when the file starts with the FITS ``SIMPLE`` card (after gzip decompression for ``.fits.gz``)."""
+    if is_gzip(path):
+        try:
+            with gzip.open(path, "rb") as fh:
+                return fh.read(9) == b"SIMPLE  ="
+        except (OSError, EOFError):
+            return False
     with open(path, "rb") as fh:
         return fh.read(9) == b"SIMPLE  ="
 
@@ -97,7 +115,7 @@ def open_fits(path):
     if not is_fits(path):
         raise NotFitsError("not a FITS file (no SIMPLE card at the start)", path=path)
     size = os.path.getsize(path)
-    if size < 2880:
+    if size < 2880 and not is_gzip(path):
         raise CorruptFileError(f"truncated FITS file: {size} bytes, less than one 2880-byte block", path=path)
     try:
         with cfitsio_name(path) as name:

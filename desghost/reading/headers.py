@@ -169,6 +169,28 @@ def cd_matrix(header):
     return cd
 
 
+#: Header keywords desghost reads as numbers (WCS, gains, time): each, when present, must hold one.
+NUMERIC_KEYWORDS = ("CRPIX1", "CRPIX2", "CRVAL1", "CRVAL2", "CD1_1", "CD1_2", "CD2_1", "CD2_2", "CDELT1",
+                    "CDELT2", "PC1_1", "PC1_2", "PC2_1", "PC2_2", "GAINA", "GAINB", "EXPTIME", "MJD-OBS")
+
+
+def check_numeric_cards(header, path, hdu):
+    """Refuse a header whose numeric keywords (:data:`NUMERIC_KEYWORDS`) hold something else.
+
+    Raises
+    ------
+    MissingKeywordError
+        Names the file, the HDU and the keyword, and quotes the value (exit code 6).
+    """
+    for key in NUMERIC_KEYWORDS:
+        value = header.get(key)
+        if value is None or value == "":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise MissingKeywordError(f"{key} holds {str(value)[:30]!r}, not a number", path=path, hdu=hdu,
+                                      keyword=key)
+
+
 #: MJD 0 as a datetime (UTC).
 MJD_EPOCH = datetime(1858, 11, 17)
 
