@@ -72,12 +72,19 @@ class Catalog:
     path : str or Path
     create : bool
         Create the file when it does not exist (otherwise a missing file is an error).
+    readonly : bool
+        Open for reading only and never write to the file or its folder (catalogs on read-only
+        media): SQLite's ``mode=ro``, or ``immutable=1`` when the file or its folder is not
+        writable.  A catalog of an older schema is then migrated in a copy in memory.
     """
 
-    def __init__(self, path, create=True, timeout_s=60.0):
+    def __init__(self, path, create=True, timeout_s=60.0, readonly=False):
         self.path = Path(path)
         try:
-            self._open(create, timeout_s)
+            if readonly:
+                self._open_readonly(timeout_s)
+            else:
+                self._open(create, timeout_s)
         except OSError as exc:  # a folder, an unwritable folder, a vanished file
             raise CatalogError(f"cannot open the catalog ({exc.strerror or exc})", path=self.path) from None
         except sqlite3.Error as exc:  # a read-only folder or file, a locked or damaged database
@@ -102,6 +109,31 @@ class Catalog:
             self.conn.close()
             raise
 
+    def _open_readonly(self, timeout_s):
+        if self.path.is_dir():
+            raise CatalogError("is a directory, not a catalog file", path=self.path)
+        if not self.path.exists():
+            raise CatalogError("no catalog file here (run `desghost run --catalog` or `import-raytrace` first)",
+                               path=self.path)
+        self._identify()
+        self.conn = sqlite3.connect(self._readonly_uri(), uri=True, timeout=timeout_s, isolation_level=None)
+        try:
+            version = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if version is None or version[0] != SCHEMA_VERSION:
+                memory = sqlite3.connect(":memory:", isolation_level=None)
+                self.conn.backup(memory)
+                self.conn.close()
+                self.conn = memory
+                self._init_schema()
+        except sqlite3.Error:
+            self.conn.close()
+            raise
+
+    def _readonly_uri(self):
+        """``mode=ro`` for a writable file and folder (WAL readers need the -shm file), else ``immutable=1``."""
+        writable = os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)
+        return self.path.resolve().as_uri() + ("?mode=ro" if writable else "?immutable=1")
+
     def _identify(self):
         """Refuse, without changing a byte of it, a file that is not a desghost catalog.
 
@@ -115,7 +147,7 @@ class Catalog:
                 raise CatalogError("not an SQLite file; refusing to touch it", path=self.path)
         foreign = CatalogError("an SQLite file that is not a desghost catalog; refusing to touch it", path=self.path)
         try:
-            conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True)
+            conn = sqlite3.connect(self._readonly_uri(), uri=True)
             try:
                 app_id = conn.execute("PRAGMA application_id").fetchone()[0]
                 if app_id == APPLICATION_ID:

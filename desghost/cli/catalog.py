@@ -80,7 +80,7 @@ def cmd_query(args):
                                   args.until, args.classes, args.min_score, args.category)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    with Catalog(catalog_path(args.catalog), create=False) as cat:
+    with Catalog(catalog_path(args.catalog), readonly=True) as cat:
         rows = cat.query(sql, params)
     if args.format in ("fits", "raytrace") and args.what != "ccds":
         raise UsageError(f"--format {args.format} needs --what ccds")
@@ -122,7 +122,7 @@ def cmd_import_raytrace(args):
 
 def cmd_compare(args):
     check_date_order(args.since, args.until)
-    with Catalog(catalog_path(args.catalog), create=False) as cat:
+    with Catalog(catalog_path(args.catalog), readonly=True) as cat:
         known = {r["source"] for r in cat.query("SELECT source FROM exposures UNION SELECT source FROM excluded_ccds "
                                                 "UNION SELECT source FROM coverage")}
         for option, source in (("--truth", args.truth), ("--pred", args.pred)):
