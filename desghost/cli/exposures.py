@@ -161,6 +161,8 @@ def cmd_night(args):
                         batch_size=args.batch_size, force=args.force,
                         retry_failed=args.retry_failed, progress=not args.quiet and sys.stderr.isatty(),
                         report=args.report)
+    for path, message in summary.warnings:
+        print(f"desghost: warning: {message}", file=sys.stderr)
     for path, error, _code in summary.failed:
         print(f"desghost: failed: {error}", file=sys.stderr)
     for path, error, _code in summary.still_failed:

@@ -48,6 +48,9 @@ class NightSummary:
         Exposures skipped because they failed in an earlier run (``--retry-failed`` retries them).
     warning_codes : set of int
         Exit codes of the input warnings of the exposures done (10-12, 15, 17).
+    warnings : list of (str, str)
+        ``(input, message)`` of every input warning of the exposures done (logged, in the
+        summary file and the report).
     seconds : float
     report, report_error : str or None
         The HTML report written, or why it could not be.
@@ -58,6 +61,7 @@ class NightSummary:
     failed: list = field(default_factory=list)
     still_failed: list = field(default_factory=list)
     warning_codes: set = field(default_factory=set)
+    warnings: list = field(default_factory=list)
     seconds: float = 0.0
     report: str | None = None
     report_error: str | None = None
@@ -74,8 +78,9 @@ class NightSummary:
 
     def line(self):
         still = f" ({len(self.still_failed)} failed before)" if self.still_failed else ""
+        warned = f"; {len(self.warnings)} input warnings (exit {max(self.warning_codes)})" if self.warnings else ""
         return (f"done {len(self.done)}, skipped {len(self.skipped)}{still}, failed {len(self.failed)} "
-                f"in {self.seconds:.1f} s ({self.exposures_per_minute:.2f} exposures/min)")
+                f"in {self.seconds:.1f} s ({self.exposures_per_minute:.2f} exposures/min){warned}")
 
 
 def _is_done(catalog, outdir, path):
@@ -120,6 +125,7 @@ def write_summary(path, summary, config, workers, batch_size):
     doc = {"software": f"desghost {__version__}", "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "seconds": round(summary.seconds, 3), "exposures_per_minute": round(summary.exposures_per_minute, 3),
            "done": len(summary.done), "skipped": len(summary.skipped), "done_inputs": summary.done,
+           "warnings": [{"input": p, "message": m} for p, m in summary.warnings],
            "failed": [{"input": p, "reason": r, "exit_code": c, "earlier_run": False} for p, r, c in summary.failed]
            + [{"input": p, "reason": r, "exit_code": c, "earlier_run": True} for p, r, c in summary.still_failed],
            "model": config.model or "default", "threshold": config.threshold, "area_threshold": config.area_threshold,
@@ -208,6 +214,9 @@ def run_night(inputs, outdir, catalog_path=None, config=None, workers=None, forc
             summary.done.append(outcome.path)
             summary.warning_codes.update(outcome.result.warning_codes)
             logger.info("done EXPNUM %s %s %s", outcome.expnum, outcome.path, outcome.timings_s)
+            for message in outcome.result.warnings:
+                summary.warnings.append((outcome.path, message))
+                logger.warning("EXPNUM %s: %s", outcome.expnum, message)
         else:
             summary.failed.append((outcome.path, outcome.error, outcome.exit_code))
             logger.error("failed %s: %s", outcome.path, outcome.error)

@@ -1,0 +1,33 @@
+"""Every input warning of a night's exposure reaches stderr, the log and the summary file (issue 38 item 22)."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
+
+from .fitsedit import copy_exposure
+
+
+def test_a_night_reports_an_all_zero_ccd_everywhere(tmp_path):
+    files, _ = write_simulated_exposure(tmp_path / "sim" / "c4d_sim_ooi_r_v1.fits.fz",
+                                        SimulationConfig(flavor="ooi", expnum=701101, seed=6, n_artifacts=1))
+    (tmp_path / "in").mkdir()
+    copy_exposure(files[0], tmp_path / "in" / "c4d_zero_ooi_r_v1.fits",
+                  edit_hdu=lambda i, name, data, cards: (np.zeros_like(data) if name.strip() == "N4" else data, cards))
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "desghost", "night", str(tmp_path / "in"), "-o", str(out),
+                           "--workers", "1", "--no-report"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 12, proc.stderr
+    assert "desghost: warning:" in proc.stderr and "all pixels are zero" in proc.stderr
+    assert "1 input warnings (exit 12)" in proc.stderr
+    (log,) = (out / "logs").glob("night-*.log")
+    assert "WARNING" in log.read_text() and "all pixels are zero" in log.read_text()
+    summary = json.loads((out / "night_summary.json").read_text())
+    assert [w["message"] for w in summary["warnings"]] == [m for m in summary_messages(proc.stderr)]
+
+
+def summary_messages(stderr):
+    return [line.split("desghost: warning: ", 1)[1] for line in stderr.splitlines()
+            if line.startswith("desghost: warning: ")]
