@@ -5,6 +5,9 @@ same for ``desghost run`` and the ceci stage (in-process) and ``desghost night``
 """
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 
 
@@ -32,16 +35,47 @@ class InProcessExecutor:
     close = stop
 
 
-def _worker_init():
+#: Seconds between a worker's checks that its parent still lives.
+PARENT_CHECK_S = 1.0
+#: ``prctl`` option asking Linux to signal a process when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def _exit_with_parent(parent_pid):
+    """End this worker when ``parent_pid`` dies: Linux's parent-death signal, and a watching thread.
+
+    The signal is immediate but bound to the parent's thread that started the worker; the
+    thread (checking every :data:`PARENT_CHECK_S`) covers the rest and other systems.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(1)
+
+    if os.getppid() != parent_pid:   # the parent died before the signal was asked for
+        os._exit(1)
+    threading.Thread(target=watch, name="desghost-parent-watch", daemon=True).start()
+
+
+def _worker_init(parent_pid):
     # assembly is numpy/fitsio; keep any BLAS pool at one thread per worker
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
+    _exit_with_parent(parent_pid)
 
 
 class WorkerPool:
     """A pool of ``workers`` spawned processes that can be restarted after one dies and stopped at once.
 
     Spawned, not forked: a forked child of a process that already ran torch can deadlock.
+    Workers exit when this process dies, even by SIGKILL (:func:`_exit_with_parent`).
     """
 
     def __init__(self, workers):
@@ -50,7 +84,7 @@ class WorkerPool:
 
     def _new(self):
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_worker_init)
+                                   initializer=_worker_init, initargs=(os.getpid(),))
 
     def submit(self, fn, *args):
         """Queue ``fn(*args)``; raises ``BrokenProcessPool`` when a worker has died."""
