@@ -27,6 +27,7 @@ batched CPU inference agrees to float rounding (about 1e-7 in the scores) and is
 import dataclasses
 import os
 import signal
+import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -37,12 +38,15 @@ from desghost.catalog.store import Catalog
 from desghost.detection.model import resolve_device
 from desghost.driver.executors import InProcessExecutor, WorkerPool
 from desghost.driver.exposure import detect_prepared, finish_exposure, load_run_model, prepare_exposure
+from desghost.driver.claims import ExposureClaims
 from desghost.driver.outcome import Outcome, without_pixels
 from desghost.driver.preflight import check_catalog, check_output_dir, claim_expnums
 from desghost.driver.scheduling import decode_threads, in_flight_limit, inference_threads, resolve_batch_size
 from desghost.errors import OutputError, failure_reason
 from desghost.reading.fitsfile import short_error
 
+#: Seconds between tries to claim exposures that another live process is working on.
+CLAIM_RETRY_S = 0.5
 #: Recorded for the exposures in flight when a worker process dies.
 WORKER_DIED = "a worker process died while this exposure was in flight; --retry-failed retries it"
 
@@ -180,10 +184,12 @@ def process_exposures(paths, outdir, config, catalog_path=None, workers=0, batch
     executor = WorkerPool(workers) if workers > 0 else InProcessExecutor()
     outcomes = []
     kept, refused = claim_expnums([os.path.abspath(str(p)) for p in paths], catalog_path, replace)
-    todo = deque(kept)
+    todo, waiting = deque(kept), deque()   # waiting: claimed by another live process for now
+    claims = ExposureClaims(outdir)
     preparing, finishing, ready = {}, {}, deque()
 
     def done(outcome):
+        claims.release(outcome.path)
         outcome.in_flight = len(preparing) + len(ready) + len(finishing) + 1
         outcomes.append(outcome)
         if on_outcome:
@@ -226,12 +232,21 @@ def process_exposures(paths, outdir, config, catalog_path=None, workers=0, batch
         done(_failed(path, exc, catalog_path))
     with _signals_stop(executor):
         try:
-            while todo or preparing or finishing or ready:
+            while todo or waiting or preparing or finishing or ready:
                 while todo and len(preparing) + len(ready) + len(finishing) < limit:
                     path = todo.popleft()
+                    if not claims.take(path):
+                        waiting.append(path)   # another night works on it: wait for it
+                        continue
                     if not submit(preparing, path, _prepare_step, path, config, catalog_path):
+                        claims.release(path)
                         todo.appendleft(path)  # its worker pool broke before it started: try again
                         break
+                if waiting and not (todo or preparing or finishing or ready):
+                    time.sleep(CLAIM_RETRY_S)
+                    todo.extend(waiting)
+                    waiting.clear()
+                    continue
                 if ready and (len(ready) >= batch or not preparing):
                     chunk = [ready.popleft() for _ in range(min(batch, len(ready)))]
                     try:
@@ -264,5 +279,6 @@ def process_exposures(paths, outdir, config, catalog_path=None, workers=0, batch
                         worker_died([path])
                         break
         finally:
+            claims.release_all()
             torch.set_num_threads(threads_before)
     return outcomes

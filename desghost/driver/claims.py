@@ -1,0 +1,62 @@
+"""Claims on exposures: one process works on an exposure's products at a time.
+
+A claim is an exclusive ``flock`` on ``OUTDIR/.claims/<key>.lock``, held by the process that
+runs the driver's loop from the moment the exposure is taken up until its outcome is known.
+The kernel drops the lock when that process dies, however it dies, so a claim left by a dead
+night is simply taken over.  The key is the exposure's EXPNUM (its products are named by it),
+or a digest of the input's path when the EXPNUM cannot be read quickly.
+"""
+import fcntl
+import hashlib
+import os
+from pathlib import Path
+
+from desghost.reading.discovery import expnum_of_input
+
+#: Folder of the claim files, inside the output folder.
+CLAIMS_FOLDER = ".claims"
+
+
+def claim_key(path):
+    """``expnum-N`` for an input whose EXPNUM a quick look finds, else ``input-<sha1 of the path>``."""
+    expnum = expnum_of_input(path)
+    if expnum is not None:
+        return f"expnum-{expnum}"
+    return "input-" + hashlib.sha1(os.path.abspath(str(path)).encode()).hexdigest()[:16]
+
+
+class ExposureClaims:
+    """The claims this process holds in one output folder.
+
+    Parameters
+    ----------
+    outdir : str or Path
+        The output folder (its ``.claims`` sub-folder is made when absent).
+    """
+
+    def __init__(self, outdir):
+        self.folder = Path(outdir) / CLAIMS_FOLDER
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._held = {}
+
+    def take(self, path):
+        """Claim ``path``'s exposure; False when another live process holds it (nothing is held then)."""
+        key = claim_key(path)
+        fd = os.open(self.folder / f"{key}.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._held[path] = fd
+        return True
+
+    def release(self, path):
+        """Give up the claim on ``path`` (nothing happens when it is not held)."""
+        fd = self._held.pop(path, None)
+        if fd is not None:
+            os.close(fd)
+
+    def release_all(self):
+        for path in list(self._held):
+            self.release(path)

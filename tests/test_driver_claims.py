@@ -1,0 +1,73 @@
+"""One exposure is processed by one process at a time (issue 38 item 15)."""
+import fcntl
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+from desghost.driver.claims import CLAIMS_FOLDER, ExposureClaims, claim_key
+from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
+
+
+def _night(inputs, out, *extra):
+    return subprocess.Popen([sys.executable, "-m", "desghost", "night", str(inputs), "-o", str(out), "--workers", "1",
+                             "--no-report", "--lenient", "-q", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _inputs(tmp_path, n):
+    for k in range(n):
+        write_simulated_exposure(tmp_path / "in" / f"DECam_{701300 + k:08d}.fits.fz",
+                                 SimulationConfig(expnum=701300 + k, seed=k, n_artifacts=1))
+    return tmp_path / "in"
+
+
+def test_a_claim_held_by_a_live_process_is_waited_for_and_a_dead_ones_is_taken_over(tmp_path):
+    inputs = _inputs(tmp_path, 2)
+    out = tmp_path / "out"
+    first = str(inputs / "DECam_00701300.fits.fz")
+    (out / CLAIMS_FOLDER).mkdir(parents=True)
+    (out / CLAIMS_FOLDER / f"{claim_key(first)}.lock").write_text("")   # left by a dead process: no lock on it
+    holder = ExposureClaims(out)
+    assert holder.take(str(inputs / "DECam_00701301.fits.fz"))           # a live holder
+    released = threading.Timer(6.0, holder.release_all)
+    released.start()
+    t0 = time.monotonic()
+    proc = _night(inputs, out)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert time.monotonic() - t0 >= 6.0   # it waited for the live claim
+    with sqlite3.connect(out / "desghost_catalog.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM exposures WHERE status='ok'").fetchone()[0] == 2
+        assert db.execute("SELECT count(*) FROM failures").fetchone()[0] == 0
+
+
+def test_two_nights_started_together_never_fail_an_exposure(tmp_path):
+    inputs = _inputs(tmp_path, 3)
+    out = tmp_path / "out"
+    procs = [_night(inputs, out), _night(inputs, out, "--force")]
+    results = [p.communicate(timeout=600) for p in procs]
+    for proc, (_, err) in zip(procs, results):
+        assert proc.returncode == 0, err
+        assert "cannot write" not in err
+    with sqlite3.connect(out / "desghost_catalog.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM exposures WHERE status='ok'").fetchone()[0] == 3
+        assert db.execute("SELECT count(*) FROM failures").fetchone()[0] == 0
+
+
+def test_claims_are_exclusive_between_processes(tmp_path):
+    claims = ExposureClaims(tmp_path)
+    assert claims.take("/data/x.fits")
+    fd = os.open(tmp_path / CLAIMS_FOLDER / f"{claim_key('/data/x.fits')}.lock", os.O_RDWR)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            raise AssertionError("the claim's lock was free while held")
+        except BlockingIOError:
+            pass
+        claims.release("/data/x.fits")
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)   # free once released
+    finally:
+        os.close(fd)
