@@ -60,14 +60,18 @@ def test_two_nights_started_together_never_fail_an_exposure(tmp_path):
 def test_claims_are_exclusive_between_processes(tmp_path):
     claims = ExposureClaims(tmp_path)
     assert claims.take("/data/x.fits")
-    fd = os.open(tmp_path / CLAIMS_FOLDER / f"{claim_key('/data/x.fits')}.lock", os.O_RDWR)
+    lock_path = tmp_path / CLAIMS_FOLDER / f"{claim_key('/data/x.fits')}.lock"
+    fd = os.open(lock_path, os.O_RDWR)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             raise AssertionError("the claim's lock was free while held")
         except BlockingIOError:
             pass
-        claims.release("/data/x.fits")
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)   # free once released
+        other = ExposureClaims(tmp_path)
+        assert not other.take("/data/x.fits")
+        claims.release_all()
+        assert not lock_path.exists() and not (tmp_path / CLAIMS_FOLDER).exists()
+        assert other.take("/data/x.fits")   # a new lock file, not the unlinked one still open here
     finally:
         os.close(fd)

@@ -12,7 +12,7 @@ import time
 import psutil
 import pytest
 
-from desghost.catalog.store import Catalog
+from desghost.catalog.store import SCHEMA_VERSION, Catalog
 from desghost.driver.exposure import product_names
 
 
@@ -57,7 +57,7 @@ def test_a_catalog_with_relative_inputs_is_migrated_to_absolute_paths(tmp_path):
     with Catalog(path) as cat:
         assert cat.query("SELECT input FROM exposures")[0]["input"] == str(tmp_path / "raw" / "x.fits.fz")
         assert os.path.isabs(cat.query("SELECT input FROM failures")[0]["input"])
-        assert cat.query("SELECT value FROM meta WHERE key='schema_version'")[0]["value"] == "2"
+        assert cat.query("SELECT value FROM meta WHERE key='schema_version'")[0]["value"] == SCHEMA_VERSION
 
 
 @pytest.mark.parametrize("command", ["run", "night"])

@@ -130,7 +130,7 @@ def test_overlay_png(result, tmp_path):
     from PIL import Image
     path = write_overlay(tmp_path / "o.png", result, load_layout(), {"DGVERS": "t"})
     img = np.asarray(Image.open(path).convert("RGB"))
-    assert img.shape[:2] == (822, 1060)  # 2x the image, a title line and the legend panel
+    assert img.shape[:2] == (822, 1868)  # 2x the image outlined, 2x it plain, a title line and the legend panel
     magenta = np.all(img == [255, 0, 255], axis=-1).sum()
     red = np.all(img == [255, 60, 60], axis=-1).sum()
     assert magenta > 100 and red > 50
@@ -170,7 +170,7 @@ def test_a_busy_overlay_numbers_every_ccd_and_no_label_overlaps_another(result):
     instance_labels = [lab for lab in labels if lab["kind"] == "instance"]
     assert len(instance_labels) == 40 and sum(lab["box"] is not None for lab in instance_labels) >= 30
     img = np.asarray(render_overlay(busy, layout))
-    assert img.shape == (822, 1060, 3) and img[30:800, 810:].any()  # the legend and instance list are drawn
+    assert img.shape == (822, 1868, 3) and img[30:800, 1620:].any()  # the legend and instance list are drawn
 
 
 def test_product_names_come_from_expnum_only():

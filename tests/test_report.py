@@ -1,7 +1,9 @@
 """The night report in a real browser: every picture loads, one row per exposure, no console error."""
 import os
+import re
 import shutil
 
+import numpy as np
 import pytest
 
 from desghost.driver.exposure import RunConfig
@@ -106,3 +108,119 @@ def test_the_report_loads_in_headless_chromium(night, tmp_path):
     finally:
         driver.quit()
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+@pytest.fixture(scope="module")
+def rerun(night, tmp_path_factory):
+    """A copy of the night's output, run again on the same inputs: every exposure is skipped."""
+    out, _ = night
+    copy = tmp_path_factory.mktemp("rerun") / "out"
+    shutil.copytree(out, copy)
+    summary = run_night([out.parent / "in"], copy, config=RunConfig(), workers=1, progress=False)
+    assert not summary.done and summary.report
+    return copy, (copy / "report" / "index.html").read_text()
+
+
+def _catalog(out, sql):
+    from desghost.catalog.store import Catalog
+
+    with Catalog(out / "desghost_catalog.sqlite", create=False) as cat:
+        return cat.query(sql)
+
+
+def _summary_value(html, name):
+    match = re.search(rf"<tr[^>]*><td>{re.escape(name)}</td>\s*<td>(.*?)</td></tr>", html, re.S)
+    assert match, f"no summary row {name!r}"
+    return re.sub(r"<[^>]+>", "", match.group(1)).split()
+
+
+def test_after_a_rerun_that_skips_everything_the_summary_gives_the_nights_totals(rerun):
+    out, html = rerun
+    instances = _catalog(out, "SELECT class FROM instances WHERE source='desghost'")
+    excluded = _catalog(out, "SELECT expnum FROM excluded_ccds WHERE source='desghost'")
+    assert _summary_value(html, "exposures done") == ["3"]
+    assert _summary_value(html, "exposures with a CCD excluded") == [str(len({r["expnum"] for r in excluded}))]
+    assert _summary_value(html, "failed") == ["1"]
+    counts = " ".join(_summary_value(html, "instances"))
+    assert counts.startswith(f"{len(instances)}:")
+    for cls in ("Bright", "Faint", "Rays"):
+        assert f"{sum(r['class'] == cls for r in instances)} {cls}" in counts
+    assert _summary_value(html, "CCDs excluded")[0] == str(len(excluded))
+    last = " ".join(_summary_value(html, "last run"))
+    assert last.startswith("0 done, 4 skipped") and "exposures/min" not in last
+    assert "The last run alone" in html and "0.00 exposures/min" not in html
+
+
+def test_the_title_gives_the_observing_night(night):
+    out, _ = night
+    html = (out / "report" / "index.html").read_text()
+    nites = {r["nite"] for r in _catalog(out, "SELECT nite FROM exposures WHERE source='desghost'")}
+    assert len(nites) == 1 and re.fullmatch(r"\d{8}", next(iter(nites)))
+    title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)
+    assert next(iter(nites)) in title and next(iter(nites)) in re.search(r"<h1>(.*?)</h1>", html, re.S).group(1)
+    assert out.name not in title
+
+    from desghost.report.html import night_title
+
+    assert night_title(["20171112", "20171114"], "x") == "nights 20171112 to 20171114 (2 nights)"
+    assert night_title([], "my_folder") == "my_folder"
+
+
+def test_a_failure_reason_has_a_row_of_its_own(night):
+    out, _ = night
+    html = (out / "report" / "index.html").read_text()
+    table = html[html.index('<table id="exposures"'):]
+    n_columns = len(re.findall(r"<th[ >]", table[:table.index("</thead>")]))
+    rows = re.findall(r'<tr class="failed">(.*?)</tr>', table, re.S)
+    assert len(rows) == 1 and rows[0].count("<td") == 1
+    assert f'colspan="{n_columns}"' in rows[0]
+    assert "DECam_00700409.fits.fz" in rows[0] and "cannot open" in rows[0] and "exit 4" in rows[0]
+
+
+def test_the_exposure_page_numbers_instances_as_the_overlay_does(night, tmp_path):
+    from desghost.driver.exposure import process_exposure
+    from desghost.layout import load_layout
+    from desghost.products.overlay import overlay_labels
+
+    out, _ = night
+    page = (out / "report" / "exposures" / "700400.html").read_text()
+    body = page[page.index("<h2>Instances</h2>"):page.index("</table>")]
+    shown = [(int(n), c, float(s)) for n, c, s in
+             re.findall(r'<td class="num id">(\d+)</td><td class="\w+">(\w+)</td><td class="num">([\d.]+)</td>', body)]
+    result = process_exposure(out.parent / "in" / "DECam_00700400.fits.fz", tmp_path)  # the same exposure again
+    drawn = {int(lab["text"]): result.instances[lab["index"]]
+             for lab in overlay_labels(result, load_layout()) if lab["kind"] == "instance"}
+    assert shown and sorted(n for n, _, _ in shown) == sorted(drawn)
+    for number, cls, score in shown:
+        assert drawn[number].class_name == cls and abs(drawn[number].score - score) < 1e-3
+    ids = [r["instance_id"] for r in _catalog(out, "SELECT instance_id FROM instances WHERE expnum=700400 "
+                                                   "ORDER BY instance_id")]
+    assert [n for n, _, _ in shown] == ids  # the catalog's instance_id, as shown
+
+
+def test_the_report_names_the_folder_it_is_given_to_show(night, tmp_path):
+    from desghost.report.html import write_report
+
+    out, _ = night
+    index = write_report(out, report_dir=tmp_path / "report", display_name="/final/products<b>")
+    html = open(index).read()
+    assert "/final/products&lt;b&gt;" in html and "<b>" not in html and str(out.resolve()) not in html
+    assert "/final/products<b>" in (tmp_path / "report" / ".desghost-report").read_text()
+
+
+def test_the_masked_sky_is_drawn_as_filled_pixels(tmp_path):
+    import healpy as hp
+    from PIL import Image
+
+    from desghost.report.figures import masked_sky
+
+    nside = 64
+    sky = np.zeros(hp.nside2npix(nside))
+    disc = hp.query_disc(nside, hp.ang2vec(30.0, -40.0, lonlat=True), np.radians(6))
+    sky[disc] = hp.nside2pixarea(nside, degrees=True)
+    png = np.asarray(Image.open(masked_sky(tmp_path / "sky.png", sky)).convert("RGB")).astype(int)
+    coloured = (png.max(axis=-1) - png.min(axis=-1)) > 60
+    coloured[:, int(png.shape[1] * 0.8):] = False  # the colour bar
+    widest = coloured[coloured.sum(axis=1).argmax()]
+    inside = np.flatnonzero(widest)
+    assert inside.size > 50 and widest[inside.min():inside.max() + 1].mean() > 0.97  # no gap between the pixels

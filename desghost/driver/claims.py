@@ -1,9 +1,10 @@
 """Claims on exposures: one process works on an exposure's products at a time.
 
 A claim is an exclusive ``flock`` on ``OUTDIR/.claims/<key>.lock``, held by the process that
-runs the driver's loop from the moment the exposure is taken up until its outcome is known.
-The kernel drops the lock when that process dies, however it dies, so a claim left by a dead
-night is simply taken over.  The key is the exposure's EXPNUM (its products are named by it),
+runs the driver's loop from the moment the exposure is taken up until its outcome is known;
+the lock file is removed on release (a taker checks that the file it locked is still the one
+at that name).  The kernel drops the lock when that process dies, however it dies, so a claim
+left by a dead night is simply taken over.  The key is the exposure's EXPNUM (its products are named by it),
 or a digest of the input's path when the EXPNUM cannot be read quickly.
 """
 import fcntl
@@ -41,22 +42,37 @@ class ExposureClaims:
 
     def take(self, path):
         """Claim ``path``'s exposure; False when another live process holds it (nothing is held then)."""
-        key = claim_key(path)
-        fd = os.open(self.folder / f"{key}.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        lock_path = self.folder / f"{claim_key(path)}.lock"
+        while True:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            try:
+                same = os.stat(lock_path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:   # not a file its last holder removed while we waited to lock it
+                self._held[path] = (fd, lock_path)
+                return True
             os.close(fd)
-            return False
-        self._held[path] = fd
-        return True
 
     def release(self, path):
-        """Give up the claim on ``path`` (nothing happens when it is not held)."""
-        fd = self._held.pop(path, None)
-        if fd is not None:
+        """Give up the claim on ``path`` (nothing happens when it is not held); its lock file goes."""
+        held = self._held.pop(path, None)
+        if held is not None:
+            fd, lock_path = held
+            lock_path.unlink(missing_ok=True)   # removed while still locked: see take()
             os.close(fd)
 
     def release_all(self):
+        """Give up every claim; the claims folder goes when no other process has one there."""
         for path in list(self._held):
             self.release(path)
+        try:
+            self.folder.rmdir()
+        except OSError:
+            pass

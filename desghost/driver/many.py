@@ -36,9 +36,9 @@ from contextlib import contextmanager
 from desghost.atomic import FileGroup
 from desghost.catalog.store import Catalog
 from desghost.detection.model import resolve_device
+from desghost.driver.claims import ExposureClaims
 from desghost.driver.executors import InProcessExecutor, WorkerPool
 from desghost.driver.exposure import detect_prepared, finish_exposure, load_run_model, prepare_exposure
-from desghost.driver.claims import ExposureClaims
 from desghost.driver.outcome import Outcome, without_pixels
 from desghost.driver.preflight import check_catalog, check_output_dir, claim_expnums
 from desghost.driver.scheduling import decode_threads, in_flight_limit, inference_threads, resolve_batch_size

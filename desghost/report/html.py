@@ -17,12 +17,14 @@ import numpy as np
 from jinja2 import Environment, PackageLoader
 from PIL import Image
 
-from desghost.reading.fitsfile import cfitsio_name
 from desghost import __version__
 from desghost.atomic import private_folder, remove_stale_parts
 from desghost.classes import CLASS_ORDER
 from desghost.errors import UsageError
 from desghost.layout import load_layout
+from desghost.products.label_layout import instance_number
+from desghost.products.overlay import TITLE_H_PX
+from desghost.reading.fitsfile import cfitsio_name
 from desghost.report.figures import exclusion_map, masked_sky, score_histogram
 from desghost.report.night_data import collect_night
 
@@ -52,10 +54,13 @@ def find_healpix_map(outdir):
 
 
 def _thumbnail(overlay, path):
+    """A thumbnail of the overlay's outlined image (its left square, below the title line)."""
     with Image.open(overlay) as img:
-        img.thumbnail((THUMB_WIDTH_PX, THUMB_WIDTH_PX * 2))
-        img.save(path, format="PNG")
-        return img.size
+        side = min(img.height - TITLE_H_PX, img.width)
+        thumb = img.crop((0, TITLE_H_PX, side, TITLE_H_PX + side))
+        thumb.thumbnail((THUMB_WIDTH_PX, THUMB_WIDTH_PX * 2))
+        thumb.save(path, format="PNG")
+        return thumb.size
 
 
 def _figures(data, tmp, layout, healpix_path):
@@ -87,8 +92,9 @@ def _exposure_rows(data, tmp, report_dir):
     pages.mkdir()
     rows = []
     for e in data.exposures:
-        row = {"expnum": e.expnum, "band": e.band, "date_obs": e.date_obs, "input": e.input, "seconds": e.seconds,
-               "instances": e.instances, "excluded": e.excluded, "page": f"exposures/{e.expnum}.html",
+        row = {"expnum": e.expnum, "band": e.band, "date_obs": e.date_obs, "nite": e.nite, "input": e.input,
+               "seconds": e.seconds, "instances": [dict(i, number=instance_number(i["id"])) for i in e.instances],
+               "excluded": e.excluded, "page": f"exposures/{e.expnum}.html",
                "counts": {c: e.count(c) for c in CLASS_ORDER}, "best": {c: e.best_score(c) for c in CLASS_ORDER},
                "provenance": e.provenance, "thumb": None, "overlay": None}
         if "overlay" in e.products:
@@ -101,7 +107,46 @@ def _exposure_rows(data, tmp, report_dir):
     return rows
 
 
-def write_report(outdir, catalog_path=None, report_dir=None, healpix_map=None, layout=None):
+def night_title(nights, fallback):
+    """What the report is of: ``night YYYYMMDD``, the range of several nights, else ``fallback``."""
+    if not nights:
+        return fallback
+    if len(nights) == 1:
+        return f"night {nights[0]}"
+    return f"nights {nights[0]} to {nights[-1]} ({len(nights)} nights)"
+
+
+def _night_totals(data, rows):
+    """The night's output, whatever run wrote it: every exposure in the folder and its catalog rows."""
+    total_s, n_timed = data.processing_seconds()
+    excluded = [c for r in rows for c in r["excluded"]]
+    return {"exposures": len(rows), "flagged": sum(bool(r["excluded"]) for r in rows), "failed": len(data.failures),
+            "classes": {c: sum(r["counts"][c] for r in rows) for c in CLASS_ORDER},
+            "instances": sum(len(r["instances"]) for r in rows), "excluded_ccds": len(excluded),
+            "distinct_ccds": len(set(excluded)), "seconds": total_s if n_timed else None,
+            "seconds_per_exposure": total_s / n_timed if n_timed else None}
+
+
+def _last_run(data):
+    """What the last run alone did (from the summary file), or None without one."""
+    if not data.summary_found:
+        return None
+    return {"finished": data.run_finished, "done": data.n_done_run, "skipped": data.n_skipped,
+            "failed": sum(not f.earlier_run for f in data.failures), "seconds": data.seconds,
+            "per_minute": data.exposures_per_minute if data.n_done_run else None}
+
+
+def _night_page(env, data, rows, figures, where, common):
+    failures = [{"name": Path(f.input).name, "input": f.input, "reason": f.reason, "exit_code": f.exit_code,
+                 "earlier_run": f.earlier_run} for f in data.failures]
+    return env.get_template("night.html.j2").render(
+        where=where, title=night_title(data.nights, Path(where).name or where), exposures=rows,
+        failures=failures, figures=figures, classes=CLASS_ORDER, night=_night_totals(data, rows),
+        last_run=_last_run(data), models=data.models, thresholds=data.thresholds,
+        area_thresholds=data.area_thresholds, **common)
+
+
+def write_report(outdir, catalog_path=None, report_dir=None, healpix_map=None, layout=None, display_name=None):
     """Write (or replace) the HTML report of a night's output folder.
 
     Parameters
@@ -115,6 +160,9 @@ def write_report(outdir, catalog_path=None, report_dir=None, healpix_map=None, l
     healpix_map : str or Path, optional
         A HEALPix map of masked area to show; default: one found in ``outdir``, if any.
     layout : CameraLayout, optional
+    display_name : str, optional
+        The name the report's text gives the output folder (default its absolute path): the
+        ceci stage writes into a temporary folder that ceci renames to its final name.
 
     Returns
     -------
@@ -130,6 +178,7 @@ def write_report(outdir, catalog_path=None, report_dir=None, healpix_map=None, l
     if not outdir.is_dir():
         raise UsageError("no such output folder", path=outdir)
     report_dir = Path(report_dir) if report_dir else outdir / "report"
+    where = str(display_name) if display_name else str(outdir.resolve())
     layout = layout or load_layout()
     data = collect_night(outdir, catalog_path)
     healpix_path = Path(healpix_map) if healpix_map else find_healpix_map(outdir)
@@ -141,21 +190,11 @@ def write_report(outdir, catalog_path=None, report_dir=None, healpix_map=None, l
         figures = _figures(data, tmp, layout, healpix_path)
         rows = _exposure_rows(data, tmp, report_dir)
         common = {"version": __version__, "written": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        failures = [{"name": Path(f.input).name, "input": f.input, "reason": f.reason, "exit_code": f.exit_code,
-                     "earlier_run": f.earlier_run} for f in data.failures]
-        n_failed_run = sum(not f.earlier_run for f in data.failures)
-        totals = [sum(r["counts"][c] for r in rows) for c in CLASS_ORDER]
-        page = env.get_template("night.html.j2").render(
-            outdir=str(outdir.resolve()), outdir_name=outdir.resolve().name, exposures=rows, failures=failures,
-            figures=figures, classes=CLASS_ORDER, class_totals=totals, n_flagged=sum(bool(r["excluded"]) for r in rows),
-            summary_found=data.summary_found, n_done_run=data.n_done_run, n_skipped=data.n_skipped,
-            n_failed_run=n_failed_run, seconds=data.seconds, exposures_per_minute=data.exposures_per_minute,
-            models=data.models, thresholds=data.thresholds, area_thresholds=data.area_thresholds, **common)
-        (tmp / "index.html").write_text(page)
+        (tmp / "index.html").write_text(_night_page(env, data, rows, figures, where, common))
         template = env.get_template("exposure.html.j2")
         for row in rows:
             (tmp / row["page"]).write_text(template.render(e=row, **common))
-        (tmp / REPORT_MARKER).write_text(f"desghost {__version__} report of {outdir.resolve()}\n")
+        (tmp / REPORT_MARKER).write_text(f"desghost {__version__} report of {where}\n")
         tmp.chmod(0o777 & ~_umask())
         with _report_lock(report_dir):
             check_report_target(report_dir, outdir)

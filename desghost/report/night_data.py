@@ -19,7 +19,7 @@ from desghost.reading.fitsfile import cfitsio_name, short_error
 #: The night runner's summary file in the output folder.
 SUMMARY_NAME = "night_summary.json"
 #: Header cards of the exclusion table that make up an exposure's provenance.
-PROVENANCE_CARDS = ("DGVERS", "DGMODEL", "DGTHRESH", "DGAREA", "DGINPUT", "DATE")
+PROVENANCE_CARDS = ("DGVERS", "DGMODEL", "DGTHRESH", "DGAREA", "DGINPUT", "NITE", "DATE")
 
 
 @dataclass
@@ -33,13 +33,16 @@ class ExposureEntry:
     seconds : float or None
         Processing time recorded in the catalog.
     instances : list of dict
-        ``{class, score, area_px, ccdnums}``, highest score first.
+        ``{id, class, score, area_px, ccdnums}`` in ``id`` order (the catalog's ``instance_id``,
+        highest score first).
     excluded : list of int
         Excluded CCDNUMs.
     products : dict
         ``{name: Path}`` of the products found in the output folder.
     provenance : dict
         The exclusion table's provenance cards.
+    nite : str
+        The observing night, ``YYYYMMDD`` ("" when unknown).
     """
 
     expnum: int
@@ -51,6 +54,7 @@ class ExposureEntry:
     excluded: list
     products: dict
     provenance: dict
+    nite: str = ""
 
     def best_score(self, class_name):
         """The highest score of the class's instances, or None."""
@@ -86,6 +90,17 @@ class NightData:
     thresholds: list = field(default_factory=list)
     area_thresholds: list = field(default_factory=list)
     summary_found: bool = False
+    run_finished: str = ""
+
+    @property
+    def nights(self):
+        """The observing nights (``YYYYMMDD``) of the done exposures, sorted."""
+        return sorted({e.nite for e in self.exposures} - {""})
+
+    def processing_seconds(self):
+        """Catalog processing time of the done exposures: ``(total, n)`` over those that have one."""
+        seconds = [e.seconds for e in self.exposures if e.seconds is not None]
+        return sum(seconds), len(seconds)
 
     def excluded_fraction_by_ccd(self, ccdnums):
         """``{ccdnum: fraction of the night's done exposures that excluded it}``."""
@@ -127,13 +142,14 @@ def collect_night(outdir, catalog_path=None):
     unreadable = []
     rows, instances, excluded, failures = {}, {}, {}, []
     if catalog_path.exists():
-        with Catalog(catalog_path, create=False) as cat:
+        with Catalog(catalog_path, readonly=True) as cat:
             for r in cat.query("SELECT * FROM exposures WHERE source='desghost'"):
                 rows[r["expnum"]] = r
-            for r in cat.query("SELECT expnum, class, score, area_px, ccdnums FROM instances "
-                               "WHERE source='desghost' ORDER BY expnum, score DESC"):
+            for r in cat.query("SELECT expnum, instance_id, class, score, area_px, ccdnums FROM instances "
+                               "WHERE source='desghost' ORDER BY expnum, instance_id"):
                 instances.setdefault(r["expnum"], []).append(
-                    {"class": r["class"], "score": r["score"], "area_px": r["area_px"], "ccdnums": r["ccdnums"]})
+                    {"id": r["instance_id"], "class": r["class"], "score": r["score"], "area_px": r["area_px"],
+                     "ccdnums": r["ccdnums"]})
             for r in cat.query("SELECT expnum, ccdnum FROM excluded_ccds WHERE source='desghost' "
                                "AND category='ghost-scatter' ORDER BY ccdnum"):
                 excluded.setdefault(r["expnum"], []).append(r["ccdnum"])
@@ -157,13 +173,14 @@ def collect_night(outdir, catalog_path=None):
             expnum=expnum, band=str(row.get("band") or ""), date_obs=str(row.get("date_obs") or ""),
             input=str(row.get("input") or prov.get("DGINPUT", "")), seconds=row.get("seconds"),
             instances=instances.get(expnum, []), excluded=excluded.get(expnum, []), products=products,
-            provenance=prov))
+            provenance=prov, nite=str(row.get("nite") or prov.get("NITE") or "").strip()))
     if summary is not None:
         data.summary_found = True
         data.n_done_run = int(summary.get("done", 0))
         data.n_skipped = int(summary.get("skipped", 0))
         data.seconds = summary.get("seconds")
         data.exposures_per_minute = summary.get("exposures_per_minute")
+        data.run_finished = str(summary.get("finished") or "")
         data.failures = [FailedEntry(f["input"], f["reason"], f.get("exit_code"), bool(f.get("earlier_run")))
                          for f in summary.get("failed", [])]
     else:

@@ -118,7 +118,9 @@ class DesghostMasking(PipelineStage):
             write_summary(os.path.join(outdir, SUMMARY_NAME), summary, cfg, self.size, batch)
             if self.config["report"]:
                 try:
-                    print(f"DesghostMasking: report {write_report(outdir, self.get_output('catalog'))}", flush=True)
+                    final = os.path.abspath(self.get_output("products", final_name=True))  # outdir's name once done
+                    index = write_report(outdir, self.get_output("catalog"), display_name=final)
+                    print(f"DesghostMasking: report {os.path.join(final, os.path.relpath(index, outdir))}", flush=True)
                 except Exception as exc:  # noqa: BLE001 - the exposures are done; a failed report does not undo them
                     print(f"DesghostMasking: the report was not written: {failure_reason(exc)[0]}", flush=True)
 
