@@ -133,7 +133,7 @@ EXIT_CODES = {
     10: "products written, but CCDs were missing (left blank)",
     11: "products written, but NaN/inf pixels were excluded",
     12: "products written, but an HDU was all zeros (left blank)",
-    13: "catalog missing, corrupt or foreign",
+    13: "catalog missing, corrupt or foreign, or it cannot be written (full disk, read-only): the night stops",
     14: "several exposures given and some failed (each is reported and recorded)",
     15: "products written, but a CCD had every pixel flagged by its mask (left blank)",
     16: "the EXPNUM is also another input's, in this run or in the catalog (--force replaces)",

@@ -181,8 +181,8 @@ def test_a_reversed_date_range_and_an_unknown_source_are_usage_errors(tmp_path, 
     assert "--truth raytracing: no such source" in err and "raytrace" in err
 
 
-def test_detect_checks_every_image_before_the_model_loads(tmp_path, capsys):
-    """Odd images are refused naming the file and what is wrong, before the (here absent) model is read."""
+def test_detect_checks_every_image_before_detecting(tmp_path, capsys):
+    """Odd images are refused naming the file and what is wrong, before any image is detected on."""
     Image.fromarray(np.zeros((200, 300, 3), np.uint8)).save(tmp_path / "small.jpg")
     Image.fromarray(np.zeros((200, 200), np.uint8)).save(tmp_path / "grey.png")
     (tmp_path / "text.png").write_text("not an image")
@@ -190,10 +190,9 @@ def test_detect_checks_every_image_before_the_model_loads(tmp_path, capsys):
     np.save(tmp_path / "nan.npy", np.full((400, 400), np.nan, np.float32))
     np.save(tmp_path / "wide.npy", np.full((400, 400), 70000, np.int32))
     np.save(tmp_path / "good.npy", np.zeros((400, 400), np.uint8))
-    absent_model = str(tmp_path / "absent.safetensors")
     for name, words in (("small.jpg", "200x300x3 image"), ("grey.png", "200x200 image"), ("text.png", "cannot read"),
                         ("cube.npy", "10x10x10 image"), ("nan.npy", "NaN"), ("wide.npy", "from 70000")):
-        code = main(["detect", str(tmp_path / "good.npy"), str(tmp_path / name), "--model", absent_model])
+        code = main(["detect", str(tmp_path / "good.npy"), str(tmp_path / name)])
         err = capsys.readouterr().err
         assert code == 2 and str(tmp_path / name) in err and words in err and "Traceback" not in err, (name, err)
 

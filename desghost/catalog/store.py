@@ -222,14 +222,12 @@ class Catalog:
 
     # -- writing ----------------------------------------------------------------------------------
     def transaction(self):
-        return _Transaction(self.conn)
+        """A ``BEGIN IMMEDIATE`` transaction; an SQLite error inside it (a full disk, a read-only
+        file system, a lock held too long) rolls back and becomes :class:`CatalogError` (exit 13)."""
+        return _Transaction(self.conn, self.path)
 
-    def record_exposure(self, result, source="desghost", before_commit=None):
-        """Replace all rows of one processed exposure (one transaction).
-
-        ``before_commit``, when given, is called inside the transaction after the rows are in
-        (the driver renames the exposure's products there): if it raises, nothing is recorded.
-        """
+    def record_exposure(self, result, source="desghost"):
+        """Replace all rows of one processed exposure (one transaction; raises CatalogError)."""
         with self.transaction():
             self._delete(source, result.expnum)
             self.conn.execute(
@@ -252,8 +250,11 @@ class Catalog:
                   r["class"], r["score"], r["area_frac"], r["model"], r["band"], r["date_obs"],
                   r.get("nite") or None) for r in result.exclusions])
             self.conn.execute("DELETE FROM failures WHERE source=? AND input=?", (source, result.source))
-            if before_commit is not None:
-                before_commit()
+
+    def withdraw_exposure(self, expnum, source="desghost"):
+        """Remove an exposure's rows (its products could not be put in place after they were recorded)."""
+        with self.transaction():
+            self._delete(source, expnum)
 
     def record_failure(self, input_name, reason, exit_code=None, expnum=None, source="desghost"):
         """Record a failed exposure (replacing an earlier failure of the same input)."""
@@ -291,13 +292,27 @@ class Catalog:
 
 
 class _Transaction:
-    def __init__(self, conn):
+    def __init__(self, conn, path):
         self.conn = conn
+        self.path = path
 
     def __enter__(self):
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise CatalogError(f"cannot write the catalog ({exc})", path=self.path) from None
         return self.conn
 
     def __exit__(self, exc_type, exc, tb):
-        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        try:
+            self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        except sqlite3.Error as error:
+            if exc_type is None:
+                try:
+                    self.conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                raise CatalogError(f"cannot write the catalog ({error})", path=self.path) from None
+        if exc_type is not None and issubclass(exc_type, sqlite3.Error):
+            raise CatalogError(f"cannot write the catalog ({exc})", path=self.path) from None
         return False

@@ -34,7 +34,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
 from desghost.atomic import FileGroup
-from desghost.catalog.store import Catalog
+from desghost.catalog.store import Catalog, CatalogError
 from desghost.detection.model import resolve_device
 from desghost.driver.claims import ExposureClaims
 from desghost.driver.executors import InProcessExecutor, WorkerPool
@@ -85,7 +85,13 @@ def _prepare_step(path, cfg, catalog_path):
 
 
 def _finish_step(path, prepared, instances, outdir, cfg, threshold, detect_s, catalog_path):
-    """Write the products under temporary names, record the exposure, and rename them inside that transaction."""
+    """Write the products under temporary names, record the exposure, then rename the products into place.
+
+    Products become visible only once their catalog rows are committed; when they cannot be
+    put in place, the rows are withdrawn.  A crash between the two leaves rows without
+    products, which the night runner does not count as done (the exposure is processed again).
+    A catalog that cannot be written (:class:`CatalogError`) stops the run.
+    """
     try:
         with FileGroup() as files:
             result = finish_exposure(prepared, instances, outdir, cfg, threshold, detect_s=detect_s, files=files)
@@ -94,7 +100,14 @@ def _finish_step(path, prepared, instances, outdir, cfg, threshold, detect_s, ca
                 files.commit()
             else:
                 with Catalog(catalog_path) as catalog:
-                    catalog.record_exposure(result, before_commit=files.commit)
+                    catalog.record_exposure(result)
+                    try:
+                        files.commit()
+                    except OSError:
+                        catalog.withdraw_exposure(result.expnum)
+                        raise
+    except CatalogError:
+        raise
     except Exception as exc:  # noqa: BLE001 - a failed exposure never stops the run
         if isinstance(exc, OSError):
             exc = OutputError(f"cannot write the products ({short_error(exc)})", path=outdir)

@@ -228,10 +228,14 @@ def run_night(inputs, outdir, catalog_path=None, config=None, workers=None, forc
             process_exposures(todo, str(outdir), cfg, catalog_path, workers=workers, batch_size=batch_size,
                               inference=inference, on_outcome=record, replace=force)
         summary.seconds = time.perf_counter() - t0
-        with Catalog(catalog_path) as catalog:
-            for path in write_night_lists(catalog, outdir, summary.done):
-                logger.info("night list: %s", path)
-        write_summary(outdir / SUMMARY_NAME, summary, cfg, workers, batch_size)
+        try:
+            with Catalog(catalog_path) as catalog:
+                for path in write_night_lists(catalog, outdir, summary.done):
+                    logger.info("night list: %s", path)
+            write_summary(outdir / SUMMARY_NAME, summary, cfg, workers, batch_size)
+        except OSError as exc:
+            raise OutputError(f"cannot write the night's lists or summary ({exc.strerror or exc})",
+                              path=exc.filename or outdir) from None
         if report:
             try:
                 summary.report = write_report(outdir, catalog_path)
