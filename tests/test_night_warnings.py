@@ -18,7 +18,7 @@ def test_a_night_reports_an_all_zero_ccd_everywhere(tmp_path):
                   edit_hdu=lambda i, name, data, cards: (np.zeros_like(data) if name.strip() == "N4" else data, cards))
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-m", "desghost", "night", str(tmp_path / "in"), "-o", str(out),
-                           "--workers", "1", "--no-report"], capture_output=True, text=True, timeout=300)
+                           "--workers", "1"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 12, proc.stderr
     assert "desghost: warning:" in proc.stderr and "all pixels are zero" in proc.stderr
     assert "1 input warnings (exit 12)" in proc.stderr
@@ -26,6 +26,8 @@ def test_a_night_reports_an_all_zero_ccd_everywhere(tmp_path):
     assert "WARNING" in log.read_text() and "all pixels are zero" in log.read_text()
     summary = json.loads((out / "night_summary.json").read_text())
     assert [w["message"] for w in summary["warnings"]] == [m for m in summary_messages(proc.stderr)]
+    index = (out / "report" / "index.html").read_text()
+    assert "1 input warning" in index and "all pixels are zero; CCD" in index
 
 
 def summary_messages(stderr):

@@ -43,6 +43,8 @@ class ExposureEntry:
         The exclusion table's provenance cards.
     nite : str
         The observing night, ``YYYYMMDD`` ("" when unknown).
+    warnings : list of str
+        The input warnings of the exposure in the last night run (from its summary file).
     """
 
     expnum: int
@@ -55,6 +57,7 @@ class ExposureEntry:
     products: dict
     provenance: dict
     nite: str = ""
+    warnings: list = field(default_factory=list)
 
     def best_score(self, class_name):
         """The highest score of the class's instances, or None."""
@@ -138,6 +141,9 @@ def collect_night(outdir, catalog_path=None):
     data = NightData(outdir=outdir)
     summary_path = outdir / SUMMARY_NAME
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
+    warned = {}
+    for w in (summary or {}).get("warnings", []):
+        warned.setdefault(w["input"], []).append(w["message"])
     expnums = sorted(e for p in outdir.glob("D*_desghost_exclude.fits") if (e := expnum_of_product(p.name)) is not None)
     unreadable = []
     rows, instances, excluded, failures = {}, {}, {}, []
@@ -173,7 +179,8 @@ def collect_night(outdir, catalog_path=None):
             expnum=expnum, band=str(row.get("band") or ""), date_obs=str(row.get("date_obs") or ""),
             input=str(row.get("input") or prov.get("DGINPUT", "")), seconds=row.get("seconds"),
             instances=instances.get(expnum, []), excluded=excluded.get(expnum, []), products=products,
-            provenance=prov, nite=str(row.get("nite") or prov.get("NITE") or "").strip()))
+            provenance=prov, nite=str(row.get("nite") or prov.get("NITE") or "").strip(),
+            warnings=warned.get(str(row.get("input") or ""), [])))
     if summary is not None:
         data.summary_found = True
         data.n_done_run = int(summary.get("done", 0))
