@@ -203,8 +203,7 @@ def read_model_metadata(path):
     Raises
     ------
     ModelFileError
-        No such file, a folder, not a safetensors file, or no desghost metadata with a
-        configuration (exit code 19).
+        No such file, a folder, not a safetensors file, or no desghost metadata (exit code 19).
     """
     from safetensors import SafetensorError, safe_open
 
@@ -224,8 +223,8 @@ def read_model_metadata(path):
         doc = json.loads(meta["desghost"])
     except ValueError:
         raise ModelFileError("its 'desghost' metadata is not JSON", path=path) from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("config"), dict):
-        raise ModelFileError("its 'desghost' metadata holds no model configuration", path=path)
+    if not isinstance(doc, dict):
+        raise ModelFileError("its 'desghost' metadata is not a JSON object", path=path)
     return doc
 
 
@@ -257,6 +256,8 @@ def load_model(path=None, device="auto", overrides=None):
 
     path = str(path or default_model_path())
     meta = read_model_metadata(path)
+    if not isinstance(meta.get("config"), dict):
+        raise ModelFileError("its 'desghost' metadata holds no model configuration", path=path)
     cfg_dict = dict(meta["config"])
     cfg_dict.update(overrides or {})
     try:
