@@ -11,6 +11,7 @@ import pytest
 from desghost.reading.exposure import open_exposure
 
 from .conftest import shared_data
+from .fitsedit import copy_exposure, set_card
 
 TRIPLES = ("testcase3/images/decam/CP/V4.8.2a/CP20150411/c4d_150412_073257_oo{}_z_ls9.N11.fits",
            "testcase3/images/decam/CP/V4.8.2a/CP20180517/c4d_180518_044138_oo{}_r_ls9.N12.fits")
@@ -76,9 +77,10 @@ def test_a_cp_night_directory_is_one_exposure_per_expnum_and_never_overwrites(cp
     inputs = _inputs(catalog)
     refused = _desghost("run", next(cp_night.glob("*_ood_*")), "-o", tmp_path / "run")
     assert refused.returncode == 2 and "_ood_" in refused.stderr and "give its image file" in refused.stderr
-    # a later input for an EXPNUM the catalog has from another file: refused, then replaced with --force
+    # the same file at another path is the same exposure (moved data: tests/test_reading_identity.py); a
+    # genuinely different file of the EXPNUM the catalog has (a reprocessing): refused, then replaced with --force
     third = tmp_path / "third_copy_N12.fits"
-    shutil.copy(image, third)
+    copy_exposure(image, third, edit_primary=lambda cards: set_card(cards, "PLPROCID", "reprocessed"))
     again = _desghost("run", third, "-o", tmp_path / "out", "--catalog", catalog)
     assert again.returncode == 16 and "--force" in again.stderr and _inputs(catalog) == inputs
     forced = _desghost("run", third, "-o", tmp_path / "out", "--catalog", catalog, "--force", "--lenient")

@@ -14,7 +14,8 @@ from desghost import __version__
 from desghost.errors import DesghostError
 
 #: 2: inputs are absolute paths; 3: exposures and excluded CCDs carry the observing night
-#: (``nite``, YYYYMMDD).  Older catalogs are migrated when opened.
+#: (``nite``, YYYYMMDD), exposures their input's content identity
+#: (:func:`desghost.reading.identity.input_identity`).  Older catalogs are migrated when opened.
 SCHEMA_VERSION = "3"
 #: ``PRAGMA application_id`` of every catalog desghost writes ("DGHC"): how a file is known
 #: to be desghost's before anything in it is changed.
@@ -28,7 +29,7 @@ CREATE TABLE IF NOT EXISTS exposures (
     source TEXT NOT NULL, expnum INTEGER NOT NULL, status TEXT NOT NULL,
     band TEXT, date_obs TEXT, mjd_obs REAL, flavor TEXT, input TEXT, model TEXT, threshold REAL,
     area_threshold REAL, software TEXT, processed_at TEXT, n_instances INTEGER, n_excluded INTEGER,
-    seconds REAL, nite TEXT, PRIMARY KEY (source, expnum));
+    seconds REAL, nite TEXT, identity TEXT, PRIMARY KEY (source, expnum));
 CREATE TABLE IF NOT EXISTS instances (
     source TEXT NOT NULL, expnum INTEGER NOT NULL, instance_id INTEGER NOT NULL, class TEXT NOT NULL,
     score REAL NOT NULL, x0 REAL, y0 REAL, x1 REAL, y1 REAL, area_px INTEGER, ccdnums TEXT,
@@ -194,16 +195,17 @@ class Catalog:
                 self.conn.execute(f"UPDATE OR REPLACE {table} SET input=? WHERE input=?", (absolute, name))  # noqa: S608
 
     def _add_nights(self):
-        """Schema 2 -> 3: a ``nite`` column on exposures and excluded CCDs, filled where it can be.
+        """Schema 2 -> 3: a ``nite`` column on exposures and excluded CCDs, filled where it can be,
+        and an ``identity`` column on exposures (empty for exposures processed before it existed).
 
         desghost rows get the night of their DATE-OBS by DES's rule (the date of DATE-OBS - 12 h;
         the DTCALDAT of the input is not in an old catalog); imported list rows already hold
         the list's night in ``date_obs``.
         """
-        for table in ("exposures", "excluded_ccds"):
+        for table, column in (("exposures", "nite"), ("excluded_ccds", "nite"), ("exposures", "identity")):
             columns = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}  # noqa: S608
-            if "nite" not in columns:
-                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN nite TEXT")  # noqa: S608
+            if column not in columns:
+                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")  # noqa: S608
         rule = "strftime('%Y%m%d', substr(date_obs, 1, 19), '-12 hours')"
         self.conn.execute(f"UPDATE exposures SET nite = {rule} WHERE nite IS NULL AND date_obs != ''")  # noqa: S608
         self.conn.execute(f"UPDATE excluded_ccds SET nite = {rule} WHERE nite IS NULL AND source = 'desghost'"  # noqa: S608
@@ -232,12 +234,12 @@ class Catalog:
             self._delete(source, result.expnum)
             self.conn.execute(
                 "INSERT INTO exposures (source, expnum, status, band, date_obs, mjd_obs, flavor, input, model,"
-                " threshold, area_threshold, software, processed_at, n_instances, n_excluded, seconds, nite)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " threshold, area_threshold, software, processed_at, n_instances, n_excluded, seconds, nite, identity)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (source, result.expnum, "ok", result.band, result.date_obs, result.mjd_obs, result.flavor,
                  result.source, result.model_name, result.threshold, result.area_threshold,
                  f"desghost {__version__}", _now(), len(result.instances), len(result.exclusions),
-                 result.timings_s.get("total"), result.nite or None))
+                 result.timings_s.get("total"), result.nite or None, getattr(result, "identity", None)))
             self.conn.executemany(
                 "INSERT INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 [(source, result.expnum, i, inst.class_name, inst.score, *inst.bbox_px, inst.area_px,
@@ -250,6 +252,12 @@ class Catalog:
                   r["class"], r["score"], r["area_frac"], r["model"], r["band"], r["date_obs"],
                   r.get("nite") or None) for r in result.exclusions])
             self.conn.execute("DELETE FROM failures WHERE source=? AND input=?", (source, result.source))
+
+    def record_moved(self, expnum, new_input, source="desghost"):
+        """An exposure met again at ``new_input`` (its identity matched): its recorded path follows the move."""
+        with self.transaction():
+            self.conn.execute("UPDATE exposures SET input=? WHERE source=? AND expnum=?", (new_input, source, expnum))
+            self.conn.execute("DELETE FROM failures WHERE source=? AND input=?", (source, new_input))
 
     def withdraw_exposure(self, expnum, source="desghost"):
         """Remove an exposure's rows (its products could not be put in place after they were recorded)."""

@@ -75,6 +75,7 @@ class ExposureResult:
     outputs: dict = field(default_factory=dict)
     warning_codes: list = field(default_factory=list)   # exit codes of the input warnings (10-12, 15, 17)
     nite: str = ""   # the observing night, YYYYMMDD (desghost.reading.headers.observing_night)
+    identity: str | None = None   # the input's content identity (desghost.reading.identity.input_identity)
     min_present_fraction: float = DEFAULT_MIN_PRESENT_FRACTION
     partial_ccds: list = field(default_factory=list)    # rows of partial_ccd_rows, one per cut-out CCD
 

@@ -44,6 +44,7 @@ from desghost.driver.preflight import check_catalog, check_output_dir, claim_exp
 from desghost.driver.scheduling import decode_threads, in_flight_limit, inference_threads, resolve_batch_size
 from desghost.errors import OutputError, failure_reason
 from desghost.reading.fitsfile import short_error
+from desghost.reading.identity import input_identity
 
 #: Seconds between tries to claim exposures that another live process is working on.
 CLAIM_RETRY_S = 0.5
@@ -96,6 +97,7 @@ def _finish_step(path, prepared, instances, outdir, cfg, threshold, detect_s, ca
         with FileGroup() as files:
             result = finish_exposure(prepared, instances, outdir, cfg, threshold, detect_s=detect_s, files=files)
             result.source = path
+            result.identity = input_identity(path)
             if catalog_path is None:
                 files.commit()
             else:

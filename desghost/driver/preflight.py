@@ -6,6 +6,7 @@ from desghost.catalog.store import Catalog
 from desghost.errors import DuplicateExposureError, OutputError
 from desghost.reading.discovery import expnum_of_input
 from desghost.reading.fitsfile import short_error
+from desghost.reading.identity import input_identity
 
 
 def check_output_dir(outdir):
@@ -37,7 +38,7 @@ def claim_expnums(paths, catalog_path=None, replace=False):
 
     Two inputs of one EXPNUM in ``paths``: the first (in the given order) is kept, the others
     fail.  An input whose EXPNUM the catalog holds from another input fails too, unless
-    ``replace``.  Inputs whose EXPNUM cannot be read quickly are kept (their full read reports
+    ``replace``, or unless its content identity is the recorded one (the same files, moved).  Inputs whose EXPNUM cannot be read quickly are kept (their full read reports
     why).
 
     Parameters
@@ -54,18 +55,21 @@ def claim_expnums(paths, catalog_path=None, replace=False):
     refused : list of (str, DuplicateExposureError)
     """
     claimed, kept, refused = {}, [], []
-    recorded = {}
+    recorded, identities = {}, {}
     if catalog_path is not None and not replace and Path(catalog_path).exists():
         with Catalog(catalog_path) as catalog:
             recorded = {r["expnum"]: r["input"] for r in catalog.query(
                 "SELECT expnum, input FROM exposures WHERE source='desghost' AND status='ok'")}
+            identities = {r["expnum"]: r["identity"] for r in catalog.query(
+                "SELECT expnum, identity FROM exposures WHERE source='desghost' AND status='ok'")}
     for path in paths:
         expnum = expnum_of_input(path)
         if expnum is not None and expnum in claimed:
             refused.append((path, DuplicateExposureError(
                 f"EXPNUM {expnum} is also the exposure of {claimed[expnum]}, another input of this run; "
                 "not processed", path=path)))
-        elif expnum is not None and recorded.get(expnum) not in (None, path):
+        elif (expnum is not None and recorded.get(expnum) not in (None, path)
+              and not (identities.get(expnum) and identities[expnum] == input_identity(path))):
             refused.append((path, DuplicateExposureError(
                 f"EXPNUM {expnum} is in the catalog from {recorded[expnum]}; not processed (--force replaces it)",
                 path=path)))

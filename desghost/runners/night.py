@@ -27,7 +27,8 @@ from desghost.driver.preflight import check_catalog, check_output_dir
 from desghost.driver.scheduling import default_workers
 from desghost.errors import OutputError, exit_code_of_run, failure_reason
 from desghost.products.exclusion import raytrace_lines
-from desghost.reading.discovery import discover_inputs
+from desghost.reading.discovery import discover_inputs, expnum_of_input
+from desghost.reading.identity import input_identity
 from desghost.report.html import write_report
 from desghost.report.night_data import SUMMARY_NAME
 
@@ -84,12 +85,23 @@ class NightSummary:
 
 
 def _is_done(catalog, outdir, path):
+    """True when ``path``'s exposure is recorded with its products; an exposure recorded from another path
+    whose content identity matches (the files were moved) is done too, and its recorded path is updated."""
     rows = catalog.query("SELECT expnum FROM exposures WHERE source='desghost' AND status='ok' AND input=?",
                          (path,))
+    moved = False
     if not rows:
-        return False
+        expnum = expnum_of_input(path)
+        rows = [] if expnum is None else catalog.query(
+            "SELECT expnum, identity FROM exposures WHERE source='desghost' AND status='ok' AND expnum=?", (expnum,))
+        if not rows or not rows[0]["identity"] or rows[0]["identity"] != input_identity(path):
+            return False
+        moved = True
     names = product_names(rows[0]["expnum"])
-    return all((Path(outdir) / names[k]).exists() for k in REQUIRED_PRODUCTS)
+    done = all((Path(outdir) / names[k]).exists() for k in REQUIRED_PRODUCTS)
+    if done and moved:
+        catalog.record_moved(rows[0]["expnum"], path)
+    return done
 
 
 def _earlier_failure(catalog, path):
