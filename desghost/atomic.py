@@ -37,6 +37,29 @@ def _folder_alias(folder):
     return Path(f"/proc/self/fd/{fd}"), fd
 
 
+def current_umask():
+    """This process's umask (read from ``/proc/self/status`` where it can be, without changing it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def publish_mode(path):
+    """Give a finished temporary file the mode a plain ``open`` would have (0666 less the umask).
+
+    Some writers (safetensors, ``tempfile``) create files 0600; the private folder already keeps
+    others out while the file is written, so the final file can have the user's usual mode.
+    """
+    if os.path.isfile(path) and not os.path.islink(path):
+        os.chmod(path, 0o666 & ~current_umask())
+
+
 def private_folder(path):
     """Create a new private hidden folder beside ``path`` and return it.
 
@@ -149,6 +172,7 @@ def atomic_path(path, suffix=""):
     alias, fd = _folder_alias(tmp.parent)
     try:
         yield alias / tmp.name
+        publish_mode(tmp)
         os.replace(tmp, path)
     finally:
         if fd is not None:
@@ -208,6 +232,7 @@ class FileGroup:
                 if path.is_symlink() or path.exists():
                     moved_aside[path] = tmp.parent / f"{path.name}-previous"
                     os.replace(path, moved_aside[path])
+                publish_mode(tmp)
                 os.replace(tmp, path)
                 placed.append(path)
         except OSError:

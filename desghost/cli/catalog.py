@@ -130,6 +130,10 @@ def cmd_compare(args):
                 raise UsageError(f"{option} {source}: no such source in {cat.path}; it has "
                                  + (", ".join(sorted(known)) or "none"))
         s = compare_sources(cat, args.truth, args.pred, args.category, args.since, args.until)
+    if not s["n_exposures"]:
+        raise UsageError(f"no exposure is covered by both {args.pred} and {args.truth} ({args.category}"
+                         + (f", {args.since or '...'} to {args.until or '...'}" if args.since or args.until else "")
+                         + "): nothing to compare")
     if args.json:
         print(json_line(s))
     else:

@@ -4,7 +4,7 @@ import os
 import fitsio
 
 from desghost.focalplane.assembly import assemble_exposure
-from desghost.focalplane.imagefile import read_focal_plane_image
+from desghost.focalplane.imagefile import read_focal_plane_image, read_provenance
 from desghost.reading.exposure import open_exposure
 from desghost.reading.fitsfile import cfitsio_name
 
@@ -48,7 +48,7 @@ def check_input(path):
     """
     if is_focal_plane_image(path):
         image, conversion = read_focal_plane_image(path)
-        meta = {"file": str(path)}
+        meta = {"file": str(path), **read_provenance(path)}
         if conversion:
             meta["conversion"] = conversion
         return image, meta

@@ -43,6 +43,7 @@ from desghost.driver.outcome import Outcome, without_pixels
 from desghost.driver.preflight import check_catalog, check_output_dir, claim_expnums
 from desghost.driver.scheduling import decode_threads, in_flight_limit, inference_threads, resolve_batch_size
 from desghost.errors import OutputError, failure_reason
+from desghost.reading.discovery import expnum_of_input
 from desghost.reading.fitsfile import short_error
 from desghost.reading.identity import input_identity
 
@@ -61,9 +62,10 @@ class Interrupted(KeyboardInterrupt):
 
 
 def _record_failure(catalog_path, path, reason, exit_code):
+    """Record a failed input with its EXPNUM when a quick look at its headers finds one."""
     if catalog_path is not None:
         with Catalog(catalog_path) as catalog:
-            catalog.record_failure(path, reason, exit_code)
+            catalog.record_failure(path, reason, exit_code, expnum=expnum_of_input(path))
 
 
 def _failed(path, exc, catalog_path):

@@ -149,6 +149,44 @@ def as_focal_plane_uint8(arr, path):
                      "0..1 (floats)", path=path)
 
 
+def read_provenance(path):
+    """What a focal-plane image file written by :func:`write_focal_plane` says of its exposure.
+
+    Returns
+    -------
+    dict
+        ``expnum``, ``band``, ``date_obs``, ``nite`` and ``flavor`` where the file (a FITS header,
+        a PNG text chunk, or a .npy's .json sidecar) records them; empty for other files.
+    """
+    keys = ("expnum", "band", "date_obs", "nite", "flavor")
+    path = Path(path)
+    suffix = _suffix(path)
+    try:
+        if suffix in (".fits", ".fits.fz"):
+            with cfitsio_name(path) as name, fitsio.FITS(name) as f:
+                hdu = next(h for h in f if h.get_exttype() == "IMAGE_HDU" and h.get_dims())
+                header = hdu.read_header()
+            cards = {"expnum": "EXPNUM", "band": "BAND", "date_obs": "DATE-OBS", "nite": "NITE", "flavor": "FLAVOR"}
+            found = {k: header[c] for k, c in cards.items() if c in header}
+        elif suffix == ".npy":
+            sidecar = path.with_suffix(".json")
+            found = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+        elif suffix == ".png":
+            with Image.open(path) as img:
+                found = json.loads(img.info.get("desghost", "{}"))
+        else:
+            found = {}
+    except (OSError, ValueError, StopIteration):
+        return {}
+    out = {k: found[k] for k in keys if isinstance(found, dict) and found.get(k) not in (None, "")}
+    if "expnum" in out:
+        try:
+            out["expnum"] = int(out["expnum"])
+        except (TypeError, ValueError):
+            del out["expnum"]
+    return out
+
+
 def read_focal_plane_image(path):
     """Read a 400x400 focal-plane image (.fits, .png, .jpg or .npy) as a 2-D uint8 array.
 

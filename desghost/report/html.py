@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader
 from PIL import Image
 
 from desghost import __version__
-from desghost.atomic import private_folder, remove_stale_parts
+from desghost.atomic import current_umask, private_folder, remove_stale_parts
 from desghost.classes import CLASS_ORDER
 from desghost.errors import UsageError
 from desghost.layout import load_layout
@@ -195,7 +195,7 @@ def write_report(outdir, catalog_path=None, report_dir=None, healpix_map=None, l
         for row in rows:
             (tmp / row["page"]).write_text(template.render(e=row, **common))
         (tmp / REPORT_MARKER).write_text(f"desghost {__version__} report of {where}\n")
-        tmp.chmod(0o777 & ~_umask())
+        tmp.chmod(0o777 & ~current_umask())
         with _report_lock(report_dir):
             check_report_target(report_dir, outdir)
             _swap_into_place(tmp, report_dir)
@@ -233,12 +233,6 @@ def check_report_target(report_dir, outdir):
         shown = ", ".join(sorted(names - REPORT_ENTRIES)[:3])
         raise UsageError(f"the report folder holds files that are not a desghost report ({shown}); "
                          "it would be replaced whole: give an empty or new folder", path=report_dir)
-
-
-def _umask():
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 @contextmanager
