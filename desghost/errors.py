@@ -145,6 +145,33 @@ EXIT_CODES = {
 }
 
 
+_READING = (3, 4, 5, 6, 7, 8)
+_WARNINGS = (10, 11, 12, 15, 17)
+_ALWAYS = (0, 1, 2, 130)
+#: The exit codes each command can return (its ``--help`` lists these and no others).
+COMMAND_EXIT_CODES = {
+    "assemble": (*_ALWAYS, *_READING, 9, *_WARNINGS),
+    "simulate": (*_ALWAYS, 9),
+    "train": (*_ALWAYS, 9, 18, 19),
+    "detect": (*_ALWAYS, *_READING, *_WARNINGS, 14, 19),
+    "evaluate": (*_ALWAYS, 18, 19),
+    "agreement": (*_ALWAYS, 18),
+    "run": (*_ALWAYS, *_READING, 9, *_WARNINGS, 13, 14, 16, 19, 143),
+    "night": (*_ALWAYS, *_READING, 9, *_WARNINGS, 13, 14, 16, 19, 143),
+    "query": (*_ALWAYS, 9, 13),
+    "import-raytrace": (*_ALWAYS, 13, 18),
+    "compare": (*_ALWAYS, 13),
+    "healpix": (*_ALWAYS, 3, 4, 9),
+    "report": (*_ALWAYS, 9, 13),
+}
+
+
+def exit_codes_of(command):
+    """``{code: meaning}`` of the codes ``command`` can return, in code order (all codes for an unknown name)."""
+    codes = COMMAND_EXIT_CODES.get(command, tuple(EXIT_CODES))
+    return {code: EXIT_CODES[code] for code in sorted(set(codes))}
+
+
 def exit_code_of_run(codes, n_inputs, warning_codes=(), lenient=False):
     """The exit code of a command that processed ``n_inputs`` exposures.
 

@@ -66,3 +66,18 @@ def test_compare_without_overlap_and_agreement_with_one_annotator_are_refused(sm
     assert code == UsageError.exit_code and "nothing to compare" in err and "nan" not in err
     code = main(["agreement", "--images", str(tmp_path), str(listing)])
     assert code == UsageError.exit_code and "at least two annotators" in capsys.readouterr().err
+
+
+def test_each_commands_help_lists_only_the_exit_codes_it_can_return(capsys):
+    import re
+
+    from desghost.errors import COMMAND_EXIT_CODES, EXIT_CODES
+
+    for command, codes in COMMAND_EXIT_CODES.items():
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = capsys.readouterr().out.split("exit codes:", 1)[1]
+        listed = {int(m) for m in re.findall(r"^  (\d+)\s", text, flags=re.M)}
+        assert listed == set(codes), command
+    assert set().union(*COMMAND_EXIT_CODES.values()) == set(EXIT_CODES)   # every documented code is some command's
+    assert 16 not in COMMAND_EXIT_CODES["simulate"] and 19 in COMMAND_EXIT_CODES["run"]

@@ -5,10 +5,16 @@ import math
 import sys
 
 from desghost.detection.model import default_model_path
-from desghost.errors import EXIT_CODES, UsageError
+from desghost.errors import UsageError, exit_codes_of
 
-EXIT_CODES_HELP = "exit codes:\n" + "\n".join(f"  {code:<4}{meaning}" for code, meaning in EXIT_CODES.items()) + (
-    "\n  (--lenient turns the warnings 10-12 and 15 into 0; the warning lines are still printed)")
+
+def exit_codes_help(command):
+    """The ``exit codes:`` epilog of ``command``: only the codes it can return."""
+    codes = exit_codes_of(command)
+    text = "exit codes:\n" + "\n".join(f"  {code:<4}{meaning}" for code, meaning in codes.items())
+    if 10 in codes:
+        text += "\n  (--lenient turns the warnings 10-12, 15 and 17 into 0; the warning lines are still printed)"
+    return text
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -169,7 +175,7 @@ def fraction(text):
 
 def add_parser(sub, name, command, parents=(), epilog="", **kwargs):
     """A subcommand parser with desghost's help layout, ``-q`` and the exit codes, that runs ``command(args)``."""
-    epilog = epilog.rstrip("\n") + "\n\n" + EXIT_CODES_HELP
+    epilog = epilog.rstrip("\n") + "\n\n" + exit_codes_help(name)
     p = sub.add_parser(name, formatter_class=formatter, parents=[*parents, quiet_parent()], epilog=epilog, **kwargs)
     p.set_defaults(func=command)
     return p
