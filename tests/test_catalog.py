@@ -253,7 +253,7 @@ def test_json_output_is_strict_json_with_null_for_undefined_metrics(tmp_path, ca
         cat.record_exposure(fake_result(100))
     assert main(["import-raytrace", str(_raytrace_list(tmp_path)), "--catalog", str(path)]) == 0  # EXPNUM 600000
     capsys.readouterr()
-    assert main(["compare", "--catalog", str(path), "--json"]) == 0  # no exposure in common: no metric defined
+    assert main(["compare", "--catalog", str(path), "--json"]) == 2  # no exposure in common: no metric defined
     out = capsys.readouterr().out
     assert "NaN" not in out
     record = json.loads(out)

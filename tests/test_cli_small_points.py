@@ -81,3 +81,21 @@ def test_each_commands_help_lists_only_the_exit_codes_it_can_return(capsys):
         assert listed == set(codes), command
     assert set().union(*COMMAND_EXIT_CODES.values()) == set(EXIT_CODES)   # every documented code is some command's
     assert 16 not in COMMAND_EXIT_CODES["simulate"] and 19 in COMMAND_EXIT_CODES["run"]
+
+
+def test_query_tables_are_compact_by_default_and_take_columns(small_night, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["-q", "run", str(small_night / "in"), "-o", str(out), "--lenient"]) == 0
+    catalog = str(out / "desghost_catalog.sqlite")
+    for what in ("ccds", "instances", "exposures"):
+        capsys.readouterr()
+        assert main(["query", "--catalog", catalog, "--what", what]) == 0
+        text = capsys.readouterr().out
+        assert max(len(line) for line in text.splitlines()) <= 120, what
+    assert main(["query", "--catalog", catalog, "--what", "exposures", "--columns", "expnum,nite,input"]) == 0
+    header = capsys.readouterr().out.splitlines()[0].split()
+    assert header == ["expnum", "nite", "input"]
+    assert main(["query", "--catalog", catalog, "--what", "exposures", "--columns", "all"]) == 0
+    assert {"input", "processed_at", "software"} <= set(capsys.readouterr().out.splitlines()[0].split())
+    assert main(["query", "--catalog", catalog, "--columns", "nonsense"]) == UsageError.exit_code
+    assert "the columns are expnum" in capsys.readouterr().err

@@ -7,6 +7,33 @@ from desghost import __version__
 from desghost.products.exclusion import raytrace_lines, write_exclusion_fits
 
 FORMATS = ("table", "csv", "fits", "raytrace")
+#: The columns the aligned table shows by default, per kind of row (``--columns all`` shows every one).
+COMPACT_COLUMNS = {
+    "ccds": ("expnum", "ccdnum", "detpos", "class", "score", "area_frac", "nite", "source"),
+    "instances": ("expnum", "instance_id", "class", "score", "area_px", "ccdnums", "nite"),
+    "exposures": ("expnum", "status", "band", "nite", "n_instances", "n_excluded", "seconds"),
+    "failures": ("expnum", "exit_code", "reason", "input"),
+}
+
+
+def select_columns(rows, what, columns, table_format):
+    """Rows restricted to the asked columns.
+
+    ``columns`` is None (the compact set for the aligned table, every column otherwise), ``"all"``,
+    or a comma-separated list of names.
+
+    Raises
+    ------
+    ValueError
+        A name that is not a column of these rows (the message lists them).
+    """
+    if columns == "all" or (columns is None and not table_format) or not rows:
+        return rows
+    names = COMPACT_COLUMNS[what] if columns is None else tuple(c.strip() for c in columns.split(",") if c.strip())
+    unknown = [c for c in names if c not in rows[0]]
+    if unknown:
+        raise ValueError(f"--columns: no column {', '.join(unknown)}; the columns are {', '.join(rows[0])}")
+    return [{c: r[c] for c in names} for r in rows]
 
 
 def rows_to_table(rows):

@@ -4,7 +4,7 @@ import sys
 
 from desghost.catalog.location import CATALOG_HELP, catalog_path
 from desghost.catalog.queries import build_query, compare_sources
-from desghost.catalog.query_output import FORMATS, as_csv, as_raytrace, as_table, write_fits
+from desghost.catalog.query_output import FORMATS, as_csv, as_raytrace, as_table, select_columns, write_fits
 from desghost.catalog.raytrace import list_category, read_list
 from desghost.catalog.store import Catalog
 from desghost.classes import CLASS_ORDER
@@ -33,7 +33,8 @@ def register(sub):
                "  desghost query --expnum 229388                       # excluded CCDs of one exposure\n"
                "  desghost query --what instances --class Rays --band r --since 2017 --until 2017\n"
                "  desghost query --expnum 500000-600000 --format fits -o excl.fits\n"
-               "  desghost query --source raytrace --category ghost-scatter --format raytrace\n")
+               "  desghost query --source raytrace --category ghost-scatter --format raytrace\n"
+               "  desghost query --what exposures --columns expnum,nite,input  # or --columns all\n")
     p.add_argument("--catalog", default=None, help=catalog_help)
     p.add_argument("--source", default="desghost", help="desghost, raytrace, ...")
     p.add_argument("--what", default="ccds", choices=("ccds", "instances", "exposures", "failures"),
@@ -49,6 +50,8 @@ def register(sub):
     p.add_argument("--format", default="table", choices=FORMATS,
                    help="aligned table, CSV, FITS exclusion table (needs -o) or ray-tracing list (default table)")
     p.add_argument("-o", "--output", help="write to this file instead of stdout (required for fits)")
+    p.add_argument("--columns", help="comma-separated columns to show, or 'all' (default: a compact set for "
+                                     "--format table, every column for csv)")
 
     p = add_parser(
         sub, "import-raytrace", cmd_import_raytrace, help="load ray-tracing exclusion lists into the catalog",
@@ -90,6 +93,11 @@ def cmd_query(args):
         write_fits(args.output, rows, " ".join(sys.argv[1:]))
         log(args, f"{len(rows)} rows -> {args.output}")
         return 0
+    if args.format in ("table", "csv"):
+        try:
+            rows = select_columns(rows, args.what, args.columns, args.format == "table")
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     text = {"raytrace": as_raytrace, "csv": as_csv, "table": as_table}[args.format](rows)
     if args.output:
         with open(args.output, "w") as fh:
@@ -131,6 +139,8 @@ def cmd_compare(args):
                                  + (", ".join(sorted(known)) or "none"))
         s = compare_sources(cat, args.truth, args.pred, args.category, args.since, args.until)
     if not s["n_exposures"]:
+        if args.json:   # the record still goes to stdout (metrics null) for scripts that read it
+            print(json_line(s))
         raise UsageError(f"no exposure is covered by both {args.pred} and {args.truth} ({args.category}"
                          + (f", {args.since or '...'} to {args.until or '...'}" if args.since or args.until else "")
                          + "): nothing to compare")

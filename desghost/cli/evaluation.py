@@ -130,9 +130,9 @@ def cmd_evaluate(args):
 
 
 def cmd_agreement(args):
-    if len(set(args.annotations)) < 2:
+    if len(args.annotations) < 2:
         raise UsageError("agreement compares annotators with each other: give at least two annotators' files "
-                         f"(got {len(set(args.annotations))})")
+                         f"(got {len(args.annotations)})")
     names, _, per_annotator = load_annotated(args.images, args.annotations)
     table = agreement_table(per_annotator)
     if args.json:
