@@ -62,6 +62,7 @@ def build_query(what="ccds", source="desghost", expnum=None, ccdnums=None, bands
             params.extend(f"%,{int(c)},%" for c in ccdnums)
     elif what == "exposures":
         sql = ("SELECT t.expnum, t.status, t.band, t.date_obs, t.nite, t.flavor, t.model, t.threshold, t.n_instances,"
+               " t.n_artifacts,"
                " t.n_excluded, t.seconds, t.input, t.software, t.processed_at FROM exposures t")
         order = "t.expnum"
     else:

@@ -11,7 +11,7 @@ FORMATS = ("table", "csv", "fits", "raytrace")
 COMPACT_COLUMNS = {
     "ccds": ("expnum", "ccdnum", "detpos", "class", "score", "area_frac", "nite", "source"),
     "instances": ("expnum", "instance_id", "class", "score", "area_px", "ccdnums", "nite"),
-    "exposures": ("expnum", "status", "band", "nite", "n_instances", "n_excluded", "seconds"),
+    "exposures": ("expnum", "status", "band", "nite", "n_artifacts", "n_instances", "n_excluded", "seconds"),
     "failures": ("expnum", "exit_code", "reason", "input"),
 }
 

@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS exposures (
     source TEXT NOT NULL, expnum INTEGER NOT NULL, status TEXT NOT NULL,
     band TEXT, date_obs TEXT, mjd_obs REAL, flavor TEXT, input TEXT, model TEXT, threshold REAL,
     area_threshold REAL, software TEXT, processed_at TEXT, n_instances INTEGER, n_excluded INTEGER,
-    seconds REAL, nite TEXT, identity TEXT, PRIMARY KEY (source, expnum));
+    seconds REAL, nite TEXT, identity TEXT, n_artifacts INTEGER, PRIMARY KEY (source, expnum));
 CREATE TABLE IF NOT EXISTS instances (
     source TEXT NOT NULL, expnum INTEGER NOT NULL, instance_id INTEGER NOT NULL, class TEXT NOT NULL,
     score REAL NOT NULL, x0 REAL, y0 REAL, x1 REAL, y1 REAL, area_px INTEGER, ccdnums TEXT,
@@ -196,16 +196,19 @@ class Catalog:
 
     def _add_nights(self):
         """Schema 2 -> 3: a ``nite`` column on exposures and excluded CCDs, filled where it can be,
-        and an ``identity`` column on exposures (empty for exposures processed before it existed).
+        and ``identity`` and ``n_artifacts`` columns on exposures (empty for exposures processed
+        before they existed).
 
         desghost rows get the night of their DATE-OBS by DES's rule (the date of DATE-OBS - 12 h;
         the DTCALDAT of the input is not in an old catalog); imported list rows already hold
         the list's night in ``date_obs``.
         """
-        for table, column in (("exposures", "nite"), ("excluded_ccds", "nite"), ("exposures", "identity")):
+        for table, column in (("exposures", "nite"), ("excluded_ccds", "nite"), ("exposures", "identity"),
+                              ("exposures", "n_artifacts")):
             columns = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}  # noqa: S608
             if column not in columns:
-                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")  # noqa: S608
+                kind = "INTEGER" if column.startswith("n_") else "TEXT"
+                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")  # noqa: S608
         rule = "strftime('%Y%m%d', substr(date_obs, 1, 19), '-12 hours')"
         self.conn.execute(f"UPDATE exposures SET nite = {rule} WHERE nite IS NULL AND date_obs != ''")  # noqa: S608
         self.conn.execute(f"UPDATE excluded_ccds SET nite = {rule} WHERE nite IS NULL AND source = 'desghost'"  # noqa: S608
@@ -234,12 +237,13 @@ class Catalog:
             self._delete(source, result.expnum)
             self.conn.execute(
                 "INSERT INTO exposures (source, expnum, status, band, date_obs, mjd_obs, flavor, input, model,"
-                " threshold, area_threshold, software, processed_at, n_instances, n_excluded, seconds, nite, identity)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " threshold, area_threshold, software, processed_at, n_instances, n_excluded, seconds, nite, identity,"
+                " n_artifacts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (source, result.expnum, "ok", result.band, result.date_obs, result.mjd_obs, result.flavor,
                  result.source, result.model_name, result.threshold, result.area_threshold,
                  f"desghost {__version__}", _now(), len(result.instances), len(result.exclusions),
-                 result.timings_s.get("total"), result.nite or None, getattr(result, "identity", None)))
+                 result.timings_s.get("total"), result.nite or None, getattr(result, "identity", None),
+                 getattr(result, "n_artifacts", None)))
             self.conn.executemany(
                 "INSERT INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 [(source, result.expnum, i, inst.class_name, inst.score, *inst.bbox_px, inst.area_px,

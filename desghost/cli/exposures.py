@@ -135,11 +135,13 @@ def cmd_run(args):
             add_masks_to_map(args.healpix, [result.outputs["mask"]], args.nside, 8)
         for w in result.warnings:
             print(f"desghost: warning: {w}", file=sys.stderr)
-        log(args, f"EXPNUM {result.expnum}: {len(result.instances)} artifacts, {len(result.exclusions)} CCDs "
+        log(args, f"EXPNUM {result.expnum}: {result.n_artifacts} artifacts ({len(result.instances)} instances), "
+                  f"{len(result.exclusions)} CCDs "
                   f"excluded, {result.timings_s['total']:.1f} s -> {result.outputs.get('exclusion_fits')}")
         if args.json:
             print(json_line({"expnum": result.expnum, "input": outcome.path, "outputs": result.outputs,
                               "timings_s": result.timings_s, "n_instances": len(result.instances),
+                              "n_artifacts": result.n_artifacts,
                               "excluded_ccds": [r["ccdnum"] for r in result.exclusions],
                               "partial_ccds": [{k: r[k] for k in ("ccdnum", "present_frac", "area_frac", "excluded",
                                                                   "note")} for r in result.partial_ccds]}),

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from desghost import __version__
-from desghost.detection.detect import detect_images
+from desghost.detection.detect import artifact_groups, detect_images
 from desghost.detection.model import default_model_path, load_model
 from desghost.errors import OutputError
 from desghost.focalplane.assembly import assemble_exposure
@@ -76,6 +76,7 @@ class ExposureResult:
     warning_codes: list = field(default_factory=list)   # exit codes of the input warnings (10-12, 15, 17)
     nite: str = ""   # the observing night, YYYYMMDD (desghost.reading.headers.observing_night)
     identity: str | None = None   # the input's content identity (desghost.reading.identity.input_identity)
+    n_artifacts: int = 0   # instances grouped into artifacts (desghost.detection.detect.artifact_groups)
     min_present_fraction: float = DEFAULT_MIN_PRESENT_FRACTION
     partial_ccds: list = field(default_factory=list)    # rows of partial_ccd_rows, one per cut-out CCD
 
@@ -239,7 +240,8 @@ def finish_exposure(prepared, instances, outdir, config, threshold, layout=None,
         dead_ccds=sorted(dead), ccds_present=sorted(present), warnings=[w.message for w in fp.warnings],
         warning_codes=sorted({w.exit_code for w in fp.warnings}),
         model_name=model_name, model_path=model_path, threshold=threshold,
-        area_threshold=cfg.area_threshold, min_present_fraction=cfg.min_present_fraction, partial_ccds=partial)
+        area_threshold=cfg.area_threshold, min_present_fraction=cfg.min_present_fraction, partial_ccds=partial,
+        n_artifacts=len(set(artifact_groups(instances))))
     outdir = Path(outdir)
     names = product_names(fp.expnum)
     cards = provenance_cards(result, Path(fp.source).name)

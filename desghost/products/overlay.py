@@ -30,6 +30,12 @@ TITLE_H_PX, PANEL_W_PX, SCALE, GAP_PX = 22, 260, 2, 8
 NUMBER_PAD_PX = 2
 
 
+def _artifact_count(result):
+    """``"2 artifacts (3 instances)"``: artifacts as grouped by the driver, instances as detected."""
+    n, m = getattr(result, "n_artifacts", 0) or len(result.instances), len(result.instances)
+    return f"{n} artifact{'s' if n != 1 else ''}" + (f" ({m} instances)" if m != n else "")
+
+
 @lru_cache(maxsize=8)
 def overlay_font(size_px=11, bold=False):
     """DejaVu Sans (shipped with matplotlib: every glyph of the labels), else Pillow's default font."""
@@ -259,7 +265,7 @@ def render_overlay(result, layout):
     canvas.paste(img, (plain_x0, TITLE_H_PX))
     _panel(draw, result, plain_x0 + img.width + 8, font)
     title = (f"EXPNUM {result.expnum}  {result.band}  {result.date_obs[:19]}  model {result.model_name}  "
-             f"thr {result.threshold:.2f}  {len(result.instances)} artifacts, "
+             f"thr {result.threshold:.2f}  {_artifact_count(result)}, "
              f"{len({r['ccdnum'] for r in result.exclusions})} CCDs excluded")
     draw.text((4, 4), title, fill=(255, 255, 255), font=font)
     draw.text((plain_x0 + 4, 4), "the same image without outlines", fill=CCD_TEXT_COLOR, font=font)
