@@ -33,3 +33,15 @@ def test_a_night_reports_an_all_zero_ccd_everywhere(tmp_path):
 def summary_messages(stderr):
     return [line.split("desghost: warning: ", 1)[1] for line in stderr.splitlines()
             if line.startswith("desghost: warning: ")]
+
+
+def test_a_night_without_a_terminal_prints_a_line_per_exposure(tmp_path):
+    for k in range(2):
+        write_simulated_exposure(tmp_path / "in" / f"DECam_{701700 + k:08d}.fits.fz",
+                                 SimulationConfig(expnum=701700 + k, seed=k, n_artifacts=1))
+    (tmp_path / "in" / "DECam_00701709.fits.fz").write_bytes(b"SIMPLE  =" + b"\0" * 3000)
+    proc = subprocess.run([sys.executable, "-m", "desghost", "night", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
+                           "--workers", "1", "--no-report"], capture_output=True, text=True, timeout=300)
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("night: [")]
+    assert len(lines) == 3 and sum("done EXPNUM" in line for line in lines) == 2, proc.stderr
+    assert sum("failed (exit 4)" in line for line in lines) == 1 and lines[-1].startswith("night: [3/3]")

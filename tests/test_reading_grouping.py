@@ -137,3 +137,11 @@ def test_outputs_inside_the_input_folder_are_never_inputs_and_link_loops_are_ski
                 assert db.execute("SELECT count(*) FROM failures").fetchone()[0] == 0
                 assert db.execute("SELECT expnum FROM exposures").fetchall() == [(700603,)]
     assert discover_inputs([data], outdir=data / "desghost") == [str(data / "DECam_00700603.fits.fz")]
+
+
+def test_assemble_groups_separate_arguments_and_refuses_two_exposures(des_pair, tmp_path):
+    from desghost.errors import UsageError
+
+    files = _files(des_pair / "D00700601")
+    assert main(["-q", "assemble", *files, "-o", str(tmp_path / "fp.npy")]) == 0
+    assert main(["-q", "assemble", str(des_pair / "flat"), "-o", str(tmp_path / "two.npy")]) == UsageError.exit_code

@@ -31,6 +31,10 @@ def test_demo_pipeline_simulates_a_night_and_masks_it(tmp_path):
     for expnum in (700000, 700001, 700002):
         assert (tmp_path / "out" / "products" / product_names(expnum)["mask"]).exists()
     assert "700002.html" in (tmp_path / "out" / "products" / "report" / "index.html").read_text()
+    if shutil.which("fitsverify"):   # the stage's merged exclusion table is a product like the others
+        (table,) = [p for p in (tmp_path / "out").glob("*.fits")]
+        verdict = subprocess.run(["fitsverify", "-q", str(table)], capture_output=True, text=True).stdout
+        assert verdict.startswith("verification OK"), verdict
 
 
 def test_the_stage_checks_its_options_with_the_command_lines_ranges():

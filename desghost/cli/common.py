@@ -192,12 +192,12 @@ def warn(text):
     print(f"desghost: warning: {text}", file=sys.stderr, flush=True)
 
 
-def progress_bar(args, total, desc):
+def progress_bar(args, total, desc, unit="ccd"):
     """A tqdm bar on stderr (None with --quiet; hidden when stderr is not a terminal)."""
     if args.quiet:
         return None
     from tqdm import tqdm
-    return tqdm(total=total, desc=desc, unit="ccd", file=sys.stderr, leave=False,
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False,
                 disable=not sys.stderr.isatty())
 
 

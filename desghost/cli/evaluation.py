@@ -14,6 +14,7 @@ from desghost.cli.common import (
     log,
     model_arg,
     non_negative_int,
+    progress_bar,
     warn,
 )
 from desghost.detection.model import load_model, trained_real_images
@@ -117,7 +118,10 @@ def cmd_evaluate(args):
         warn("the model's training records do not list the real images it trained on (its model card "
              "does); pass --held-out-after N to score only images it never saw")
     log(args, f"detecting on {len(images)} images ...")
-    preds, seconds = predict(images, model, threshold=args.threshold)
+    bar = progress_bar(args, len(images), "evaluate", unit="image")
+    preds, seconds = predict(images, model, threshold=args.threshold, progress=bar.update if bar else None)
+    if bar:
+        bar.close()
     result = evaluate_against_annotators(preds, per_annotator)
     result.update(images=names, seconds_per_image=seconds, model=model.path, trained_on=trained_on,
                   threshold=model.config.score_threshold if args.threshold is None else args.threshold,

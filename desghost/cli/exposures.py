@@ -162,7 +162,9 @@ def cmd_night(args):
     summary = run_night(args.inputs, args.outdir, str(catalog_path(args.catalog, args.outdir)), _run_config(args), workers=args.workers,
                         batch_size=args.batch_size, force=args.force,
                         retry_failed=args.retry_failed, progress=not args.quiet and sys.stderr.isatty(),
-                        report=args.report)
+                        report=args.report,
+                        echo=None if args.quiet or sys.stderr.isatty() else lambda line: print(
+                            f"night: {line}", file=sys.stderr, flush=True))
     for path, message in summary.warnings:
         print(f"desghost: warning: {message}", file=sys.stderr)
     for path, error, _code in summary.failed:

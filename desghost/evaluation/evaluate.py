@@ -79,10 +79,17 @@ def as_predictions(found, image_shape=(400, 400)):
     return preds
 
 
-def predict(images, model, threshold=None, batch_size=4):
-    """Run the detector; returns ``(preds, seconds_per_image)`` with preds as (masks, labels, scores)."""
+def predict(images, model, threshold=None, batch_size=4, progress=None):
+    """Run the detector; returns ``(preds, seconds_per_image)`` with preds as (masks, labels, scores).
+
+    ``progress``, when given, is called with the number of images done after each batch.
+    """
     t0 = time.perf_counter()
-    found = detect_images(images, model, threshold=threshold, batch_size=batch_size)
+    found = []
+    for start in range(0, len(images), max(1, batch_size)):
+        found += detect_images(images[start:start + batch_size], model, threshold=threshold, batch_size=batch_size)
+        if progress is not None:
+            progress(len(images[start:start + batch_size]))
     dt = (time.perf_counter() - t0) / max(len(images), 1)
     return as_predictions(found), dt
 

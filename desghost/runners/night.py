@@ -148,7 +148,7 @@ def write_summary(path, summary, config, workers, batch_size):
 
 
 def run_night(inputs, outdir, catalog_path=None, config=None, workers=None, force=False, retry_failed=False,
-              progress=True, log_path=None, batch_size=None, inference=True, report=True):
+              progress=True, log_path=None, batch_size=None, inference=True, report=True, echo=None):
     """Process a night of exposures.
 
     Parameters
@@ -170,6 +170,9 @@ def run_night(inputs, outdir, catalog_path=None, config=None, workers=None, forc
         False skips the detector (products with no detections): the I/O ceiling of a run.
     report : bool
         Write the HTML report (``OUTDIR/report/index.html``) at the end.
+    echo : callable, optional
+        Called with one line per finished exposure (``[k/N] done EXPNUM ...``): the progress of a
+        night without a terminal (the tqdm bar needs one).
 
     Returns
     -------
@@ -222,6 +225,11 @@ def run_night(inputs, outdir, catalog_path=None, config=None, workers=None, forc
     bar = tqdm(total=len(todo), unit="exp", desc="night", dynamic_ncols=True) if progress and todo else None
 
     def record(outcome):
+        if echo is not None:
+            k = len(summary.done) + len(summary.failed) + 1
+            what = (f"done EXPNUM {outcome.expnum} in {outcome.timings_s.get('total', 0):.1f} s" if outcome.error is None
+                    else f"failed (exit {outcome.exit_code})")
+            echo(f"[{k}/{len(todo)}] {what}: {outcome.path}")
         if outcome.error is None:
             summary.done.append(outcome.path)
             summary.warning_codes.update(outcome.result.warning_codes)
