@@ -45,3 +45,13 @@ def test_a_night_without_a_terminal_prints_a_line_per_exposure(tmp_path):
     lines = [line for line in proc.stderr.splitlines() if line.startswith("night: [")]
     assert len(lines) == 3 and sum("done EXPNUM" in line for line in lines) == 2, proc.stderr
     assert sum("failed (exit 4)" in line for line in lines) == 1 and lines[-1].startswith("night: [3/3]")
+
+
+def test_run_reports_each_ccd_read_for_its_progress_bar(tmp_path):
+    from desghost.driver.exposure import RunConfig
+    from desghost.driver.many import process_exposures
+
+    files, _ = write_simulated_exposure(tmp_path / "DECam_00701801.fits.fz", SimulationConfig(expnum=701801))
+    seen = []
+    process_exposures(files, tmp_path / "out", RunConfig(), on_ccd=lambda path: seen.append)
+    assert sorted(seen) == list(range(1, 63))

@@ -15,6 +15,7 @@ from desghost.cli.common import (
     model_parent,
     nside,
     positive_int,
+    progress_bar,
 )
 from desghost.driver.exposure import RunConfig
 from desghost.driver.many import process_exposures
@@ -148,8 +149,24 @@ def cmd_run(args):
                   flush=True)
 
     catalog = str(catalog_path(args.catalog, args.outdir))
-    outcomes = process_exposures(inputs, args.outdir, cfg, catalog_path=catalog, on_outcome=report,
-                                 replace=args.force)
+    bars = []
+
+    def on_ccd(path):
+        """A CCD bar per exposure on a terminal (reading a full exposure takes seconds)."""
+        while bars:
+            bars.pop().close()
+        bar = progress_bar(args, 62, os.path.basename(path)[:30])
+        if bar is None:
+            return None
+        bars.append(bar)
+        return lambda _ccdnum: bar.update()
+
+    try:
+        outcomes = process_exposures(inputs, args.outdir, cfg, catalog_path=catalog, on_outcome=report,
+                                     replace=args.force, on_ccd=on_ccd if sys.stderr.isatty() else None)
+    finally:
+        for bar in bars:
+            bar.close()
     failures = [o.exit_code for o in outcomes if o.error is not None]
     warnings = {c for o in outcomes if o.error is None for c in o.result.warning_codes}
     n = len(inputs)

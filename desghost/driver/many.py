@@ -79,10 +79,13 @@ def _lost(path, catalog_path):
     return Outcome(path, error=WORKER_DIED, exit_code=1)
 
 
-def _prepare_step(path, cfg, catalog_path):
-    """Read and assemble one exposure; a bad one is recorded and returned as a failed Outcome."""
+def _prepare_step(path, cfg, catalog_path, on_ccd=None):
+    """Read and assemble one exposure; a bad one is recorded and returned as a failed Outcome.
+
+    ``on_ccd(path)``, when given (in-process runs only), returns a callable told each CCD read.
+    """
     try:
-        return path, prepare_exposure(path, cfg), None
+        return path, prepare_exposure(path, cfg, progress=on_ccd(path) if on_ccd else None), None
     except Exception as exc:  # noqa: BLE001 - a failed exposure never stops the run
         return path, None, _failed(path, exc, catalog_path)
 
@@ -144,7 +147,7 @@ def _signals_stop(executor):
 
 
 def process_exposures(paths, outdir, config, catalog_path=None, workers=0, batch_size=None, inference=True,
-                      on_outcome=None, replace=False):
+                      on_outcome=None, replace=False, on_ccd=None):
     """Process exposures: the one loop behind ``run``, ``night`` and the ceci stage.
 
     Parameters
@@ -170,6 +173,9 @@ def process_exposures(paths, outdir, config, catalog_path=None, workers=0, batch
         Called with each :class:`Outcome` as it completes.
     replace : bool
         An input may replace what its EXPNUM has from another input (see :func:`claim_expnums`).
+    on_ccd : callable, optional
+        With ``workers=0``: ``on_ccd(path)`` gives a callable called with each CCD as it is read
+        (a progress bar); ignored with worker processes.
 
     Returns
     -------
@@ -255,7 +261,8 @@ def process_exposures(paths, outdir, config, catalog_path=None, workers=0, batch
                     if not claims.take(path):
                         waiting.append(path)   # another night works on it: wait for it
                         continue
-                    if not submit(preparing, path, _prepare_step, path, config, catalog_path):
+                    step_args = (path, config, catalog_path) + ((on_ccd,) if on_ccd and workers == 0 else ())
+                    if not submit(preparing, path, _prepare_step, *step_args):
                         claims.release(path)
                         todo.appendleft(path)  # its worker pool broke before it started: try again
                         break
