@@ -34,6 +34,17 @@ def _ok_rows_so_far(catalog):
         return set()
 
 
+def _night_after_its_first_exposure(inputs, out, catalog):
+    """Start ``desghost night`` and return its process once its first exposure is recorded."""
+    proc = subprocess.Popen([sys.executable, "-m", "desghost", "night", str(inputs), "-o", str(out), "--catalog",
+                             str(catalog), "--workers", "1", "--no-report", "--lenient"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not _ok_rows_so_far(catalog):
+        time.sleep(0.05)
+    return proc
+
+
 def _visible(out):
     return {int(p.name[1:9]) for p in out.glob("D*_desghost_exclude.fits")}
 
@@ -88,12 +99,7 @@ def test_the_catalogs_disk_filling_mid_night_stops_it_with_exit_13(tmp_path, mou
     small.mkdir()
     mount("-t", "tmpfs", "-o", "size=4m", "tmpfs", str(small))
     catalog, out = small / "catalog.sqlite", tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "desghost", "night", str(inputs), "-o", str(out), "--catalog",
-                             str(catalog), "--workers", "1", "--no-report", "--lenient"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and not _ok_rows_so_far(catalog):
-        time.sleep(0.05)
+    proc = _night_after_its_first_exposure(inputs, out, catalog)
     fd = os.open(small / "filler", os.O_WRONLY | os.O_CREAT)   # fill the catalog's disk to the last byte
     for block in (65536, 512, 1):
         try:
@@ -114,12 +120,7 @@ def test_an_output_folder_turning_unwritable_mid_night_stops_it_with_exit_9(tmp_
     inputs = _inputs(tmp_path, 4, 701420)
     out, catalog = tmp_path / "out", tmp_path / "catalog.sqlite"
     out.mkdir()
-    proc = subprocess.Popen([sys.executable, "-m", "desghost", "night", str(inputs), "-o", str(out), "--catalog",
-                             str(catalog), "--workers", "1", "--no-report", "--lenient"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and not _ok_rows_so_far(catalog):
-        time.sleep(0.05)
+    proc = _night_after_its_first_exposure(inputs, out, catalog)
     frozen = subprocess.run(["chattr", "+i", str(out)], capture_output=True, text=True)
     try:
         if frozen.returncode != 0:
