@@ -48,12 +48,23 @@ def provenance(fp, extra=None):
     return prov
 
 
+#: The FITS cards of a focal-plane image's provenance (written by :func:`write_focal_plane`, read back by
+#: :func:`read_provenance`).
+FITS_CARDS = {"software": "DGVERS", "created": "DATE", "input": "INPUT", "expnum": "EXPNUM", "band": "BAND",
+              "date_obs": "DATE-OBS", "nite": "NITE", "flavor": "FLAVOR", "row_step": "ROWSTEP",
+              "noise_per_bin": "NOISEBIN", "ccds_present": "NCCDS"}
+
+
+def _read_first_image(path, header=False):
+    """The pixels (or, with ``header``, the header) of a FITS file's first image HDU with data."""
+    with cfitsio_name(path) as name, fitsio.FITS(name) as f:
+        hdu = next(h for h in f if h.get_exttype() == "IMAGE_HDU" and h.get_dims())
+        return hdu.read_header() if header else hdu.read()
+
+
 def _fits_cards(prov):
-    keys = {"software": "DGVERS", "created": "DATE", "input": "INPUT", "expnum": "EXPNUM", "band": "BAND",
-            "date_obs": "DATE-OBS", "nite": "NITE", "flavor": "FLAVOR", "row_step": "ROWSTEP", "noise_per_bin": "NOISEBIN",
-            "ccds_present": "NCCDS"}
     cards = []
-    for k, card in keys.items():
+    for k, card in FITS_CARDS.items():
         v = prov.get(k)
         if v is None:
             continue
@@ -163,11 +174,8 @@ def read_provenance(path):
     suffix = _suffix(path)
     try:
         if suffix in (".fits", ".fits.fz"):
-            with cfitsio_name(path) as name, fitsio.FITS(name) as f:
-                hdu = next(h for h in f if h.get_exttype() == "IMAGE_HDU" and h.get_dims())
-                header = hdu.read_header()
-            cards = {"expnum": "EXPNUM", "band": "BAND", "date_obs": "DATE-OBS", "nite": "NITE", "flavor": "FLAVOR"}
-            found = {k: header[c] for k, c in cards.items() if c in header}
+            header = _read_first_image(path, header=True)
+            found = {k: header[FITS_CARDS[k]] for k in keys if FITS_CARDS[k] in header}
         elif suffix == ".npy":
             sidecar = path.with_suffix(".json")
             found = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
@@ -206,9 +214,7 @@ def read_focal_plane_image(path):
     suffix = _suffix(path)
     try:
         if suffix in (".fits", ".fits.fz"):
-            with cfitsio_name(path) as name, fitsio.FITS(name) as f:
-                hdu = next(h for h in f if h.get_exttype() == "IMAGE_HDU" and h.get_dims())
-                arr = hdu.read()
+            arr = _read_first_image(path)
         elif suffix == ".npy":
             arr = np.load(path, allow_pickle=False)
         else:
