@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from desghost.classes import CLASS_IDS
 from desghost.reading.annotations import instance_masks, read_via, region_mask
@@ -67,6 +68,7 @@ def test_shapes_are_clipped_never_wrapped():
     assert m[:20, :20].all() and not m[:, 380:].any()
 
 
+@pytest.mark.real_data
 def test_real_annotation_files_load():
     for path in sorted(shared_data("dgb", "real", "annotations").glob("common_core_*.json")):
         regs = read_via(path)

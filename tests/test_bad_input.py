@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from desghost.cli import main
 
@@ -152,6 +153,7 @@ def test_simulate_creates_missing_output_directories(tmp_path, capsys):
     assert code == 0 and (tmp_path / "new" / "dir" / "s.fits.fz").exists()
 
 
+@pytest.mark.e2e
 def test_a_fully_masked_ccd_is_its_own_condition_in_assemble_run_and_night(des_exposure, tmp_path, capsys):
     import shutil
 
@@ -208,6 +210,7 @@ def test_an_expnum_that_cannot_be_right_is_refused_at_read_time(ooi_exposure, tm
                 assert con.execute("SELECT exit_code FROM failures").fetchall() == [(6,)]
 
 
+@pytest.mark.e2e
 def test_nan_pixels_give_desghosts_line_and_no_numpy_warnings(ooi_exposure, tmp_path):
     src = tmp_path / "nan.fits"
 

@@ -5,6 +5,7 @@ import signal
 import fitsio
 import numpy as np
 import psutil
+import pytest
 
 from desghost.catalog.store import Catalog
 from desghost.driver.exposure import RunConfig, product_names
@@ -13,6 +14,8 @@ from desghost.driver.scheduling import in_flight_limit, inference_threads, resol
 from desghost.reading.discovery import discover_inputs
 from desghost.runners.night import run_night
 from desghost.runners.stage_results import process_for_stage
+
+pytestmark = pytest.mark.e2e
 
 
 def _exclusions(path):

@@ -51,6 +51,7 @@ def _writer(path, start, n):
             cat.record_exposure(fake_result(e, ccds=(1, 2, 3)))  # re-run: must not duplicate
 
 
+@pytest.mark.e2e
 def test_concurrent_writers_from_real_processes(tmp_path):
     path = tmp_path / "c.sqlite"
     Catalog(path).close()
@@ -195,6 +196,7 @@ def test_compare_hand_made(tmp_path):
     assert s["precision"] == pytest.approx(1 / 3) and s["recall"] == pytest.approx(0.5)
 
 
+@pytest.mark.real_data
 def test_import_all_real_raytrace_lists(tmp_path):
     files = sorted(str(p) for p in shared_data("raytrace").glob("y*/*.txt"))
     out = subprocess.run([sys.executable, "-m", "desghost", "-q", "import-raytrace", *files, "--catalog",
@@ -212,6 +214,7 @@ def test_import_all_real_raytrace_lists(tmp_path):
         assert cat.query("SELECT COUNT(*) AS n FROM excluded_ccds WHERE category='ghost-scatter'")[0]["n"] == n
 
 
+@pytest.mark.real_data
 def test_every_line_of_a_problem_list_is_read_free_text_and_all(tmp_path):
     """Whole-exposure lists have a free-text problem of any number of words: no line is dropped."""
     from desghost.catalog.raytrace import read_list

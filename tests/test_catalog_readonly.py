@@ -14,6 +14,8 @@ from desghost.driver.exposure import RunConfig
 from desghost.runners.night import run_night
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def readonly_mount(tmp_path):

@@ -17,12 +17,15 @@ def desghost(*args):
 
 @pytest.mark.parametrize("cmd", [[], ["assemble"], ["simulate"], ["train"], ["detect"], ["evaluate"], ["agreement"],
                                  ["run"], ["query"], ["import-raytrace"], ["compare"], ["healpix"], ["night"], ["report"]])
-def test_every_command_has_help_with_examples(cmd):
-    out = desghost(*cmd, "--help")
-    assert out.returncode == 0 and "example" in out.stdout
-    assert "%%" not in out.stdout  # a literal percent in argparse text is written once
+def test_every_command_has_help_with_examples(cmd, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([*cmd, "--help"])
+    out = capsys.readouterr().out
+    assert stop.value.code == 0 and "example" in out
+    assert "%%" not in out  # a literal percent in argparse text is written once
 
 
+@pytest.mark.e2e
 def test_simulate_then_assemble_all_output_formats(tmp_path):
     sim = tmp_path / "DECam_00700010.fits.fz"
     out = desghost("simulate", str(sim), "--expnum", "700010", "--seed", "3", "--artifacts", "2")
@@ -46,6 +49,7 @@ def test_simulate_then_assemble_all_output_formats(tmp_path):
     assert json.loads((tmp_path / "fp.json").read_text())["input"] == str(sim)
 
 
+@pytest.mark.e2e
 def test_simulate_des_flavor_into_a_directory(tmp_path):
     out = desghost("simulate", str(tmp_path / "des"), "--flavor", "des", "--expnum", "700011", "--artifacts", "0")
     assert out.returncode == 0, out.stderr
@@ -55,6 +59,7 @@ def test_simulate_des_flavor_into_a_directory(tmp_path):
     assert res.returncode == 0, res.stderr
 
 
+@pytest.mark.e2e
 def test_unknown_output_format_is_a_clean_error(tmp_path):
     sim = tmp_path / "s.fits.fz"
     assert desghost("simulate", str(sim), "--artifacts", "0").returncode == 0
@@ -62,6 +67,8 @@ def test_unknown_output_format_is_a_clean_error(tmp_path):
     assert res.returncode != 0 and "Traceback" not in res.stderr and "x.tiff" in res.stderr
 
 
+@pytest.mark.e2e
+@pytest.mark.real_data
 def test_agreement_reproduces_the_papers_44_percent():
     from .conftest import shared_data
     ann = sorted(str(p) for p in shared_data("dgb", "real", "annotations").glob("common_core_*.json"))
@@ -71,6 +78,8 @@ def test_agreement_reproduces_the_papers_44_percent():
     assert table["n_images"] == 30 and abs(table["all"] - 0.44) < 0.02
 
 
+@pytest.mark.e2e
+@pytest.mark.real_data
 def test_evaluate_against_several_annotators(tmp_path):
     from desghost.detection.model import ModelConfig, build_model, save_model
 
@@ -99,6 +108,7 @@ def test_evaluate_against_several_annotators(tmp_path):
     assert "interval over images (bootstrap)" in text.stdout
 
 
+@pytest.mark.e2e
 def test_the_readme_lists_every_exit_code_as_the_code_does():
     import re
     from pathlib import Path
@@ -116,6 +126,7 @@ def test_the_readme_lists_every_exit_code_as_the_code_does():
     assert "16  the EXPNUM" not in desghost("report", "--help").stdout   # each command lists its own codes
 
 
+@pytest.mark.e2e
 def test_quiet_works_after_the_subcommand_too(tmp_path):
     loud = desghost("simulate", tmp_path / "a.fits.fz")
     after = desghost("simulate", tmp_path / "b.fits.fz", "-q")
@@ -124,6 +135,7 @@ def test_quiet_works_after_the_subcommand_too(tmp_path):
     assert "simulated EXPNUM" in loud.stderr and after.stderr == "" and before.stderr == ""
 
 
+@pytest.mark.e2e
 def test_zero_means_never_for_training_intervals_and_negative_values_are_refused(tmp_path):
     from desghost.training.config import TrainConfig
     from desghost.training.train import train
@@ -198,6 +210,7 @@ def test_detect_checks_every_image_before_detecting(tmp_path, capsys):
         assert code == 2 and str(tmp_path / name) in err and words in err and "Traceback" not in err, (name, err)
 
 
+@pytest.mark.e2e
 def test_detect_converts_16_bit_and_float_images_the_documented_way(tmp_path):
     from desghost.focalplane.imagefile import read_focal_plane_image
 

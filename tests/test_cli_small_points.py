@@ -42,6 +42,7 @@ def test_failures_record_the_expnum_when_it_is_known(small_night, tmp_path):
         assert db.execute("SELECT expnum FROM failures").fetchall() == [(701602,)]
 
 
+@pytest.mark.e2e
 def test_detect_reads_the_expnum_of_assembled_images(small_night, tmp_path, capsys):
     raw = small_night / "in" / "DECam_00701601.fits.fz"
     for suffix in (".fits", ".npy", ".png"):

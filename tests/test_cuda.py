@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
+pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(),
                                 reason="no CUDA device here: the GPU path (batched detection, --device cuda) "
-                                       "runs only on a machine with one")
+                                       "runs only on a machine with one")]
 
 
 def test_batched_detection_on_cuda_finds_what_the_cpu_finds():

@@ -11,6 +11,8 @@ from safetensors.torch import save_file
 from desghost.detection.model import ModelConfig, build_model, default_model_path
 from desghost.errors import ModelFileError
 
+pytestmark = pytest.mark.e2e
+
 
 def _bad_models(folder):
     folder.mkdir()

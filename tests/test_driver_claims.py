@@ -7,8 +7,12 @@ import sys
 import threading
 import time
 
+import pytest
+
 from desghost.driver.claims import CLAIMS_FOLDER, ExposureClaims, claim_key
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
+
+pytestmark = pytest.mark.e2e
 
 
 def _night(inputs, out, *extra):

@@ -13,6 +13,8 @@ from desghost.driver.exposure import RunConfig
 from desghost.runners.night import run_night
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 
+pytestmark = pytest.mark.e2e
+
 
 def _inputs(tmp_path, n, base):
     for k in range(n):

@@ -6,8 +6,11 @@ import sys
 import time
 
 import psutil
+import pytest
 
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
+
+pytestmark = pytest.mark.e2e
 
 
 def test_workers_exit_when_the_night_is_killed(tmp_path):

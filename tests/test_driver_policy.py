@@ -15,6 +15,8 @@ import pytest
 from desghost.catalog.store import SCHEMA_VERSION, Catalog
 from desghost.driver.exposure import product_names
 
+pytestmark = pytest.mark.e2e
+
 
 def _desghost(*args, cwd=None, preexec_fn=None):
     return subprocess.run([sys.executable, "-m", "desghost", *map(str, args)], capture_output=True, text=True,

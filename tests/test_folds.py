@@ -4,6 +4,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import pytest
+
 from research.folds import fold_split, load_folds  # noqa: E402
 from tools.make_real_folds import stratified_folds  # noqa: E402
 
@@ -22,6 +24,7 @@ def test_every_image_is_scored_once_and_never_by_a_model_that_trained_on_it():
     assert sorted(scored) == sorted(set(scored)) and len(scored) == 30
 
 
+@pytest.mark.real_data
 def test_the_folds_hold_exactly_the_real_images():
     names = sorted(p.name for p in shared_data("dgb", "real", "images").glob("Ghost_img_D*.jpg"))
     assert sorted(n for f in load_folds() for n in f) == names
@@ -53,6 +56,7 @@ def test_fold_lists_feed_train_and_evaluate_and_a_stray_name_is_refused(tmp_path
         read_name_list(stray, known)
 
 
+@pytest.mark.real_data
 def test_evaluate_scores_only_the_images_a_fold_list_names(tmp_path):
     from desghost.evaluation.evaluate import load_annotated
     from research.folds import write_fold_lists

@@ -37,6 +37,7 @@ def _yaml_header(path):
     return doc
 
 
+@pytest.mark.real_data
 def test_orientation_of_real_decam_headers_is_x_south_y_east():
     for name in ("fitsheader-decam.yaml", "fitsheader-decam-instcal-c4d_190402_050618_ooi_VR_v1.yaml",
                  "fitsheader-decam-calexp-0412037_10.yaml"):

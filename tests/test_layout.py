@@ -33,6 +33,7 @@ def test_boxes_follow_the_mm_geometry_through_the_linear_map():
         assert 57.5 < x1 - x0 < 58.5 and 28.7 < y1 - y0 < 29.3  # 29.05 x 58.13 px
 
 
+@pytest.mark.real_data
 def test_boxes_match_the_measured_boxes_within_one_pixel():
     measured = list(csv.DictReader(open(shared_data("dgb", "ccd_boxes_400.csv"))))
     layout = load_layout()
@@ -46,6 +47,7 @@ def test_boxes_match_the_measured_boxes_within_one_pixel():
     assert worst < 1.0, f"largest box difference {worst:.2f} px"
 
 
+@pytest.mark.real_data
 def test_layout_table_matches_the_reference_table():
     ref = {int(r["ccdnum"]): r for r in csv.DictReader(open(shared_data("decam", "decam_layout.csv")))}
     layout = load_layout()

@@ -101,6 +101,7 @@ def test_inference_is_deterministic_on_cpu(random_model_file):
         assert x.class_id == y.class_id and abs(x.score - y.score) < 1e-4 and np.array_equal(x.mask, y.mask)
 
 
+@pytest.mark.e2e
 def test_detect_json_output(random_model_file, tmp_path):
     from PIL import Image
 
@@ -137,6 +138,7 @@ def test_detect_json_output(random_model_file, tmp_path):
     assert rec["tta_views"] == 2 and 0 < len(rec["instances"]) <= 20
 
 
+@pytest.mark.e2e
 def test_detect_on_an_exposure_assembles_it_first(random_model_file, raw_exposure):
     out = subprocess.run([sys.executable, "-m", "desghost", "detect", raw_exposure[0], "--model",
                           random_model_file, "--json"], capture_output=True, text=True)
@@ -145,6 +147,7 @@ def test_detect_on_an_exposure_assembles_it_first(random_model_file, raw_exposur
     assert rec["expnum"] == 700001 and rec["flavor"] == "raw"
 
 
+@pytest.mark.slow
 def test_a_tiny_training_run_lowers_the_loss_and_resumes(tmp_path):
     # prefetch=False: the spawned renderer is tested in test_prefetch.py; here it would only add start-up time
     cfg = TrainConfig(steps=8, batch_size=2, warmup_steps=2, checkpoint_every=4, log_every=4, val_every=1000,
@@ -180,6 +183,7 @@ def test_weighted_loss_scales_the_named_terms_only():
     assert total.dtype == torch.float32 and total.item() == pytest.approx(2.5)
 
 
+@pytest.mark.slow
 def test_loss_weights_reach_the_training_loss_and_are_checked(tmp_path):
     cfg = TrainConfig(steps=2, batch_size=2, warmup_steps=1, checkpoint_every=2, log_every=1, val_every=1000,
                       loss_weights={"mask": 3.0}, prefetch=False)
@@ -216,6 +220,7 @@ def test_unknown_precisions_are_rejected_before_anything_is_written(tmp_path):
     assert not (tmp_path / "other").exists()
 
 
+@pytest.mark.slow
 @needs_native_bf16
 def test_bfloat16_training_lowers_the_loss(tmp_path):
     cfg = TrainConfig(steps=8, batch_size=2, warmup_steps=2, checkpoint_every=4, log_every=4, val_every=1000,
@@ -282,6 +287,7 @@ def test_medoid_annotator_is_the_one_who_agrees_most_and_the_pool_always_serves_
         RealPool(samples, targets="consensus")
 
 
+@pytest.mark.slow
 def test_warmup_reaches_the_learning_rate_and_config_changes_an_init_model(tmp_path):
     run = tmp_path / "cli"
     done = subprocess.run([sys.executable, "-m", "desghost", "train", str(run), "--steps", "1", "--batch-size", "1",

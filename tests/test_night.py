@@ -6,10 +6,14 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from desghost.catalog.store import Catalog
 from desghost.driver.exposure import RunConfig, product_names
 from desghost.reading.discovery import discover_inputs
 from desghost.runners.night import run_night
+
+pytestmark = pytest.mark.e2e
 
 
 def test_discover_inputs(night_dir, tmp_path):

@@ -4,10 +4,13 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 
 from .fitsedit import copy_exposure
+
+pytestmark = pytest.mark.e2e
 
 
 def test_a_night_reports_an_all_zero_ccd_everywhere(tmp_path):

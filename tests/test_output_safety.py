@@ -39,6 +39,7 @@ def _digests(folder):
     return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in Path(folder).rglob("*") if p.is_file()}
 
 
+@pytest.mark.e2e
 def test_a_report_into_the_output_folder_or_above_it_is_refused_and_deletes_nothing(night):
     out = night / "out"
     (night / "notes.txt").write_text("mine")
@@ -82,6 +83,7 @@ def _outside_files(tmp_path):
     return outside, victims
 
 
+@pytest.mark.e2e
 def test_no_write_follows_a_link_planted_in_the_output_folder(tmp_path):
     """Links at every temporary name of the old scheme, at the final product names and at the log names."""
     write_simulated_exposure(tmp_path / "in" / "DECam_00700511.fits.fz",
@@ -149,6 +151,7 @@ def test_a_report_killed_mid_write_leaves_a_folder_the_next_report_removes(night
     assert [p.name for p in tmp_path.iterdir()] == ["report"]
 
 
+@pytest.mark.e2e
 def test_a_fifo_among_the_inputs_is_refused_without_hanging(tmp_path):
     import subprocess
     import sys
@@ -164,6 +167,7 @@ def test_a_fifo_among_the_inputs_is_refused_without_hanging(tmp_path):
         assert proc.returncode == (14 if command[0] == "night" else UsageError.exit_code), proc.stderr
 
 
+@pytest.mark.e2e
 def test_every_valid_expnum_round_trips_through_product_names_and_the_report(tmp_path):
     from desghost.driver.exposure import expnum_of_product
 

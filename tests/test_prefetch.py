@@ -22,6 +22,7 @@ def test_an_error_in_the_worker_is_raised_to_the_trainer():
         list(step_batches(operator.truediv, (0,), first_step=1, last_step=3))
 
 
+@pytest.mark.slow
 def test_prefetched_training_batches_are_the_batches_rendered_in_place():
     cfg = TrainConfig(batch_size=2, seed=4, clean_fraction=0.0)
     for step, got in enumerate(step_batches(batch_samples, (cfg, None), first_step=0, last_step=2)):
@@ -34,6 +35,7 @@ def test_prefetched_training_batches_are_the_batches_rendered_in_place():
     assert not np.array_equal(other[0][0], batch_samples(0, cfg)[0][0])
 
 
+@pytest.mark.slow
 def test_training_with_and_without_prefetch_logs_the_same_losses(tmp_path):
     logs = {}
     for prefetch in (True, False):

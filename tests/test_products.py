@@ -179,6 +179,7 @@ def test_product_names_come_from_expnum_only():
     assert all("/" not in n and ".." not in n for n in names.values())
 
 
+@pytest.mark.e2e
 def test_desghost_run_end_to_end(tmp_path, raw_exposure):
     import torch
 

@@ -32,6 +32,7 @@ def _assert_clean(paths):
         assert (errors, warnings) == (0, 0), f"{path}:\n{report}"
 
 
+@pytest.mark.e2e
 def test_every_product_of_a_run_passes_fitsverify(tmp_path):
     for flavor, name, expnum in (("raw", "DECam_00700701.fits.fz", 700701), ("ooi", "c4d_sim_ooi_r_v1.fits.fz", 700702),
                                  ("des", "D00700703", 700703)):
@@ -53,6 +54,7 @@ def test_every_product_of_a_run_passes_fitsverify(tmp_path):
                    *inputs[:3], *inputs[-2:]])
 
 
+@pytest.mark.real_data
 def test_masks_of_real_cutouts_pass_fitsverify(tmp_path):
     """A real Community Pipeline cut-out: its mask carries DGWINSEC and the real header's cards."""
     cutout = shared_data("decam", "real", "testcase3", "images", "decam", "CP20150326",

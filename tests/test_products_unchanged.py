@@ -26,6 +26,8 @@ from desghost.simulate.exposure import SimulationConfig, write_simulated_exposur
 
 from .product_digest import products_digest
 
+pytestmark = pytest.mark.e2e
+
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "data" / "products_golden.json"
 WRITE = os.environ.get("DESGHOST_WRITE_GOLDEN") == "1"

@@ -60,6 +60,7 @@ def test_a_numeric_keyword_holding_text_names_the_file_hdu_and_keyword(exposures
     assert main(["-q", "run", str(bad), "-o", str(tmp_path / "out")]) == MissingKeywordError.exit_code
 
 
+@pytest.mark.e2e
 def test_gzip_compressed_fits_is_read_like_the_file_itself(exposures, tmp_path):
     _, raw, plain = exposures
     results = {}

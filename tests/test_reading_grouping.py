@@ -31,6 +31,7 @@ def _files(folder):
     return sorted(str(p) for p in folder.glob("*.fits*"))
 
 
+@pytest.mark.e2e
 def test_per_ccd_files_given_one_by_one_are_one_exposure_named_by_their_folder(des_pair):
     folder = des_pair / "D00700601"
     assert discover_inputs(_files(folder)) == [str(folder)]
@@ -53,6 +54,7 @@ def test_a_flat_folder_of_two_exposures_is_split_by_expnum(des_pair):
     assert mixed[-1].endswith("DECam_00700603.fits.fz") and len(mixed) == 2
 
 
+@pytest.mark.e2e
 def test_run_on_shell_expanded_per_ccd_files_gives_the_folder_run(des_pair, tmp_path, capsys):
     folder = des_pair / "D00700602"
     out = tmp_path / "out"
@@ -69,6 +71,7 @@ def test_run_on_shell_expanded_per_ccd_files_gives_the_folder_run(des_pair, tmp_
         assert db.execute("SELECT count(*), min(status) FROM exposures").fetchone() == (1, "ok")
 
 
+@pytest.mark.e2e
 def test_night_on_a_flat_folder_processes_each_exposure_once(des_pair, tmp_path):
     out = tmp_path / "out"
     assert main(["-q", "night", str(des_pair / "flat"), "-o", str(out), "--workers", "1", "--no-report",
@@ -111,6 +114,7 @@ def test_an_existing_path_with_glob_characters_is_taken_literally(des_pair, tmp_
     assert len(exposure_files(str(folder))) == len(_files(des_pair / "D00700601"))
 
 
+@pytest.mark.e2e
 def test_a_night_reads_and_writes_folders_named_with_glob_and_cfitsio_characters(des_pair, tmp_path):
     folder = tmp_path / "in[1] (b)" / "D00700601"
     shutil.copytree(des_pair / "D00700601", folder)
@@ -124,6 +128,7 @@ def test_a_night_reads_and_writes_folders_named_with_glob_and_cfitsio_characters
     assert (out / "report" / "exposures" / "700603.html").exists()
 
 
+@pytest.mark.e2e
 def test_outputs_inside_the_input_folder_are_never_inputs_and_link_loops_are_skipped(des_pair, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(des_pair / "raw", data)

@@ -3,6 +3,8 @@ is the same exposure when its content identity matches; only a genuinely differe
 import shutil
 import sqlite3
 
+import pytest
+
 from desghost.cli import main
 from desghost.errors import DuplicateExposureError
 from desghost.reading.identity import input_identity
@@ -29,6 +31,7 @@ def test_identity_ignores_names_and_order_and_sees_other_content(tmp_path):
     assert input_identity(tmp_path / "nothing.fits") is None
 
 
+@pytest.mark.e2e
 def test_a_night_rerun_on_moved_data_skips_the_done_exposures(tmp_path):
     for k in range(2):
         write_simulated_exposure(tmp_path / "staging" / f"DECam_{701510 + k:08d}.fits.fz",
@@ -46,6 +49,7 @@ def test_a_night_rerun_on_moved_data_skips_the_done_exposures(tmp_path):
     assert main(["-q", "query", "--catalog", str(out / "desghost_catalog.sqlite"), "--what", "failures"]) == 0
 
 
+@pytest.mark.e2e
 def test_a_genuinely_different_file_of_a_done_expnum_is_still_a_duplicate(tmp_path):
     files, _ = write_simulated_exposure(tmp_path / "in" / "DECam_00701520.fits.fz",
                                         SimulationConfig(expnum=701520, n_artifacts=1))

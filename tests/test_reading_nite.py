@@ -18,6 +18,7 @@ from .conftest import shared_data
 EXPOSURE_695765 = ("testcase8", "images", "decam", "CP", "V4.8.2a", "CP20171112", "c4d_171113_060340_ooi_r_ls9.N6.fits")
 
 
+@pytest.mark.real_data
 def test_the_night_rule_gives_dtcaldat_for_every_real_exposure():
     """From DATE-OBS alone (DTCALDAT removed) the rule must give DTCALDAT, before and after 00:00 UTC."""
     real = shared_data("decam", "real")
@@ -49,6 +50,7 @@ def test_observing_night_hand_made_cases():
     assert observing_night({"DATE-OBS": "not a date"}) == ""
 
 
+@pytest.mark.real_data
 def test_real_exposure_695765_is_listed_under_its_night_in_every_product(tmp_path):
     path = shared_data("decam", "real", *EXPOSURE_695765)
     out = tmp_path / "out"
@@ -60,6 +62,8 @@ def test_real_exposure_695765_is_listed_under_its_night_in_every_product(tmp_pat
     assert header["NITE"] == "20171112" and header["DATE-OBS"].startswith("2017-11-13T06:03:40")
 
 
+@pytest.mark.e2e
+@pytest.mark.real_data
 def test_lists_have_the_delve_layout_and_the_night(tmp_path):
     write_simulated_exposure(tmp_path / "in" / "DECam_00700801.fits.fz",
                              SimulationConfig(expnum=700801, seed=81, n_artifacts=3))
@@ -90,6 +94,7 @@ def test_lists_have_the_delve_layout_and_the_night(tmp_path):
         assert db.execute("SELECT DISTINCT category, nite FROM excluded_ccds").fetchall() == [("ghost-scatter", nite)]
 
 
+@pytest.mark.e2e
 def test_an_older_catalog_gains_the_night_column(tmp_path):
     write_simulated_exposure(tmp_path / "in" / "DECam_00700802.fits.fz",
                              SimulationConfig(expnum=700802, seed=82, n_artifacts=2))

@@ -30,6 +30,8 @@ from desghost.reading.window import ccd_window
 
 from .conftest import SHARED_DATA, shared_data
 
+pytestmark = pytest.mark.real_data
+
 REAL = SHARED_DATA / "decam" / "real"
 IMAGES = sorted(str(p) for p in REAL.rglob("c4d_*_ooi_*")) if REAL.exists() else []
 N6 = "testcase8/images/decam/CP/V4.8.2a/CP20171112/c4d_171113_060340_ooi_r_ls9.N6.fits"  # 280x375 px
@@ -164,6 +166,8 @@ def test_area_frac_exclusion_mask_and_healpix_agree_on_a_window(tmp_path):
         assert hmap.sum() == pytest.approx(flagged * flags.size * pixel_deg2, rel=0.01)
 
 
+@pytest.mark.slow
+@pytest.mark.e2e
 def test_every_real_file_runs_with_consistent_products(tmp_path):
     """`desghost run` on all real files (images, masks, weights): no traceback, one exposure per image."""
     shared_data("decam", "real")
@@ -196,6 +200,7 @@ def test_every_real_file_runs_with_consistent_products(tmp_path):
         assert len(list(out.glob("D*_desghost_exclude.fits"))) == len(inputs)
 
 
+@pytest.mark.e2e
 def test_assemble_reads_plain_fake_fz_and_fpacked_real_files(tmp_path):
     """`desghost assemble` on an fpacked (RICE) file, a '.fits.fz' that is not compressed, and a plain one."""
     for k, name in enumerate((N6, "testcase3/images/decam/CP20150326/c4d_150329_083320_ooi_r_v1.fits.fz",

@@ -13,6 +13,8 @@ from desghost.reading.exposure import open_exposure
 from .conftest import shared_data
 from .fitsedit import copy_exposure, set_card
 
+pytestmark = pytest.mark.real_data
+
 TRIPLES = ("testcase3/images/decam/CP/V4.8.2a/CP20150411/c4d_150412_073257_oo{}_z_ls9.N11.fits",
            "testcase3/images/decam/CP/V4.8.2a/CP20180517/c4d_180518_044138_oo{}_r_ls9.N12.fits")
 
@@ -55,6 +57,8 @@ def test_the_image_files_data_quality_mask_is_applied(cp_night):
     assert [x.kind for x in frame.warnings] == ["partial_ccds"]  # flagged pixels are not "NaN pixels in the data"
 
 
+@pytest.mark.slow
+@pytest.mark.e2e
 def test_a_cp_night_directory_is_one_exposure_per_expnum_and_never_overwrites(cp_night, tmp_path):
     """Image, mask and weight files make one exposure each; a second file of one CCD of an EXPNUM is refused."""
     image = next(cp_night.glob("c4d_180518_*_ooi_*"))

@@ -14,6 +14,8 @@ from research.imagestats import image_statistics
 
 from .conftest import shared_data
 
+pytestmark = pytest.mark.real_data
+
 
 @pytest.fixture(scope="module")
 def real_images():

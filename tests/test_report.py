@@ -32,6 +32,7 @@ def night(tmp_path_factory):
     return d / "out", summary
 
 
+@pytest.mark.e2e
 def test_the_night_writes_its_report_with_a_page_per_exposure(night):
     out, summary = night
     index = out / "report" / "index.html"
@@ -70,6 +71,7 @@ def test_a_rerun_replaces_the_report_whole(night, tmp_path):
     assert not [p for p in out.iterdir() if p.name.startswith(".report")]
 
 
+@pytest.mark.browser
 @needs_browser
 def test_the_report_loads_in_headless_chromium(night, tmp_path):
     webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is a test extra")

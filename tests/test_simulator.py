@@ -192,6 +192,7 @@ def test_rays_are_thin_streaks_over_a_dim_glow():
     assert np.array_equal(again, surface(streaky, cols, rows))  # the seed fixes the streaks
 
 
+@pytest.mark.slow
 def test_synthetic_ghost_families_nest_about_as_often_as_annotated_ones():
     # the paper's annotations: 21% (training set), 28% (eight annotators of the 30 real images)
     rng = np.random.default_rng(3)
@@ -268,6 +269,7 @@ def test_local_background_embosses_faint_discs_and_keeps_stars():
     assert np.array_equal(out[~live], values[~live])                        # gaps untouched
 
 
+@pytest.mark.slow
 def test_clean_fraction_sets_the_share_of_artifact_free_training_images():
     from desghost.training.dataset import CLEAN_FRACTION, synthetic_sample
     n = 24

@@ -9,6 +9,8 @@ import pytest
 from desghost.catalog.store import Catalog
 from desghost.driver.exposure import product_names
 
+pytestmark = pytest.mark.e2e
+
 REPO = Path(__file__).resolve().parents[1]
 
 

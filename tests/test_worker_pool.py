@@ -3,6 +3,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+pytestmark = pytest.mark.e2e
+
 
 def test_stopping_a_pool_whose_worker_died_mid_result_returns(tmp_path):
     # The worker writes the header of a 4096-byte result and 7 of its bytes into the pool's

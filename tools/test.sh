@@ -27,4 +27,4 @@ if ! command -v fitsverify >/dev/null 2>&1; then
 fi
 python3 -m pip install -q -e '.[test]'
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-python3 -m pytest -q "$@"
+python3 -m pytest -q -m "" "$@"   # every tier: fast, slow, e2e, browser, real_data, gpu (the last two skip with a reason where absent)
