@@ -174,7 +174,7 @@ def report_cross_validated(folder, args):
     """Score each ``--cv`` source on the fixed folds of the real images (research/cross_validation.py)."""
     from desghost.detection.families import complete_families
     from desghost.evaluation.evaluate import load_annotated
-    from desghost.evaluation.metrics import ccds_touched
+    from desghost.mask_geometry import ccds_touched
 
     ann = sorted(str(p) for p in (folder / "annotations").glob("common_core_*.json"))
     names, images, per_annotator = load_annotated(folder / "images", ann)

@@ -60,7 +60,7 @@ def _decode(decoder, path):
 
 
 def available_cores():
-    from desghost.driver.scheduling import available_cores as cores
+    from desghost.hardware import available_cores as cores
     return cores()
 
 

@@ -144,7 +144,7 @@ def compare_families(n_drawn=2000):
     from desghost.simulate.artifacts import draw_artifacts, family_regions
     from research.families import family_statistics
 
-    stats = json.loads((ROOT / "desghost" / "simulate" / "family_stats.json").read_text())
+    stats = json.loads((ROOT / "desghost" / "family_stats.json").read_text())
     rng = np.random.default_rng(1)
     drawn = [family_regions(draw_artifacts(rng)) for _ in range(n_drawn)]
     sim = family_statistics(drawn)

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from desghost.agreement import ccd_level_scores
 from desghost.detection.model import read_model_metadata, trained_real_images
-from desghost.evaluation.metrics import ccd_level_scores, ccds_touched
+from desghost.mask_geometry import ccds_touched
 from research.diagnostics import held_out_real_names
 from research.folds import load_folds, write_fold_lists
 

@@ -7,8 +7,8 @@ import numpy as np
 from desghost.classes import ARTIFACT_IDS
 from desghost.detection.model import trained_real_images
 from desghost.evaluation.evaluate import score_predictions
-from desghost.evaluation.metrics import ccds_touched, mask_iou
-from desghost.training.dataset import real_split
+from desghost.focalplane.annotated_set import real_split
+from desghost.mask_geometry import ccds_touched, mask_iou
 
 
 def held_out_real_names(names, metadata, held_out_after=None, assumed_trained=10):

@@ -8,7 +8,7 @@ least ``large_r_px``).  Pure functions of ``(class, col_px, row_px, r_eq_px)`` r
 """
 import numpy as np
 
-from desghost.detection.families import (  # noqa: F401 - the definitions live with the detector
+from desghost.family_geometry import (  # noqa: F401 - the definitions the simulator and detector share
     ANGLE_TOL_DEG,
     AXIS_PX,
     LARGE_R_PX,

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from desghost.detection.detect import Instance
+from desghost.detection.instance import Instance
 from desghost.focalplane.ccd_map import ccd_map
 from desghost.layout import load_layout
 from research.operating_point import choose, cross_fitted, cut, scan

@@ -11,7 +11,7 @@ import pytest
 from desghost.catalog.queries import build_query, compare_sources
 from desghost.catalog.store import APPLICATION_ID, Catalog, CatalogError
 from desghost.cli import main
-from desghost.detection.detect import Instance
+from desghost.detection.instance import Instance
 from desghost.driver.exposure import ExposureResult
 from desghost.projection import CCDCoverage
 

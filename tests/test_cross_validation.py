@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from desghost.detection.detect import Instance  # noqa: E402
+from desghost.detection.instance import Instance  # noqa: E402
 from research.cross_validation import (  # noqa: E402
     check_synthetic_only,
     fold_bases,

@@ -1,7 +1,8 @@
 """Pieces of inference (desghost.detection.detect)."""
 import numpy as np
 
-from desghost.detection.detect import Instance, suppress_overlaps
+from desghost.detection.detect import suppress_overlaps
+from desghost.detection.instance import Instance
 
 
 def test_suppress_overlaps_drops_lower_scoring_duplicates_of_any_class():

@@ -1,7 +1,8 @@
 """Duplicated instances of one artifact are counted once (issue 33 item 5)."""
 import numpy as np
 
-from desghost.detection.detect import ARTIFACT_OVERLAP, Instance, artifact_groups
+from desghost.detection.detect import ARTIFACT_OVERLAP, artifact_groups
+from desghost.detection.instance import Instance
 
 
 def _inst(class_id, score, rows, cols):

@@ -7,8 +7,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from desghost.detection.detect import Instance  # noqa: E402
-from desghost.detection.families import AXIS_PX, complete_families, family_geometry  # noqa: E402
+from desghost.detection.families import complete_families  # noqa: E402
+from desghost.detection.instance import Instance  # noqa: E402
+from desghost.family_geometry import AXIS_PX, family_geometry  # noqa: E402
 
 
 def at(distance_px, angle_deg):
@@ -80,7 +81,7 @@ def test_the_model_setting_turns_completion_on_in_post_processing():
 
 
 def test_the_simulator_adds_the_family_disc_on_the_radial_line_and_only_where_none_is_drawn():
-    from desghost.detection.families import LARGE_R_PX, family_stats, find_families
+    from desghost.family_geometry import LARGE_R_PX, family_stats, find_families
     from desghost.simulate.artifacts import Artifact, complete_family
 
     def ghost(cls, distance, angle, r):

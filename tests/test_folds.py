@@ -41,7 +41,7 @@ def test_fold_lists_feed_train_and_evaluate_and_a_stray_name_is_refused(tmp_path
     import pytest
 
     from desghost.errors import UsageError
-    from desghost.training.dataset import read_name_list
+    from desghost.focalplane.annotated_set import read_name_list
     from research.folds import write_fold_lists
 
     folds = load_folds()

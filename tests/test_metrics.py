@@ -2,16 +2,10 @@
 import numpy as np
 import pytest
 
+from desghost.agreement import ccd_level_scores, precision_recall_f1
 from desghost.evaluation.evaluate import agreement_table, score_predictions
-from desghost.evaluation.metrics import (
-    ccd_level_scores,
-    ccds_touched,
-    coco_ap,
-    exposure_confusion,
-    mask_iou,
-    paper_ap,
-    precision_recall_f1,
-)
+from desghost.evaluation.metrics import coco_ap, exposure_confusion, paper_ap
+from desghost.mask_geometry import ccds_touched, mask_iou
 
 
 def box_mask(r0, c0, r1, c1, shape=(40, 40)):

@@ -9,7 +9,7 @@ import pytest
 
 from desghost.catalog.raytrace import read_list
 from desghost.classes import CLASS_BITS, DES_BITS, class_value
-from desghost.detection.detect import Instance
+from desghost.detection.instance import Instance
 from desghost.driver.exposure import ExposureResult, product_names
 from desghost.focalplane.binning import bin_ccd_into_box
 from desghost.focalplane.ccd_map import ccd_map, default_orientation

@@ -15,7 +15,7 @@ import fitsio
 import numpy as np
 import pytest
 
-from desghost.detection.detect import Instance
+from desghost.detection.instance import Instance
 from desghost.driver.exposure import RunConfig, finish_exposure, prepare_exposure
 from desghost.errors import InconsistentExposureError
 from desghost.focalplane.assembly import assemble_exposure

@@ -1,7 +1,7 @@
 """Pure pieces of training: resume checks, a failing validation, the real-image split."""
 
+from desghost.focalplane.annotated_set import real_split
 from desghost.training.config import resume_conflicts
-from desghost.training.dataset import real_split
 from desghost.training.train import _safe_validate
 
 

@@ -1,6 +1,6 @@
 """Derive ghost-family statistics from annotation geometry: the paper's 2000 images and the 30 real ones.
 
-Writes ``desghost/simulate/family_stats.json``: for each set, how often a family of small
+Writes ``desghost/family_stats.json``: for each set, how often a family of small
 ghosts on one radial line comes with a big faint disc, where the disc sits relative to the
 family's line (along it and across it, in units of the family's distance from the optical
 axis), and its radius against that distance (see ``research/families.py``).  Run from the
@@ -19,7 +19,7 @@ from desghost.reading.annotations import instance_masks, read_via  # noqa: E402
 from research.families import ANGLE_TOL_DEG, LARGE_R_PX, family_statistics  # noqa: E402
 from tools.derive_artifact_stats import region_stats  # noqa: E402
 
-OUT = ROOT / "desghost" / "simulate" / "family_stats.json"
+OUT = ROOT / "desghost" / "family_stats.json"
 
 
 def paper_images():

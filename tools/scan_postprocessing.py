@@ -33,7 +33,7 @@ DATA = Path(os.environ.get("DESGHOST_SHARED_DATA", Path(__file__).resolve().pare
 
 
 def main():
-    from desghost.training.dataset import load_via_images, real_split
+    from desghost.focalplane.annotated_set import load_via_images, real_split
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model")

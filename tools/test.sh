@@ -26,5 +26,6 @@ if ! command -v fitsverify >/dev/null 2>&1; then
     fi
 fi
 python3 -m pip install -q -e '.[test]'
+lint-imports --no-cache   # the layer contracts in .importlinter: subpackages in flow order, no training/evaluation in the masking chain
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 python3 -m pytest -q -m "" "$@"   # every tier: fast, slow, e2e, browser, real_data, gpu (the last two skip with a reason where absent)

@@ -1,5 +1,5 @@
 """Catalog queries (parameterised SQL only) and source-vs-source comparison."""
-from desghost.evaluation.metrics import ccd_level_scores
+from desghost.agreement import ccd_level_scores
 
 EXCLUDED_COLUMNS = ("expnum", "ccdnum", "detpos", "reason", "analyst", "class", "score", "area_frac", "model",
                     "band", "date_obs", "nite", "category", "source")

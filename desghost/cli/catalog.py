@@ -10,17 +10,13 @@ from desghost.catalog.store import Catalog
 from desghost.classes import CLASS_ORDER
 from desghost.cli.common import (
     add_parser,
-    ccdnum,
-    check_date_order,
-    expnum_range,
     format_metric,
-    fraction,
     json_line,
     json_parent,
     log,
-    obs_date,
 )
 from desghost.errors import UsageError
+from desghost.options import ccdnum, check_date_order, expnum_range, fraction, obs_date
 
 
 def register(sub):

@@ -9,7 +9,6 @@ from desghost.cli.common import (
     json_line,
     model_arg,
     model_parent,
-    positive_int,
 )
 from desghost.detection.detect import detect_images
 from desghost.detection.inputs import check_input, load_input
@@ -17,6 +16,7 @@ from desghost.detection.model import load_model
 from desghost.detection.record import detection_record
 from desghost.focalplane.ccd_map import ccd_map
 from desghost.layout import load_layout
+from desghost.options import positive_int
 
 
 def register(sub):

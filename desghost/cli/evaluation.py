@@ -6,14 +6,12 @@ from desghost.cli.common import (
     add_parser,
     device_parent,
     format_metric,
-    fraction,
     inference_overrides,
     inference_parent,
     json_line,
     json_parent,
     log,
     model_arg,
-    non_negative_int,
     progress_bar,
     warn,
 )
@@ -26,6 +24,7 @@ from desghost.evaluation.evaluate import (
     predict,
     synthetic_test_set,
 )
+from desghost.options import fraction, non_negative_int
 
 
 def register(sub):

@@ -8,18 +8,16 @@ from desghost.cli.common import (
     DECODER_HELP,
     add_parser,
     device_parent,
-    fraction,
     json_line,
     json_parent,
     log,
     model_parent,
-    nside,
-    positive_int,
     progress_bar,
 )
 from desghost.driver.exposure import RunConfig
 from desghost.driver.many import process_exposures
 from desghost.errors import UsageError, exit_code_of_run
+from desghost.options import fraction, nside, positive_int
 from desghost.products.exclusion_rule import DEFAULT_MIN_PRESENT_FRACTION
 from desghost.products.skymap import add_masks_to_map
 from desghost.reading.discovery import discover_inputs

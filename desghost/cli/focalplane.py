@@ -6,17 +6,15 @@ import time
 from desghost.cli.common import (
     DECODER_HELP,
     add_parser,
-    expnum,
     json_line,
     json_parent,
     log,
-    non_negative_int,
-    positive_int,
     progress_bar,
 )
 from desghost.errors import UsageError, exit_code_of_run
 from desghost.focalplane.assembly import DEFAULT_ROW_STEP, assemble_exposure
 from desghost.focalplane.imagefile import check_output_format, write_focal_plane
+from desghost.options import expnum, non_negative_int, positive_int
 from desghost.reading.discovery import discover_inputs
 from desghost.reading.exposure import DECODERS, open_exposure
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure

@@ -1,7 +1,8 @@
 """``desghost healpix``: a HEALPix map of masked sky area from desghost mask files."""
 import numpy as np
 
-from desghost.cli.common import add_parser, log, nside, positive_int
+from desghost.cli.common import add_parser, log
+from desghost.options import nside, positive_int
 from desghost.products.skymap import add_masks_to_map
 
 

@@ -1,12 +1,14 @@
 """``desghost train``: train the detector on synthetic and, optionally, real annotated images."""
 import json
 
-from desghost.cli.common import add_parser, fraction, log, model_arg, non_negative_int, positive_float, positive_int
+from desghost.cli.common import add_parser, log, model_arg
 from desghost.detection.model import BACKBONES, ModelConfig, read_model_metadata
 from desghost.errors import UsageError
 from desghost.evaluation.evaluate import synthetic_validator
+from desghost.focalplane.annotated_set import load_via_images, read_name_list, real_split
+from desghost.options import fraction, non_negative_int, positive_float, positive_int
 from desghost.training.config import PRECISIONS, TrainConfig, check_loss_weights
-from desghost.training.dataset import REAL_TARGETS, RealPool, load_via_images, read_name_list, real_split
+from desghost.training.dataset import REAL_TARGETS, RealPool
 from desghost.training.train import train
 
 

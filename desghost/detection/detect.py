@@ -1,36 +1,11 @@
 """Inference: focal-plane images in, instances (class, score, box, 400x400 mask) out."""
-from dataclasses import dataclass
-
 import numpy as np
 
+from desghost.detection.families import complete_families
+from desghost.detection.instance import Instance
 from desghost.detection.model import load_model
 from desghost.detection.views import apply_view, fuse_views, unflip_boxes, view_flips
-
-
-@dataclass
-class Instance:
-    """One detected artifact.
-
-    Attributes
-    ----------
-    class_id : int
-        1=Bright, 2=Faint, 3=Rays.
-    class_name : str
-    score : float
-    bbox_px : tuple of float
-        ``(x0, y0, x1, y1)`` in image pixels (x = column).
-    mask : ndarray of bool, shape (400, 400)
-    """
-
-    class_id: int
-    class_name: str
-    score: float
-    bbox_px: tuple
-    mask: np.ndarray
-
-    @property
-    def area_px(self):
-        return int(self.mask.sum())
+from desghost.mask_geometry import intersection_px, pair_iou
 
 
 def to_tensor(image):
@@ -77,15 +52,7 @@ def suppress_overlaps(instances, max_iou):
         return ordered
     kept = []
     for inst in ordered:
-        area = inst.mask.sum()
-        clash = False
-        for k in kept:
-            inter = np.logical_and(inst.mask, k.mask).sum()
-            union = area + k.mask.sum() - inter
-            if union > 0 and inter / union > max_iou:
-                clash = True
-                break
-        if not clash:
+        if all(pair_iou(inst.mask, k.mask) <= max_iou for k in kept):
             kept.append(inst)
     return kept
 
@@ -127,7 +94,7 @@ def artifact_groups(instances, min_overlap=ARTIFACT_OVERLAP):
         for b in range(a + 1, len(instances)):
             if instances[a].class_id != instances[b].class_id or not min(areas[a], areas[b]):
                 continue
-            if np.logical_and(instances[a].mask, instances[b].mask).sum() >= min_overlap * min(areas[a], areas[b]):
+            if intersection_px(instances[a].mask, instances[b].mask) >= min_overlap * min(areas[a], areas[b]):
                 parent[root(b)] = root(a)
     numbers = {}
     return [numbers.setdefault(root(i), len(numbers)) for i in range(len(instances))]
@@ -192,6 +159,5 @@ def postprocess(instances, cfg):
     """
     found = suppress_overlaps(instances, cfg.overlap_iou)
     if cfg.family_completion:
-        from desghost.detection.families import complete_families
         found = complete_families(found)
     return found

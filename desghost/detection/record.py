@@ -8,7 +8,7 @@ import os
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from desghost.evaluation.metrics import ccds_touched
+from desghost.mask_geometry import ccds_touched
 
 
 def detection_record(meta, instances, model, threshold, seconds, ccd_index):

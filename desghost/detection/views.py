@@ -10,6 +10,8 @@ Pure array computation; no model here.
 """
 import numpy as np
 
+from desghost.mask_geometry import mask_box, pair_iou
+
 #: (flip left-right, flip up-down) for each view, in the order views are used.
 VIEWS = ((False, False), (True, False), (False, True), (True, True))
 
@@ -85,8 +87,7 @@ def fuse_views(per_view, n_views, match_iou=0.5):
             for c, ok in zip(same, near):
                 if not ok or not c["seed_area"]:
                     continue
-                inter = np.logical_and(mask, c["seed_mask"]).sum()
-                if inter / (area + c["seed_area"] - inter) >= match_iou:
+                if pair_iou(mask, c["seed_mask"], area, c["seed_area"]) >= match_iou:
                     home = c
                     break
         if home is None:
@@ -103,9 +104,7 @@ def fuse_views(per_view, n_views, match_iou=0.5):
         mask = votes * 2 >= len(c["masks"])
         if not mask.any():
             mask = c["seed_mask"]
-        rows, cols = np.nonzero(mask)
-        box = (float(cols.min()), float(rows.min()), float(cols.max() + 1), float(rows.max() + 1)) if rows.size \
-            else tuple(c["seed_box"])
+        box = mask_box(mask) or tuple(c["seed_box"])
         out_labels.append(c["label"])
         out_scores.append(sum(c["scores"]) / n_views)
         out_masks.append(mask)

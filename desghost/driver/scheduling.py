@@ -1,16 +1,8 @@
 """How the driver shares the machine: worker processes, detector threads, batch size, exposures in flight."""
-import os
+from desghost.hardware import available_cores
 
 #: Images per forward pass on the GPU when the caller does not choose.
 DEFAULT_GPU_BATCH = 8
-
-
-def available_cores():
-    """CPU cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def default_workers():

@@ -3,6 +3,7 @@ import time
 
 import numpy as np
 
+from desghost.agreement import ccd_level_scores
 from desghost.classes import ARTIFACT_IDS, CLASS_IDS
 from desghost.detection.detect import detect_images
 from desghost.detection.model import LoadedModel, ModelConfig
@@ -11,16 +12,15 @@ from desghost.evaluation.metrics import (
     CLASS_GROUPS,
     agreement_fraction,
     ccd_f1_bootstrap,
-    ccd_level_scores,
-    ccds_touched,
     coco_ap,
     exposure_confusion,
     paper_ap,
 )
+from desghost.focalplane.annotated_set import load_via_images, read_name_list, real_split
 from desghost.focalplane.ccd_map import ccd_map
 from desghost.layout import load_layout
+from desghost.mask_geometry import ccds_touched
 from desghost.simulate.training import render_training_image
-from desghost.training.dataset import load_via_images, read_name_list, real_split
 
 AREA_THRESHOLDS = (0.0, 0.05, 0.10, 0.20)
 

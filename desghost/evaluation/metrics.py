@@ -5,59 +5,14 @@ All functions are pure: masks are boolean arrays, CCD membership comes from the 
 """
 import numpy as np
 
+from desghost.agreement import precision_recall_f1
 from desghost.classes import ARTIFACT_IDS, CLASS_IDS
+from desghost.mask_geometry import mask_iou
 
 CLASS_GROUPS = {"all": ARTIFACT_IDS, "rays+bright": (CLASS_IDS["Bright"], CLASS_IDS["Rays"])}
 
 
 # -- CCD level ------------------------------------------------------------------------------------
-def ccds_touched(masks, ccd_index, min_area_frac=0.0, ccd_area_px=None):
-    """CCDNUMs covered by the union of ``masks``.
-
-    Parameters
-    ----------
-    masks : ndarray of bool, shape (N, H, W)
-    ccd_index : ndarray of int, shape (H, W)
-        CCDNUM per pixel, 0 in gaps.
-    min_area_frac : float
-        0: any pixel on the CCD's box flags it (the paper's rule); otherwise the covered
-        fraction of the CCD's box must reach this value.
-    """
-    if len(masks) == 0:
-        return set()
-    union = np.any(masks, axis=0)
-    hit = ccd_index[union]
-    hit = hit[hit > 0]
-    if hit.size == 0:
-        return set()
-    counts = np.bincount(hit, minlength=int(ccd_index.max()) + 1)
-    if min_area_frac <= 0:
-        return set(np.flatnonzero(counts).tolist())
-    area = ccd_area_px if ccd_area_px is not None else np.bincount(ccd_index.ravel(), minlength=counts.size)
-    frac = counts / np.maximum(area[:counts.size], 1)
-    return set(np.flatnonzero(frac >= min_area_frac).tolist()) - {0}
-
-
-def precision_recall_f1(tp, fp, fn):
-    """Precision, recall and F1 from counts (NaN where undefined).
-
-    F1 is ``2 tp / (2 tp + fp + fn)``: 0 when there are errors and no hit, NaN only when there
-    is nothing at all (no prediction and no truth).
-    """
-    p = tp / (tp + fp) if tp + fp else float("nan")
-    r = tp / (tp + fn) if tp + fn else float("nan")
-    f = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
-    return {"precision": p, "recall": r, "f1": f, "tp": tp, "fp": fp, "fn": fn}
-
-
-def ccd_level_scores(pred_sets, true_sets):
-    """Micro-averaged CCD-level precision/recall/F1 over (image, CCD) pairs."""
-    tp = sum(len(p & t) for p, t in zip(pred_sets, true_sets))
-    fp = sum(len(p - t) for p, t in zip(pred_sets, true_sets))
-    fn = sum(len(t - p) for p, t in zip(pred_sets, true_sets))
-    return precision_recall_f1(tp, fp, fn)
-
-
 def ccd_f1_bootstrap(pred_sets, true_sets_by_annotator, n_resamples=2000, level=0.95, seed=0):
     """Interval of the CCD-level F1 (mean over annotators) when the images are resampled.
 
@@ -114,17 +69,6 @@ def exposure_confusion(pred_counts, true_counts):
 
 
 # -- instance level -----------------------------------------------------------------------------
-def mask_iou(a, b):
-    """IoU matrix between mask stacks ``a`` (N, H, W) and ``b`` (M, H, W)."""
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    a2 = a.reshape(len(a), -1).astype(np.float32)
-    b2 = b.reshape(len(b), -1).astype(np.float32)
-    inter = a2 @ b2.T
-    union = a2.sum(1)[:, None] + b2.sum(1)[None, :] - inter
-    return inter / np.maximum(union, 1)
-
-
 def paper_ap(gt_masks, gt_labels, pred_masks, pred_labels, pred_scores, iou_threshold=0.5):
     """Average precision of one image the DeepGhostBusters way (matterport's compute_ap).
 

@@ -9,6 +9,7 @@ from desghost.focalplane.binning import bin_ccd_into_box
 from desghost.focalplane.ccd_map import MIN_VALID_FRACTION, default_orientation
 from desghost.focalplane.orientation import orientation_from_header
 from desghost.focalplane.stretch import binned_noise, stretch_to_uint8
+from desghost.hardware import available_cores
 from desghost.layout import load_layout
 from desghost.reading.exposure import open_exposure
 
@@ -169,7 +170,6 @@ def _bin_subset(exposure, layout, row_step, ccdnums, decoder):
 
 def default_decode_threads():
     """Threads that decode one exposure's CCDs when the caller does not choose: one per core."""
-    from desghost.driver.scheduling import available_cores
     return available_cores()
 
 

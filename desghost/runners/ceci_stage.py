@@ -17,12 +17,12 @@ from ceci.config import StageParameter
 from ceci.file_types import DataFile, Directory, FitsFile, TextFile
 
 from desghost.atomic import atomic_path
-from desghost.cli.common import fraction, non_negative_int, positive_int
 from desghost.detection.model import resolve_device
 from desghost.driver.exposure import RunConfig
 from desghost.driver.preflight import claim_expnums
 from desghost.driver.scheduling import resolve_batch_size
 from desghost.errors import UsageError, failure_reason
+from desghost.options import fraction, non_negative_int, positive_int
 from desghost.reading.discovery import discover_inputs
 from desghost.report.html import write_report
 from desghost.report.night_data import SUMMARY_NAME

@@ -19,7 +19,7 @@ from importlib import resources
 import numpy as np
 from skimage.draw import polygon as draw_polygon
 
-from desghost.detection.families import AXIS_PX, LARGE_R_PX, family_stats, find_families
+from desghost.family_geometry import AXIS_PX, LARGE_R_PX, family_stats, find_families
 
 #: Peak surface brightness (binned-noise units), drawn log-uniformly in these ranges.  Rule:
 #: the contrast inside the annotations (median grey level above sky, in units of the pixel

@@ -1,35 +1,10 @@
 """Training data: synthetic images rendered on the fly, VIA-annotated real images, augmentation."""
-from pathlib import Path
 
 import numpy as np
 
 from desghost.classes import ARTIFACT_IDS
-from desghost.evaluation.metrics import mask_iou
-from desghost.focalplane.imagefile import read_focal_plane_image
-from desghost.reading.annotations import instance_masks, read_via
+from desghost.mask_geometry import boxes_from_masks, mask_iou
 from desghost.simulate.training import jpeg_roundtrip, render_training_image
-
-
-def boxes_from_masks(masks):
-    """Tight ``(x0, y0, x1, y1)`` boxes at pixel edges of boolean masks.
-
-    Parameters
-    ----------
-    masks : ndarray of bool, shape (N, H, W)
-        Each mask has at least one pixel.
-
-    Returns
-    -------
-    torch.Tensor of float32, shape (N, 4)
-        torchvision's ``masks_to_boxes`` (which gives the last pixel's index) plus one at the
-        far edges, the box convention of torchvision's detection targets.
-    """
-    import torch
-    from torchvision.ops import masks_to_boxes
-
-    boxes = masks_to_boxes(torch.from_numpy(np.ascontiguousarray(masks)).reshape(-1, *masks.shape[-2:]))
-    boxes[:, 2:] += 1
-    return boxes.to(torch.float32)
 
 
 def augment(rng, image, masks, fill_value=23, jitter=True, geometric=True):
@@ -128,83 +103,6 @@ def medoid_annotator(annotations, classes=ARTIFACT_IDS):
     agreement = mask_iou(unions, unions)  # (K, 3, H, W) flattened per annotator: summed over classes
     mean_agreement = (agreement.sum(axis=1) - np.diag(agreement)) / (len(annotations) - 1)
     return int(np.argmax(mean_agreement))
-
-
-def real_split(names, n_train):
-    """The explicit real-image split used everywhere (train, evaluate, scans, benchmarks).
-
-    Parameters
-    ----------
-    names : iterable of str
-        Names of the annotated images (e.g. the keys of :func:`load_via_images`).
-    n_train : int
-        How many of them, in sorted order, are for training.
-
-    Returns
-    -------
-    (list of str, list of str)
-        The training names and the held-out names, both sorted.
-    """
-    names = sorted(names)
-    return names[:n_train], names[n_train:]
-
-
-def read_name_list(path, known):
-    """Image names from a text file (one per line, ``#`` comments), checked against ``known``.
-
-    Parameters
-    ----------
-    path : str or Path
-        For example one fold's training or scoring list (``python -m research.folds DIR``).
-    known : collection of str
-        The annotated images' names.
-
-    Returns
-    -------
-    list of str
-        Sorted, without duplicates.
-
-    Raises
-    ------
-    UsageError
-        A name that is not among ``known``, or an empty list (exit code 2).
-    """
-    from desghost.errors import UsageError
-
-    try:
-        lines = Path(path).read_text().splitlines()
-    except OSError as exc:
-        raise UsageError(f"cannot read the name list ({exc.strerror or exc})", path=path) from None
-    names = sorted({ln.split("#", 1)[0].strip() for ln in lines} - {""})
-    unknown = [n for n in names if n not in set(known)]
-    if unknown or not names:
-        raise UsageError(f"names not among the annotated images: {', '.join(unknown[:3])}" if unknown
-                         else "no image names in it", path=path)
-    return names
-
-
-def load_via_images(image_dir, annotation_files, names=None):
-    """Real images with the masks of one or more VIA files.
-
-    Returns
-    -------
-    dict
-        ``{filename: {"image": uint8 (H, W), "annotations": [(masks, labels), ...]}}``, one
-        ``(masks, labels)`` pair per annotation file (annotator), in the order given.
-    """
-    from pathlib import Path
-
-    per_file = [read_via(a) for a in annotation_files]
-    out = {}
-    for path in sorted(Path(image_dir).iterdir()):
-        if names is not None and path.name not in names:
-            continue
-        if not any(path.name in ann for ann in per_file):
-            continue
-        image = read_focal_plane_image(path)[0]
-        anns = [instance_masks(ann.get(path.name, []), image.shape) for ann in per_file]
-        out[path.name] = {"image": image, "annotations": anns}
-    return out
 
 
 class RealPool:

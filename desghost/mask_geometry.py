@@ -1,0 +1,144 @@
+"""Mask geometry shared by detection, products, evaluation and training (pure numpy).
+
+Masks are boolean arrays on the 400x400 focal-plane image; CCD membership comes from the
+layout's CCD index image (:func:`desghost.focalplane.ccd_map.ccd_map`, CCDNUM per pixel, 0 in
+gaps).  This module is a leaf: it imports nothing from desghost.
+"""
+import numpy as np
+
+__all__ = ["boxes_from_masks", "ccds_touched", "intersection_px", "mask_box", "mask_iou", "pair_iou"]
+
+
+def intersection_px(a, b):
+    """Pixels two masks share.
+
+    Parameters
+    ----------
+    a, b : ndarray of bool, shape (H, W)
+
+    Returns
+    -------
+    int
+    """
+    return int(np.logical_and(a, b).sum())
+
+
+def pair_iou(a, b, area_a=None, area_b=None):
+    """Intersection over union of two masks; 0 when both are empty.
+
+    Parameters
+    ----------
+    a, b : ndarray of bool, shape (H, W)
+    area_a, area_b : int, optional
+        Their pixel counts, when the caller already has them.
+
+    Returns
+    -------
+    float
+    """
+    area_a = int(a.sum()) if area_a is None else area_a
+    area_b = int(b.sum()) if area_b is None else area_b
+    inter = intersection_px(a, b)
+    union = area_a + area_b - inter
+    return inter / union if union > 0 else 0.0
+
+
+def mask_iou(a, b):
+    """IoU matrix between mask stacks.
+
+    Parameters
+    ----------
+    a : ndarray of bool, shape (N, H, W)
+    b : ndarray of bool, shape (M, H, W)
+
+    Returns
+    -------
+    ndarray of float32, shape (N, M)
+        0 where both masks are empty; an (N, M) array of zeros when either stack is empty.
+    """
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    a2 = a.reshape(len(a), -1).astype(np.float32)
+    b2 = b.reshape(len(b), -1).astype(np.float32)
+    inter = a2 @ b2.T
+    union = a2.sum(1)[:, None] + b2.sum(1)[None, :] - inter
+    return inter / np.maximum(union, 1)
+
+
+def mask_box(mask):
+    """The tight ``(x0, y0, x1, y1)`` box of one mask at pixel edges (x = column), or None when empty.
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (H, W)
+
+    Returns
+    -------
+    tuple of float or None
+        The same convention as :func:`boxes_from_masks`.
+
+    Examples
+    --------
+    >>> m = np.zeros((5, 5), bool); m[1:3, 2:5] = True
+    >>> mask_box(m)
+    (2.0, 1.0, 5.0, 3.0)
+    """
+    rows, cols = np.nonzero(mask)
+    if not rows.size:
+        return None
+    return float(cols.min()), float(rows.min()), float(cols.max() + 1), float(rows.max() + 1)
+
+
+def boxes_from_masks(masks):
+    """Tight ``(x0, y0, x1, y1)`` boxes at pixel edges of boolean masks.
+
+    Parameters
+    ----------
+    masks : ndarray of bool, shape (N, H, W)
+        Each mask has at least one pixel.
+
+    Returns
+    -------
+    torch.Tensor of float32, shape (N, 4)
+        torchvision's ``masks_to_boxes`` (which gives the last pixel's index) plus one at the
+        far edges, the box convention of torchvision's detection targets.
+    """
+    import torch
+    from torchvision.ops import masks_to_boxes
+
+    boxes = masks_to_boxes(torch.from_numpy(np.ascontiguousarray(masks)).reshape(-1, *masks.shape[-2:]))
+    boxes[:, 2:] += 1
+    return boxes.to(torch.float32)
+
+
+def ccds_touched(masks, ccd_index, min_area_frac=0.0, ccd_area_px=None):
+    """CCDNUMs covered by the union of ``masks``.
+
+    Parameters
+    ----------
+    masks : ndarray of bool, shape (N, H, W)
+    ccd_index : ndarray of int, shape (H, W)
+        CCDNUM per pixel, 0 in gaps.
+    min_area_frac : float
+        0: any pixel on the CCD's box flags it (the paper's rule); otherwise the covered
+        fraction of the CCD's box must reach this value.
+    ccd_area_px : ndarray of int, optional
+        Pixels per CCDNUM in ``ccd_index`` (computed when absent).
+
+    Returns
+    -------
+    set of int
+    """
+    if len(masks) == 0:
+        return set()
+    union = np.any(masks, axis=0)
+    hit = ccd_index[union]
+    hit = hit[hit > 0]
+    if hit.size == 0:
+        return set()
+    counts = np.bincount(hit, minlength=int(ccd_index.max()) + 1)
+    if min_area_frac <= 0:
+        return set(np.flatnonzero(counts).tolist())
+    area = ccd_area_px if ccd_area_px is not None else np.bincount(ccd_index.ravel(), minlength=counts.size)
+    frac = counts / np.maximum(area[:counts.size], 1)
+    return set(np.flatnonzero(frac >= min_area_frac).tolist()) - {0}
