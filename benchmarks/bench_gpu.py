@@ -6,7 +6,7 @@
 Prints images per second of ``desghost.detection.detect.detect_images`` with the shipped model
 at each batch size (the masks come back to the host: the clock includes that), the speed-up
 over CPU batch 1, and the peak GPU memory.  The issue-25 device script runs this after the CUDA
-tests (``tests/test_cuda.py``) and before ``python benchmarks/bench_night.py --device cuda``.
+tests (``tests/test_detection_cuda.py``) and before ``python benchmarks/bench_night.py --device cuda``.
 """
 import argparse
 import time

@@ -1,36 +1,8 @@
-"""Shared fixtures: small simulated exposures of every flavor, and the real reference data."""
-import os
-from pathlib import Path
+"""Shared fixtures: small simulated exposures of every flavor, a simulated night with a model (helpers live in helpers.py)."""
 
 import pytest
 
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
-
-
-def _cpu_has_native_bf16():
-    """True where bfloat16 arithmetic runs in hardware (AVX512-BF16 or AMX); emulated, it is ~100x slower."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return any(f in flags.split() for f in ("avx512_bf16", "amx_bf16"))
-
-
-#: bf16 training tests need native bf16: without it 8 steps take over 600 s on 2 cores.
-NATIVE_BF16 = _cpu_has_native_bf16()
-needs_native_bf16 = pytest.mark.skipif(not NATIVE_BF16, reason="the CPU lacks native bfloat16 (avx512_bf16/amx_bf16):"
-                                                               " emulated bf16 training takes over 600 s here")
-
-SHARED_DATA = Path(os.environ.get("DESGHOST_SHARED_DATA",
-                                  Path(__file__).resolve().parents[1] / ".." / "shared" / "data")).resolve()
-
-
-def shared_data(*parts):
-    """Path under ../shared/data, or skip the test when the reference data is absent."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"reference data not available: {path} (CI provides ../shared/data beside the checkout)")
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -15,12 +15,10 @@ import pytest
 from desghost.catalog.store import SCHEMA_VERSION, Catalog
 from desghost.driver.exposure import product_names
 
+from .helpers import desghost
+
 pytestmark = pytest.mark.e2e
 
-
-def _desghost(*args, cwd=None, preexec_fn=None):
-    return subprocess.run([sys.executable, "-m", "desghost", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=600, preexec_fn=preexec_fn)
 
 
 @pytest.fixture
@@ -36,12 +34,12 @@ def two_exposures(night_dir, tmp_path):
 
 def test_run_then_night_on_the_same_catalog_skips_the_exposure(two_exposures, tmp_path):
     raw, model = two_exposures
-    first = _desghost("-q", "run", "raw/DECam_00700100.fits.fz", "-o", "out", "--catalog", "out/cat.sqlite",
+    first = desghost("-q", "run", "raw/DECam_00700100.fits.fz", "-o", "out", "--catalog", "out/cat.sqlite",
                       "--model", model, "--threshold", 0.05, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     with Catalog(tmp_path / "out" / "cat.sqlite", create=False) as cat:
         assert cat.query("SELECT input FROM exposures")[0]["input"] == str(raw / "DECam_00700100.fits.fz")
-    night = _desghost("night", raw, "-o", tmp_path / "out", "--catalog", tmp_path / "out" / "cat.sqlite",
+    night = desghost("night", raw, "-o", tmp_path / "out", "--catalog", tmp_path / "out" / "cat.sqlite",
                       "--model", model, "--threshold", 0.05, "--workers", 1, "--no-report")
     assert night.returncode == 0, night.stderr
     assert "done 1, skipped 1, failed 0" in night.stderr
@@ -69,7 +67,7 @@ def test_an_unwritable_output_folder_fails_before_any_exposure_is_read(two_expos
     blocker.write_text("not a folder")
     inputs = [raw / "DECam_00700100.fits.fz"] if command == "run" else [raw]
     t0 = time.perf_counter()
-    out = _desghost(command, *inputs, "-o", blocker / "out", "--catalog", tmp_path / "cat.sqlite", "--model", model)
+    out = desghost(command, *inputs, "-o", blocker / "out", "--catalog", tmp_path / "cat.sqlite", "--model", model)
     assert out.returncode == 9, out.stderr
     assert str(blocker / "out") in out.stderr and "cannot write" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and time.perf_counter() - t0 < 60
@@ -88,7 +86,7 @@ def test_a_full_disk_leaves_no_product_and_records_one_line_with_exit_code_9(two
     one = tmp_path / "one"
     one.mkdir()
     shutil.copy(raw / "DECam_00700100.fits.fz", one)
-    out = _desghost("night", one, "-o", tmp_path / "out", "--model", model, "--threshold", 0.05, "--workers", 1,
+    out = desghost("night", one, "-o", tmp_path / "out", "--model", model, "--threshold", 0.05, "--workers", 1,
                     "--no-report",
                     preexec_fn=_small_disk)
     assert out.returncode == 9, out.stderr  # one exposure given: its own exit code
@@ -132,7 +130,7 @@ def test_a_product_that_cannot_be_placed_keeps_the_whole_set_out(two_exposures, 
     out = tmp_path / "out"
     names = product_names(700100)
     (out / names["overlay"]).mkdir(parents=True)  # the last product's name is taken by a folder
-    res = _desghost("run", raw / "DECam_00700100.fits.fz", "-o", out, "--catalog", out / "cat.sqlite",
+    res = desghost("run", raw / "DECam_00700100.fits.fz", "-o", out, "--catalog", out / "cat.sqlite",
                     "--model", model, "--threshold", 0.05)
     assert res.returncode == 9, res.stderr
     assert names["overlay"] in res.stderr and len(res.stderr.strip().splitlines()) <= 3

@@ -6,7 +6,7 @@ import pytest
 
 from desghost.layout import load_layout
 
-from .conftest import shared_data
+from .helpers import shared_data
 
 
 def test_decam_layout_has_62_ccds_in_twelve_rows():

@@ -8,7 +8,7 @@ import pytest
 from desghost.cli import main
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 
-from .conftest import shared_data
+from .helpers import shared_data
 
 FITSVERIFY = shutil.which("fitsverify")
 pytestmark = pytest.mark.skipif(FITSVERIFY is None, reason="needs HEASARC fitsverify (tools/test.sh installs "

@@ -12,7 +12,7 @@ from desghost.errors import CorruptFileError, MissingKeywordError
 from desghost.reading.exposure import open_exposure
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 
-from .fitsedit import copy_exposure, set_card
+from .helpers import copy_exposure, set_card
 
 
 @pytest.fixture(scope="module")

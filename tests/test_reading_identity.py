@@ -10,7 +10,7 @@ from desghost.errors import DuplicateExposureError
 from desghost.reading.identity import input_identity
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 
-from .fitsedit import copy_exposure, set_card
+from .helpers import copy_exposure, set_card
 
 
 def _night(inputs, out, *extra):

@@ -13,7 +13,7 @@ from desghost.cli import main
 from desghost.reading.headers import observing_night
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 
-from .conftest import shared_data
+from .helpers import shared_data
 
 EXPOSURE_695765 = ("testcase8", "images", "decam", "CP", "V4.8.2a", "CP20171112", "c4d_171113_060340_ooi_r_ls9.N6.fits")
 

@@ -5,7 +5,7 @@ of one image row (``ZCMPTYPE = 'RICE_1'``, integer pixels, so lossless).  cfitsi
 fitsio) decodes them holding the GIL; imagecodecs' RCOMP codec is the same Rice algorithm
 (cfitsio's ``ricecomp.c``) and releases the GIL, so threads decode CCDs on every core of one
 process.  ``benchmarks/bench_assembly.py`` measures both; the pixels are bit-identical
-(``tests/test_rice_tiles.py``).
+(``tests/test_reading_rice.py``).
 
 Only the case raw files use takes this path: 2-D integer images (ZBITPIX 16 or 32), whole
 rows per tile, one ``COMPRESSED_DATA`` column (no GZIP or uncompressed fallback tiles, no null

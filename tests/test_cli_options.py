@@ -1,4 +1,4 @@
-"""Issue 33 item 6: the smaller points found on the way."""
+"""Small command-line points: progress lines, compact query tables, refused option combinations, EXPNUM of assembled images."""
 import json
 import os
 import sqlite3
@@ -33,7 +33,7 @@ def test_model_files_follow_the_users_umask(tmp_path):
 def test_failures_record_the_expnum_when_it_is_known(small_night, tmp_path):
     bad = tmp_path / "in" / "DECam_00701602.fits"
     bad.parent.mkdir()
-    from .fitsedit import copy_exposure, set_card
+    from .helpers import copy_exposure, set_card
 
     copy_exposure(small_night / "in" / "DECam_00701601.fits.fz", bad,
                   edit_primary=lambda cards: set_card(set_card(cards, "EXPNUM", 701602), "INSTRUME", "Mosaic"))

@@ -1,7 +1,5 @@
 """The installed ``desghost`` command, run as a real subprocess."""
 import json
-import subprocess
-import sys
 
 import fitsio
 import numpy as np
@@ -10,9 +8,7 @@ from PIL import Image
 
 from desghost.cli import main
 
-
-def desghost(*args):
-    return subprocess.run([sys.executable, "-m", "desghost", *args], capture_output=True, text=True)
+from .helpers import desghost
 
 
 @pytest.mark.parametrize("cmd", [[], ["assemble"], ["simulate"], ["train"], ["detect"], ["evaluate"], ["agreement"],
@@ -70,7 +66,7 @@ def test_unknown_output_format_is_a_clean_error(tmp_path):
 @pytest.mark.e2e
 @pytest.mark.real_data
 def test_agreement_reproduces_the_papers_44_percent():
-    from .conftest import shared_data
+    from .helpers import shared_data
     ann = sorted(str(p) for p in shared_data("dgb", "real", "annotations").glob("common_core_*.json"))
     out = desghost("agreement", *ann, "--images", str(shared_data("dgb", "real", "images")), "--json")
     assert out.returncode == 0, out.stderr
@@ -83,7 +79,7 @@ def test_agreement_reproduces_the_papers_44_percent():
 def test_evaluate_against_several_annotators(tmp_path):
     from desghost.detection.model import ModelConfig, build_model, save_model
 
-    from .conftest import shared_data
+    from .helpers import shared_data
     images = shared_data("dgb", "real", "images")
     ann = sorted(str(p) for p in shared_data("dgb", "real", "annotations").glob("common_core_*.json"))[:3]
     model = tmp_path / "m.safetensors"

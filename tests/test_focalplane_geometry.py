@@ -14,7 +14,7 @@ from desghost.focalplane.stretch import binned_noise, robust_sigma, stretch_to_u
 from desghost.reading.sections import format_section, parse_section
 from desghost.simulate.geometry import clip_polygon_to_rect, polygon_area
 
-from .conftest import shared_data
+from .helpers import shared_data
 
 DEFAULT = PixelOrientation("down", "left")
 

@@ -9,7 +9,7 @@ import pytest
 
 from desghost.cli import main
 
-from .fitsedit import copy_exposure, set_card
+from .helpers import copy_exposure, set_card
 
 
 def run_cli(capsys, *argv):

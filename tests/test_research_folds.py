@@ -9,7 +9,7 @@ import pytest
 from research.folds import fold_split, load_folds  # noqa: E402
 from tools.make_real_folds import stratified_folds  # noqa: E402
 
-from .conftest import shared_data  # noqa: E402
+from .helpers import shared_data  # noqa: E402
 
 
 def test_every_image_is_scored_once_and_never_by_a_model_that_trained_on_it():

@@ -6,7 +6,7 @@ import pytest
 
 from desghost.reading.exposure import open_exposure
 
-from .fitsedit import copy_exposure, set_card
+from .helpers import copy_exposure, set_card
 
 
 def test_raw_flavor_metadata_and_ccds(raw_exposure):

@@ -11,23 +11,8 @@ import pytest
 from desghost.catalog.queries import build_query, compare_sources
 from desghost.catalog.store import APPLICATION_ID, Catalog, CatalogError
 from desghost.cli import main
-from desghost.detection.instance import Instance
-from desghost.driver.exposure import ExposureResult
-from desghost.projection import CCDCoverage
 
-from .conftest import shared_data
-
-
-def fake_result(expnum, ccds=(5, 6), band="r", date="2017-03-04T01:02:03", cls="Rays"):
-    m = np.zeros((400, 400), dtype=bool)
-    m[10:20, 10:20] = True
-    insts = [Instance({"Bright": 1, "Faint": 2, "Rays": 3}[cls], cls, 0.9, (10.0, 10.0, 20.0, 20.0), m)]
-    covs = [[CCDCoverage(c, 0.1, 10) for c in ccds]]
-    rows = [{"expnum": expnum, "ccdnum": c, "detpos": f"X{c}", "reason": f"desghost {cls}", "analyst": "desghost t",
-             "class": cls, "score": 0.9, "area_frac": 0.1, "model": "m", "band": band, "date_obs": date} for c in ccds]
-    return ExposureResult(expnum, band, date, 57000.0, "raw", f"/data/DECam_{expnum:08d}.fits.fz",
-                          np.zeros((400, 400), np.uint8), insts, covs, rows, [61], list(range(1, 61)), [], "m",
-                          "m", 0.8, 0.0, {"total": 1.0})
+from .helpers import exposure_result, shared_data
 
 
 def count(cat, table):
@@ -36,9 +21,9 @@ def count(cat, table):
 
 def test_rerunning_an_exposure_replaces_its_rows(tmp_path):
     with Catalog(tmp_path / "c.sqlite") as cat:
-        cat.record_exposure(fake_result(1, ccds=(5, 6, 7)))
-        cat.record_exposure(fake_result(1, ccds=(5,)))
-        cat.record_exposure(fake_result(2))
+        cat.record_exposure(exposure_result(1, ccds=(5, 6, 7)))
+        cat.record_exposure(exposure_result(1, ccds=(5,)))
+        cat.record_exposure(exposure_result(2))
         assert count(cat, "exposures") == 2 and count(cat, "instances") == 2
         assert count(cat, "excluded_ccds") == 3
         assert cat.query("PRAGMA journal_mode")[0]["journal_mode"] == "wal"
@@ -47,8 +32,8 @@ def test_rerunning_an_exposure_replaces_its_rows(tmp_path):
 def _writer(path, start, n):
     with Catalog(path) as cat:
         for e in range(start, start + n):
-            cat.record_exposure(fake_result(e, ccds=(1, 2, 3)))
-            cat.record_exposure(fake_result(e, ccds=(1, 2, 3)))  # re-run: must not duplicate
+            cat.record_exposure(exposure_result(e, ccds=(1, 2, 3)))
+            cat.record_exposure(exposure_result(e, ccds=(1, 2, 3)))  # re-run: must not duplicate
 
 
 @pytest.mark.e2e
@@ -116,7 +101,7 @@ def test_a_catalog_of_an_earlier_version_is_recognised_and_stamped(tmp_path):
     """Catalogs written before the application id: all desghost tables plus a schema_version row."""
     path = tmp_path / "old.sqlite"
     with Catalog(path) as cat:
-        cat.record_exposure(fake_result(100))
+        cat.record_exposure(exposure_result(100))
         cat.conn.execute("PRAGMA application_id = 0")
     with Catalog(path) as cat:
         assert cat.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
@@ -144,9 +129,9 @@ def test_query_cli_errors_are_clean(tmp_path, capsys):
 
 def test_queries_filter_and_are_parameterised(tmp_path):
     with Catalog(tmp_path / "c.sqlite") as cat:
-        cat.record_exposure(fake_result(100, band="r", date="2017-03-04T01:00:00", cls="Rays"))
-        cat.record_exposure(fake_result(101, band="g", date="2017-05-04T01:00:00", cls="Bright"))
-        cat.record_exposure(fake_result(102, band="r", date="2018-01-04T01:00:00", cls="Rays"))
+        cat.record_exposure(exposure_result(100, band="r", date="2017-03-04T01:00:00", cls="Rays"))
+        cat.record_exposure(exposure_result(101, band="g", date="2017-05-04T01:00:00", cls="Bright"))
+        cat.record_exposure(exposure_result(102, band="r", date="2018-01-04T01:00:00", cls="Rays"))
 
         def q(**kw):
             return cat.query(*build_query(**kw))
@@ -164,7 +149,7 @@ def test_query_output_formats(tmp_path, capsys):
     import fitsio
     path = tmp_path / "c.sqlite"
     with Catalog(path) as cat:
-        cat.record_exposure(fake_result(100))
+        cat.record_exposure(exposure_result(100))
     assert main(["query", "--catalog", str(path), "--format", "csv"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith("expnum,ccdnum") and len(out.splitlines()) == 3
@@ -188,9 +173,9 @@ def test_compare_hand_made(tmp_path):
     with Catalog(path) as cat:
         from desghost.catalog.raytrace import read_list
         cat.import_exclusions(read_list(lst), "raytrace", "ghost-scatter", lst.name)
-        cat.record_exposure(fake_result(100, ccds=(5, 6)))  # tp 5, fp 6, fn 9
-        cat.record_exposure(fake_result(102, ccds=(1,)))    # covered (inside 100..103): fp 1
-        cat.record_exposure(fake_result(200, ccds=(1,)))    # outside the list's range: ignored
+        cat.record_exposure(exposure_result(100, ccds=(5, 6)))  # tp 5, fp 6, fn 9
+        cat.record_exposure(exposure_result(102, ccds=(1,)))    # covered (inside 100..103): fp 1
+        cat.record_exposure(exposure_result(200, ccds=(1,)))    # outside the list's range: ignored
         s = compare_sources(cat)
     assert s["n_exposures"] == 2 and (s["tp"], s["fp"], s["fn"]) == (1, 2, 1)
     assert s["precision"] == pytest.approx(1 / 3) and s["recall"] == pytest.approx(0.5)
@@ -253,7 +238,7 @@ def test_json_output_is_strict_json_with_null_for_undefined_metrics(tmp_path, ca
 
     path = tmp_path / "c.sqlite"
     with Catalog(path) as cat:
-        cat.record_exposure(fake_result(100))
+        cat.record_exposure(exposure_result(100))
     assert main(["import-raytrace", str(_raytrace_list(tmp_path)), "--catalog", str(path)]) == 0  # EXPNUM 600000
     capsys.readouterr()
     assert main(["compare", "--catalog", str(path), "--json"]) == 2  # no exposure in common: no metric defined
@@ -278,7 +263,7 @@ def test_one_catalog_rule_for_every_command(tmp_path, capsys, monkeypatch):
     assert catalog_path() == tmp_path / CATALOG_NAME or catalog_path().resolve() == tmp_path / CATALOG_NAME
     # a night's output folder given to query finds the catalog the night wrote there
     with Catalog(night / CATALOG_NAME) as cat:
-        cat.record_exposure(fake_result(321))
+        cat.record_exposure(exposure_result(321))
     assert main(["query", "--catalog", str(night), "--what", "exposures", "--format", "csv"]) == 0
     assert "321" in capsys.readouterr().out
     for command in ("run", "night", "query", "compare", "import-raytrace", "report"):

@@ -8,8 +8,8 @@ from desghost.runners.stage_results import merge_results
 def test_stage_merge_writes_catalog_and_table(tmp_path):
     import fitsio
 
-    from .test_catalog import fake_result
-    r = fake_result(5)
+    from .helpers import exposure_result
+    r = exposure_result(5)
     r.instances = [LightInstance(3, "Rays", 0.9, (1.0, 2.0, 3.0, 4.0), 10)]
     results = [{"ok": True, "input": "a", "result": r},
                {"ok": False, "input": "b", "reason": "not FITS", "exit_code": 3}]

@@ -28,7 +28,7 @@ from desghost.reading.discovery import expnum_of_input
 from desghost.reading.exposure import open_exposure
 from desghost.reading.window import ccd_window
 
-from .conftest import SHARED_DATA, shared_data
+from .helpers import SHARED_DATA, shared_data
 
 pytestmark = pytest.mark.real_data
 

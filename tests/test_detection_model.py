@@ -22,7 +22,7 @@ from desghost.detection.model import (
 from desghost.training.train import TrainConfig, train, weighted_loss
 from research.model_files import write_calibrated_copy, write_weight_average
 
-from .conftest import NATIVE_BF16, needs_native_bf16
+from .helpers import NATIVE_BF16, needs_native_bf16
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,6 @@
 """Real DECam Community Pipeline files (../shared/data/decam/real): night directories, masks, one EXPNUM each."""
 import shutil
 import sqlite3
-import subprocess
-import sys
 
 import fitsio
 import numpy as np
@@ -10,18 +8,13 @@ import pytest
 
 from desghost.reading.exposure import open_exposure
 
-from .conftest import shared_data
-from .fitsedit import copy_exposure, set_card
+from .helpers import copy_exposure, desghost, set_card, shared_data
 
 pytestmark = pytest.mark.real_data
 
 TRIPLES = ("testcase3/images/decam/CP/V4.8.2a/CP20150411/c4d_150412_073257_oo{}_z_ls9.N11.fits",
            "testcase3/images/decam/CP/V4.8.2a/CP20180517/c4d_180518_044138_oo{}_r_ls9.N12.fits")
 
-
-def _desghost(*args):
-    return subprocess.run([sys.executable, "-m", "desghost", *map(str, args)], capture_output=True, text=True,
-                          timeout=600)
 
 
 @pytest.fixture
@@ -64,7 +57,7 @@ def test_a_cp_night_directory_is_one_exposure_per_expnum_and_never_overwrites(cp
     image = next(cp_night.glob("c4d_180518_*_ooi_*"))
     twin = cp_night / "reprocessed_N12.fits"  # another file of the same CCD of the same exposure (EXPNUM 747382)
     shutil.copy(image, twin)
-    out = _desghost("night", cp_night, "-o", tmp_path / "out", "--workers", 1, "--no-report")
+    out = desghost("night", cp_night, "-o", tmp_path / "out", "--workers", 1, "--no-report")
     assert out.returncode == 14, out.stderr
     assert "done 1, skipped 0, failed 1" in out.stderr   # the two single-CCD files of 747382 are one exposure
     catalog = tmp_path / "out" / "desghost_catalog.sqlite"
@@ -76,17 +69,17 @@ def test_a_cp_night_directory_is_one_exposure_per_expnum_and_never_overwrites(cp
         failures = con.execute("SELECT input, reason, exit_code FROM failures").fetchall()
     assert len(failures) == 1 and failures[0][2] == 7 and "appears twice" in failures[0][1]
     twin.unlink()
-    out = _desghost("night", cp_night, "-o", tmp_path / "out", "--workers", 1, "--no-report", "--lenient")
+    out = desghost("night", cp_night, "-o", tmp_path / "out", "--workers", 1, "--no-report", "--lenient")
     assert out.returncode == 0 and "done 1, skipped 1, failed 0" in out.stderr, out.stderr
     inputs = _inputs(catalog)
-    refused = _desghost("run", next(cp_night.glob("*_ood_*")), "-o", tmp_path / "run")
+    refused = desghost("run", next(cp_night.glob("*_ood_*")), "-o", tmp_path / "run")
     assert refused.returncode == 2 and "_ood_" in refused.stderr and "give its image file" in refused.stderr
     # the same file at another path is the same exposure (moved data: tests/test_reading_identity.py); a
     # genuinely different file of the EXPNUM the catalog has (a reprocessing): refused, then replaced with --force
     third = tmp_path / "third_copy_N12.fits"
     copy_exposure(image, third, edit_primary=lambda cards: set_card(cards, "PLPROCID", "reprocessed"))
-    again = _desghost("run", third, "-o", tmp_path / "out", "--catalog", catalog)
+    again = desghost("run", third, "-o", tmp_path / "out", "--catalog", catalog)
     assert again.returncode == 16 and "--force" in again.stderr and _inputs(catalog) == inputs
-    forced = _desghost("run", third, "-o", tmp_path / "out", "--catalog", catalog, "--force", "--lenient")
+    forced = desghost("run", third, "-o", tmp_path / "out", "--catalog", catalog, "--force", "--lenient")
     assert forced.returncode == 0, forced.stderr
     assert str(third) in _inputs(catalog)

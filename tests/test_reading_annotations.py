@@ -7,7 +7,7 @@ import pytest
 from desghost.classes import CLASS_IDS
 from desghost.reading.annotations import instance_masks, read_via, region_mask
 
-from .conftest import shared_data
+from .helpers import shared_data
 
 
 def _write(path, records, project=False):

@@ -12,7 +12,7 @@ from desghost.layout import load_layout
 from desghost.simulate.training import render_training_image
 from research.imagestats import image_statistics
 
-from .conftest import shared_data
+from .helpers import shared_data
 
 pytestmark = pytest.mark.real_data
 

@@ -8,7 +8,7 @@ import pytest
 
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 
-from .fitsedit import copy_exposure
+from .helpers import copy_exposure
 
 pytestmark = pytest.mark.e2e
 
