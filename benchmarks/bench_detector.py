@@ -6,9 +6,9 @@ Real images (the yardstick of issue 22): the 30 annotated images in the fixed fo
 ``research/real_image_folds.json``.  Each ``--cv`` source is scored fold by fold
 (``research/cross_validation.py``): a recipe folder holds one model per fold, fine-tuned from a
 synthetic-only base without that fold's images, and each scores only its own fold (by default
-the shipped model's recipe, ``research/models/lite0_ft150``); a single model file (by default
-the previous shipped model, ``research/models/m28.safetensors``) scores every fold, leaving out
-the images its training records list.  Test-time views are fixed in advance (``--cv-views``); the score threshold is
+the shipped model's recipe, ``research/models/lite0_ft150``); a single model file (for example an
+earlier shipped model, see ``docs/models.md``) scores every fold, leaving out the images its
+training records list.  Test-time views are fixed in advance (``--cv-views``); the score threshold is
 either chosen inside each fold's training images (``--cv-threshold train``, the default: the best
 CCD F1 on the out-of-fold detections of the other folds' images,
 ``research.cross_validation.in_training_thresholds``) or fixed in advance (a number); it is never
@@ -74,7 +74,6 @@ from research.imagestats import edge_steps  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 #: The model shipped before the cross-validated recipe (sessions 12-16), kept for comparison.
-M28 = REPO / "research" / "models" / "m28.safetensors"
 SYNTHETIC_THRESHOLDS = (0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 DATA = Path(os.environ.get("DESGHOST_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 
@@ -246,12 +245,11 @@ def main():
     ap.add_argument("--synthetic", type=int, default=100, help="synthetic test images; 0 skips those rows (default 100)")
     ap.add_argument("--synthetic-validation", type=int, default=40,
                     help="synthetic validation images (another seed) on which a synthetic threshold is chosen")
-    ap.add_argument("--cv", nargs="+", default=["default", str(M28)], metavar="SOURCE",
+    ap.add_argument("--cv", nargs="+", default=["default"], metavar="SOURCE",
                     help="what to cross-validate on the real images: a recipe folder (fold<k>/model.safetensors, "
                          "from `python -m research.cross_validation train`) or one model file scored on the "
                          "images it never trained on; 'default': the shipped model's recipe folder "
-                         "(research/models/lite0_ft150); default: default and the previous model, "
-                         "research/models/m28.safetensors")
+                         "(research/models/lite0_ft150); default: default")
     ap.add_argument("--cv-threshold", nargs="+", default=["train"], metavar="T",
                     help="score threshold(s) of the cross-validated rows: 'train' chooses each fold's on the "
                          "out-of-fold detections of its training images, a number fixes it in advance; several "

@@ -14,6 +14,10 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+__all__ = ["atomic_path", "current_umask", "FileGroup", "needs_alias", "open_no_follow", "PART_MARKER",
+           "part_owner_pid", "pid_alive", "plain_name", "private_folder", "publish_mode", "remove_stale_parts",
+           "temporary_name"]
+
 #: Marker in the names of the hidden temporary folders (``.NAME.part-PID-XXXXXXXX``).
 PART_MARKER = ".part-"
 

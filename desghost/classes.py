@@ -6,6 +6,9 @@ of the model's outputs: 0 is the background, 1 Bright, 2 Faint, 3 Rays (Tanoglid
 DES uses mask bits 0-14 (1 BPM ... 16384 TAPEBUMP) and has no plane for ghosts or scattered
 light; desghost uses the next three bits, declared in headers as ``MP_<NAME> = bit`` like Rubin.
 """
+
+__all__ = ["ARTIFACT_IDS", "CLASS_BITS", "CLASS_COLORS", "CLASS_IDS", "CLASS_NAMES", "CLASS_ORDER", "class_value",
+           "DES_BITS", "plane_cards", "PLANE_NAMES"]
 #: The artifact classes in id order (ids 1, 2, 3).
 CLASS_ORDER = ("Bright", "Faint", "Rays")
 #: Class name -> class id.

@@ -6,6 +6,12 @@ focal-plane image (missing CCDs, non-finite pixels, all-zero HDUs) are collected
 """
 from dataclasses import dataclass
 
+__all__ = ["COMMAND_EXIT_CODES", "CorruptFileError", "DesghostError", "DuplicateCCDError", "DuplicateExposureError",
+           "exit_code_of_run", "EXIT_CODES", "exit_codes_of", "failure_reason", "InconsistentExposureError",
+           "InputWarning", "MalformedTextError", "MAX_REASON_CHARS", "MissingKeywordError", "ModelFileError",
+           "NotDecamError", "NotFitsError", "one_line", "OutputError", "SOME_EXPOSURES_FAILED", "UsageError",
+           "WARNING_EXIT_CODES"]
+
 
 class DesghostError(Exception):
     """Base class of all input errors; ``exit_code`` is what the CLI exits with."""

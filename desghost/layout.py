@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+__all__ = ["BadRegion", "CameraLayout", "CCDGeometry", "load_layout", "shipped_layout_dir"]
+
 
 @dataclass(frozen=True)
 class CCDGeometry:
@@ -168,17 +170,12 @@ def _opt_int(text):
 
 
 def shipped_layout_dir():
-    """The folder of the shipped layouts: ``desghost.ccd_layout`` when installed.
+    """The folder of the shipped layouts, the package ``desghost.ccd_layout``.
 
-    In a source checkout the folder is ``ccd_layout/`` beside the package (setup.cfg maps it
-    into the package at install time); Python finds that checkout's ``desghost`` first when
-    run from the repository root (``python -m desghost``, as ceci launches stages), even with
-    a regular install.
+    In a source checkout ``desghost/ccd_layout`` is a link to ``ccd_layout/`` at the
+    repository root, so an installed package and a checkout read the same files.
     """
-    try:
-        return resources.files("desghost.ccd_layout")
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parents[1] / "ccd_layout"
+    return resources.files("desghost.ccd_layout")
 
 
 @lru_cache(maxsize=8)

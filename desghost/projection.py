@@ -10,6 +10,9 @@ import numpy as np
 
 from desghost.focalplane.orientation import PixelOrientation
 
+__all__ = ["ccd_mask", "ccd_mask_rows", "ccd_pixel_count", "CCDCoverage", "coverage", "image_px_of_ccd_pixels",
+           "restrict_to_windows"]
+
 
 @dataclass
 class CCDCoverage:

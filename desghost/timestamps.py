@@ -1,6 +1,8 @@
 """Times written into products: FITS ``DATE`` values and ISO stamps, always UTC."""
 from datetime import datetime, timezone
 
+__all__ = ["fits_utc_now"]
+
 
 def fits_utc_now():
     """The current UTC time as a FITS ``DATE`` value, ``YYYY-MM-DDThh:mm:ss``.

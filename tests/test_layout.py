@@ -81,21 +81,3 @@ def test_another_camera_is_just_another_data_file(tmp_path):
     toy = load_layout(str(tmp_path / "toy_camera.json"))
     assert toy.name == "Toy" and toy.ccdnums == [1, 2]
     assert toy.dead_ccds(7) == [2] and toy.dead_ccds(10) == []
-
-
-def test_layouts_load_from_a_source_checkout_without_the_installed_mapping(monkeypatch):
-    """`python -m desghost` from the repository root imports the checkout, where ccd_layout/
-    sits beside the package instead of inside it."""
-    from importlib import resources
-
-    from desghost import layout as layout_mod
-    real_files = resources.files
-
-    def files(pkg):
-        if pkg == "desghost.ccd_layout":
-            raise ModuleNotFoundError("No module named 'desghost.ccd_layout'")
-        return real_files(pkg)
-
-    monkeypatch.setattr(layout_mod.resources, "files", files)
-    assert layout_mod.shipped_layout_dir().name == "ccd_layout"
-    assert len(layout_mod.load_layout.__wrapped__().ccds) == 62   # uncached: really reads the files

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the tests need on a fresh machine (Open MPI for the MPI stage test, Chromium and
-# ChromeDriver for the report's browser test, HEASARC fitsverify for the products' FITS check, the package with its test extras), then run the
-# default test suite.  `.ci/run` runs exactly this.
+# ChromeDriver for the report's browser test, HEASARC fitsverify for the products' FITS check, the
+# package with its test extras), build the documentation (warnings as errors), check the import
+# layers, then run every test tier.  `.ci/run` runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v mpirun >/dev/null 2>&1; then
@@ -26,6 +27,7 @@ if ! command -v fitsverify >/dev/null 2>&1; then
     fi
 fi
 python3 -m pip install -q -e '.[test]'
+python3 -m sphinx -W -q -b html docs docs/_build/html   # the documentation site, warnings as errors
 lint-imports --no-cache   # the layer contracts in .importlinter: subpackages in flow order, no training/evaluation in the masking chain
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 python3 -m pytest -q -m "" "$@"   # every tier: fast, slow, e2e, browser, real_data, gpu (the last two skip with a reason where absent)

@@ -1,1 +1,5 @@
 """The catalog: the SQLite store, its queries, and the ray-tracing list import."""
+
+from desghost.catalog.store import Catalog, CatalogError
+
+__all__ = ["Catalog", "CatalogError"]

@@ -9,6 +9,8 @@ command's output folder (``run``, ``night``, ``report``) or in the working folde
 import os
 from pathlib import Path
 
+__all__ = ["CATALOG_HELP", "CATALOG_NAME", "catalog_path"]
+
 CATALOG_NAME = "desghost_catalog.sqlite"
 
 #: The help text of every ``--catalog`` option.

@@ -1,8 +1,7 @@
 """Catalog queries (parameterised SQL only) and source-vs-source comparison."""
 from desghost.agreement import ccd_level_scores
 
-EXCLUDED_COLUMNS = ("expnum", "ccdnum", "detpos", "reason", "analyst", "class", "score", "area_frac", "model",
-                    "band", "date_obs", "nite", "category", "source")
+__all__ = ["build_query", "compare_sources", "parse_expnum_range"]
 
 
 def parse_expnum_range(text):

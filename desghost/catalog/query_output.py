@@ -6,6 +6,9 @@ from astropy.table import MaskedColumn, Table
 from desghost import __version__
 from desghost.products.exclusion import raytrace_lines, write_exclusion_fits
 
+__all__ = ["as_csv", "as_raytrace", "as_table", "COMPACT_COLUMNS", "exclusion_rows", "FORMATS", "rows_to_table",
+           "select_columns", "write_fits"]
+
 FORMATS = ("table", "csv", "fits", "raytrace")
 #: The columns the aligned table shows by default, per kind of row (``--columns all`` shows every one).
 COMPACT_COLUMNS = {

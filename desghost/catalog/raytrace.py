@@ -4,6 +4,8 @@ from pathlib import Path
 
 from desghost.errors import MalformedTextError
 
+__all__ = ["list_category", "read_list"]
+
 
 def list_category(path):
     """``ghost-scatter-y04.txt`` -> (``ghost-scatter``, ``y04``).

@@ -13,6 +13,8 @@ from pathlib import Path
 from desghost import __version__
 from desghost.errors import DesghostError
 
+__all__ = ["APPLICATION_ID", "Catalog", "CATALOG_TABLES", "CatalogError", "SCHEMA", "SCHEMA_VERSION"]
+
 #: 2: inputs are absolute paths; 3: exposures and excluded CCDs carry the observing night
 #: (``nite``, YYYYMMDD), exposures their input's content identity
 #: (:func:`desghost.reading.identity.input_identity`).  Older catalogs are migrated when opened.

@@ -18,6 +18,8 @@ from desghost.cli.common import (
 from desghost.errors import UsageError
 from desghost.options import ccdnum, check_date_order, expnum_range, fraction, obs_date
 
+__all__ = ["cmd_compare", "cmd_import_raytrace", "cmd_query", "register"]
+
 
 def register(sub):
     """Add ``query``, ``import-raytrace`` and ``compare`` to the subcommands ``sub``."""

@@ -8,6 +8,10 @@ from desghost.detection.model import default_model_path
 from desghost.errors import UsageError, exit_codes_of
 from desghost.options import fraction
 
+__all__ = ["add_parser", "DECODER_HELP", "device_parent", "DEVICES", "exit_codes_help", "format_metric", "formatter",
+           "inference_overrides", "inference_parent", "json_line", "json_parent", "log", "model_arg", "model_parent",
+           "progress_bar", "quiet_parent", "warn"]
+
 
 def exit_codes_help(command):
     """The ``exit codes:`` epilog of ``command``: only the codes it can return."""

@@ -18,6 +18,8 @@ from desghost.focalplane.ccd_map import ccd_map
 from desghost.layout import load_layout
 from desghost.options import positive_int
 
+__all__ = ["cmd_detect", "register"]
+
 
 def register(sub):
     """Add ``detect`` to the subcommands ``sub``."""

@@ -26,6 +26,8 @@ from desghost.evaluation.evaluate import (
 )
 from desghost.options import fraction, non_negative_int
 
+__all__ = ["cmd_agreement", "cmd_evaluate", "print_evaluation", "register"]
+
 
 def register(sub):
     """Add ``evaluate`` and ``agreement`` to the subcommands ``sub``."""

@@ -25,6 +25,8 @@ from desghost.reading.exposure import DECODERS
 from desghost.runners.night import run_night
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 
+__all__ = ["AREA_THRESHOLD_HELP", "cmd_night", "cmd_run", "MIN_CCD_FRACTION_HELP", "register_night", "register_run"]
+
 AREA_THRESHOLD_HELP = ("exclude a CCD when this fraction of the part read of it is covered "
                        "(default 0: any pixel; 0.05, 0.1, 0.2)")
 MIN_CCD_FRACTION_HELP = ("never exclude a CCD the input holds only a cut-out of when the cut-out is less than this "
@@ -83,7 +85,7 @@ def register_night(sub):
         epilog="examples:\n"
                "  desghost night /data/20171201/ -o out/20171201 --workers 2\n"
                "  desghost night '/data/20171201/*.fits.fz' -o out/ --device cuda --workers 14 --batch-size 16\n"
-               "  desghost night exposures.txt -o out/ --catalog survey.sqlite --resume --retry-failed\n")
+               "  desghost night exposures.txt -o out/ --catalog survey.sqlite --retry-failed\n")
     p.add_argument("inputs", nargs="+", help="directories, globs, list files (one path per line) or exposures")
     p.add_argument("-o", "--outdir", required=True, help="directory of the products, the catalog and the logs")
     p.add_argument("--workers", type=positive_int, default=None,
@@ -96,7 +98,6 @@ def register_night(sub):
     p.add_argument("--area-threshold", type=fraction, default=0.0, help=AREA_THRESHOLD_HELP)
     p.add_argument("--min-ccd-fraction", type=fraction, default=DEFAULT_MIN_PRESENT_FRACTION,
                    help=MIN_CCD_FRACTION_HELP)
-    p.add_argument("--resume", action="store_true", help="continue a night (the default behaviour: done exposures are skipped)")
     p.add_argument("--retry-failed", action="store_true", help="process exposures that failed before again")
     p.add_argument("--force", action="store_true",
                    help="process every exposure again, replacing what an EXPNUM has from another input")

@@ -19,6 +19,8 @@ from desghost.reading.discovery import discover_inputs
 from desghost.reading.exposure import DECODERS, open_exposure
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 
+__all__ = ["cmd_assemble", "cmd_simulate", "register"]
+
 
 def register(sub):
     """Add ``assemble`` and ``simulate`` to the subcommands ``sub``."""

@@ -3,6 +3,8 @@ from desghost.catalog.location import CATALOG_HELP, catalog_path
 from desghost.cli.common import add_parser, log
 from desghost.report.html import write_report
 
+__all__ = ["cmd_report", "register"]
+
 
 def register(sub):
     """Add ``report`` to the subcommands ``sub``."""

@@ -5,6 +5,8 @@ from desghost.cli.common import add_parser, log
 from desghost.options import nside, positive_int
 from desghost.products.skymap import add_masks_to_map
 
+__all__ = ["cmd_healpix", "register"]
+
 
 def register(sub):
     """Add ``healpix`` to the subcommands ``sub``."""

@@ -11,6 +11,8 @@ from desghost.training.config import PRECISIONS, TrainConfig, check_loss_weights
 from desghost.training.dataset import REAL_TARGETS, RealPool
 from desghost.training.train import train
 
+__all__ = ["cmd_train", "loss_weights", "register"]
+
 
 def register(sub):
     """Add ``train`` to the subcommands ``sub``."""

@@ -7,6 +7,9 @@ from desghost.detection.model import load_model
 from desghost.detection.views import apply_view, fuse_views, unflip_boxes, view_flips
 from desghost.mask_geometry import intersection_px, pair_iou
 
+__all__ = ["artifact_groups", "ARTIFACT_OVERLAP", "detect_images", "instances_from_output", "postprocess",
+           "suppress_overlaps", "to_tensor"]
+
 
 def to_tensor(image):
     """A 2-D uint8 image as the model's float input: 3 identical channels in 0..1."""

@@ -16,6 +16,9 @@ from collections import OrderedDict
 
 from torch import nn
 
+__all__ = ["EfficientNetLiteFeatures", "EfficientNetLiteFPN", "FPN_STAGES", "imagenet_weights_path",
+           "load_imagenet_weights", "MBConv", "STAGES", "VARIANTS"]
+
 #: Stage table of EfficientNet-B0/Lite0: (kernel, stride, expand ratio, in, out, repeats).
 STAGES = ((3, 1, 1, 32, 16, 1), (3, 2, 6, 16, 24, 2), (5, 2, 6, 24, 40, 2), (3, 2, 6, 40, 80, 3),
           (5, 1, 6, 80, 112, 3), (5, 2, 6, 112, 192, 4), (3, 1, 6, 192, 320, 1))

@@ -8,6 +8,8 @@ from desghost.focalplane.imagefile import read_focal_plane_image, read_provenanc
 from desghost.reading.exposure import open_exposure
 from desghost.reading.fitsfile import cfitsio_name
 
+__all__ = ["check_input", "is_focal_plane_image", "load_input"]
+
 
 def is_focal_plane_image(path):
     """True for a 400x400-style image file (.png/.jpg/.npy, or a FITS image without CCD HDUs)."""

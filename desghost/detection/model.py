@@ -16,6 +16,9 @@ from desghost.atomic import atomic_path
 from desghost.classes import CLASS_NAMES
 from desghost.errors import ModelFileError
 
+__all__ = ["BACKBONES", "build_model", "DEFAULT_MODEL_NAME", "default_model_path", "load_model", "LoadedModel",
+           "ModelConfig", "read_model_metadata", "resolve_device", "save_model", "trained_real_images"]
+
 BACKBONES = ("mobilenet_v3_large_fpn", "efficientnet_lite0_fpn", "efficientnet_lite1_fpn", "efficientnet_lite2_fpn",
              "resnet18_fpn", "resnet50_fpn", "resnet101_fpn")
 DEFAULT_MODEL_NAME = "desghost_default.safetensors"
@@ -28,7 +31,7 @@ class ModelConfig:
     Defaults follow the paper where that makes sense (score threshold 0.8, up to 100
     instances) and suit 400x400 focal-plane images with objects from a few pixels up to the
     whole focal plane.  A model file stores the settings it was calibrated with, which win over
-    these defaults: the shipped model's score threshold is 0.40 (its card says how it was chosen).
+    these defaults: the shipped model stores its own score threshold (its card says how it was chosen).
     """
 
     backbone: str = "mobilenet_v3_large_fpn"

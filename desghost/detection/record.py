@@ -10,6 +10,8 @@ from pycocotools import mask as mask_utils
 
 from desghost.mask_geometry import ccds_touched
 
+__all__ = ["detection_record"]
+
 
 def detection_record(meta, instances, model, threshold, seconds, ccd_index):
     """One image's detections as a JSON-serialisable dict.

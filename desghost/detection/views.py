@@ -12,6 +12,8 @@ import numpy as np
 
 from desghost.mask_geometry import mask_box, pair_iou
 
+__all__ = ["apply_view", "fuse_views", "unflip_boxes", "view_flips", "VIEWS"]
+
 #: (flip left-right, flip up-down) for each view, in the order views are used.
 VIEWS = ((False, False), (True, False), (False, True), (True, True))
 

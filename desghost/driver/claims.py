@@ -14,6 +14,8 @@ from pathlib import Path
 
 from desghost.reading.discovery import expnum_of_input
 
+__all__ = ["claim_key", "CLAIMS_FOLDER", "ExposureClaims"]
+
 #: Folder of the claim files, inside the output folder.
 CLAIMS_FOLDER = ".claims"
 

@@ -10,6 +10,8 @@ import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 
+__all__ = ["InProcessExecutor", "PARENT_CHECK_S", "WorkerPool"]
+
 
 class InProcessExecutor:
     """Runs each task at once, in this process; its future is already done when returned."""

@@ -32,6 +32,10 @@ from desghost.reading.exposure import open_exposure
 from desghost.reading.fitsfile import short_error
 from desghost.timestamps import fits_utc_now
 
+__all__ = ["detect_prepared", "EXCLUSION_FITS_NAME", "expnum_of_product", "ExposureResult", "finish_exposure",
+           "load_run_model", "prepare_exposure", "PreparedExposure", "process_exposure", "product_names",
+           "provenance_cards", "resolve_model_path", "RunConfig"]
+
 
 @dataclass
 class RunConfig:

@@ -47,6 +47,8 @@ from desghost.reading.discovery import expnum_of_input
 from desghost.reading.fitsfile import short_error
 from desghost.reading.identity import input_identity
 
+__all__ = ["CLAIM_RETRY_S", "Interrupted", "process_exposures", "WORKER_DIED"]
+
 #: Seconds between tries to claim exposures that another live process is working on.
 CLAIM_RETRY_S = 0.5
 #: Recorded for the exposures in flight when a worker process dies.

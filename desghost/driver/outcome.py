@@ -1,6 +1,8 @@
 """What the driver reports per exposure: an Outcome, with the result stripped of its pixels."""
 from dataclasses import dataclass, field, replace
 
+__all__ = ["LightInstance", "Outcome", "without_pixels"]
+
 
 @dataclass
 class LightInstance:

@@ -8,6 +8,8 @@ from desghost.reading.discovery import expnum_of_input
 from desghost.reading.fitsfile import short_error
 from desghost.reading.identity import input_identity
 
+__all__ = ["check_catalog", "check_output_dir", "claim_expnums"]
+
 
 def check_output_dir(outdir):
     """Make ``outdir`` and prove a file can be written there, before any exposure is read.

@@ -1,6 +1,9 @@
 """How the driver shares the machine: worker processes, detector threads, batch size, exposures in flight."""
 from desghost.hardware import available_cores
 
+__all__ = ["decode_threads", "DEFAULT_GPU_BATCH", "default_workers", "in_flight_limit", "inference_threads",
+           "resolve_batch_size"]
+
 #: Images per forward pass on the GPU when the caller does not choose.
 DEFAULT_GPU_BATCH = 8
 

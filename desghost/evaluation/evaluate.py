@@ -22,6 +22,10 @@ from desghost.layout import load_layout
 from desghost.mask_geometry import ccds_touched
 from desghost.simulate.training import render_training_image
 
+__all__ = ["agreement_table", "AREA_THRESHOLDS", "as_predictions", "evaluate_against_annotators", "headline",
+           "load_annotated", "predict", "score_predictions", "synthetic_test_set", "synthetic_validator",
+           "TEST_SEED", "VALIDATION_SEED"]
+
 AREA_THRESHOLDS = (0.0, 0.05, 0.10, 0.20)
 
 

@@ -9,6 +9,8 @@ from desghost.agreement import precision_recall_f1
 from desghost.classes import ARTIFACT_IDS, CLASS_IDS
 from desghost.mask_geometry import mask_iou
 
+__all__ = ["agreement_fraction", "ccd_f1_bootstrap", "CLASS_GROUPS", "coco_ap", "exposure_confusion", "paper_ap"]
+
 CLASS_GROUPS = {"all": ARTIFACT_IDS, "rays+bright": (CLASS_IDS["Bright"], CLASS_IDS["Rays"])}
 
 

@@ -13,6 +13,9 @@ from desghost.hardware import available_cores
 from desghost.layout import load_layout
 from desghost.reading.exposure import open_exposure
 
+__all__ = ["assemble_binned", "assemble_exposure", "bin_frame", "binned_frame", "binned_frames",
+           "default_decode_threads", "DEFAULT_ROW_STEP", "FocalPlaneImage"]
+
 #: Default rows read per CCD: every row.  Reading every k-th row is k times faster to
 #: decompress but lowers the signal-to-noise of every binned pixel by sqrt(k); see
 #: benchmarks/bench_assembly.py for the measured speed and image differences.

@@ -5,6 +5,8 @@ import numpy as np
 
 from desghost.focalplane.orientation import orient_to_image
 
+__all__ = ["bin_ccd_into_box", "bin_into_box", "BinnedBlock", "box_edges", "covered_pixels"]
+
 
 @dataclass
 class BinnedBlock:

@@ -4,6 +4,8 @@ import numpy as np
 from desghost.focalplane.binning import bin_into_box
 from desghost.focalplane.orientation import PixelOrientation, orient_to_image
 
+__all__ = ["ccd_map", "default_orientation", "MIN_VALID_FRACTION"]
+
 #: A bin is used only when at least this fraction of its pixels is valid.
 MIN_VALID_FRACTION = 0.5
 

@@ -12,6 +12,9 @@ from desghost.errors import OutputError, UsageError
 from desghost.reading.fitsfile import cfitsio_name
 from desghost.timestamps import fits_utc_now
 
+__all__ = ["as_focal_plane_uint8", "check_output_format", "FITS_CARDS", "IMAGE_SUFFIXES", "provenance",
+           "read_focal_plane_image", "read_provenance", "write_focal_plane"]
+
 IMAGE_SUFFIXES = (".fits", ".fits.fz", ".png", ".npy", ".jpg", ".jpeg")
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from desghost.reading.headers import cd_matrix
 
-DIRECTIONS = ("up", "down", "left", "right")
+__all__ = ["orient_to_image", "orientation_from_cd", "orientation_from_header", "PixelOrientation"]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ the noise of one binned pixel, scale and offset.
 """
 import numpy as np
 
+__all__ = ["binned_noise", "robust_sigma", "stretch_to_uint8"]
+
 
 def robust_sigma(values):
     """1.4826 x median absolute deviation of the finite ``values`` (NaN when none)."""

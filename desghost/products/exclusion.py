@@ -12,10 +12,12 @@ import numpy as np
 
 from desghost.atomic import atomic_path
 
+__all__ = ["date_yyyymmdd", "exclusion_array", "EXCLUSION_DTYPE", "partial_array", "PARTIAL_DTYPE",
+           "RAYTRACE_HEADER", "raytrace_lines", "write_exclusion_fits", "write_raytrace_list"]
+
 EXCLUSION_DTYPE = np.dtype([("EXPNUM", ">i4"), ("CCDNUM", ">i2"), ("REASON", "S30"), ("ANALYST", "S30"),
                             ("CLASS", "S8"), ("SCORE", ">f4"), ("AREA_FRAC", ">f4"), ("MODEL", "S40"),
                             ("BAND", "S4"), ("DATE_OBS", "S26"), ("NITE", "S8")])
-SURVEY_COLUMNS = ("EXPNUM", "CCDNUM", "REASON", "ANALYST")
 #: The PARTIAL HDU, written only when some CCDs were cut-outs: one row per such CCD.
 PARTIAL_DTYPE = np.dtype([("EXPNUM", ">i4"), ("CCDNUM", ">i2"), ("DETPOS", "S3"), ("PRESENT_FRAC", ">f4"),
                           ("WINDOW_PX", ">i4", (4,)), ("AREA_FRAC", ">f4"), ("EXCLUDED", "?"), ("NOTE", "S80")])

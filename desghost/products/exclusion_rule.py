@@ -12,6 +12,8 @@ from desghost.classes import CLASS_ORDER
 from desghost.focalplane.ccd_map import ccd_map
 from desghost.projection import ccd_pixel_count, coverage
 
+__all__ = ["covered_fractions", "DEFAULT_MIN_PRESENT_FRACTION", "exclusion_rows", "partial_ccd_rows"]
+
 #: Default least fraction of a CCD that must have been read for it to be excluded.
 DEFAULT_MIN_PRESENT_FRACTION = 0.5
 

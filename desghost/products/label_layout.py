@@ -6,6 +6,8 @@ overlay PNG and the report, and the candidate places that put a number on its ou
 """
 from typing import NamedTuple
 
+__all__ = ["box_to_points_px", "instance_number", "Label", "outline_candidates", "overlaps", "place_labels"]
+
 
 class Label(NamedTuple):
     """A label to place.

@@ -16,6 +16,9 @@ from desghost.classes import class_value, plane_cards
 from desghost.projection import ccd_mask_rows
 from desghost.reading.sections import format_section
 
+__all__ = ["CCDMaskFrame", "focal_plane_mask", "INSTANCE_DTYPE", "instance_table", "MASK_TILE_ROWS", "window_cards",
+           "write_empty_mask_hdu", "write_mask_fits", "write_mask_hdu"]
+
 #: Rows per PLIO tile of the CCD masks: 64-row tiles make files about 9x smaller than
 #: one-row tiles (12 KB instead of 107 KB for a CCD with one ghost) at the same write time.
 MASK_TILE_ROWS = 64

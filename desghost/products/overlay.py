@@ -21,6 +21,10 @@ from desghost.classes import CLASS_COLORS, CLASS_ORDER
 from desghost.focalplane.ccd_map import ccd_map
 from desghost.products.label_layout import Label, instance_number, outline_candidates, place_labels
 
+__all__ = ["CCD_TEXT_COLOR", "DEAD_COLOR", "dead_labels", "dead_regions_px", "EXCLUDED_COLOR", "GRID_COLOR",
+           "instance_outlines", "NUMBER_PAD_PX", "overlay_font", "overlay_labels", "plain_image_x0",
+           "render_overlay", "write_overlay"]
+
 EXCLUDED_COLOR = (255, 0, 255)
 GRID_COLOR = (90, 90, 90)
 CCD_TEXT_COLOR = (200, 200, 200)

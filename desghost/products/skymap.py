@@ -11,6 +11,8 @@ import numpy as np
 from desghost import __version__
 from desghost.atomic import atomic_path
 
+__all__ = ["add_masks_to_map", "check_mask_file", "masked_area_map", "wcs_cards", "WCS_KEYS", "write_map"]
+
 WCS_KEYS = ("CTYPE1", "CTYPE2", "CRVAL1", "CRVAL2", "CRPIX1", "CRPIX2", "CD1_1", "CD1_2", "CD2_1", "CD2_2",
             "CUNIT1", "CUNIT2", "RADESYS", "EQUINOX", "LONPOLE", "LATPOLE")
 

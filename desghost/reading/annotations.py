@@ -16,6 +16,8 @@ from skimage.draw import polygon as draw_polygon
 from desghost.classes import CLASS_IDS
 from desghost.errors import MalformedTextError
 
+__all__ = ["instance_masks", "read_via", "Region", "region_mask"]
+
 
 @dataclass
 class Region:

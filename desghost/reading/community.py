@@ -14,6 +14,8 @@ import numpy as np
 from desghost.errors import CorruptFileError, InconsistentExposureError
 from desghost.reading.fitsfile import find_hdu, open_fits, short_error
 
+__all__ = ["apply_dq_mask", "dq_mask_path", "product_kind", "PRODUCT_KINDS", "read_community_ccd"]
+
 #: ``c4d_YYMMDD_HHMMSS_oo<kind>_...``: the archive's naming of Community Pipeline products.
 _PRODUCT_NAME = re.compile(r"^c4d_\d{6}_\d{6}_oo([idw])_")
 PRODUCT_KINDS = {"i": "image", "d": "data-quality mask", "w": "weight map"}

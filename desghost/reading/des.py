@@ -7,6 +7,8 @@ import numpy as np
 
 from desghost.reading.fitsfile import find_hdu
 
+__all__ = ["is_des_file", "MASK_EXTNAME", "read_des_ccd", "SCIENCE_EXTNAME"]
+
 #: The HDU that holds the science pixels; only it is read as a CCD.
 SCIENCE_EXTNAME = "SCI"
 #: The HDU of the data-quality mask.

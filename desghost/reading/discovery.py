@@ -19,6 +19,10 @@ from desghost.errors import UsageError
 from desghost.reading.community import product_kind
 from desghost.reading.fitsfile import cfitsio_name, is_fits
 
+__all__ = ["companion_product", "discover_inputs", "expnum_of_input", "exposure_files", "FilePeek", "FITS_PATTERNS",
+           "group_exposures", "GROUP_NAME", "group_name", "is_pattern", "peek_file", "PRODUCT_NAME",
+           "read_list_file"]
+
 #: File names read as FITS in directories.
 FITS_PATTERNS = ("*.fits", "*.fits.fz", "*.fits.gz", "*.fit", "*.fz")
 

@@ -49,6 +49,8 @@ from desghost.reading.records import CCDEntry, CCDFrame, DataExtent
 from desghost.reading.rice import read_rice_rows, rice_layout
 from desghost.reading.window import ccd_window, place_window
 
+__all__ = ["check_image_size", "check_read_to_end", "DECODERS", "Exposure", "MAX_CCD_SIDE_PX", "open_exposure"]
+
 #: Largest image side a CCD HDU may declare: twice a raw DECam CCD's 4146 rows (checked before allocating).
 MAX_CCD_SIDE_PX = 8292
 

@@ -9,6 +9,9 @@ import fitsio
 from desghost.atomic import needs_alias
 from desghost.errors import CorruptFileError, NotFitsError, UsageError
 
+__all__ = ["cfitsio_name", "check_regular_file", "find_hdu", "header_to_dict", "is_fits", "is_gzip", "open_fits",
+           "short_error"]
+
 
 def header_to_dict(hdr):
     """A fitsio header as a plain dict (upper-case keys, stripped strings, no COMMENT/HISTORY)."""

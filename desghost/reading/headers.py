@@ -11,6 +11,9 @@ import numpy as np
 from desghost.errors import InconsistentExposureError, MissingKeywordError, NotDecamError
 from desghost.reading.des import MASK_EXTNAME, SCIENCE_EXTNAME, is_des_file
 
+__all__ = ["band_of", "cd_matrix", "check_instrument", "check_numeric_cards", "detect_flavor", "expnum_of",
+           "identify_ccd", "MAX_EXPNUM", "MJD_EPOCH", "NUMERIC_KEYWORDS", "observing_night"]
+
 
 def detect_flavor(primary, extnames, image_headers, path=None):
     """``"des"``, ``"raw"`` or ``"ooi"`` from the headers, never from the file name.

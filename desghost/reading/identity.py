@@ -15,6 +15,8 @@ from desghost.errors import UsageError
 from desghost.reading.discovery import exposure_files
 from desghost.reading.fitsfile import is_gzip
 
+__all__ = ["BLOCK_BYTES", "input_identity", "MAX_HEADER_BLOCKS", "primary_header_bytes"]
+
 #: FITS block size in bytes.
 BLOCK_BYTES = 2880
 #: Most header blocks read per file (a primary header longer than this is cut: still an identity).

@@ -10,6 +10,8 @@ import numpy as np
 from desghost.errors import MissingKeywordError
 from desghost.reading.sections import parse_section
 
+__all__ = ["data_section", "read_raw_ccd", "section"]
+
 
 def section(header, key, source):
     """``(row slice, col slice)`` of the section keyword ``key``.

@@ -3,6 +3,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+__all__ = ["CCDEntry", "CCDFrame", "DataExtent"]
+
 
 @dataclass(frozen=True)
 class CCDEntry:

@@ -22,6 +22,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+__all__ = ["read_rice_rows", "rice_layout", "RiceLayout"]
+
 #: ZBITPIX -> the signed type Rice decodes to, and the BZERO that makes it unsigned.
 _INTEGER_TYPES = {16: (np.int16, np.uint16, 32768), 32: (np.int32, np.uint32, 2147483648)}
 

@@ -1,6 +1,8 @@
 """Parse IRAF/NOAO image sections such as ``[57:2104,51:4146]``."""
 import re
 
+__all__ = ["format_section", "parse_section"]
+
 _SECTION = re.compile(r"^\s*\[\s*(\d+)\s*:\s*(\d+)\s*,\s*(\d+)\s*:\s*(\d+)\s*\]\s*$")
 
 

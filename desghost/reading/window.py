@@ -22,6 +22,9 @@ import numpy as np
 from desghost.errors import InconsistentExposureError
 from desghost.reading.headers import cd_matrix
 
+__all__ = ["ccd_window", "CCDWindow", "MAX_PLACEMENT_ERROR_PX", "place_window", "sky_fraction",
+           "WHOLE_CCD_MIN_SKY_FRACTION"]
+
 #: An HDU covering less than this fraction of its CCD's sky area is a window (whole CCDs:
 #: 0.998 real, 1.00 simulated; real cut-outs at most 0.013).
 WHOLE_CCD_MIN_SKY_FRACTION = 0.9

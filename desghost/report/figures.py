@@ -14,6 +14,8 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from desghost.atomic import atomic_path
 from desghost.classes import CLASS_COLORS, CLASS_ORDER
 
+__all__ = ["DPI", "exclusion_map", "masked_sky", "score_histogram"]
+
 DPI = 100
 
 

@@ -28,6 +28,9 @@ from desghost.reading.fitsfile import cfitsio_name
 from desghost.report.figures import exclusion_map, masked_sky, score_histogram
 from desghost.report.night_data import collect_night
 
+__all__ = ["check_report_target", "find_healpix_map", "night_title", "PRODUCT_LABELS", "REPORT_ENTRIES",
+           "REPORT_MARKER", "THUMB_WIDTH_PX", "write_report"]
+
 #: Width of the overlay thumbnails in the exposure table.
 THUMB_WIDTH_PX = 160
 PRODUCT_LABELS = {"mask": "mask FITS (per-CCD bit masks)", "exclusion_fits": "exclusion table (FITS)",

@@ -16,6 +16,8 @@ from desghost.classes import CLASS_ORDER
 from desghost.driver.exposure import expnum_of_product, product_names
 from desghost.reading.fitsfile import cfitsio_name, short_error
 
+__all__ = ["collect_night", "ExposureEntry", "FailedEntry", "NightData", "PROVENANCE_CARDS", "SUMMARY_NAME"]
+
 #: The night runner's summary file in the output folder.
 SUMMARY_NAME = "night_summary.json"
 #: Header cards of the exclusion table that make up an exposure's provenance.

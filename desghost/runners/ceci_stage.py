@@ -1,9 +1,10 @@
 """desghost as a ceci pipeline stage (LSST DESC's pipeline framework), MPI-parallel by exposure.
 
-The stage is a thin shell: every rank runs the steps of
-:func:`desghost.driver.exposure.process_exposure` on its share of the exposures, with the detector
-batched (``batch_size``) and the CCDs of one exposure read by ``workers`` processes (``split_tasks_by_rank``); rank 0 then merges all ranks' results into
-the catalog and the night's exclusion table.  Example pipeline: ``stage/desghost_pipeline.yml``.
+The stage is a thin shell: the exposures are split between the MPI ranks
+(``split_tasks_by_rank``), and every rank runs the steps of
+:func:`desghost.driver.exposure.process_exposure` on its share, with the detector batched
+(``batch_size``) and the CCDs of one exposure read by ``workers`` processes; rank 0 then merges
+all ranks' results into the catalog and the night's exclusion table.  Example pipeline: ``stage/desghost_pipeline.yml``.
 
 :class:`DesghostSimulateNight` makes a night of small simulated exposures and their list, so
 ``stage/desghost_demo_pipeline.yml`` runs end to end on a fresh install with no data.
@@ -29,6 +30,8 @@ from desghost.report.night_data import SUMMARY_NAME
 from desghost.runners.night import NightSummary, write_summary
 from desghost.runners.stage_results import merge_results, process_for_stage
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
+
+__all__ = ["check_stage_config", "DesghostMasking", "DesghostSimulateNight", "SqliteFile"]
 
 
 class SqliteFile(DataFile):

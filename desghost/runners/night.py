@@ -32,6 +32,8 @@ from desghost.reading.identity import input_identity
 from desghost.report.html import write_report
 from desghost.report.night_data import SUMMARY_NAME
 
+__all__ = ["NightSummary", "REQUIRED_PRODUCTS", "run_night", "write_night_lists", "write_summary"]
+
 REQUIRED_PRODUCTS = ("mask", "exclusion_fits", "exclusion_txt")
 
 

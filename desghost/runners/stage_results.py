@@ -9,6 +9,8 @@ from desghost.catalog.store import Catalog
 from desghost.driver.many import process_exposures
 from desghost.products.exclusion import write_exclusion_fits
 
+__all__ = ["merge_results", "process_for_stage"]
+
 
 def process_for_stage(paths, outdir, cfg, batch_size=1):
     """Process one rank's exposures in this process with the detector batched; never raises for bad input.

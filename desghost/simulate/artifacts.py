@@ -21,6 +21,11 @@ from skimage.draw import polygon as draw_polygon
 
 from desghost.family_geometry import AXIS_PX, LARGE_R_PX, family_stats, find_families
 
+__all__ = ["AMPLITUDE_RANGE", "amplitude_range", "Artifact", "complete_family", "draw_artifacts", "extent_px",
+           "family_disc", "FAMILY_DISC_AMPLITUDE_RANGE", "FAMILY_DISC_PROBABILITY", "family_regions", "far_from",
+           "footprint_mask", "footprint_polygon", "load_stats", "NESTED_COMPANION_PROBABILITY", "RAY_GLOW", "render",
+           "SMALL_BRIGHT_AMPLITUDE_RANGE", "SMALL_BRIGHT_AREA_PX", "surface"]
+
 #: Peak surface brightness (binned-noise units), drawn log-uniformly in these ranges.  Rule:
 #: the contrast inside the annotations (median grey level above sky, in units of the pixel
 #: noise) matches the 30 real images by class; ``benchmarks/compare_sim_real.py`` prints it by

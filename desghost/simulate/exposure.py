@@ -25,6 +25,8 @@ from desghost.simulate.headers import ccd_cards, primary_header, raw_sections, w
 from desghost.simulate.source import scene_stars
 from desghost.simulate.stars import HALO_FRACTION, HALO_MIN_FLUX, render_halos
 
+__all__ = ["CCD_SHAPES", "SimulationConfig", "write_simulated_exposure"]
+
 CCD_SHAPES = {"full": (4096, 2048), "small": (512, 256)}  # data section (ny, nx)
 
 

@@ -1,6 +1,8 @@
 """Geometry helpers for ground truth: polygons in mm and in each CCD's pixels."""
 import numpy as np
 
+__all__ = ["ccd_footprints", "clip_polygon_to_rect", "mm_to_ccd_pixels", "polygon_area"]
+
 
 def clip_polygon_to_rect(poly, x0, y0, x1, y1):
     """Clip a polygon (N, 2) to the rectangle [x0, x1] x [y0, y1] (Sutherland-Hodgman)."""

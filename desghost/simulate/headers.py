@@ -1,6 +1,8 @@
 """The headers of simulated DECam files: primary cards, CCD identity, raw sections, a DECam-like WCS."""
 from desghost import __version__
 
+__all__ = ["BANDS", "ccd_cards", "date_for_expnum", "PIXEL_SCALE_DEG", "primary_header", "raw_sections", "wcs_cards"]
+
 PRESCAN_COLS, OVERSCAN_COLS, POSTSCAN_ROWS = 6, 50, 50
 PIXEL_SCALE_DEG = 0.263 / 3600.0
 BANDS = {"g": "g DECam SDSS c0001 4720.0 1520.0", "r": "r DECam SDSS c0002 6415.0 1480.0",

@@ -14,6 +14,9 @@ import numpy as np
 
 from desghost.simulate.stars import StarField, draw_stars
 
+__all__ = ["draw_source_star", "GHOST_RADIUS_RATIOS", "LONE_SOURCE_PROBABILITY", "MIN_SOURCE_RADIUS_PX",
+           "OUTER_GHOST_RADIUS_RATIO", "scene_stars", "SOURCE_FLUX_RANGE", "source_position_px"]
+
 #: Where the outermost ghost on the star's side sits, in units of the star's distance from the
 #: optical axis (measured: 1.03-1.15, median 1.08).
 OUTER_GHOST_RADIUS_RATIO = (1.03, 1.15)

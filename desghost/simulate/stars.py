@@ -5,6 +5,11 @@ import numpy as np
 
 from desghost.simulate.artifacts import far_from
 
+__all__ = ["BRIGHT_FIELD_FLUX_RANGE", "draw_stars", "GLOW_FRACTION", "GLOW_SIGMA_PER_SQRT_FLUX", "HALO_FRACTION",
+           "HALO_MIN_FLUX", "halo_sigma_px", "render_halos", "render_spikes", "render_stars_image",
+           "SPIKE_LENGTH_PER_SQRT_FLUX", "SPIKE_MIN_FLUX", "spike_pattern", "SPIKE_PEAK_FRACTION", "SPIKE_WIDTH_PX",
+           "StarField"]
+
 
 @dataclass
 class StarField:

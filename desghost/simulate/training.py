@@ -16,6 +16,8 @@ from desghost.simulate.artifacts import draw_artifacts, footprint_mask, render
 from desghost.simulate.source import scene_stars
 from desghost.simulate.stars import render_stars_image
 
+__all__ = ["jpeg_roundtrip", "render_training_image", "subtract_local_background", "TrainingImage"]
+
 
 @dataclass
 class TrainingImage:

@@ -3,6 +3,8 @@ from dataclasses import dataclass, field
 
 from desghost.training.dataset import CLEAN_FRACTION
 
+__all__ = ["check_loss_weights", "LOSS_TERMS", "PRECISIONS", "RESUMABLE_CHANGES", "resume_conflicts", "TrainConfig"]
+
 
 @dataclass
 class TrainConfig:

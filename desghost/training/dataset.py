@@ -6,6 +6,9 @@ from desghost.classes import ARTIFACT_IDS
 from desghost.mask_geometry import boxes_from_masks, mask_iou
 from desghost.simulate.training import jpeg_roundtrip, render_training_image
 
+__all__ = ["augment", "CLEAN_FRACTION", "LOCAL_BACKGROUND_FRACTION", "LOCAL_BACKGROUND_MESH_PX", "medoid_annotator",
+           "REAL_TARGETS", "RealPool", "synthetic_sample", "to_target"]
+
 
 def augment(rng, image, masks, fill_value=23, jitter=True, geometric=True):
     """Flips, 90-degree rotations and stretch/noise/JPEG jitter of an image and its masks.

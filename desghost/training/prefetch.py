@@ -9,6 +9,8 @@ are the same with and without the worker.
 """
 import signal
 
+__all__ = ["step_batches"]
+
 
 def _as_is(batch):
     # the DataLoader's default collation would turn the numpy arrays into tensors

@@ -10,7 +10,6 @@ import csv
 import json
 import math
 import signal
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -30,6 +29,8 @@ from desghost.detection.model import (
 from desghost.training.config import PRECISIONS, RESUMABLE_CHANGES, TrainConfig, check_loss_weights, resume_conflicts
 from desghost.training.dataset import synthetic_sample, to_target
 from desghost.training.prefetch import step_batches
+
+__all__ = ["batch_samples", "BATCH_STREAM_TAG", "train", "weighted_loss"]
 
 BATCH_STREAM_TAG = 2  # a non-zero last seed word keeps batch draws apart from synthetic_sample's seeds
 
@@ -292,6 +293,3 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
     log(f"wrote {out_model} after {step} steps")
     return out_model
 
-
-def main_log(text):
-    print(text, file=sys.stderr, flush=True)
