@@ -6,7 +6,8 @@ gaps).  This module is a leaf: it imports nothing from desghost.
 """
 import numpy as np
 
-__all__ = ["boxes_from_masks", "ccds_touched", "intersection_px", "mask_box", "mask_iou", "pair_iou"]
+__all__ = ["boxes_from_masks", "ccd_area_px", "ccds_touched", "covered_fractions", "intersection_px", "mask_box",
+           "mask_iou", "pair_iou"]
 
 
 def intersection_px(a, b):
@@ -111,8 +112,58 @@ def boxes_from_masks(masks):
     return boxes.to(torch.float32)
 
 
-def ccds_touched(masks, ccd_index, min_area_frac=0.0, ccd_area_px=None):
-    """CCDNUMs covered by the union of ``masks``.
+def ccd_area_px(ccd_index):
+    """Image pixels of each CCD's box, indexed by CCDNUM.
+
+    Parameters
+    ----------
+    ccd_index : ndarray of int, shape (H, W)
+
+    Returns
+    -------
+    ndarray of int, shape (max CCDNUM + 1,)
+    """
+    return np.bincount(ccd_index.ravel())
+
+
+def covered_fractions(mask, ccd_index, area_px=None, dead=()):
+    """The coverage rule: the fraction of each CCD's box that a mask covers.
+
+    This is the one rule every part of desghost uses to say which CCDs a mask covers (products,
+    the catalog, ``detect --json``, evaluation and training): a CCD is covered by the mask
+    pixels that fall in its layout box, as a fraction of the box's pixels; gaps (CCDNUM 0) and
+    the CCDs in ``dead`` are never covered.
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (H, W)
+    ccd_index : ndarray of int, shape (H, W)
+        CCDNUM per image pixel, 0 in gaps.
+    area_px : ndarray of int, optional
+        :func:`ccd_area_px` of ``ccd_index`` (computed when None).
+    dead : collection of int
+        CCDNUMs dead for this exposure.
+
+    Returns
+    -------
+    dict
+        ``{ccdnum: (fraction, n_image_px)}`` for every CCD with at least one mask pixel, in
+        CCDNUM order.
+
+    Examples
+    --------
+    >>> index = np.array([[1, 1, 0, 2, 2]]); mask = np.array([[True, False, True, True, True]])
+    >>> covered_fractions(mask, index, dead={2})
+    {1: (0.5, 1)}
+    """
+    area_px = ccd_area_px(ccd_index) if area_px is None else area_px
+    hits = np.bincount(ccd_index[mask], minlength=area_px.size)
+    return {int(c): (float(hits[c] / area_px[c]), int(hits[c])) for c in np.flatnonzero(hits)
+            if c != 0 and c not in dead}
+
+
+def ccds_touched(masks, ccd_index, min_area_frac=0.0, ccd_area_px=None, dead=()):
+    """CCDNUMs covered by the union of ``masks`` (the rule of :func:`covered_fractions`).
 
     Parameters
     ----------
@@ -124,6 +175,8 @@ def ccds_touched(masks, ccd_index, min_area_frac=0.0, ccd_area_px=None):
         fraction of the CCD's box must reach this value.
     ccd_area_px : ndarray of int, optional
         Pixels per CCDNUM in ``ccd_index`` (computed when absent).
+    dead : collection of int
+        CCDNUMs never reported (dead for the exposure).
 
     Returns
     -------
@@ -131,14 +184,5 @@ def ccds_touched(masks, ccd_index, min_area_frac=0.0, ccd_area_px=None):
     """
     if len(masks) == 0:
         return set()
-    union = np.any(masks, axis=0)
-    hit = ccd_index[union]
-    hit = hit[hit > 0]
-    if hit.size == 0:
-        return set()
-    counts = np.bincount(hit, minlength=int(ccd_index.max()) + 1)
-    if min_area_frac <= 0:
-        return set(np.flatnonzero(counts).tolist())
-    area = ccd_area_px if ccd_area_px is not None else np.bincount(ccd_index.ravel(), minlength=counts.size)
-    frac = counts / np.maximum(area[:counts.size], 1)
-    return set(np.flatnonzero(frac >= min_area_frac).tolist()) - {0}
+    fractions = covered_fractions(np.any(masks, axis=0), ccd_index, ccd_area_px, dead)
+    return {c for c, (frac, _) in fractions.items() if min_area_frac <= 0 or frac >= min_area_frac}

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from desghost.focalplane.orientation import PixelOrientation
+from desghost.mask_geometry import covered_fractions
 
-__all__ = ["ccd_mask", "ccd_mask_rows", "ccd_pixel_count", "CCDCoverage", "coverage", "image_px_of_ccd_pixels",
+__all__ = ["ccd_mask", "ccd_mask_rows", "CCDCoverage", "coverage", "image_px_of_ccd_pixels",
            "restrict_to_windows"]
 
 
@@ -23,11 +24,6 @@ class CCDCoverage:
     n_image_px: int       # image pixels of the instance on this CCD
 
 
-def ccd_pixel_count(ccd_index):
-    """Number of image pixels of each CCD's box, indexed by CCDNUM."""
-    return np.bincount(ccd_index.ravel())
-
-
 def coverage(mask, ccd_index, area_px=None, dead=()):
     """Per-CCD coverage of one instance mask; dead CCDs are never reported.
 
@@ -37,18 +33,12 @@ def coverage(mask, ccd_index, area_px=None, dead=()):
     ccd_index : ndarray of int (H, W)
         CCDNUM per image pixel (0 in gaps), from :func:`desghost.focalplane.assembly.ccd_map`.
     area_px : ndarray, optional
-        :func:`ccd_pixel_count` of ``ccd_index`` (computed when None).
+        :func:`desghost.mask_geometry.ccd_area_px` of ``ccd_index`` (computed when None).
     dead : collection of int
         CCDNUMs dead for this exposure.
     """
-    area_px = ccd_pixel_count(ccd_index) if area_px is None else area_px
-    hits = np.bincount(ccd_index[mask], minlength=area_px.size)
-    out = []
-    for ccdnum in np.flatnonzero(hits):
-        if ccdnum == 0 or ccdnum in dead:
-            continue
-        out.append(CCDCoverage(int(ccdnum), float(hits[ccdnum] / area_px[ccdnum]), int(hits[ccdnum])))
-    return out
+    return [CCDCoverage(ccdnum, frac, n_px)
+            for ccdnum, (frac, n_px) in covered_fractions(mask, ccd_index, area_px, dead).items()]
 
 
 def _ccd_fractions(n_px, offset_px, full_px, flip):

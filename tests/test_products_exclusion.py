@@ -14,11 +14,12 @@ from desghost.driver.exposure import ExposureResult, product_names
 from desghost.focalplane.binning import bin_ccd_into_box
 from desghost.focalplane.ccd_map import ccd_map, default_orientation
 from desghost.layout import load_layout
+from desghost.mask_geometry import ccd_area_px
 from desghost.products.exclusion import write_exclusion_fits, write_raytrace_list
 from desghost.products.exclusion_rule import exclusion_rows
 from desghost.products.maskfits import CCDMaskFrame, write_mask_fits
 from desghost.products.overlay import write_overlay
-from desghost.projection import ccd_mask, ccd_pixel_count, coverage
+from desghost.projection import ccd_mask, coverage
 
 
 def square(r0, r1, c0, c1):
@@ -31,7 +32,7 @@ def square(r0, r1, c0, c1):
 def result():
     layout = load_layout()
     index, _ = ccd_map(layout, 700001)
-    area = ccd_pixel_count(index)
+    area = ccd_area_px(index)
     insts = [Instance(1, "Bright", 0.95, (200.0, 145.0, 260.0, 171.0), square(145, 171, 200, 260)),
              Instance(3, "Rays", 0.85, (150.0, 360.0, 250.0, 395.0), square(360, 395, 150, 250))]
     covs = [coverage(i.mask, index, area, dead={61}) for i in insts]
@@ -145,7 +146,7 @@ def test_a_busy_overlay_numbers_every_ccd_and_no_label_overlaps_another(result):
 
     layout = load_layout()
     index, _ = ccd_map(layout, 700001)
-    area = ccd_pixel_count(index)
+    area = ccd_area_px(index)
     rng = np.random.default_rng(3)
     yy, xx = np.mgrid[:400, :400]
     insts = []

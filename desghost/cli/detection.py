@@ -31,7 +31,9 @@ def register(sub):
                     "exposures (assembled first). With --json, one JSON object per input goes to stdout:\n"
                     "  {file, expnum?, model, threshold, tta_views, seconds, ccdnums, instances: [{class, class_id, score,\n"
                     "   bbox: [x0, y0, x1, y1] image px, area_px, mask: COCO RLE {size, counts}, ccdnums}]}\n"
-                    "ccdnums are the CCDs whose 400x400 layout box holds at least one mask pixel. Images must "
+                    "ccdnums follow the products' rule: the live CCDs whose 400x400 layout box holds at least one "
+                    "mask pixel (dead and missing CCDs never), i.e. the CCDs `desghost run` excludes at its default "
+                    "--area-threshold 0. Images must "
                     "be 400x400 (RGB: the first channel is read); 16-bit images are scaled by 255/65535 and "
                     "float images with values in 0..1 by 255; anything else is refused before the model loads.",
         epilog="examples:\n"
@@ -47,12 +49,16 @@ def cmd_detect(args):
     model = load_model(model_arg(args.model), device=args.device, overrides=inference_overrides(args))
     checked = [check_input(path) for path in args.inputs]  # every input is sound before any is detected on
     threshold = model.config.score_threshold if args.threshold is None else args.threshold
-    ccd_index = ccd_map(load_layout())[0]
+    layout = load_layout()
+    ccd_index = ccd_map(layout)[0]
     for path, pre in zip(args.inputs, checked):
         t0 = time.perf_counter()
         image, meta = load_input(path, checked=pre)
         instances = detect_images([image], model, threshold=threshold, batch_size=args.batch_size)[0]
-        rec = detection_record(meta, instances, model, threshold, time.perf_counter() - t0, ccd_index)
+        dead = set(layout.dead_ccds(meta.get("expnum")))
+        if "ccds_present" in meta:   # an exposure: CCDs that gave no pixels are never covered, as in run
+            dead |= set(layout.ccds) - set(meta["ccds_present"])
+        rec = detection_record(meta, instances, model, threshold, time.perf_counter() - t0, ccd_index, dead)
         if args.json:
             print(json_line(rec), flush=True)
         else:

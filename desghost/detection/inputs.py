@@ -73,5 +73,5 @@ def load_input(path, workers=1, checked=None):
         return checked
     fp = assemble_exposure(checked, workers=workers)
     meta = {"file": str(path), "expnum": fp.expnum, "band": fp.band, "date_obs": fp.date_obs,
-            "flavor": fp.flavor, "warnings": [w.message for w in fp.warnings]}
+            "flavor": fp.flavor, "ccds_present": list(fp.ccds_present), "warnings": [w.message for w in fp.warnings]}
     return fp.image, meta

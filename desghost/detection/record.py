@@ -13,7 +13,7 @@ from desghost.mask_geometry import ccds_touched
 __all__ = ["detection_record"]
 
 
-def detection_record(meta, instances, model, threshold, seconds, ccd_index):
+def detection_record(meta, instances, model, threshold, seconds, ccd_index, dead=()):
     """One image's detections as a JSON-serialisable dict.
 
     Parameters
@@ -29,17 +29,21 @@ def detection_record(meta, instances, model, threshold, seconds, ccd_index):
         Time spent on this input (reading and detection).
     ccd_index : ndarray of int16, shape (400, 400)
         CCDNUM per image pixel (:func:`desghost.focalplane.ccd_map.ccd_map`).
+    dead : collection of int
+        CCDNUMs that cannot be covered: dead for the exposure, or missing from it.
 
     Returns
     -------
     dict
-        Scores rounded to 4 decimals, boxes to 2; ``ccdnums`` are the CCDs whose layout box
-        holds at least one mask pixel.
+        Scores rounded to 4 decimals, boxes to 2; ``ccdnums`` follow the products' rule
+        (:func:`desghost.mask_geometry.covered_fractions`): the live CCDs whose layout box holds
+        at least one mask pixel, so they are the CCDs ``desghost run`` excludes at its default
+        ``--area-threshold 0``.
     """
     insts, all_ccds = [], set()
     for inst in instances:
         rle = mask_utils.encode(np.asfortranarray(inst.mask.astype(np.uint8)))
-        ccds = sorted(ccds_touched(inst.mask[None], ccd_index))
+        ccds = sorted(ccds_touched(inst.mask[None], ccd_index, dead=dead))
         all_ccds.update(ccds)
         insts.append({"class": inst.class_name, "class_id": inst.class_id, "score": round(inst.score, 4),
                       "bbox": [round(v, 2) for v in inst.bbox_px], "area_px": inst.area_px,

@@ -22,12 +22,13 @@ from desghost.focalplane.assembly import assemble_exposure
 from desghost.focalplane.ccd_map import ccd_map, default_orientation
 from desghost.focalplane.orientation import orientation_from_header
 from desghost.layout import load_layout
+from desghost.mask_geometry import ccd_area_px
 from desghost.products.exclusion import write_exclusion_fits, write_raytrace_list
 from desghost.products.exclusion_rule import DEFAULT_MIN_PRESENT_FRACTION, exclusion_rows, partial_ccd_rows
 from desghost.products.maskfits import CCDMaskFrame, write_mask_fits
 from desghost.products.overlay import write_overlay
 from desghost.products.skymap import wcs_cards
-from desghost.projection import ccd_pixel_count, coverage, restrict_to_windows
+from desghost.projection import coverage, restrict_to_windows
 from desghost.reading.exposure import open_exposure
 from desghost.reading.fitsfile import short_error
 from desghost.timestamps import fits_utc_now
@@ -227,7 +228,7 @@ def finish_exposure(prepared, instances, outdir, config, threshold, layout=None,
     fp = prepared.focal_plane
     t2 = time.perf_counter()
     index_img = restrict_to_windows(ccd_map(layout, fp.expnum)[0], fp.window_valid_px)
-    area = ccd_pixel_count(index_img)
+    area = ccd_area_px(index_img)
     dead = set(fp.ccds_dead)
     present = set(fp.ccds_present)
     coverages = [[c for c in coverage(i.mask, index_img, area, dead) if c.ccdnum in present] for i in instances]

@@ -10,7 +10,7 @@ import numpy as np
 from desghost import __version__
 from desghost.classes import CLASS_ORDER
 from desghost.focalplane.ccd_map import ccd_map
-from desghost.projection import ccd_pixel_count, coverage
+from desghost.mask_geometry import covered_fractions as mask_covered_fractions
 
 __all__ = ["covered_fractions", "DEFAULT_MIN_PRESENT_FRACTION", "exclusion_rows", "partial_ccd_rows"]
 
@@ -19,11 +19,14 @@ DEFAULT_MIN_PRESENT_FRACTION = 0.5
 
 
 def covered_fractions(instances, ccd_index, dead=()):
-    """``{ccdnum: fraction}`` of each CCD's (read) image pixels the union of the instances covers."""
+    """``{ccdnum: fraction}`` of each CCD's (read) image pixels the union of the instances covers.
+
+    The rule of :func:`desghost.mask_geometry.covered_fractions`.
+    """
     union = np.zeros(ccd_index.shape, dtype=bool)
     for inst in instances:
         union |= inst.mask
-    return {c.ccdnum: c.area_frac for c in coverage(union, ccd_index, ccd_pixel_count(ccd_index), dead=dead)}
+    return {c: frac for c, (frac, _) in mask_covered_fractions(union, ccd_index, dead=dead).items()}
 
 
 def exclusion_rows(result_like, instances, coverages, layout, present, model_name, area_threshold, ccd_index=None,
