@@ -6,9 +6,11 @@ functions on its configuration values.
 """
 import argparse
 
+from desghost.reading.exposure import DECODERS
 from desghost.reading.headers import MAX_EXPNUM
 
-__all__ = ["ccdnum", "check_date_order", "expnum", "expnum_range", "fraction", "non_negative_int", "nside", "obs_date", "positive_float", "positive_int"]
+__all__ = ["ccdnum", "check_date_order", "decoder", "device", "DEVICES", "expnum", "expnum_range", "fraction",
+           "non_negative_int", "nside", "obs_date", "positive_float", "positive_int"]
 
 
 def _parsed(text, cast, expected):
@@ -107,3 +109,21 @@ def fraction(text):
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {text}")
     return value
+
+
+def decoder(text):
+    """An argparse type: how raw CCDs are decoded, one of :data:`desghost.reading.exposure.DECODERS`."""
+    if text not in DECODERS:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(DECODERS)}, got {text!r}")
+    return text
+
+
+#: Where the detector runs: ``auto`` is the GPU when there is one, else the CPU.
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def device(text):
+    """An argparse type: one of :data:`DEVICES`."""
+    if text not in DEVICES:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(DEVICES)}, got {text!r}")
+    return text

@@ -37,15 +37,3 @@ def test_demo_pipeline_simulates_a_night_and_masks_it(tmp_path):
         (table,) = [p for p in (tmp_path / "out").glob("*.fits")]
         verdict = subprocess.run(["fitsverify", "-q", str(table)], capture_output=True, text=True).stdout
         assert verdict.startswith("verification OK"), verdict
-
-
-def test_the_stage_checks_its_options_with_the_command_lines_ranges():
-    from desghost.errors import UsageError
-    from desghost.runners.ceci_stage import DesghostMasking, check_stage_config
-
-    defaults = {k: (v.default if hasattr(v, "default") else v) for k, v in DesghostMasking.config_options.items()}
-    check_stage_config(defaults)
-    for key, value in (("workers", -1), ("row_step", 0), ("batch_size", -2), ("area_threshold", 1.5),
-                       ("min_ccd_fraction", "x"), ("threshold", 2.0)):
-        with pytest.raises(UsageError, match=f"config {key}"):
-            check_stage_config(dict(defaults, **{key: value}))

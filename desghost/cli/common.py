@@ -6,7 +6,7 @@ import sys
 
 from desghost.detection.model import default_model_path
 from desghost.errors import UsageError, exit_codes_of
-from desghost.options import fraction
+from desghost.options import DEVICES, fraction
 
 __all__ = ["add_parser", "DECODER_HELP", "device_parent", "DEVICES", "exit_codes_help", "format_metric", "formatter",
            "inference_overrides", "inference_parent", "json_line", "json_parent", "log", "model_arg", "model_parent",
@@ -21,7 +21,6 @@ def exit_codes_help(command):
         text += "\n  (--lenient turns the warnings 10-12, 15 and 17 into 0; the warning lines are still printed)"
     return text
 
-DEVICES = ("auto", "cpu", "cuda")
 
 
 def formatter(prog):

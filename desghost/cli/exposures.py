@@ -59,7 +59,10 @@ def register_run(sub):
     p.add_argument("--catalog", default=None, help=CATALOG_HELP)
     p.add_argument("--row-step", type=positive_int, default=1,
                    help="read every N-th CCD row: N times faster, sqrt(N) lower signal-to-noise (default 1: all rows)")
-    p.add_argument("--workers", type=positive_int, default=1, help="processes reading the CCDs of one exposure")
+    p.add_argument("--workers", type=positive_int, default=1,
+                   help="exposures processed in parallel, each in its own process (default 1: in this process); "
+                        "with a single exposure, the former meaning (--ccd-workers) is kept for one release")
+    p.add_argument("--ccd-workers", type=positive_int, default=1, help="processes reading the CCDs of one exposure")
     p.add_argument("--decoder", choices=DECODERS, default="auto", help=DECODER_HELP)
     p.add_argument("--no-overlay", action="store_true", help="do not write the overlay PNG")
     p.add_argument("--healpix", metavar="MAP", help="also add the masked area to this HEALPix map")
@@ -108,9 +111,8 @@ def register_night(sub):
 
 
 def _run_config(args, **extra):
-    return RunConfig(model=None if args.model == "default" else args.model, device=args.device,
-                     threshold=args.threshold, area_threshold=args.area_threshold,
-                     min_present_fraction=args.min_ccd_fraction, decoder=args.decoder, **extra)
+    """The RunConfig of ``run`` or ``night``: the command's options, checked by RunConfig.from_options."""
+    return RunConfig.from_options({**vars(args), **extra})
 
 
 def cmd_run(args):
@@ -123,7 +125,13 @@ def cmd_run(args):
     if not inputs:
         raise UsageError("give exposures to process, or --demo")
     inputs = discover_inputs(inputs, outdir=args.outdir)   # per-CCD files given one by one are one exposure
-    cfg = _run_config(args, row_step=args.row_step, workers=args.workers, write_overlay=not args.no_overlay)
+    exposure_workers, ccd_workers = args.workers, args.ccd_workers
+    if len(inputs) == 1 and exposure_workers > 1:   # the former meaning of --workers, kept for one release
+        print("desghost: warning: --workers now counts exposures in parallel; with one exposure it is taken as "
+              "--ccd-workers (processes reading its CCDs), a meaning kept for one release", file=sys.stderr)
+        exposure_workers, ccd_workers = 1, max(ccd_workers, exposure_workers)
+    cfg = _run_config(args, ccd_workers=ccd_workers if exposure_workers <= 1 else 1,
+                      write_overlay=not args.no_overlay)
     t0 = time.perf_counter()
 
     def report(outcome):
@@ -162,7 +170,8 @@ def cmd_run(args):
 
     try:
         outcomes = process_exposures(inputs, args.outdir, cfg, catalog_path=catalog, on_outcome=report,
-                                     replace=args.force, on_ccd=on_ccd if sys.stderr.isatty() else None)
+                                     workers=exposure_workers if exposure_workers > 1 else 0, replace=args.force,
+                                     on_ccd=on_ccd if sys.stderr.isatty() else None)
     finally:
         for bar in bars:
             bar.close()

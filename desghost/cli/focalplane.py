@@ -1,4 +1,5 @@
 """``desghost assemble`` and ``desghost simulate``: exposures in, focal-plane images out; synthetic exposures."""
+import argparse
 import json
 import sys
 import time
@@ -37,7 +38,10 @@ def register(sub):
     p.add_argument("-o", "--output", required=True, help="output image: .fits, .png or .npy")
     p.add_argument("--row-step", type=positive_int, default=None,
                    help="read every N-th CCD row: N times faster, sqrt(N) lower signal-to-noise (default 1: all rows)")
-    p.add_argument("--workers", type=positive_int, default=1, help="processes reading CCDs in parallel (default 1)")
+    p.add_argument("--ccd-workers", type=positive_int, default=1, help="processes reading CCDs in parallel (default 1)")
+    p.add_argument("--workers", dest="ccd_workers", type=positive_int, default=argparse.SUPPRESS,
+                   help="the former name of --ccd-workers, kept for one release (--workers counts exposures in "
+                        "parallel in run and night)")
     p.add_argument("--decoder", choices=DECODERS, default="auto", help=DECODER_HELP)
     p.add_argument("--lenient", action="store_true",
                    help="exit 0 when the image was written despite input warnings (codes 10-12, 15, 17)")
@@ -77,7 +81,7 @@ def cmd_assemble(args):
         raise UsageError("--row-step must be >= 1")
     exposure = open_exposure(source)
     bar = progress_bar(args, len(exposure.ccdnums), f"EXPNUM {exposure.expnum}")
-    fp = assemble_exposure(exposure, row_step=row_step, workers=max(1, args.workers), decoder=args.decoder,
+    fp = assemble_exposure(exposure, row_step=row_step, workers=args.ccd_workers, decoder=args.decoder,
                            progress=(lambda c: bar.update()) if bar else None)
     if bar:
         bar.close()

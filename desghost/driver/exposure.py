@@ -6,6 +6,7 @@ The chain's steps are :func:`prepare_exposure` (read and assemble), :func:`detec
 the ceci stage, runs them for many exposures; :func:`process_exposure` runs them for one, for
 library users.
 """
+import argparse
 import re
 import time
 from dataclasses import dataclass, field
@@ -14,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from desghost import __version__
+from desghost import __version__, options
 from desghost.detection.detect import artifact_groups, detect_images
 from desghost.detection.model import default_model_path, load_model
-from desghost.errors import OutputError
+from desghost.errors import OutputError, UsageError
 from desghost.focalplane.assembly import assemble_exposure
 from desghost.focalplane.ccd_map import ccd_map, default_orientation
 from desghost.focalplane.orientation import orientation_from_header
@@ -40,7 +41,11 @@ __all__ = ["detect_prepared", "EXCLUSION_FITS_NAME", "expnum_of_product", "Expos
 
 @dataclass
 class RunConfig:
-    """Settings of a masking run (every one has a CLI flag)."""
+    """Settings of a masking run (every one has a CLI flag and a ceci stage option).
+
+    Build it from options with :meth:`from_options`, which checks each value the way the
+    command line does; the CLI, the night and the ceci stage all do.
+    """
 
     model: str | None = None          # model file; None = the shipped default
     device: str = "auto"
@@ -48,11 +53,57 @@ class RunConfig:
     area_threshold: float = 0.0       # CCD excluded when the covered fraction exceeds this (0: any pixel)
     min_present_fraction: float = DEFAULT_MIN_PRESENT_FRACTION  # cut-outs with less of their CCD: never excluded
     row_step: int = 1
-    workers: int = 1                  # processes reading CCDs of one exposure
+    ccd_workers: int = 1              # processes reading the CCDs of one exposure
     decode_threads: int | None = None  # threads decoding one exposure's raw CCDs; None: one per core
     decoder: str = "auto"             # "fitsio": cfitsio decodes every pixel (see Exposure.ccds)
     write_mask: bool = True
     write_overlay: bool = True
+
+    #: Option name -> (field, check).  Option names are the command line's (``--min-ccd-fraction``
+    #: is ``min_ccd_fraction``); the checks are :mod:`desghost.options`'.
+    OPTIONS = {"model": ("model", str), "device": ("device", options.device), "threshold": ("threshold", options.fraction),
+               "area_threshold": ("area_threshold", options.fraction),
+               "min_ccd_fraction": ("min_present_fraction", options.fraction),
+               "row_step": ("row_step", options.positive_int), "ccd_workers": ("ccd_workers", options.positive_int),
+               "decode_threads": ("decode_threads", options.positive_int), "decoder": ("decoder", options.decoder),
+               "write_mask": ("write_mask", bool), "write_overlay": ("write_overlay", bool)}
+
+    @classmethod
+    def from_options(cls, mapping):
+        """A RunConfig from named option values (an argparse namespace's vars, a stage config).
+
+        Parameters
+        ----------
+        mapping : mapping
+            Option names of :attr:`OPTIONS`; others are ignored, and None leaves the default.
+            ``model`` ``"default"`` is the shipped model.
+
+        Returns
+        -------
+        RunConfig
+
+        Raises
+        ------
+        UsageError
+            A value out of range or of the wrong kind, naming the option (exit code 2).
+
+        Examples
+        --------
+        >>> RunConfig.from_options({"area_threshold": "0.1", "min_ccd_fraction": 0.25, "other": 1}).area_threshold
+        0.1
+        """
+        values = {}
+        for name, value in mapping.items():
+            if name not in cls.OPTIONS or value is None:
+                continue
+            field_name, check = cls.OPTIONS[name]
+            try:
+                values[field_name] = check(value) if check is bool else check(str(value))
+            except (argparse.ArgumentTypeError, ValueError) as exc:
+                raise UsageError(f"option {name}: {exc}") from None
+        if values.get("model") == "default":
+            values["model"] = None
+        return cls(**values)
 
 
 @dataclass
@@ -165,7 +216,7 @@ def prepare_exposure(source, config=None, layout=None, progress=None):
     layout = layout or load_layout()
     t0 = time.perf_counter()
     exposure = open_exposure(source, layout)
-    fp = assemble_exposure(exposure, layout, row_step=cfg.row_step, workers=cfg.workers, progress=progress,
+    fp = assemble_exposure(exposure, layout, row_step=cfg.row_step, workers=cfg.ccd_workers, progress=progress,
                            threads=cfg.decode_threads, decoder=cfg.decoder)
     frames = _ccd_frames(exposure, layout) if cfg.write_mask else {}
     return PreparedExposure(source, fp, frames, time.perf_counter() - t0)

@@ -23,7 +23,7 @@ from desghost.driver.exposure import RunConfig
 from desghost.driver.preflight import claim_expnums
 from desghost.driver.scheduling import resolve_batch_size
 from desghost.errors import UsageError, failure_reason
-from desghost.options import fraction, non_negative_int, positive_int
+from desghost.options import non_negative_int
 from desghost.reading.discovery import discover_inputs
 from desghost.report.html import write_report
 from desghost.report.night_data import SUMMARY_NAME
@@ -31,7 +31,7 @@ from desghost.runners.night import NightSummary, write_summary
 from desghost.runners.stage_results import merge_results, process_for_stage
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 
-__all__ = ["check_stage_config", "DesghostMasking", "DesghostSimulateNight", "SqliteFile"]
+__all__ = ["DesghostMasking", "DesghostSimulateNight", "SqliteFile", "stage_run_config"]
 
 
 class SqliteFile(DataFile):
@@ -47,24 +47,34 @@ class SqliteFile(DataFile):
         pass
 
 
-def check_stage_config(config):
-    """Check the stage's numeric options with the command line's argparse types (one place for the ranges).
+def stage_run_config(config):
+    """The stage's RunConfig, its options checked as the command line checks them.
+
+    ``workers``, the former name of ``ccd_workers``, is read when ``ccd_workers`` is left at 1
+    (kept for one release).
+
+    Returns
+    -------
+    (RunConfig, int)
+        The run configuration and the batch size option (0: the default for the device).
 
     Raises
     ------
     UsageError
         A value out of range, naming the option (exit code 2).
     """
-    kinds = {"row_step": positive_int, "workers": positive_int, "batch_size": non_negative_int,
-             "area_threshold": fraction, "min_ccd_fraction": fraction, "threshold": fraction}
-    for key, kind in kinds.items():
-        value = config[key]  # ceci's StageConfig.get() gives the parameter object, [] its value
-        if value is None:
-            continue
-        try:
-            kind(str(value))
-        except argparse.ArgumentTypeError as exc:
-            raise UsageError(f"DesghostMasking config {key}: {exc}") from None
+    names = ("model", "device", "threshold", "area_threshold", "min_ccd_fraction", "row_step", "ccd_workers",
+             "workers", "batch_size")
+    values = {name: config[name] for name in names}  # ceci's StageConfig.get() gives the parameter object
+    if values["ccd_workers"] in (None, 1) and values["workers"] not in (None, 1):
+        values["ccd_workers"] = values["workers"]
+    try:
+        batch = non_negative_int(str(values["batch_size"]))
+        return RunConfig.from_options(values), batch
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"DesghostMasking config batch_size: {exc}") from None
+    except UsageError as exc:
+        raise UsageError(f"DesghostMasking config: {exc}") from None
 
 
 class DesghostMasking(PipelineStage):
@@ -83,24 +93,20 @@ class DesghostMasking(PipelineStage):
         "device": "auto",
         "row_step": 1,
         "batch_size": 0,             # images per forward pass; 0: 1 on CPU (identical to `desghost run`), 8 on GPU
-        "workers": 1,                # processes reading the CCDs of one exposure, per rank
+        "ccd_workers": 1,            # processes reading the CCDs of one exposure, per rank
+        "workers": 1,                # the former name of ccd_workers, kept for one release
         "report": True,              # write the HTML report into products/report at the end
     }
 
     def run(self):
         t0 = time.perf_counter()
-        check_stage_config(self.config)
+        cfg, batch_option = stage_run_config(self.config)
         outdir = self.get_output("products")
         paths = discover_inputs([self.get_input("exposure_list")], outdir=outdir)
         os.makedirs(outdir, exist_ok=True)
         if self.is_mpi():
             self.comm.Barrier()
-        model = self.config["model"]
-        cfg = RunConfig(model=None if model == "default" else model, device=self.config["device"],
-                        threshold=self.config["threshold"], area_threshold=self.config["area_threshold"],
-                        min_present_fraction=self.config["min_ccd_fraction"],
-                        row_step=self.config["row_step"], workers=self.config["workers"])
-        batch = resolve_batch_size(self.config["batch_size"], resolve_device(cfg.device))
+        batch = resolve_batch_size(batch_option, resolve_device(cfg.device))
         # one input per EXPNUM across all ranks: every rank computes the same claim from the whole list
         kept, refused = claim_expnums([os.path.abspath(p) for p in paths])
         mine = process_for_stage(list(self.split_tasks_by_rank(kept)), outdir, cfg, batch)
