@@ -191,120 +191,153 @@ def process_exposures(paths, outdir, config, catalog_path=None, workers=0, batch
     Interrupted
         SIGTERM or SIGINT arrived; the workers are stopped, finished exposures stay recorded.
     """
-    import torch
-
     check_output_dir(outdir)
     check_catalog(catalog_path)
-    outdir = str(outdir)
-    model = load_run_model(config)
-    device = resolve_device(config.device)
-    batch = resolve_batch_size(batch_size, device)
-    threads_before = torch.get_num_threads()
-    if device == "cpu" and workers > 0:
-        torch.set_num_threads(inference_threads(workers, device))
-    threshold = model.config.score_threshold
-    if workers > 0 and config.decode_threads is None:
-        config = dataclasses.replace(config, decode_threads=decode_threads(workers))
-    limit = in_flight_limit(workers, batch) if workers > 0 else batch
-    executor = WorkerPool(workers) if workers > 0 else InProcessExecutor()
-    outcomes = []
+    flow = _ExposureFlow(str(outdir), config, catalog_path, workers, batch_size, inference, on_outcome, on_ccd)
     kept, refused = claim_expnums([os.path.abspath(str(p)) for p in paths], catalog_path, replace)
-    todo, waiting = deque(kept), deque()   # waiting: claimed by another live process for now
-    claims = ExposureClaims(outdir)
-    preparing, finishing, ready = {}, {}, deque()
+    for path, exc in refused:
+        flow.done(_failed(path, exc, catalog_path))
+    return flow.run(kept)
 
-    def done(outcome):
-        claims.release(outcome.path)
-        outcome.in_flight = len(preparing) + len(ready) + len(finishing) + 1
-        outcomes.append(outcome)
-        if on_outcome:
-            on_outcome(outcome)
 
-    def collect(stage, fut, path):
+class _ExposureFlow:
+    """The state of one :func:`process_exposures` call: what is being prepared, detected, finished.
+
+    Exposures move through three stages: ``preparing`` (read and assembled by the executor),
+    ``ready`` (waiting for the detector, which runs here on batches) and ``finishing``
+    (products written and recorded by the executor).  At most ``limit`` are in flight.
+    """
+
+    def __init__(self, outdir, config, catalog_path, workers, batch_size, inference, on_outcome, on_ccd):
+        import torch
+
+        self.outdir, self.catalog_path, self.workers, self.inference = outdir, catalog_path, workers, inference
+        self.on_outcome, self.on_ccd = on_outcome, (on_ccd if workers == 0 else None)
+        self.model = load_run_model(config)
+        device = resolve_device(config.device)
+        self.batch = resolve_batch_size(batch_size, device)
+        self.threads_before = torch.get_num_threads()
+        if device == "cpu" and workers > 0:
+            torch.set_num_threads(inference_threads(workers, device))
+        self.threshold = self.model.config.score_threshold
+        if workers > 0 and config.decode_threads is None:
+            config = dataclasses.replace(config, decode_threads=decode_threads(workers))
+        self.config = config
+        self.limit = in_flight_limit(workers, self.batch) if workers > 0 else self.batch
+        self.executor = WorkerPool(workers) if workers > 0 else InProcessExecutor()
+        self.claims = ExposureClaims(outdir)
+        self.outcomes, self.preparing, self.finishing, self.ready = [], {}, {}, deque()
+        self.todo, self.waiting = deque(), deque()   # waiting: claimed by another live process for now
+
+    @property
+    def in_flight(self):
+        return len(self.preparing) + len(self.ready) + len(self.finishing)
+
+    def done(self, outcome):
+        self.claims.release(outcome.path)
+        outcome.in_flight = self.in_flight + 1
+        self.outcomes.append(outcome)
+        if self.on_outcome:
+            self.on_outcome(outcome)
+
+    def collect(self, stage, fut, path):
         """Take a finished step's value: an assembled exposure waits for the detector, the rest is done."""
         value = fut.result()
-        if stage is finishing:
-            done(value)
+        if stage is self.finishing:
+            self.done(value)
         elif value[2] is None:
-            ready.append((path, value[1]))
+            self.ready.append((path, value[1]))
         else:
-            done(value[2])
+            self.done(value[2])
 
-    def worker_died(extra=()):
-        # the steps the pool finished are kept; every other exposure in it is recorded as failed
+    def worker_died(self, extra=()):
+        """The steps the pool finished are kept; every other exposure in it is recorded as failed."""
         lost = list(extra)
-        for stage in (preparing, finishing):
+        for stage in (self.preparing, self.finishing):
             for fut, path in list(stage.items()):
                 del stage[fut]
                 if fut.done() and not fut.cancelled() and fut.exception() is None:
-                    collect(stage, fut, path)
+                    self.collect(stage, fut, path)
                 else:
                     lost.append(path)
         for p in lost:
-            done(_lost(p, catalog_path))
-        executor.restart()
+            self.done(_lost(p, self.catalog_path))
+        self.executor.restart()
 
-    def submit(futures, path, fn, *args):
+    def submit(self, futures, path, fn, *args):
         """Queue a step; False when the pool broke first (the exposures in flight are recorded as failed)."""
         try:
-            futures[executor.submit(fn, *args)] = path
+            futures[self.executor.submit(fn, *args)] = path
             return True
         except BrokenProcessPool:
-            worker_died()
+            self.worker_died()
             return False
 
-    for path, exc in refused:
-        done(_failed(path, exc, catalog_path))
-    with _signals_stop(executor):
+    def run(self, paths):
+        """Process ``paths`` to the end; the Outcomes in completion order."""
+        self.todo.extend(paths)
+        import torch
+
+        with _signals_stop(self.executor):
+            try:
+                while self.todo or self.waiting or self.in_flight:
+                    self.start_preparing()
+                    if self.waiting and not (self.todo or self.in_flight):
+                        time.sleep(CLAIM_RETRY_S)   # every exposure left is another process's for now
+                        self.todo.extend(self.waiting)
+                        self.waiting.clear()
+                    elif self.ready and (len(self.ready) >= self.batch or not self.preparing):
+                        self.detect_ready()
+                    elif self.preparing or self.finishing:
+                        self.collect_finished()
+            finally:
+                self.claims.release_all()
+                torch.set_num_threads(self.threads_before)
+        return self.outcomes
+
+    def start_preparing(self):
+        """Start reading exposures until ``limit`` are in flight."""
+        while self.todo and self.in_flight < self.limit:
+            path = self.todo.popleft()
+            if not self.claims.take(path):
+                self.waiting.append(path)   # another night works on it: wait for it
+                continue
+            step_args = (path, self.config, self.catalog_path) + ((self.on_ccd,) if self.on_ccd else ())
+            if not self.submit(self.preparing, path, _prepare_step, *step_args):
+                self.claims.release(path)
+                self.todo.appendleft(path)  # its worker pool broke before it started: try again
+                break
+
+    def detect_ready(self):
+        """Run the detector on one batch of assembled exposures and queue their products."""
+        chunk = [self.ready.popleft() for _ in range(min(self.batch, len(self.ready)))]
         try:
-            while todo or waiting or preparing or finishing or ready:
-                while todo and len(preparing) + len(ready) + len(finishing) < limit:
-                    path = todo.popleft()
-                    if not claims.take(path):
-                        waiting.append(path)   # another night works on it: wait for it
-                        continue
-                    step_args = (path, config, catalog_path) + ((on_ccd,) if on_ccd and workers == 0 else ())
-                    if not submit(preparing, path, _prepare_step, *step_args):
-                        claims.release(path)
-                        todo.appendleft(path)  # its worker pool broke before it started: try again
-                        break
-                if waiting and not (todo or preparing or finishing or ready):
-                    time.sleep(CLAIM_RETRY_S)
-                    todo.extend(waiting)
-                    waiting.clear()
-                    continue
-                if ready and (len(ready) >= batch or not preparing):
-                    chunk = [ready.popleft() for _ in range(min(batch, len(ready)))]
-                    try:
-                        if inference:
-                            found, per_image_s = detect_prepared([p for _, p in chunk], model, batch)
-                        else:
-                            found, per_image_s = [[] for _ in chunk], 0.0
-                    except Exception as exc:  # noqa: BLE001 - e.g. GPU out of memory: these fail, not the run
-                        for path, _ in chunk:
-                            done(_failed(path, RuntimeError(f"detector failed: {type(exc).__name__}: {exc}"),
-                                         catalog_path))
-                        continue
-                    for (path, prepared), instances in zip(chunk, found):
-                        args = (path, prepared, instances, outdir, config, threshold, per_image_s, catalog_path)
-                        queued = submit(finishing, path, _finish_step, *args)
-                        if not queued:  # the pool broke before this exposure reached it: try its replacement
-                            queued = submit(finishing, path, _finish_step, *args)
-                        if not queued:
-                            done(_lost(path, catalog_path))
-                    continue
-                if not (preparing or finishing):
-                    continue
-                finished, _ = wait(list(preparing) + list(finishing), return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    stage = preparing if fut in preparing else finishing
-                    path = stage.pop(fut)
-                    try:
-                        collect(stage, fut, path)
-                    except BrokenProcessPool:
-                        worker_died([path])
-                        break
-        finally:
-            claims.release_all()
-            torch.set_num_threads(threads_before)
-    return outcomes
+            if self.inference:
+                found, per_image_s = detect_prepared([p for _, p in chunk], self.model, self.batch)
+            else:
+                found, per_image_s = [[] for _ in chunk], 0.0
+        except Exception as exc:  # noqa: BLE001 - e.g. GPU out of memory: these fail, not the run
+            for path, _ in chunk:
+                self.done(_failed(path, RuntimeError(f"detector failed: {type(exc).__name__}: {exc}"),
+                                  self.catalog_path))
+            return
+        for (path, prepared), instances in zip(chunk, found):
+            args = (path, prepared, instances, self.outdir, self.config, self.threshold, per_image_s,
+                    self.catalog_path)
+            queued = self.submit(self.finishing, path, _finish_step, *args)
+            if not queued:  # the pool broke before this exposure reached it: try its replacement
+                queued = self.submit(self.finishing, path, _finish_step, *args)
+            if not queued:
+                self.done(_lost(path, self.catalog_path))
+
+    def collect_finished(self):
+        """Wait for a step to finish and take what it gave."""
+        finished, _ = wait(list(self.preparing) + list(self.finishing), return_when=FIRST_COMPLETED)
+        for fut in finished:
+            stage = self.preparing if fut in self.preparing else self.finishing
+            path = stage.pop(fut)
+            try:
+                self.collect(stage, fut, path)
+            except BrokenProcessPool:
+                self.worker_died([path])
+                break

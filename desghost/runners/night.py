@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,7 +33,8 @@ from desghost.reading.identity import input_identity
 from desghost.report.html import write_report
 from desghost.report.night_data import SUMMARY_NAME
 
-__all__ = ["NightSummary", "REQUIRED_PRODUCTS", "run_night", "write_night_lists", "write_summary"]
+__all__ = ["NightPlan", "NightSummary", "plan_night", "REQUIRED_PRODUCTS", "run_night", "write_night_lists",
+           "write_summary"]
 
 REQUIRED_PRODUCTS = ("mask", "exclusion_fits", "exclusion_txt")
 
@@ -166,6 +168,10 @@ def run_night(inputs, outdir, catalog_path=None, config=None, workers=None, forc
     force, retry_failed : bool
         Process done exposures / exposures that failed before again; ``force`` also lets an input
         replace what its EXPNUM has from another input (:func:`desghost.driver.preflight.claim_expnums`).
+    progress : bool
+        A tqdm bar on stderr.
+    log_path : str or Path, optional
+        Default ``OUTDIR/logs/night-<UTC time>.log``.
     batch_size : int, optional
         Images per forward pass (default 1 on CPU, 8 on the GPU).
     inference : bool
@@ -183,19 +189,99 @@ def run_night(inputs, outdir, catalog_path=None, config=None, workers=None, forc
 
     Raises
     ------
-    UsageError
-        No exposure was found in the inputs (exit code 2).
-    OutputError, CatalogError
-        The output folder or the catalog cannot be written (exit codes 9, 13); nothing was read.
+    UsageError, OutputError, CatalogError
+        No exposure in the inputs (2); the output folder or catalog cannot be written (9, 13).
     desghost.driver.many.Interrupted
         SIGTERM or SIGINT: the workers were stopped; what finished is recorded.
     """
-    t0 = time.perf_counter()
-    outdir = Path(outdir)
+    t0, outdir = time.perf_counter(), Path(outdir)
+    catalog_path = _checked_outputs(outdir, catalog_path)
+    cfg, workers = config or RunConfig(), workers or default_workers()
+    with _night_log(outdir, log_path) as logger:
+        remove_stale_parts(outdir)
+        plan = _plan_from_catalog(catalog_path, outdir, inputs, force, retry_failed, logger)
+        summary = NightSummary(skipped=[p for p, _ in plan.skipped], still_failed=plan.still_failed)
+        logger.info("%d to process, %d skipped; %d workers, batch %s, device %s", len(plan.todo),
+                    len(summary.skipped), workers, batch_size or "auto", cfg.device)
+        with _NightRecorder(summary, logger, len(plan.todo), progress, echo, t0) as record:
+            if plan.todo:
+                process_exposures(plan.todo, str(outdir), cfg, catalog_path, workers=workers,
+                                  batch_size=batch_size, inference=inference, on_outcome=record, replace=force)
+            summary.seconds = time.perf_counter() - t0
+            _write_night_files(outdir, catalog_path, summary, cfg, workers, batch_size, report, logger)
+    return summary
+
+
+@dataclass
+class NightPlan:
+    """What a night will do with its inputs: process ``todo``, skip ``skipped`` (path, why)."""
+
+    todo: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    still_failed: list = field(default_factory=list)
+
+
+def plan_night(paths, done, earlier_failures):
+    """Decide, for each input of a night, whether it is processed or skipped (pure).
+
+    Parameters
+    ----------
+    paths : list of str
+        The night's inputs, absolute paths, in order.
+    done : collection of str
+        Inputs whose exposure is recorded with its products (empty under ``--force``).
+    earlier_failures : mapping
+        ``{path: (path, reason, exit_code)}`` of inputs that failed in an earlier run and are
+        not to be retried (empty under ``--force`` or ``--retry-failed``).
+
+    Returns
+    -------
+    NightPlan
+        ``todo`` in input order; ``skipped`` as ``(path, why)``; ``still_failed`` the earlier
+        failures that were skipped.
+
+    Examples
+    --------
+    >>> plan_night(["/a", "/b", "/c"], done={"/a"}, earlier_failures={"/b": ("/b", "corrupt", 4)})
+    NightPlan(todo=['/c'], skipped=[('/a', 'done'), ('/b', 'failed before; --retry-failed to retry')], still_failed=[('/b', 'corrupt', 4)])
+    """
+    plan = NightPlan()
+    for path in paths:
+        if path in done:
+            plan.skipped.append((path, "done"))
+        elif path in earlier_failures:
+            plan.skipped.append((path, "failed before; --retry-failed to retry"))
+            plan.still_failed.append(earlier_failures[path])
+        else:
+            plan.todo.append(path)
+    return plan
+
+
+def _checked_outputs(outdir, catalog_path):
+    """The catalog's path (default ``OUTDIR/desghost_catalog.sqlite``), both checked for writing."""
     check_output_dir(outdir)
-    catalog_path = str(catalog_path or outdir / "desghost_catalog.sqlite")
+    catalog_path = str(catalog_path or Path(outdir) / "desghost_catalog.sqlite")
     check_catalog(catalog_path)
-    log_path = log_path or outdir / "logs" / f"night-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.log"
+    return catalog_path
+
+
+def _plan_from_catalog(catalog_path, outdir, inputs, force, retry_failed, logger):
+    """The night's plan from its inputs and what the catalog and the output folder hold; each skip is logged."""
+    paths = [os.path.abspath(p) for p in discover_inputs(inputs, outdir=outdir)]
+    with Catalog(catalog_path) as catalog:
+        earlier = {} if force or retry_failed else {p: f for p in paths if (f := _earlier_failure(catalog, p))}
+        done = set() if force else {p for p in paths if _is_done(catalog, outdir, p)}
+    plan = plan_night(paths, done, earlier)
+    reasons = {path: f": {reason}" for path, reason, _code in plan.still_failed}
+    for path, why in plan.skipped:
+        logger.info("skip (%s) %s%s", why, path, reasons.get(path, ""))
+    return plan
+
+
+@contextmanager
+def _night_log(outdir, log_path=None):
+    """A logger writing to the night's log file (``OUTDIR/logs/night-<UTC time>.log``, never through a link)."""
+    log_path = log_path or Path(outdir) / "logs" / f"night-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.log"
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     logger = logging.getLogger(f"desghost.night.{os.getpid()}")
     logger.setLevel(logging.INFO)
@@ -205,72 +291,66 @@ def run_night(inputs, outdir, catalog_path=None, config=None, workers=None, forc
         raise OutputError(f"cannot write the night's log: {exc.strerror or exc}", path=log_path) from None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
-    remove_stale_parts(outdir)
-    cfg = config or RunConfig()
-    summary = NightSummary()
-    todo = []
-    with Catalog(catalog_path) as catalog:
-        for path in (os.path.abspath(p) for p in discover_inputs(inputs, outdir=outdir)):
-            earlier = None if force or retry_failed else _earlier_failure(catalog, path)
-            if not force and _is_done(catalog, outdir, path):
-                summary.skipped.append(path)
-                logger.info("skip (done) %s", path)
-            elif earlier is not None:
-                summary.skipped.append(path)
-                summary.still_failed.append(earlier)
-                logger.info("skip (failed before; --retry-failed to retry) %s: %s", path, earlier[1])
-            else:
-                todo.append(path)
-    workers = workers or default_workers()
-    logger.info("%d to process, %d skipped; %d workers, batch %s, device %s", len(todo), len(summary.skipped),
-                workers, batch_size or "auto", cfg.device)
-    bar = tqdm(total=len(todo), unit="exp", desc="night", dynamic_ncols=True) if progress and todo else None
-
-    def record(outcome):
-        if echo is not None:
-            k = len(summary.done) + len(summary.failed) + 1
-            what = (f"done EXPNUM {outcome.expnum} in {outcome.timings_s.get('total', 0):.1f} s" if outcome.error is None
-                    else f"failed (exit {outcome.exit_code})")
-            echo(f"[{k}/{len(todo)}] {what}: {outcome.path}")
-        if outcome.error is None:
-            summary.done.append(outcome.path)
-            summary.warning_codes.update(outcome.result.warning_codes)
-            logger.info("done EXPNUM %s %s %s", outcome.expnum, outcome.path, outcome.timings_s)
-            for message in outcome.result.warnings:
-                summary.warnings.append((outcome.path, message))
-                logger.warning("EXPNUM %s: %s", outcome.expnum, message)
-        else:
-            summary.failed.append((outcome.path, outcome.error, outcome.exit_code))
-            logger.error("failed %s: %s", outcome.path, outcome.error)
-        if bar:
-            bar.update()
-
     try:
-        if todo:
-            process_exposures(todo, str(outdir), cfg, catalog_path, workers=workers, batch_size=batch_size,
-                              inference=inference, on_outcome=record, replace=force)
-        summary.seconds = time.perf_counter() - t0
-        try:
-            with Catalog(catalog_path) as catalog:
-                for path in write_night_lists(catalog, outdir, summary.done):
-                    logger.info("night list: %s", path)
-            write_summary(outdir / SUMMARY_NAME, summary, cfg, workers, batch_size)
-        except OSError as exc:
-            raise OutputError(f"cannot write the night's lists or summary ({exc.strerror or exc})",
-                              path=exc.filename or outdir) from None
-        if report:
-            try:
-                summary.report = write_report(outdir, catalog_path)
-                logger.info("report: %s", summary.report)
-            except Exception as exc:  # noqa: BLE001 - the night is done; a report that fails does not undo it
-                summary.report_error = failure_reason(exc)[0]
-                logger.error("report not written: %s", summary.report_error)
+        yield logger
     finally:
-        if bar:
-            bar.close()
-        summary.seconds = summary.seconds or time.perf_counter() - t0
-        logger.info(summary.line())
         logger.removeHandler(handler)
         handler.close()
         handler.stream.close()
-    return summary
+
+
+class _NightRecorder:
+    """Takes each exposure's Outcome into the summary, the log, the progress bar and the echo lines."""
+
+    def __init__(self, summary, logger, n_todo, progress, echo, t0):
+        self.summary, self.logger, self.n_todo, self.echo, self.t0 = summary, logger, n_todo, echo, t0
+        self.bar = tqdm(total=n_todo, unit="exp", desc="night", dynamic_ncols=True) if progress and n_todo else None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        """Close the bar; the night's time and its summary line are logged however it ended."""
+        if self.bar:
+            self.bar.close()
+        self.summary.seconds = self.summary.seconds or time.perf_counter() - self.t0
+        self.logger.info(self.summary.line())
+
+    def __call__(self, outcome):
+        summary = self.summary
+        if self.echo is not None:
+            k = len(summary.done) + len(summary.failed) + 1
+            what = (f"done EXPNUM {outcome.expnum} in {outcome.timings_s.get('total', 0):.1f} s" if outcome.error is None
+                    else f"failed (exit {outcome.exit_code})")
+            self.echo(f"[{k}/{self.n_todo}] {what}: {outcome.path}")
+        if outcome.error is None:
+            summary.done.append(outcome.path)
+            summary.warning_codes.update(outcome.result.warning_codes)
+            self.logger.info("done EXPNUM %s %s %s", outcome.expnum, outcome.path, outcome.timings_s)
+            for message in outcome.result.warnings:
+                summary.warnings.append((outcome.path, message))
+                self.logger.warning("EXPNUM %s: %s", outcome.expnum, message)
+        else:
+            summary.failed.append((outcome.path, outcome.error, outcome.exit_code))
+            self.logger.error("failed %s: %s", outcome.path, outcome.error)
+        if self.bar:
+            self.bar.update()
+
+
+def _write_night_files(outdir, catalog_path, summary, cfg, workers, batch_size, report, logger):
+    """The night's lists, its summary file and (when ``report``) its HTML report."""
+    try:
+        with Catalog(catalog_path) as catalog:
+            for path in write_night_lists(catalog, outdir, summary.done):
+                logger.info("night list: %s", path)
+        write_summary(outdir / SUMMARY_NAME, summary, cfg, workers, batch_size)
+    except OSError as exc:
+        raise OutputError(f"cannot write the night's lists or summary ({exc.strerror or exc})",
+                          path=exc.filename or outdir) from None
+    if report:
+        try:
+            summary.report = write_report(outdir, catalog_path)
+            logger.info("report: %s", summary.report)
+        except Exception as exc:  # noqa: BLE001 - the night is done; a report that fails does not undo it
+            summary.report_error = failure_reason(exc)[0]
+            logger.error("report not written: %s", summary.report_error)
