@@ -11,7 +11,7 @@ import json
 import math
 import signal
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,7 @@ from desghost.training.config import PRECISIONS, RESUMABLE_CHANGES, TrainConfig,
 from desghost.training.dataset import synthetic_sample, to_target
 from desghost.training.prefetch import step_batches
 
-__all__ = ["batch_samples", "BATCH_STREAM_TAG", "train", "weighted_loss"]
+__all__ = ["batch_samples", "BATCH_STREAM_TAG", "LOG_COLUMNS", "train", "weighted_loss"]
 
 BATCH_STREAM_TAG = 2  # a non-zero last seed word keeps batch draws apart from synthetic_sample's seeds
 
@@ -157,17 +157,49 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
         The exported model file.
     """
     import torch
-    from safetensors.torch import load_file
 
-    train_cfg = train_cfg or TrainConfig()
+    train_cfg = _checked(train_cfg or TrainConfig())
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if train_cfg.threads:
+        torch.set_num_threads(train_cfg.threads)
+    start = _starting_point(run_dir, model_cfg, train_cfg, resume, init_model, init_overrides, overwrite, real_pool)
+    model = _initial_model(start, train_cfg, init_model, log)
+    device = resolve_device(device)
+    model.to(device).train()
+    run = _TrainingRun(run_dir, train_cfg, model, start, device, real_pool, validate, log)
+    step = run.loop()
+    metrics = _safe_validate(validate, model, log) if validate is not None else {}
+    model.eval()
+    out_model = out_model or str(run_dir / "model.safetensors")
+    save_model(out_model, model, start.model_cfg, _model_metadata(start, train_cfg, init_model, real_pool, step,
+                                                                  metrics, run.wall_s))
+    log(f"wrote {out_model} after {step} steps")
+    return out_model
+
+
+def _checked(train_cfg):
+    """``train_cfg`` with its precision and loss weights checked (ValueError naming the fault)."""
     if train_cfg.precision not in PRECISIONS:
         raise ValueError(f"precision {train_cfg.precision!r}: expected one of {', '.join(PRECISIONS)}")
     check_loss_weights(train_cfg.loss_weights)
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    return train_cfg
+
+
+@dataclass
+class _Start:
+    """Where a run starts: a fresh model, a model file's weights, or a checkpoint."""
+
+    ckpt_path: Path
+    model_cfg: ModelConfig
+    train_record: dict
+    start_step: int = 0
+    state: dict | None = None
+
+
+def _starting_point(run_dir, model_cfg, train_cfg, resume, init_model, init_overrides, overwrite, real_pool):
+    """The run's starting point; refuses a resume with other settings and a run that would be overwritten."""
     ckpt_path = run_dir / "checkpoint.pt"
-    if train_cfg.threads:
-        torch.set_num_threads(train_cfg.threads)
     start_step, state = 0, None
     train_record = {**asdict(train_cfg), "real_images_trained": real_pool.names if real_pool is not None else []}
     if resume:
@@ -190,106 +222,142 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
         model_cfg = ModelConfig.from_dict({**init_meta["config"], **(init_overrides or {})})
         inherited, complete = trained_real_images(init_meta)
         train_record["init_model_real_images"] = {"names": sorted(inherited), "complete": complete}
-    model_cfg = model_cfg or ModelConfig()
-    torch.manual_seed(train_cfg.seed + start_step)
-    model = build_model(model_cfg)
-    model._desghost_config = model_cfg
-    if state is not None:
-        model.load_state_dict(state["model"])
+    return _Start(ckpt_path, model_cfg or ModelConfig(), train_record, start_step, state)
+
+
+def _initial_model(start, train_cfg, init_model, log):
+    """The model to train: built (seeded by the run's seed and step), with the starting weights loaded."""
+    import torch
+    from safetensors.torch import load_file
+
+    torch.manual_seed(train_cfg.seed + start.start_step)
+    model = build_model(start.model_cfg)
+    model._desghost_config = start.model_cfg
+    if start.state is not None:
+        model.load_state_dict(start.state["model"])
     elif init_model:
         model.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in load_file(init_model).items()})
     elif train_cfg.imagenet_backbone:
-        if not model_cfg.backbone.startswith("efficientnet_lite"):
-            raise ValueError(f"ImageNet weights exist for the efficientnet_lite backbones, not {model_cfg.backbone}")
+        if not start.model_cfg.backbone.startswith("efficientnet_lite"):
+            raise ValueError(f"ImageNet weights exist for the efficientnet_lite backbones, not {start.model_cfg.backbone}")
         from desghost.detection.efficientnet_lite import load_imagenet_weights
-        n_tensors = load_imagenet_weights(model.backbone.body, model_cfg.backbone[:-len("_fpn")])
+        n_tensors = load_imagenet_weights(model.backbone.body, start.model_cfg.backbone[:-len("_fpn")])
         log(f"backbone initialised from ImageNet weights ({n_tensors} tensors)")
-    device = resolve_device(device)
-    bf16 = train_cfg.precision == "bf16"
-    model.to(device).train()
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
-    if state is not None:
-        optimizer.load_state_dict(state["optimizer"])
-        if "torch_rng" in state:  # the RPN/RoI samplers' stream continues where it stopped
-            torch.set_rng_state(state["torch_rng"])
-    with atomic_path(run_dir / "train_config.json") as tmp:
-        Path(tmp).write_text(json.dumps({"model": model_cfg.to_dict(), "train": train_record}, indent=1))
-    log_path = run_dir / "log.csv"
-    new_log = not log_path.exists() or not resume
-    if not new_log:
-        _truncate_log(log_path, start_step)
-    log_fh = open(log_path, "w" if new_log else "a", newline="")
-    writer = csv.writer(log_fh)
-    if new_log:
-        writer.writerow(["step", "loss", "loss_classifier", "loss_box_reg", "loss_mask", "loss_objectness",
-                         "loss_rpn_box_reg", "lr", "sec_per_step"])
-    stop = {"now": False}
+    return model
 
-    def _stop(signum, frame):
-        stop["now"] = True
-        log(f"signal {signum}: saving a checkpoint after this step")
 
-    old = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    step = start_step
-    t_start = time.perf_counter()
-    window = []
-    batches = iter(step_batches(batch_samples, (train_cfg, real_pool), step, max(step, train_cfg.steps),
-                                prefetch=train_cfg.prefetch and step < train_cfg.steps))
-    try:
-        while step < train_cfg.steps and not stop["now"]:
-            t0 = time.perf_counter()
-            for g in optimizer.param_groups:
-                g["lr"] = train_cfg.lr * _lr_factor(step, train_cfg)
-            images, targets = [], []
-            for image, masks, labels in next(batches):
-                images.append(to_tensor(image).to(device))
-                targets.append({k: v.to(device) for k, v in to_target(masks, labels).items()})
-            with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
-                losses = model(images, targets)
-            loss = weighted_loss(losses, train_cfg.loss_weights)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 10.0)
-            optimizer.step()
-            step += 1
-            dt = time.perf_counter() - t0
-            window.append(dt)
-            writer.writerow([step, f"{loss.item():.4f}"] + [f"{losses[k].item():.4f}" for k in (
-                "loss_classifier", "loss_box_reg", "loss_mask", "loss_objectness", "loss_rpn_box_reg")]
-                + [f"{optimizer.param_groups[0]['lr']:.2e}", f"{dt:.2f}"])
-            if (train_cfg.log_every and step % train_cfg.log_every == 0) or step == train_cfg.steps:
-                log_fh.flush()
-                rate = np.mean(window[-(train_cfg.log_every or len(window)):])
-                eta = rate * (train_cfg.steps - step)
-                parts = " ".join(f"{k[5:]}={v.item():.3f}" for k, v in losses.items())
-                log(f"step {step}/{train_cfg.steps} loss={loss.item():.3f} {parts} "
-                    f"{rate:.2f} s/step ETA {eta / 60:.1f} min")
-            if train_cfg.checkpoint_every and step % train_cfg.checkpoint_every == 0:
-                _save_checkpoint(ckpt_path, model, optimizer, step, model_cfg, train_record)
-            if validate is not None and train_cfg.val_every and step % train_cfg.val_every == 0:
-                metrics = _safe_validate(validate, model, log)
-                log(f"validation at step {step}: " + json.dumps(metrics))
-                with open(run_dir / "val.jsonl", "a") as fh:
-                    fh.write(json.dumps({"step": step, **metrics}) + "\n")
-    finally:
-        del batches  # stops the prefetching worker
-        for s, h in old.items():
-            signal.signal(s, h)
-        log_fh.close()
-    _save_checkpoint(ckpt_path, model, optimizer, step, model_cfg, train_record)
-    metrics = _safe_validate(validate, model, log) if validate is not None else {}
-    model.eval()
-    out_model = out_model or str(run_dir / "model.safetensors")
-    meta = {"training": {"steps": step, "train_config": asdict(train_cfg), "resumed_from": start_step,
-                         "real_images_trained": train_record["real_images_trained"],
-                         "init_model_real_images": train_record.get("init_model_real_images"),
-                         "init_model": init_model, "data": "synthetic focal-plane images rendered by "
-                         "desghost.simulate.training (statistics of the DeepGhostBusters train+val annotations)"
-                         + (f" + real annotated images at {train_cfg.real_fraction:.0%}" if real_pool else ""),
-                         "wall_seconds_this_run": round(time.perf_counter() - t_start, 1)},
+def _model_metadata(start, train_cfg, init_model, real_pool, step, metrics, wall_s):
+    """What the exported model file records of its training."""
+    data = ("synthetic focal-plane images rendered by desghost.simulate.training (statistics of the "
+            "DeepGhostBusters train+val annotations)"
+            + (f" + real annotated images at {train_cfg.real_fraction:.0%}" if real_pool else ""))
+    return {"training": {"steps": step, "train_config": asdict(train_cfg), "resumed_from": start.start_step,
+                         "real_images_trained": start.train_record["real_images_trained"],
+                         "init_model_real_images": start.train_record.get("init_model_real_images"),
+                         "init_model": init_model, "data": data, "wall_seconds_this_run": round(wall_s, 1)},
             "metrics": {"synthetic_validation": metrics}}
-    save_model(out_model, model, model_cfg, meta)
-    log(f"wrote {out_model} after {step} steps")
-    return out_model
+
+
+#: The columns of a run's ``log.csv``.
+LOG_COLUMNS = ["step", "loss", "loss_classifier", "loss_box_reg", "loss_mask", "loss_objectness", "loss_rpn_box_reg",
+               "lr", "sec_per_step"]
+
+
+class _TrainingRun:
+    """The optimizer loop of one :func:`train` call: steps, the log, checkpoints, validation, signals."""
+
+    def __init__(self, run_dir, train_cfg, model, start, device, real_pool, validate, log):
+        import torch
+
+        self.run_dir, self.cfg, self.model, self.start, self.device = run_dir, train_cfg, model, start, device
+        self.real_pool, self.validate, self.log = real_pool, validate, log
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(self.params, lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
+        if start.state is not None:
+            self.optimizer.load_state_dict(start.state["optimizer"])
+            if "torch_rng" in start.state:  # the RPN/RoI samplers' stream continues where it stopped
+                torch.set_rng_state(start.state["torch_rng"])
+        with atomic_path(run_dir / "train_config.json") as tmp:
+            Path(tmp).write_text(json.dumps({"model": start.model_cfg.to_dict(), "train": start.train_record},
+                                            indent=1))
+        self.wall_s, self.window, self.stop_now = 0.0, [], False
+
+    def loop(self):
+        """Run the steps up to ``cfg.steps`` (or a SIGINT/SIGTERM), checkpoint, and return the last step."""
+        cfg, step, t_start = self.cfg, self.start.start_step, time.perf_counter()
+        log_fh, writer = self._open_log()
+        old = {s: signal.signal(s, self._stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        batches = iter(step_batches(batch_samples, (cfg, self.real_pool), step, max(step, cfg.steps),
+                                    prefetch=cfg.prefetch and step < cfg.steps))
+        try:
+            while step < cfg.steps and not self.stop_now:
+                loss, losses, dt = self._step(step, next(batches))
+                step += 1
+                self.window.append(dt)
+                writer.writerow([step, f"{loss.item():.4f}"] + [f"{losses[k].item():.4f}" for k in LOG_COLUMNS[2:7]]
+                                + [f"{self.optimizer.param_groups[0]['lr']:.2e}", f"{dt:.2f}"])
+                self._after_step(step, loss, losses, log_fh)
+        finally:
+            del batches  # stops the prefetching worker
+            for s, h in old.items():
+                signal.signal(s, h)
+            log_fh.close()
+        self.wall_s = time.perf_counter() - t_start
+        _save_checkpoint(self.start.ckpt_path, self.model, self.optimizer, step, self.start.model_cfg,
+                         self.start.train_record)
+        return step
+
+    def _stop(self, signum, frame):
+        self.stop_now = True
+        self.log(f"signal {signum}: saving a checkpoint after this step")
+
+    def _open_log(self):
+        log_path = self.run_dir / "log.csv"
+        new_log = not log_path.exists() or self.start.state is None
+        if not new_log:
+            _truncate_log(log_path, self.start.start_step)
+        log_fh = open(log_path, "w" if new_log else "a", newline="")
+        writer = csv.writer(log_fh)
+        if new_log:
+            writer.writerow(LOG_COLUMNS)
+        return log_fh, writer
+
+    def _step(self, step, samples):
+        """One optimizer step on one batch: (loss, loss terms, seconds)."""
+        import torch
+
+        t0 = time.perf_counter()
+        for g in self.optimizer.param_groups:
+            g["lr"] = self.cfg.lr * _lr_factor(step, self.cfg)
+        images, targets = [], []
+        for image, masks, labels in samples:
+            images.append(to_tensor(image).to(self.device))
+            targets.append({k: v.to(self.device) for k, v in to_target(masks, labels).items()})
+        with torch.autocast(device_type=self.device.split(":")[0], dtype=torch.bfloat16,
+                            enabled=self.cfg.precision == "bf16"):
+            losses = self.model(images, targets)
+        loss = weighted_loss(losses, self.cfg.loss_weights)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.params, 10.0)
+        self.optimizer.step()
+        return loss, losses, time.perf_counter() - t0
+
+    def _after_step(self, step, loss, losses, log_fh):
+        """Progress line, checkpoint and validation when their intervals come round."""
+        cfg = self.cfg
+        if (cfg.log_every and step % cfg.log_every == 0) or step == cfg.steps:
+            log_fh.flush()
+            rate = np.mean(self.window[-(cfg.log_every or len(self.window)):])
+            parts = " ".join(f"{k[5:]}={v.item():.3f}" for k, v in losses.items())
+            self.log(f"step {step}/{cfg.steps} loss={loss.item():.3f} {parts} "
+                     f"{rate:.2f} s/step ETA {rate * (cfg.steps - step) / 60:.1f} min")
+        if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
+            _save_checkpoint(self.start.ckpt_path, self.model, self.optimizer, step, self.start.model_cfg,
+                             self.start.train_record)
+        if self.validate is not None and cfg.val_every and step % cfg.val_every == 0:
+            metrics = _safe_validate(self.validate, self.model, self.log)
+            self.log(f"validation at step {step}: " + json.dumps(metrics))
+            with open(self.run_dir / "val.jsonl", "a") as fh:
+                fh.write(json.dumps({"step": step, **metrics}) + "\n")
 
