@@ -273,11 +273,18 @@ def finish_exposure(prepared, instances, outdir, config, threshold, layout=None,
     OutputError
         A product cannot be written (exit code 9); the message is one line naming the file.
     """
-
-    cfg = config
     layout = layout or load_layout()
-    fp = prepared.focal_plane
     t2 = time.perf_counter()
+    result = _exposure_result(prepared.focal_plane, instances, config, threshold, layout)
+    result.outputs = _write_products(outdir, result, prepared, config, layout, files)
+    t = {"assemble": prepared.assemble_s, "detect": detect_s, "write": time.perf_counter() - t2}
+    t["total"] = sum(t.values())
+    result.timings_s = {k: round(v, 3) for k, v in t.items()}
+    return result
+
+
+def _exposure_result(fp, instances, cfg, threshold, layout):
+    """The exposure's result: per-instance CCD coverage, the exclusion rows, the partial-CCD rows."""
     index_img = restrict_to_windows(ccd_map(layout, fp.expnum)[0], fp.window_valid_px)
     area = ccd_area_px(index_img)
     dead = set(fp.ccds_dead)
@@ -290,7 +297,7 @@ def finish_exposure(prepared, instances, outdir, config, threshold, layout=None,
                           fp.ccd_windows, cfg.min_present_fraction)
     partial = partial_ccd_rows(fp.expnum, instances, index_img, layout, fp.ccd_windows,
                                {r["ccdnum"] for r in rows}, cfg.min_present_fraction)
-    result = ExposureResult(
+    return ExposureResult(
         expnum=fp.expnum, band=fp.band, date_obs=fp.date_obs, nite=fp.nite, mjd_obs=fp.mjd_obs, flavor=fp.flavor,
         source=fp.source, image=fp.image, instances=instances, coverages=coverages, exclusions=rows,
         dead_ccds=sorted(dead), ccds_present=sorted(present), warnings=[w.message for w in fp.warnings],
@@ -298,9 +305,13 @@ def finish_exposure(prepared, instances, outdir, config, threshold, layout=None,
         model_name=model_name, model_path=model_path, threshold=threshold,
         area_threshold=cfg.area_threshold, min_present_fraction=cfg.min_present_fraction, partial_ccds=partial,
         n_artifacts=len(set(artifact_groups(instances))))
+
+
+def _write_products(outdir, result, prepared, cfg, layout, files=None):
+    """Write the exposure's products (under ``files``' temporary names when given); their final paths by kind."""
     outdir = Path(outdir)
-    names = product_names(fp.expnum)
-    cards = provenance_cards(result, Path(fp.source).name)
+    names = product_names(result.expnum)
+    cards = provenance_cards(result, Path(result.source).name)
     out = {}
     target = files.temporary if files is not None else (lambda path: path)
     try:
@@ -308,9 +319,9 @@ def finish_exposure(prepared, instances, outdir, config, threshold, layout=None,
             out["mask"] = outdir / names["mask"]
             write_mask_fits(target(out["mask"]), result, layout, prepared.ccd_frames, cards)
         out["exclusion_fits"] = outdir / names["exclusion_fits"]
-        write_exclusion_fits(target(out["exclusion_fits"]), rows, cards, partial)
+        write_exclusion_fits(target(out["exclusion_fits"]), result.exclusions, cards, result.partial_ccds)
         out["exclusion_txt"] = outdir / names["exclusion_txt"]
-        write_raytrace_list(target(out["exclusion_txt"]), rows)
+        write_raytrace_list(target(out["exclusion_txt"]), result.exclusions)
         if cfg.write_overlay:
             prov = {c["name"]: c["value"] for c in cards}
             out["overlay"] = outdir / names["overlay"]
@@ -318,12 +329,7 @@ def finish_exposure(prepared, instances, outdir, config, threshold, layout=None,
     except OSError as exc:
         failed = next(reversed(out.values()))
         raise OutputError(f"cannot write {failed.name} ({short_error(exc)})", path=outdir) from exc
-    out = {k: str(v) for k, v in out.items()}
-    t = {"assemble": prepared.assemble_s, "detect": detect_s, "write": time.perf_counter() - t2}
-    t["total"] = sum(t.values())
-    result.timings_s = {k: round(v, 3) for k, v in t.items()}
-    result.outputs = out
-    return result
+    return {k: str(v) for k, v in out.items()}
 
 
 def process_exposure(source, outdir, config=None, layout=None, progress=None):

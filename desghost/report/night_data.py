@@ -146,52 +146,15 @@ def collect_night(outdir, catalog_path=None):
     warned = {}
     for w in (summary or {}).get("warnings", []):
         warned.setdefault(w["input"], []).append(w["message"])
-    expnums = sorted(e for p in outdir.glob("D*_desghost_exclude.fits") if (e := expnum_of_product(p.name)) is not None)
+    rows, instances, excluded, failures = _catalog_rows(catalog_path)
     unreadable = []
-    rows, instances, excluded, failures = {}, {}, {}, []
-    if catalog_path.exists():
-        with Catalog(catalog_path, readonly=True) as cat:
-            for r in cat.query("SELECT * FROM exposures WHERE source='desghost'"):
-                rows[r["expnum"]] = r
-            for r in cat.query("SELECT expnum, instance_id, class, score, area_px, ccdnums FROM instances "
-                               "WHERE source='desghost' ORDER BY expnum, instance_id"):
-                instances.setdefault(r["expnum"], []).append(
-                    {"id": r["instance_id"], "class": r["class"], "score": r["score"], "area_px": r["area_px"],
-                     "ccdnums": r["ccdnums"]})
-            for r in cat.query("SELECT expnum, ccdnum FROM excluded_ccds WHERE source='desghost' "
-                               "AND category='ghost-scatter' ORDER BY ccdnum"):
-                excluded.setdefault(r["expnum"], []).append(r["ccdnum"])
-            failures = cat.query("SELECT input, reason, exit_code FROM failures WHERE source='desghost' "
-                                 "ORDER BY input")
-    for expnum in expnums:
-        names = product_names(expnum)
-        products = {k: outdir / v for k, v in names.items() if (outdir / v).exists()}
-        row = rows.get(expnum, {})
-        try:   # a stray empty or truncated file under a product's name is reported and skipped
-            prov = _provenance(products["exclusion_fits"])
-            if not row:  # no catalog row: the exclusion table alone
-                with cfitsio_name(products["exclusion_fits"]) as name:
-                    table = fitsio.read(name, ext="EXCLUDE")
-                excluded[expnum] = sorted(int(c) for c in table["CCDNUM"])
-        except (OSError, ValueError, KeyError) as exc:
-            unreadable.append(FailedEntry(str(products["exclusion_fits"]),
-                                          f"unreadable product, left out of the report ({short_error(exc)})", 4))
-            continue
-        data.exposures.append(ExposureEntry(
-            expnum=expnum, band=str(row.get("band") or ""), date_obs=str(row.get("date_obs") or ""),
-            input=str(row.get("input") or prov.get("DGINPUT", "")), seconds=row.get("seconds"),
-            instances=instances.get(expnum, []), excluded=excluded.get(expnum, []), products=products,
-            provenance=prov, nite=str(row.get("nite") or prov.get("NITE") or "").strip(),
-            warnings=warned.get(str(row.get("input") or ""), [])))
+    for expnum in sorted(e for p in outdir.glob("D*_desghost_exclude.fits")
+                         if (e := expnum_of_product(p.name)) is not None):
+        entry = _exposure_entry(outdir, expnum, rows.get(expnum, {}), instances, excluded, warned, unreadable)
+        if entry is not None:
+            data.exposures.append(entry)
     if summary is not None:
-        data.summary_found = True
-        data.n_done_run = int(summary.get("done", 0))
-        data.n_skipped = int(summary.get("skipped", 0))
-        data.seconds = summary.get("seconds")
-        data.exposures_per_minute = summary.get("exposures_per_minute")
-        data.run_finished = str(summary.get("finished") or "")
-        data.failures = [FailedEntry(f["input"], f["reason"], f.get("exit_code"), bool(f.get("earlier_run")))
-                         for f in summary.get("failed", [])]
+        _take_summary(data, summary)
     else:
         data.failures = [FailedEntry(f["input"], f["reason"], f["exit_code"]) for f in failures]
     data.failures += unreadable
@@ -199,3 +162,57 @@ def collect_night(outdir, catalog_path=None):
     data.thresholds = sorted({float(e.provenance["DGTHRESH"]) for e in data.exposures if "DGTHRESH" in e.provenance})
     data.area_thresholds = sorted({float(e.provenance["DGAREA"]) for e in data.exposures if "DGAREA" in e.provenance})
     return data
+
+
+def _catalog_rows(catalog_path):
+    """The catalog's desghost rows by EXPNUM: exposures, instances, excluded CCDNUMs, and the failures."""
+    rows, instances, excluded, failures = {}, {}, {}, []
+    if not catalog_path.exists():
+        return rows, instances, excluded, failures
+    with Catalog(catalog_path, readonly=True) as cat:
+        for r in cat.query("SELECT * FROM exposures WHERE source='desghost'"):
+            rows[r["expnum"]] = r
+        for r in cat.query("SELECT expnum, instance_id, class, score, area_px, ccdnums FROM instances "
+                           "WHERE source='desghost' ORDER BY expnum, instance_id"):
+            instances.setdefault(r["expnum"], []).append(
+                {"id": r["instance_id"], "class": r["class"], "score": r["score"], "area_px": r["area_px"],
+                 "ccdnums": r["ccdnums"]})
+        for r in cat.query("SELECT expnum, ccdnum FROM excluded_ccds WHERE source='desghost' "
+                           "AND category='ghost-scatter' ORDER BY ccdnum"):
+            excluded.setdefault(r["expnum"], []).append(r["ccdnum"])
+        failures = cat.query("SELECT input, reason, exit_code FROM failures WHERE source='desghost' "
+                             "ORDER BY input")
+    return rows, instances, excluded, failures
+
+
+def _exposure_entry(outdir, expnum, row, instances, excluded, warned, unreadable):
+    """One exposure's entry, or None when its exclusion table cannot be read (then noted in ``unreadable``)."""
+    products = {k: outdir / v for k, v in product_names(expnum).items() if (outdir / v).exists()}
+    try:   # a stray empty or truncated file under a product's name is reported and skipped
+        prov = _provenance(products["exclusion_fits"])
+        if not row:  # no catalog row: the exclusion table alone
+            with cfitsio_name(products["exclusion_fits"]) as name:
+                table = fitsio.read(name, ext="EXCLUDE")
+            excluded[expnum] = sorted(int(c) for c in table["CCDNUM"])
+    except (OSError, ValueError, KeyError) as exc:
+        unreadable.append(FailedEntry(str(products["exclusion_fits"]),
+                                      f"unreadable product, left out of the report ({short_error(exc)})", 4))
+        return None
+    return ExposureEntry(
+        expnum=expnum, band=str(row.get("band") or ""), date_obs=str(row.get("date_obs") or ""),
+        input=str(row.get("input") or prov.get("DGINPUT", "")), seconds=row.get("seconds"),
+        instances=instances.get(expnum, []), excluded=excluded.get(expnum, []), products=products,
+        provenance=prov, nite=str(row.get("nite") or prov.get("NITE") or "").strip(),
+        warnings=warned.get(str(row.get("input") or ""), []))
+
+
+def _take_summary(data, summary):
+    """Copy the night's summary file into ``data``."""
+    data.summary_found = True
+    data.n_done_run = int(summary.get("done", 0))
+    data.n_skipped = int(summary.get("skipped", 0))
+    data.seconds = summary.get("seconds")
+    data.exposures_per_minute = summary.get("exposures_per_minute")
+    data.run_finished = str(summary.get("finished") or "")
+    data.failures = [FailedEntry(f["input"], f["reason"], f.get("exit_code"), bool(f.get("earlier_run")))
+                     for f in summary.get("failed", [])]
