@@ -13,8 +13,9 @@ import numpy as np
 
 from desghost.errors import CorruptFileError, InconsistentExposureError
 from desghost.reading.fitsfile import find_hdu, open_fits, short_error
+from desghost.reading.records import FlavorReader
 
-__all__ = ["apply_dq_mask", "dq_mask_path", "product_kind", "PRODUCT_KINDS", "read_community_ccd"]
+__all__ = ["apply_dq_mask", "CommunityReader", "dq_mask_path", "product_kind", "PRODUCT_KINDS", "read_community_ccd"]
 
 #: ``c4d_YYMMDD_HHMMSS_oo<kind>_...``: the archive's naming of Community Pipeline products.
 _PRODUCT_NAME = re.compile(r"^c4d_\d{6}_\d{6}_oo([idw])_")
@@ -98,3 +99,19 @@ def apply_dq_mask(pixels, mask_path, entry, row_step):
             raise CorruptFileError(f"cannot read pixels ({short_error(exc)})", path=mask_path,
                                    hdu=entry.extname) from exc
     pixels[flagged] = np.nan
+
+
+class CommunityReader(FlavorReader):
+    """Community Pipeline ``ooi`` files: a float image per CCD, flagged by the ``ood`` file beside it."""
+
+    name = "ooi"
+
+    def dq_masks(self, files):
+        return {f: m for f in files if (m := dq_mask_path(f)) is not None}
+
+    def read_pixels(self, fits, entry, row_step, source, rice=None):
+        """The image HDU's pixels (:func:`read_community_ccd`); the ``ood`` mask is applied by the caller."""
+        hdu = fits[entry.hdu_index]
+        ny, nx = hdu.get_dims()
+        return read_community_ccd(hdu, ny, nx, row_step), (ny, nx)
+

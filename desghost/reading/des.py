@@ -6,8 +6,9 @@ excluded (NaN), and so are infinite SCI values.
 import numpy as np
 
 from desghost.reading.fitsfile import find_hdu
+from desghost.reading.records import FlavorReader
 
-__all__ = ["is_des_file", "MASK_EXTNAME", "read_des_ccd", "SCIENCE_EXTNAME"]
+__all__ = ["DesReader", "is_des_file", "MASK_EXTNAME", "read_des_ccd", "SCIENCE_EXTNAME"]
 
 #: The HDU that holds the science pixels; only it is read as a CCD.
 SCIENCE_EXTNAME = "SCI"
@@ -42,3 +43,22 @@ def read_des_ccd(fits, hdu, ny, nx, row_step):
         mask = fits[msk_index][0:ny:row_step, 0:nx]
         pixels[mask != 0] = np.nan
     return pixels
+
+
+class DesReader(FlavorReader):
+    """DES per-CCD files: only the SCI HDU is a CCD; MSK flags pixels, and so do infinite values."""
+
+    name = "des"
+    reports_nonfinite = False
+    flags_infinite = True
+    flag_name = MASK_EXTNAME
+
+    def is_science_hdu(self, extname):
+        return extname.upper() == SCIENCE_EXTNAME
+
+    def read_pixels(self, fits, entry, row_step, source, rice=None):
+        """SCI pixels with MSK applied (:func:`read_des_ccd`)."""
+        hdu = fits[entry.hdu_index]
+        ny, nx = hdu.get_dims()
+        return read_des_ccd(fits, hdu, ny, nx, row_step), (ny, nx)
+

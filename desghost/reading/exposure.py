@@ -31,10 +31,10 @@ from desghost.errors import (
     MissingKeywordError,
 )
 from desghost.layout import load_layout
-from desghost.reading.community import apply_dq_mask, dq_mask_path, read_community_ccd
-from desghost.reading.des import SCIENCE_EXTNAME, read_des_ccd
+from desghost.reading.community import apply_dq_mask
 from desghost.reading.discovery import exposure_files
 from desghost.reading.fitsfile import header_to_dict, is_gzip, open_fits, short_error
+from desghost.reading.flavors import reader_of
 from desghost.reading.headers import (
     band_of,
     check_instrument,
@@ -44,9 +44,8 @@ from desghost.reading.headers import (
     identify_ccd,
     observing_night,
 )
-from desghost.reading.raw import data_section, read_raw_ccd
-from desghost.reading.records import CCDEntry, CCDFrame, DataExtent
-from desghost.reading.rice import read_rice_rows, rice_layout
+from desghost.reading.records import CCDEntry, CCDFrame
+from desghost.reading.rice import rice_layout
 from desghost.reading.window import ccd_window, place_window
 
 __all__ = ["check_image_size", "check_read_to_end", "DECODERS", "Exposure", "MAX_CCD_SIDE_PX", "open_exposure"]
@@ -118,14 +117,13 @@ class Exposure:
         self.source = files[0] if len(files) == 1 else os.path.dirname(files[0]) or files[0]
         self.entries = []  # CCDEntry per science CCD, in file order
         self.primary_header = {}
-        self.flavor = None
+        self.flavor, self.reader = None, None
         self._gzipped = {f for f in files if is_gzip(f)}   # decoded by cfitsio only (no tile offsets on disk)
         self._scan()
         # cut-outs, from the headers alone (see desghost.reading.window): a window its WCS cannot
         # place is refused here, before any pixel is read (exit code 8)
         self._windows = {e.ccdnum: w for e in self.entries if (w := self._find_window(e)) is not None}
-        if self.flavor == "ooi":
-            self.dq_masks = {f: m for f in files if (m := dq_mask_path(f)) is not None}
+        self.dq_masks = self.reader.dq_masks(files)
 
     # -- scanning headers -------------------------------------------------------------------
     def _scan(self):
@@ -135,7 +133,7 @@ class Exposure:
             with open_fits(path) as fits:
                 primary, entries, flavor = self._scan_file(path, fits)
             if self.flavor is None:
-                self.flavor = flavor
+                self.flavor, self.reader = flavor, reader_of(flavor)
                 self.primary_header = primary
             elif flavor != self.flavor:
                 raise InconsistentExposureError(
@@ -189,7 +187,7 @@ class Exposure:
         check_instrument(path, primary, [merged for _, _, _, merged in entries], self.layout)
         out = []
         for i, extname, hdr, merged in entries:
-            if flavor == "des" and extname.upper() != SCIENCE_EXTNAME:
+            if not reader_of(flavor).is_science_hdu(extname):
                 continue
             ident = identify_ccd(merged, extname, self.layout, path, i)
             if ident is None:
@@ -231,7 +229,7 @@ class Exposure:
             raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, not {decoder!r}")
         entries = [e for e in self.entries if only is None or e.ccdnum in only]
         current_path, fits = None, None
-        pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 and self.flavor == "raw" else None
+        pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 and self.reader.decodes_rice_tiles else None
         pending = []  # futures (or finished frames) in file order
         try:
             for entry in entries:
@@ -240,7 +238,7 @@ class Exposure:
                         fits.close()
                     fits = open_fits(entry.path)
                     current_path = entry.path
-                direct = self.flavor == "raw" and decoder == "auto" and entry.path not in self._gzipped
+                direct = self.reader.decodes_rice_tiles and decoder == "auto" and entry.path not in self._gzipped
                 rice = self._rice_source(fits, entry) if direct else None
                 if pool is not None and rice is not None:
                     pending.append(pool.submit(self._read_and_apply, None, entry, row_step, rice, per_frame))
@@ -262,14 +260,9 @@ class Exposure:
     def data_extent(self, entry):
         """The :class:`DataExtent` of a CCD, from its header alone (no pixels are read).
 
-        Raw CCDs use DATASEC (the one place that rule lives); other flavors are all data.
+        The flavor's reader decides (raw CCDs: DATASEC; other flavors: all data).
         """
-        if self.flavor == "raw" and "DATASEC" in entry.header:
-            rows, cols = data_section(entry.header, f"{entry.path}[{entry.extname}]")
-            return DataExtent(rows.stop - rows.start, cols.stop - cols.start, rows.start, cols.start)
-        header = entry.header
-        return DataExtent(int(header.get("ZNAXIS2", header.get("NAXIS2"))),
-                          int(header.get("ZNAXIS1", header.get("NAXIS1"))))
+        return self.reader.data_extent(entry)
 
     def _find_window(self, entry):
         """The CCD's cut-out from its header (CRPIX taken into the data section's frame)."""
@@ -308,27 +301,12 @@ class Exposure:
         path, extname, ccdnum = entry.path, entry.extname, entry.ccdnum
         source = f"{path}[{extname}]"
         try:
-            if rice is not None:
-                rice_path, data_start, layout = rice
-                pixels, full_shape = read_raw_ccd(
-                    lambda rows: read_rice_rows(rice_path, data_start, layout, rows),
-                    entry.header, layout.nx_px, row_step, source)
-            else:
-                hdu = fits[entry.hdu_index]
-                ny, nx = hdu.get_dims()
-                if self.flavor == "raw":
-                    pixels, full_shape = read_raw_ccd(lambda rows: hdu[rows.start:rows.stop:rows.step, 0:nx],
-                                                      entry.header, nx, row_step, source)
-                elif self.flavor == "des":
-                    pixels, full_shape = read_des_ccd(fits, hdu, ny, nx, row_step), (ny, nx)
-                else:
-                    pixels, full_shape = read_community_ccd(hdu, ny, nx, row_step), (ny, nx)
+            pixels, full_shape = self.reader.read_pixels(fits, entry, row_step, source, rice)
         except (OSError, ValueError, RuntimeError) as exc:
             raise CorruptFileError(f"cannot read pixels ({short_error(exc)})", path=path, hdu=extname) from exc
         warnings = []
-        # raw integer pixels minus a median, times a header number, are finite: no scan needed
-        from_integers = self.flavor == "raw" and int(entry.header.get("ZBITPIX", entry.header.get("BITPIX", -32))) > 0
-        if self.flavor != "des" and not from_integers and not np.isfinite(pixels.sum(dtype=np.float64)):
+        from_integers = self.reader.integer_pixels(entry.header)   # finite without a scan
+        if self.reader.reports_nonfinite and not from_integers and not np.isfinite(pixels.sum(dtype=np.float64)):
             bad = ~np.isfinite(pixels)
             warnings.append(InputWarning("nonfinite_pixels",
                                          f"{source}: {int(bad.sum())} NaN/inf pixels excluded"))
@@ -337,13 +315,12 @@ class Exposure:
             apply_dq_mask(pixels, self.dq_masks[entry.path], entry, row_step)
         known_dead = ccdnum in self.layout.dead_ccds(self.expnum)
         if not known_dead and pixels.size and not from_integers and np.isnan(pixels).all():
-            what = "MSK" if self.flavor == "des" else "its data-quality mask or NaN"
-            warnings.append(InputWarning("masked_ccds", f"{source}: every pixel is flagged by {what}; "
+            warnings.append(InputWarning("masked_ccds", f"{source}: every pixel is flagged by {self.reader.flag_name}; "
                                                         f"CCD {ccdnum} left blank", ccdnum))
         elif not known_dead and not pixels.any():
             warnings.append(InputWarning("all_zero_hdu", f"{source}: all pixels are zero; CCD {ccdnum} left blank"))
             pixels[:] = np.nan
-        elif self.flavor == "des":
+        elif self.reader.flags_infinite:
             pixels[np.isinf(pixels)] = np.nan
         window = self.window(entry)
         if window is not None:

@@ -8,9 +8,10 @@ GAINA/B.  A header with one BIASSEC and no per-amplifier keywords gets one overs
 import numpy as np
 
 from desghost.errors import MissingKeywordError
+from desghost.reading.records import DataExtent, FlavorReader
 from desghost.reading.sections import parse_section
 
-__all__ = ["data_section", "read_raw_ccd", "section"]
+__all__ = ["data_section", "RawReader", "read_raw_ccd", "section"]
 
 
 def section(header, key, source):
@@ -83,3 +84,34 @@ def read_raw_ccd(read_rows, header, nx, row_step, source):
         dst *= gain
         covered += dcols.stop - dcols.start
     return out, (rows.stop - rows.start, cols.stop - cols.start)
+
+
+class RawReader(FlavorReader):
+    """Raw ``DECam_*.fits.fz``: integer CCDs with overscan; DATASEC is the data, Rice tiles are decoded directly."""
+
+    name = "raw"
+    decodes_rice_tiles = True
+
+    def data_extent(self, entry):
+        """DATASEC (the one place that rule lives), else the whole image."""
+        if "DATASEC" not in entry.header:
+            return super().data_extent(entry)
+        rows, cols = data_section(entry.header, f"{entry.path}[{entry.extname}]")
+        return DataExtent(rows.stop - rows.start, cols.stop - cols.start, rows.start, cols.start)
+
+    def integer_pixels(self, header):
+        """Raw integer pixels minus a median, times a header number, are finite."""
+        return int(header.get("ZBITPIX", header.get("BITPIX", -32))) > 0
+
+    def read_pixels(self, fits, entry, row_step, source, rice=None):
+        """Overscan-subtracted, gain-corrected data section (:func:`read_raw_ccd`)."""
+        if rice is not None:
+            from desghost.reading.rice import read_rice_rows
+
+            rice_path, data_start, layout = rice
+            return read_raw_ccd(lambda rows: read_rice_rows(rice_path, data_start, layout, rows),
+                                entry.header, layout.nx_px, row_step, source)
+        hdu = fits[entry.hdu_index]
+        nx = hdu.get_dims()[1]
+        return read_raw_ccd(lambda rows: hdu[rows.start:rows.stop:rows.step, 0:nx], entry.header, nx, row_step, source)
+

@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["CCDEntry", "CCDFrame", "DataExtent"]
+__all__ = ["CCDEntry", "CCDFrame", "DataExtent", "FlavorReader"]
 
 
 @dataclass(frozen=True)
@@ -84,3 +84,62 @@ class CCDFrame:
     source: str
     warnings: list = field(default_factory=list)
     window: object = None
+
+
+class FlavorReader:
+    """How one flavor of DECam file is read; the base reads one float image per CCD HDU, all data.
+
+    Subclasses (one per flavor module) override what their files do differently; the table is
+    :data:`desghost.reading.flavors.READERS`.
+    """
+
+    #: The flavor's name, as :func:`desghost.reading.headers.detect_flavor` gives it.
+    name = ""
+    #: CCDs whose Rice tiles :mod:`desghost.reading.rice` decodes (in threads) instead of cfitsio.
+    decodes_rice_tiles = False
+    #: Non-finite pixels are counted and reported as an input warning.
+    reports_nonfinite = True
+    #: Infinite pixels are flagged silently (set to NaN), as the flavor's own mask would.
+    flags_infinite = False
+    #: What flags pixels, in the message about a CCD whose every pixel is flagged.
+    flag_name = "its data-quality mask or NaN"
+
+    def is_science_hdu(self, extname):
+        """True when an image HDU named ``extname`` holds a CCD's science pixels."""
+        return True
+
+    def data_extent(self, entry):
+        """The :class:`DataExtent` of a CCD from its header alone: here, the whole image."""
+        header = entry.header
+        return DataExtent(int(header.get("ZNAXIS2", header.get("NAXIS2"))), int(header.get("ZNAXIS1", header.get("NAXIS1"))))
+
+    def integer_pixels(self, header):
+        """True when the pixels come from integers, so that they are finite without a scan."""
+        return False
+
+    def dq_masks(self, files):
+        """``{image file: its data-quality mask file}`` of an exposure's files (none here)."""
+        return {}
+
+    def read_pixels(self, fits, entry, row_step, source, rice=None):
+        """One CCD's pixels, every ``row_step``-th row.
+
+        Parameters
+        ----------
+        fits : fitsio.FITS
+            The open file holding ``entry``.
+        entry : CCDEntry
+        row_step : int
+        source : str
+            ``file[HDU]`` for messages.
+        rice : tuple, optional
+            ``(path, data_start, RiceLayout)`` when the CCD is decoded from its tiles.
+
+        Returns
+        -------
+        pixels : ndarray of float32, shape (ceil(ny / row_step), nx)
+        full_shape : tuple of int
+            ``(ny, nx)`` of the whole data.
+        """
+        raise NotImplementedError(f"the {self.name or 'base'} reader has no pixel reader")
+
