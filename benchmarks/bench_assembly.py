@@ -36,7 +36,7 @@ def naive_assemble(path):
     """What a notebook does: read every CCD fully with astropy, keep them all, then bin."""
     from astropy.io import fits
 
-    from desghost.focalplane.assembly import assemble_binned
+    from desghost.focalplane.assembly import BinnedCCD, assemble_binned
     from desghost.focalplane.binning import bin_into_box
     from desghost.focalplane.ccd_map import default_orientation
     from desghost.focalplane.orientation import orient_to_image, orientation_from_header
@@ -79,7 +79,7 @@ def naive_assemble(path):
         mean[b.counts < 0.5 * b.full_counts] = np.nan
         if np.isfinite(mean).any():
             mean = mean - np.nanmedian(mean)
-        binned.append((ccdnum, b.rows, b.cols, mean, []))
+        binned.append(BinnedCCD(ccdnum, b.rows, b.cols, mean, []))
     return assemble_binned(binned, layout)[0]
 
 

@@ -15,7 +15,8 @@ import fitsio
 import numpy as np
 import pytest
 
-from desghost.detection.instance import Instance
+from desghost.detection.instance import Detections, Instance
+from desghost.detection.model import default_model_path
 from desghost.driver.exposure import RunConfig, finish_exposure, prepare_exposure
 from desghost.errors import InconsistentExposureError
 from desghost.focalplane.assembly import assemble_exposure
@@ -145,7 +146,8 @@ def test_area_frac_exclusion_mask_and_healpix_agree_on_a_window(tmp_path):
 
     for min_fraction, excluded in ((0.5, False), (0.01, True)):
         out = tmp_path / str(min_fraction)
-        result = finish_exposure(prepared, [ghost], out, RunConfig(min_present_fraction=min_fraction), 0.4, layout)
+        result = finish_exposure(prepared, Detections([ghost], default_model_path(), 0.4), out,
+                                 RunConfig(min_present_fraction=min_fraction), layout)
         (row,) = result.partial_ccds
         assert row["area_frac"] == pytest.approx(expected) and row["excluded"] is excluded
         assert ("not excluded: only 1.3% of the CCD read" in row["note"]) is not excluded

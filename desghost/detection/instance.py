@@ -1,9 +1,10 @@
-"""One detected artifact instance: class, score, box and 400x400 mask (a plain record)."""
+"""The detector's output as records: one :class:`Instance` per artifact, and one image's :class:`Detections`."""
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Instance"]
+__all__ = ["Detections", "Instance"]
 
 
 @dataclass
@@ -30,3 +31,34 @@ class Instance:
     @property
     def area_px(self):
         return int(self.mask.sum())
+
+
+@dataclass
+class Detections:
+    """One image's detections and what made them: the record the products are written from.
+
+    Attributes
+    ----------
+    instances : list of Instance
+        At or above ``threshold``, highest score first.
+    model_path : str
+        The model file.
+    threshold : float
+        The score threshold the instances were cut at.
+    tta_views : int
+        Test-time views fused (1: the image as it is).
+    seconds : float
+        Detection time of this image (a batch's time divided among its images).
+    """
+
+    instances: list
+    model_path: str
+    threshold: float
+    tta_views: int = 1
+    seconds: float = 0.0
+
+    @property
+    def model_name(self):
+        """The model file's name (recorded in every product)."""
+        return os.path.basename(self.model_path)
+

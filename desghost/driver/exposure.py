@@ -17,6 +17,7 @@ import numpy as np
 
 from desghost import __version__, options
 from desghost.detection.detect import artifact_groups, detect_images
+from desghost.detection.instance import Detections
 from desghost.detection.model import default_model_path, load_model
 from desghost.errors import OutputError, UsageError
 from desghost.focalplane.assembly import assemble_exposure
@@ -235,30 +236,36 @@ def load_run_model(config):
 def detect_prepared(prepared, model, batch_size=1):
     """Run the detector on assembled exposures.
 
+    Parameters
+    ----------
+    prepared : list of PreparedExposure
+    model : LoadedModel
+    batch_size : int
+        Images per forward pass.
+
     Returns
     -------
-    (list of list of Instance, float)
-        The instances of each exposure, and the detection seconds per exposure.
+    list of Detections
+        One per exposure, with the detection seconds shared equally among the batch.
     """
     t0 = time.perf_counter()
     found = detect_images([p.focal_plane.image for p in prepared], model, batch_size=max(1, batch_size))
-    return found, (time.perf_counter() - t0) / max(len(prepared), 1)
+    seconds = (time.perf_counter() - t0) / max(len(prepared), 1)
+    return [Detections(instances, model.path, model.config.score_threshold, model.config.tta_views, seconds)
+            for instances in found]
 
 
-def finish_exposure(prepared, instances, outdir, config, threshold, layout=None, detect_s=0.0, files=None):
+def finish_exposure(prepared, detections, outdir, config, layout=None, files=None):
     """Project the detections onto CCDs and write the products (the cheap half of the chain).
 
     Parameters
     ----------
     prepared : PreparedExposure
-    instances : list of Instance
-        The detector's output for ``prepared.focal_plane.image``.
+    detections : Detections
+        The detector's output for ``prepared.focal_plane.image``, with the model, threshold and
+        time that made it (recorded in the products).
     outdir : str or Path
     config : RunConfig
-    threshold : float
-        The detection score threshold that produced ``instances`` (recorded in the products).
-    detect_s : float
-        Seconds the detection took (recorded in the timings).
     files : FileGroup, optional
         Write the products to its temporary names, for the caller to commit together; by
         default each product is renamed into place as soon as it is written.
@@ -275,23 +282,23 @@ def finish_exposure(prepared, instances, outdir, config, threshold, layout=None,
     """
     layout = layout or load_layout()
     t2 = time.perf_counter()
-    result = _exposure_result(prepared.focal_plane, instances, config, threshold, layout)
+    result = _exposure_result(prepared.focal_plane, detections, config, layout)
     result.outputs = _write_products(outdir, result, prepared, config, layout, files)
-    t = {"assemble": prepared.assemble_s, "detect": detect_s, "write": time.perf_counter() - t2}
+    t = {"assemble": prepared.assemble_s, "detect": detections.seconds, "write": time.perf_counter() - t2}
     t["total"] = sum(t.values())
     result.timings_s = {k: round(v, 3) for k, v in t.items()}
     return result
 
 
-def _exposure_result(fp, instances, cfg, threshold, layout):
+def _exposure_result(fp, detections, cfg, layout):
     """The exposure's result: per-instance CCD coverage, the exclusion rows, the partial-CCD rows."""
+    instances = detections.instances
     index_img = restrict_to_windows(ccd_map(layout, fp.expnum)[0], fp.window_valid_px)
     area = ccd_area_px(index_img)
     dead = set(fp.ccds_dead)
     present = set(fp.ccds_present)
     coverages = [[c for c in coverage(i.mask, index_img, area, dead) if c.ccdnum in present] for i in instances]
-    model_path = resolve_model_path(cfg)
-    model_name = Path(model_path).name
+    model_path, model_name = detections.model_path, detections.model_name
     meta = {"expnum": fp.expnum, "band": fp.band, "date_obs": fp.date_obs, "nite": fp.nite, "dead": dead}
     rows = exclusion_rows(meta, instances, coverages, layout, present, model_name, cfg.area_threshold, index_img,
                           fp.ccd_windows, cfg.min_present_fraction)
@@ -302,7 +309,7 @@ def _exposure_result(fp, instances, cfg, threshold, layout):
         source=fp.source, image=fp.image, instances=instances, coverages=coverages, exclusions=rows,
         dead_ccds=sorted(dead), ccds_present=sorted(present), warnings=[w.message for w in fp.warnings],
         warning_codes=sorted({w.exit_code for w in fp.warnings}),
-        model_name=model_name, model_path=model_path, threshold=threshold,
+        model_name=model_name, model_path=model_path, threshold=detections.threshold,
         area_threshold=cfg.area_threshold, min_present_fraction=cfg.min_present_fraction, partial_ccds=partial,
         n_artifacts=len(set(artifact_groups(instances))))
 
@@ -356,5 +363,5 @@ def process_exposure(source, outdir, config=None, layout=None, progress=None):
     layout = layout or load_layout()
     prepared = prepare_exposure(source, cfg, layout, progress)
     model = load_run_model(cfg)
-    (instances,), detect_s = detect_prepared([prepared], model)
-    return finish_exposure(prepared, instances, outdir, cfg, model.config.score_threshold, layout, detect_s)
+    (detections,) = detect_prepared([prepared], model)
+    return finish_exposure(prepared, detections, outdir, cfg, layout)

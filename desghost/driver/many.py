@@ -35,6 +35,7 @@ from contextlib import contextmanager
 
 from desghost.atomic import FileGroup
 from desghost.catalog.store import Catalog, CatalogError
+from desghost.detection.instance import Detections
 from desghost.detection.model import resolve_device
 from desghost.driver.claims import ExposureClaims
 from desghost.driver.executors import InProcessExecutor, WorkerPool
@@ -92,7 +93,7 @@ def _prepare_step(path, cfg, catalog_path, on_ccd=None):
         return path, None, _failed(path, exc, catalog_path)
 
 
-def _finish_step(path, prepared, instances, outdir, cfg, threshold, detect_s, catalog_path):
+def _finish_step(path, prepared, detections, outdir, cfg, catalog_path):
     """Write the products under temporary names, record the exposure, then rename the products into place.
 
     Products become visible only once their catalog rows are committed; when they cannot be
@@ -102,7 +103,7 @@ def _finish_step(path, prepared, instances, outdir, cfg, threshold, detect_s, ca
     """
     try:
         with FileGroup() as files:
-            result = finish_exposure(prepared, instances, outdir, cfg, threshold, detect_s=detect_s, files=files)
+            result = finish_exposure(prepared, detections, outdir, cfg, files=files)
             result.source = path
             result.identity = input_identity(path)
             if catalog_path is None:
@@ -313,17 +314,16 @@ class _ExposureFlow:
         chunk = [self.ready.popleft() for _ in range(min(self.batch, len(self.ready)))]
         try:
             if self.inference:
-                found, per_image_s = detect_prepared([p for _, p in chunk], self.model, self.batch)
+                found = detect_prepared([p for _, p in chunk], self.model, self.batch)
             else:
-                found, per_image_s = [[] for _ in chunk], 0.0
+                found = [Detections([], self.model.path, self.threshold, self.model.config.tta_views) for _ in chunk]
         except Exception as exc:  # noqa: BLE001 - e.g. GPU out of memory: these fail, not the run
             for path, _ in chunk:
                 self.done(_failed(path, RuntimeError(f"detector failed: {type(exc).__name__}: {exc}"),
                                   self.catalog_path))
             return
-        for (path, prepared), instances in zip(chunk, found):
-            args = (path, prepared, instances, self.outdir, self.config, self.threshold, per_image_s,
-                    self.catalog_path)
+        for (path, prepared), detections in zip(chunk, found):
+            args = (path, prepared, detections, self.outdir, self.config, self.catalog_path)
             queued = self.submit(self.finishing, path, _finish_step, *args)
             if not queued:  # the pool broke before this exposure reached it: try its replacement
                 queued = self.submit(self.finishing, path, _finish_step, *args)

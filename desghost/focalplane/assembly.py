@@ -1,6 +1,7 @@
 """Assemble an exposure into the 400x400 focal-plane image the detector reads."""
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from desghost.hardware import available_cores
 from desghost.layout import load_layout
 from desghost.reading.exposure import open_exposure
 
-__all__ = ["assemble_binned", "assemble_exposure", "bin_frame", "binned_frame", "binned_frames",
+__all__ = ["assemble_binned", "assemble_exposure", "bin_frame", "BinnedCCD", "binned_frame", "binned_frames",
            "default_decode_threads", "DEFAULT_ROW_STEP", "FocalPlaneImage"]
 
 #: Default rows read per CCD: every row.  Reading every k-th row is k times faster to
@@ -107,16 +108,37 @@ def bin_frame(frame, layout, default):
     return binned.rows, binned.cols, mean
 
 
+class BinnedCCD(NamedTuple):
+    """One CCD binned into its box of the focal-plane image.
+
+    Attributes
+    ----------
+    ccdnum : int
+    rows, cols : slice
+        The box in image pixels.
+    values : ndarray of float, shape (rows, cols)
+        Sky-subtracted mean per bin, NaN where a bin holds too few valid pixels.
+    warnings : list of InputWarning
+        The reader's warnings about this CCD.
+    """
+
+    ccdnum: int
+    rows: slice
+    cols: slice
+    values: np.ndarray
+    warnings: list
+
+
 def binned_frame(frame, layout, default):
-    """``(ccdnum, rows, cols, sky-subtracted means, warnings)`` of one frame binned into its box."""
+    """One frame binned into its box, sky subtracted: a :class:`BinnedCCD`."""
     rows, cols, mean = bin_frame(frame, layout, default)
     if np.isfinite(mean).any():
         mean = mean - float(np.nanmedian(mean))
-    return frame.ccdnum, rows, cols, mean, frame.warnings
+    return BinnedCCD(frame.ccdnum, rows, cols, mean, frame.warnings)
 
 
 def binned_frames(frames, layout):
-    """Bin each frame into its box: yields :func:`binned_frame` tuples."""
+    """Bin each frame into its box: yields :class:`BinnedCCD` records."""
     default = default_orientation(layout)
     for frame in frames:
         yield binned_frame(frame, layout, default)
@@ -131,8 +153,8 @@ def assemble_binned(binned, layout, windowed=()):
 
     Parameters
     ----------
-    binned : iterable
-        ``(ccdnum, rows, cols, values, warnings)`` as :func:`binned_frames` yields them.
+    binned : iterable of BinnedCCD
+        As :func:`binned_frames` yields them.
     layout : CameraLayout
     windowed : collection of int
         CCDs the input holds only a cut-out of.
@@ -150,13 +172,13 @@ def assemble_binned(binned, layout, windowed=()):
     """
     placed = []
     present, warnings, window_px = [], [], {}
-    for ccdnum, rows, cols, values, frame_warnings in binned:
-        warnings.extend(frame_warnings)
-        if ccdnum in windowed:
-            window_px[ccdnum] = (np.argwhere(np.isfinite(values)) + (rows.start, cols.start)).astype(np.int16)
-        if np.isfinite(values).any():
-            present.append(ccdnum)
-            placed.append((rows, cols, values))
+    for ccd in binned:
+        warnings.extend(ccd.warnings)
+        if ccd.ccdnum in windowed:
+            window_px[ccd.ccdnum] = (np.argwhere(np.isfinite(ccd.values)) + (ccd.rows.start, ccd.cols.start)).astype(np.int16)
+        if np.isfinite(ccd.values).any():
+            present.append(ccd.ccdnum)
+            placed.append((ccd.rows, ccd.cols, ccd.values))
     noise = binned_noise([p[2] for p in placed])
     image = np.full(layout.image_shape_px, layout.fill_value, dtype=np.uint8)
     st = layout.config["stretch"]
