@@ -13,6 +13,7 @@ from desghost.focalplane.stretch import binned_noise, stretch_to_uint8
 from desghost.hardware import available_cores
 from desghost.layout import load_layout
 from desghost.reading.exposure import open_exposure
+from desghost.reading.records import ExposureMeta
 
 __all__ = ["assemble_binned", "assemble_exposure", "bin_frame", "BinnedCCD", "binned_frame", "binned_frames",
            "default_decode_threads", "DEFAULT_ROW_STEP", "FocalPlaneImage"]
@@ -30,13 +31,9 @@ class FocalPlaneImage:
     Attributes
     ----------
     image : ndarray of uint8, shape (400, 400)
-    expnum, band, date_obs, mjd_obs : exposure metadata
-    nite : str
-        The observing night, ``YYYYMMDD`` (:func:`desghost.reading.headers.observing_night`).
-    flavor : str
-        ``raw``, ``ooi`` or ``des``.
-    source : str
-        The input path (file or directory).
+    meta : ExposureMeta
+        What the reader found in the headers; ``expnum``, ``band``, ``date_obs``, ``nite``,
+        ``mjd_obs``, ``flavor`` and ``source`` read from it.
     ccds_present : list of int
         CCDs that contributed pixels.
     ccds_missing : list of int
@@ -60,12 +57,7 @@ class FocalPlaneImage:
     """
 
     image: np.ndarray
-    expnum: int
-    band: str
-    date_obs: str
-    mjd_obs: float | None
-    flavor: str
-    source: str
+    meta: ExposureMeta
     ccds_present: list
     ccds_missing: list
     ccds_dead: list
@@ -76,7 +68,14 @@ class FocalPlaneImage:
     row_step: int = 1
     noise_per_bin: float = float("nan")
     seconds: float = 0.0
-    nite: str = ""
+
+    expnum = property(lambda self: self.meta.expnum, doc="EXPNUM")
+    band = property(lambda self: self.meta.band, doc="The filter band")
+    date_obs = property(lambda self: self.meta.date_obs, doc="DATE-OBS")
+    nite = property(lambda self: self.meta.nite, doc="The observing night, YYYYMMDD")
+    mjd_obs = property(lambda self: self.meta.mjd_obs, doc="MJD-OBS")
+    flavor = property(lambda self: self.meta.flavor, doc="raw, ooi or des")
+    source = property(lambda self: self.meta.source, doc="The input path (file or directory)")
 
     def metadata(self):
         """JSON-ready metadata (everything but the pixels)."""
@@ -273,9 +272,7 @@ def assemble_exposure(source, layout=None, row_step=DEFAULT_ROW_STEP, progress=N
             "missing_ccds", f"{exposure.source}: {len(missing)} CCDs missing, left blank: "
             + ",".join(str(c) for c in missing)))
     return FocalPlaneImage(
-        image=image, expnum=exposure.expnum, band=exposure.band, date_obs=exposure.date_obs, nite=exposure.nite,
-        mjd_obs=exposure.mjd_obs, flavor=exposure.flavor, source=str(exposure.source),
-        ccds_present=sorted(present), ccds_missing=missing, ccds_dead=dead,
+        image=image, meta=exposure.meta, ccds_present=sorted(present), ccds_missing=missing, ccds_dead=dead,
         ccds_masked=sorted(w.ccdnum for w in warnings if w.kind == "masked_ccds"), ccd_windows=windows,
         window_valid_px=window_px, warnings=warnings,
         row_step=row_step, noise_per_bin=float(noise), seconds=time.perf_counter() - t0)

@@ -44,7 +44,7 @@ from desghost.reading.headers import (
     identify_ccd,
     observing_night,
 )
-from desghost.reading.records import CCDEntry, CCDFrame
+from desghost.reading.records import CCDEntry, CCDFrame, ExposureMeta
 from desghost.reading.rice import rice_layout
 from desghost.reading.window import ccd_window, place_window
 
@@ -123,6 +123,8 @@ class Exposure:
         # cut-outs, from the headers alone (see desghost.reading.window): a window its WCS cannot
         # place is refused here, before any pixel is read (exit code 8)
         self._windows = {e.ccdnum: w for e in self.entries if (w := self._find_window(e)) is not None}
+        self.meta = ExposureMeta(self.expnum, self.band, self.date_obs, self.nite, self.mjd_obs, self.exptime,
+                                 self.flavor, str(self.source))
         self.dq_masks = self.reader.dq_masks(files)
 
     # -- scanning headers -------------------------------------------------------------------

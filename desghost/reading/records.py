@@ -3,7 +3,38 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["CCDEntry", "CCDFrame", "DataExtent", "FlavorReader"]
+__all__ = ["CCDEntry", "CCDFrame", "DataExtent", "ExposureMeta", "FlavorReader"]
+
+
+@dataclass(frozen=True)
+class ExposureMeta:
+    """What the headers say of an exposure: made once by the reader and carried through the chain.
+
+    Attributes
+    ----------
+    expnum : int
+    band : str
+    date_obs : str
+        DATE-OBS as written.
+    nite : str
+        The observing night, ``YYYYMMDD`` (:func:`desghost.reading.headers.observing_night`).
+    mjd_obs : float or None
+    exptime : float or None
+        Seconds.
+    flavor : str
+        ``raw``, ``ooi`` or ``des``.
+    source : str
+        The input path (file or directory).
+    """
+
+    expnum: int
+    band: str
+    date_obs: str
+    nite: str
+    mjd_obs: float | None
+    exptime: float | None
+    flavor: str
+    source: str
 
 
 @dataclass(frozen=True)
