@@ -106,14 +106,15 @@ def exposure_result(expnum, ccds=(5, 6), band="r", date="2017-03-04T01:02:03", c
     """A hand-made ExposureResult: one instance of class ``cls`` flagging ``ccds`` (the catalog tests' input)."""
     from desghost.detection.instance import Instance
     from desghost.driver.exposure import ExposureResult
+    from desghost.products.exclusion_rule import CCDExclusion
     from desghost.projection import CCDCoverage
 
     m = np.zeros((400, 400), dtype=bool)
     m[10:20, 10:20] = True
     insts = [Instance({"Bright": 1, "Faint": 2, "Rays": 3}[cls], cls, 0.9, (10.0, 10.0, 20.0, 20.0), m)]
     covs = [[CCDCoverage(c, 0.1, 10) for c in ccds]]
-    rows = [{"expnum": expnum, "ccdnum": c, "detpos": f"X{c}", "reason": f"desghost {cls}", "analyst": "desghost t",
-             "class": cls, "score": 0.9, "area_frac": 0.1, "model": "m", "band": band, "date_obs": date} for c in ccds]
+    rows = [CCDExclusion(expnum, c, f"X{c}", f"desghost {cls}", "desghost t", cls, 0.9, 0.1, "m", band, date)
+            for c in ccds]
     return ExposureResult(expnum, band, date, 57000.0, "raw", f"/data/DECam_{expnum:08d}.fits.fz",
                           np.zeros((400, 400), np.uint8), insts, covs, rows, [61], list(range(1, 61)), [], "m",
                           "m", 0.8, 0.0, {"total": 1.0})

@@ -62,7 +62,7 @@ def test_dead_ccds_are_never_reported(result):
     index, _ = ccd_map(load_layout(), 700001)
     covs = coverage(square(360, 395, 150, 250), index, dead={61})
     assert 61 not in {c.ccdnum for c in covs} and {60, 62} & {c.ccdnum for c in covs}
-    assert 61 not in {r["ccdnum"] for r in result.exclusions}
+    assert 61 not in {r.ccdnum for r in result.exclusions}
 
 
 def test_area_threshold_drops_lightly_touched_ccds(result):
@@ -71,8 +71,8 @@ def test_area_threshold_drops_lightly_touched_ccds(result):
     present = set(range(1, 63)) - {61}
     any_px = exclusion_rows(meta, result.instances, result.coverages, layout, present, "m", 0.0)
     ten = exclusion_rows(meta, result.instances, result.coverages, layout, present, "m", 0.10)
-    assert {r["ccdnum"] for r in ten} < {r["ccdnum"] for r in any_px}
-    assert all(r["area_frac"] >= 0.10 for r in ten)
+    assert {r.ccdnum for r in ten} < {r.ccdnum for r in any_px}
+    assert all(r.area_frac >= 0.10 for r in ten)
 
 
 def test_exclusion_fits_has_the_survey_columns_first(result, tmp_path):
@@ -93,9 +93,9 @@ def test_raytrace_list_reads_with_genfromtxt(result, tmp_path):
     arr = np.genfromtxt(path, names=True, dtype=int)
     assert arr.dtype.names == ("date", "expnum", "ccd", "id", "ccdnum")
     assert set(arr["expnum"]) == {700001}
-    assert sorted(arr["ccdnum"].tolist()) == sorted(r["ccdnum"] for r in result.exclusions)
+    assert sorted(arr["ccdnum"].tolist()) == sorted(r.ccdnum for r in result.exclusions)
     assert set(arr["date"]) == {20171201}
-    assert [r[2] for r in read_list(path)] == sorted(r["ccdnum"] for r in result.exclusions)
+    assert [r[2] for r in read_list(path)] == sorted(r.ccdnum for r in result.exclusions)
 
 
 def test_mask_bits_do_not_collide_with_des_bits():

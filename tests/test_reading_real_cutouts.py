@@ -149,9 +149,9 @@ def test_area_frac_exclusion_mask_and_healpix_agree_on_a_window(tmp_path):
         result = finish_exposure(prepared, Detections([ghost], default_model_path(), 0.4), out,
                                  RunConfig(min_present_fraction=min_fraction), layout)
         (row,) = result.partial_ccds
-        assert row["area_frac"] == pytest.approx(expected) and row["excluded"] is excluded
-        assert ("not excluded: only 1.3% of the CCD read" in row["note"]) is not excluded
-        assert [(r["ccdnum"], pytest.approx(r["area_frac"])) for r in result.exclusions] == (
+        assert row.area_frac == pytest.approx(expected) and row.excluded is excluded
+        assert ("not excluded: only 1.3% of the CCD read" in row.note) is not excluded
+        assert [(r.ccdnum, pytest.approx(r.area_frac)) for r in result.exclusions] == (
             [(ccdnum, expected)] if excluded else [])
         with fitsio.FITS(result.outputs["exclusion_fits"]) as f:
             table = f["PARTIAL"].read()

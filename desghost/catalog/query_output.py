@@ -5,6 +5,7 @@ from astropy.table import MaskedColumn, Table
 
 from desghost import __version__
 from desghost.products.exclusion import raytrace_lines, write_exclusion_fits
+from desghost.products.exclusion_rule import CCDExclusion
 
 __all__ = ["as_csv", "as_raytrace", "as_table", "COMPACT_COLUMNS", "exclusion_rows", "FORMATS", "rows_to_table",
            "select_columns", "write_fits"]
@@ -72,12 +73,8 @@ def as_csv(rows):
 
 
 def exclusion_rows(rows):
-    """Excluded-CCD catalog rows with every exclusion-table column filled (NULLs as empty values)."""
-    return [{**r, "class": r["class"] or "", "score": r["score"] or 0.0, "area_frac": r["area_frac"] or 0.0,
-             "model": r["model"] or "", "band": r["band"] or "", "date_obs": str(r["date_obs"] or ""),
-             "nite": str(r.get("nite") or ""),
-             "reason": r["reason"] or "", "analyst": r["analyst"] or "", "detpos": r["detpos"] or "nan"}
-            for r in rows]
+    """Excluded-CCD catalog rows as CCDExclusion records (NULLs as empty values)."""
+    return [CCDExclusion.from_row({"nite": None, **r}) for r in rows]
 
 
 def as_raytrace(rows):

@@ -254,9 +254,8 @@ class Catalog:
             self.conn.executemany(
                 "INSERT INTO excluded_ccds (source, category, expnum, ccdnum, detpos, reason, analyst, class,"
                 " score, area_frac, model, band, date_obs, nite) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(source, "ghost-scatter", r["expnum"], r["ccdnum"], r["detpos"], r["reason"], r["analyst"],
-                  r["class"], r["score"], r["area_frac"], r["model"], r["band"], r["date_obs"],
-                  r.get("nite") or None) for r in result.exclusions])
+                [(source, "ghost-scatter", r.expnum, r.ccdnum, r.detpos, r.reason, r.analyst, r.artifact_class,
+                  r.score, r.area_frac, r.model, r.band, r.date_obs, r.nite or None) for r in result.exclusions])
             self.conn.execute("DELETE FROM failures WHERE source=? AND input=?", (source, result.source))
 
     def record_moved(self, expnum, new_input, source="desghost"):

@@ -150,9 +150,10 @@ def cmd_run(args):
             print(json_line({"expnum": result.expnum, "input": outcome.path, "outputs": result.outputs,
                               "timings_s": result.timings_s, "n_instances": len(result.instances),
                               "n_artifacts": result.n_artifacts,
-                              "excluded_ccds": [r["ccdnum"] for r in result.exclusions],
-                              "partial_ccds": [{k: r[k] for k in ("ccdnum", "present_frac", "area_frac", "excluded",
-                                                                  "note")} for r in result.partial_ccds]}),
+                              "excluded_ccds": [r.ccdnum for r in result.exclusions],
+                              "partial_ccds": [{k: r.as_dict()[k] for k in ("ccdnum", "present_frac", "area_frac",
+                                                                           "excluded", "note")}
+                                               for r in result.partial_ccds]}),
                   flush=True)
 
     catalog = str(catalog_path(args.catalog, args.outdir))

@@ -120,7 +120,7 @@ class ExposureResult:
     image: np.ndarray
     instances: list
     coverages: list
-    exclusions: list
+    exclusions: list                  # CCDExclusion records, in CCDNUM order
     dead_ccds: list
     ccds_present: list
     warnings: list
@@ -135,7 +135,7 @@ class ExposureResult:
     identity: str | None = None   # the input's content identity (desghost.reading.identity.input_identity)
     n_artifacts: int = 0   # instances grouped into artifacts (desghost.detection.detect.artifact_groups)
     min_present_fraction: float = DEFAULT_MIN_PRESENT_FRACTION
-    partial_ccds: list = field(default_factory=list)    # rows of partial_ccd_rows, one per cut-out CCD
+    partial_ccds: list = field(default_factory=list)    # PartialCCD records, one per cut-out CCD
 
 
 def product_names(expnum):
@@ -303,7 +303,7 @@ def _exposure_result(fp, detections, cfg, layout):
     rows = exclusion_rows(meta, instances, coverages, layout, present, model_name, cfg.area_threshold, index_img,
                           fp.ccd_windows, cfg.min_present_fraction)
     partial = partial_ccd_rows(fp.expnum, instances, index_img, layout, fp.ccd_windows,
-                               {r["ccdnum"] for r in rows}, cfg.min_present_fraction)
+                               {r.ccdnum for r in rows}, cfg.min_present_fraction)
     return ExposureResult(
         expnum=fp.expnum, band=fp.band, date_obs=fp.date_obs, nite=fp.nite, mjd_obs=fp.mjd_obs, flavor=fp.flavor,
         source=fp.source, image=fp.image, instances=instances, coverages=coverages, exclusions=rows,

@@ -24,21 +24,21 @@ PARTIAL_DTYPE = np.dtype([("EXPNUM", ">i4"), ("CCDNUM", ">i2"), ("DETPOS", "S3")
 
 
 def exclusion_array(rows):
-    """A structured array of exclusion rows (dicts with the lower-case column names)."""
+    """A structured array (:data:`EXCLUSION_DTYPE`) of CCDExclusion records."""
     arr = np.zeros(len(rows), dtype=EXCLUSION_DTYPE)
     for i, r in enumerate(rows):
-        arr[i] = (r["expnum"], r["ccdnum"], r["reason"][:30].encode(), r["analyst"][:30].encode(),
-                  r["class"].encode(), r["score"], r["area_frac"], r["model"][:40].encode(),
-                  r["band"][:4].encode(), r["date_obs"][:26].encode(), str(r.get("nite") or "")[:8].encode())
+        arr[i] = (r.expnum, r.ccdnum, r.reason[:30].encode(), r.analyst[:30].encode(),
+                  r.artifact_class.encode(), r.score, r.area_frac, r.model[:40].encode(),
+                  r.band[:4].encode(), r.date_obs[:26].encode(), str(r.nite or "")[:8].encode())
     return arr
 
 
 def partial_array(rows):
-    """A structured array of partial-CCD rows (:func:`desghost.products.exclusion_rule.partial_ccd_rows`)."""
+    """A structured array (:data:`PARTIAL_DTYPE`) of PartialCCD records."""
     arr = np.zeros(len(rows), dtype=PARTIAL_DTYPE)
     for i, r in enumerate(rows):
-        arr[i] = (r["expnum"], r["ccdnum"], r["detpos"].encode(), r["present_frac"], r["window_px"],
-                  r["area_frac"], r["excluded"], r["note"][:80].encode())
+        arr[i] = (r.expnum, r.ccdnum, r.detpos.encode(), r.present_frac, r.window_px, r.area_frac, r.excluded,
+                  r.note[:80].encode())
     return arr
 
 
@@ -48,11 +48,11 @@ def write_exclusion_fits(path, rows, provenance_cards, partial_rows=()):
     Parameters
     ----------
     path : str or Path
-    rows : list of dict
+    rows : list of CCDExclusion
         The excluded CCDs (:func:`desghost.products.exclusion_rule.exclusion_rows`).
     provenance_cards : list of dict
         fitsio header records for both HDUs.
-    partial_rows : list of dict, optional
+    partial_rows : list of PartialCCD, optional
         The cut-out CCDs; when any, a second table (EXTNAME PARTIAL, :data:`PARTIAL_DTYPE`)
         says how much of each was read and why it is or is not excluded.
     """
@@ -82,9 +82,9 @@ def raytrace_lines(rows):
     of ``date_obs``), ``ccd`` (the ray-tracer's index) is ``nan``, ``id`` the DETPOS.
     """
     lines = [RAYTRACE_HEADER]
-    for r in sorted(rows, key=lambda r: (r["expnum"], r["ccdnum"])):
-        date = date_yyyymmdd(r.get("nite") or r["date_obs"])
-        lines.append(f"{date:<8} {r['expnum']:>7} {'nan':>3} {r['detpos']:>3} {r['ccdnum']:>3}")
+    for r in sorted(rows, key=lambda r: (r.expnum, r.ccdnum)):
+        date = date_yyyymmdd(r.nite or r.date_obs)
+        lines.append(f"{date:<8} {r.expnum:>7} {'nan':>3} {r.detpos:>3} {r.ccdnum:>3}")
     return lines
 
 

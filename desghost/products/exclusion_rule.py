@@ -5,6 +5,8 @@ area that was read of it (any pixel when 0).  A CCD the input holds only a cut-o
 judged on its window; one with less than ``min_present_fraction`` of its area read is never
 excluded, and its row of the partial-CCD table says why.
 """
+from dataclasses import asdict, dataclass
+
 import numpy as np
 
 from desghost import __version__
@@ -12,10 +14,93 @@ from desghost.classes import CLASS_ORDER
 from desghost.focalplane.ccd_map import ccd_map
 from desghost.mask_geometry import covered_fractions as mask_covered_fractions
 
-__all__ = ["covered_fractions", "DEFAULT_MIN_PRESENT_FRACTION", "exclusion_rows", "partial_ccd_rows"]
+__all__ = ["CCDExclusion", "covered_fractions", "DEFAULT_MIN_PRESENT_FRACTION", "exclusion_rows", "PartialCCD",
+           "partial_ccd_rows"]
 
 #: Default least fraction of a CCD that must have been read for it to be excluded.
 DEFAULT_MIN_PRESENT_FRACTION = 0.5
+
+
+@dataclass(frozen=True)
+class CCDExclusion:
+    """One excluded CCD: the row the exclusion table, the text list, the catalog and the report share.
+
+    The first four fields are the DES exclusion lists' columns (EXPNUM >i4, CCDNUM >i2, REASON
+    S30, ANALYST S30); the rest are desghost's.
+
+    Attributes
+    ----------
+    expnum, ccdnum : int
+    detpos : str
+        As the camera layout spells it (``nan`` when unknown).
+    reason, analyst : str
+    artifact_class : str
+        The class of the highest-scoring instance on the CCD (Bright, Faint, Rays).
+    score : float
+        That instance's score.
+    area_frac : float
+        Covered fraction of the (read part of the) CCD, 0..1.
+    model, band, date_obs, nite : str
+        The model file's name, the filter band, DATE-OBS and the observing night (``YYYYMMDD``).
+    """
+
+    expnum: int
+    ccdnum: int
+    detpos: str
+    reason: str
+    analyst: str
+    artifact_class: str
+    score: float
+    area_frac: float
+    model: str
+    band: str
+    date_obs: str
+    nite: str = ""
+
+    @classmethod
+    def from_row(cls, row):
+        """From a mapping with the catalog's column names (``class`` for the class; NULLs as empty values)."""
+        return cls(int(row["expnum"]), int(row["ccdnum"]), row["detpos"] or "nan", row["reason"] or "",
+                   row["analyst"] or "", row["class"] or "", float(row["score"] or 0.0), float(row["area_frac"] or 0.0),
+                   row["model"] or "", row["band"] or "", str(row["date_obs"] or ""), str(row["nite"] or ""))
+
+    def as_dict(self):
+        """The catalog's column names and values (``class`` for the class)."""
+        d = asdict(self)
+        d["class"] = d.pop("artifact_class")
+        return d
+
+
+@dataclass(frozen=True)
+class PartialCCD:
+    """A CCD the input holds only a cut-out of: how much was read and why it is (not) excluded.
+
+    Attributes
+    ----------
+    expnum, ccdnum : int
+    detpos : str
+    present_frac : float
+        Fraction of the CCD the cut-out holds.
+    window_px : tuple of int
+        ``(x0, y0, nx, ny)`` on the CCD.
+    area_frac : float
+        Covered fraction of the window.
+    excluded : bool
+    note : str
+        Why, in words.
+    """
+
+    expnum: int
+    ccdnum: int
+    detpos: str
+    present_frac: float
+    window_px: tuple
+    area_frac: float
+    excluded: bool
+    note: str
+
+    def as_dict(self):
+        return asdict(self)
 
 
 def covered_fractions(instances, ccd_index, dead=()):
@@ -56,8 +141,8 @@ def exclusion_rows(result_like, instances, coverages, layout, present, model_nam
 
     Returns
     -------
-    list of dict
-        Lower-case keys of :data:`desghost.products.exclusion.EXCLUSION_DTYPE`, plus ``detpos``.
+    list of CCDExclusion
+        In CCDNUM order.
     """
     index_img = ccd_map(layout, result_like["expnum"])[0] if ccd_index is None else ccd_index
     windows = windows or {}
@@ -71,11 +156,9 @@ def exclusion_rows(result_like, instances, coverages, layout, present, model_nam
                 if any(c.ccdnum == ccdnum for c in cov)]
         best_score, best_class = max(hits)
         classes = "+".join(c for c in CLASS_ORDER if any(h[1] == c for h in hits))
-        rows.append({"expnum": result_like["expnum"], "ccdnum": ccdnum, "detpos": layout.ccds[ccdnum].detpos,
-                     "reason": f"desghost {classes}", "analyst": f"desghost {__version__}",
-                     "class": best_class, "score": float(best_score), "area_frac": float(frac),
-                     "model": model_name, "band": result_like["band"], "date_obs": result_like["date_obs"],
-                     "nite": result_like.get("nite", "")})
+        rows.append(CCDExclusion(result_like["expnum"], ccdnum, layout.ccds[ccdnum].detpos, f"desghost {classes}",
+                                 f"desghost {__version__}", best_class, float(best_score), float(frac), model_name,
+                                 result_like["band"], result_like["date_obs"], result_like.get("nite", "") or ""))
     return rows
 
 
@@ -97,9 +180,7 @@ def partial_ccd_rows(expnum, instances, ccd_index, layout, windows, excluded, mi
 
     Returns
     -------
-    list of dict
-        ``expnum, ccdnum, detpos, present_frac, window_px (x0, y0, nx, ny on the CCD),
-        area_frac (covered fraction of the window), excluded (bool), note``.
+    list of PartialCCD
     """
     if not windows:
         return []
@@ -117,7 +198,6 @@ def partial_ccd_rows(expnum, instances, ccd_index, layout, windows, excluded, mi
                     f"(less than {100 * min_present_fraction:.3g}%)")
         else:
             note = "no artifact in the part read" if frac == 0 else "not excluded: below the area threshold"
-        out.append({"expnum": expnum, "ccdnum": ccdnum, "detpos": layout.ccds[ccdnum].detpos,
-                    "present_frac": w.present_fraction, "window_px": (w.col0_px, w.row0_px, w.nx_px, w.ny_px),
-                    "area_frac": frac, "excluded": ccdnum in excluded, "note": note})
+        out.append(PartialCCD(expnum, ccdnum, layout.ccds[ccdnum].detpos, w.present_fraction,
+                              (w.col0_px, w.row0_px, w.nx_px, w.ny_px), frac, ccdnum in excluded, note))
     return out

@@ -108,7 +108,7 @@ def dead_labels(dead, draw=None):
 
 
 def _ccd_label_specs(result, layout, draw, font):
-    excluded = {r["ccdnum"] for r in result.exclusions}
+    excluded = {r.ccdnum for r in result.exclusions}
     width_px = result.image.shape[1] * SCALE
     specs = []
     for ccdnum in sorted(layout.ccds, key=lambda c: (c not in excluded, c)):
@@ -171,7 +171,7 @@ def _hatch_dead(canvas, dead):
 
 
 def _draw_outlines(draw, result, layout):
-    excluded = {r["ccdnum"] for r in result.exclusions}
+    excluded = {r.ccdnum for r in result.exclusions}
     for ccdnum in sorted(layout.ccds, key=lambda c: c in excluded):  # excluded outlines drawn last, on top
         x0, y0, x1, y1 = (v * SCALE for v in layout.ccds[ccdnum].box_px)
         color, width = (EXCLUDED_COLOR, 3) if ccdnum in excluded else (GRID_COLOR, 1)
@@ -270,7 +270,7 @@ def render_overlay(result, layout):
     _panel(draw, result, plain_x0 + img.width + 8, font)
     title = (f"EXPNUM {result.expnum}  {result.band}  {result.date_obs[:19]}  model {result.model_name}  "
              f"thr {result.threshold:.2f}  {_artifact_count(result)}, "
-             f"{len({r['ccdnum'] for r in result.exclusions})} CCDs excluded")
+             f"{len({r.ccdnum for r in result.exclusions})} CCDs excluded")
     draw.text((4, 4), title, fill=(255, 255, 255), font=font)
     draw.text((plain_x0 + 4, 4), "the same image without outlines", fill=CCD_TEXT_COLOR, font=font)
     return canvas

@@ -28,6 +28,7 @@ from desghost.driver.preflight import check_catalog, check_output_dir
 from desghost.driver.scheduling import default_workers
 from desghost.errors import OutputError, exit_code_of_run, failure_reason
 from desghost.products.exclusion import raytrace_lines
+from desghost.products.exclusion_rule import CCDExclusion
 from desghost.reading.discovery import discover_inputs, expnum_of_input
 from desghost.reading.identity import input_identity
 from desghost.report.html import write_report
@@ -127,8 +128,8 @@ def write_night_lists(catalog, outdir, inputs):
         tuple(inputs))]
     written = []
     for nite in sorted(nites):
-        rows = catalog.query("SELECT expnum, ccdnum, detpos, date_obs, nite FROM excluded_ccds"
-                             " WHERE source='desghost' AND nite=?", (nite,))
+        rows = [CCDExclusion.from_row(r) for r in catalog.query(
+            "SELECT * FROM excluded_ccds WHERE source='desghost' AND nite=?", (nite,))]
         path = Path(outdir) / f"ghost-scatter-{nite}.txt"
         with atomic_path(path) as tmp:
             tmp.write_text("\n".join(raytrace_lines(rows)) + "\n")

@@ -44,7 +44,7 @@ def merge_results(results, catalog_path, exclusion_path):
                 rows.extend(r["result"].exclusions)
             else:
                 cat.record_failure(r["input"], r["reason"], r["exit_code"])
-    rows.sort(key=lambda x: (x["expnum"], x["ccdnum"]))
+    rows.sort(key=lambda x: (x.expnum, x.ccdnum))
     cards = [{"name": "DGVERS", "value": f"desghost {__version__}"},
              {"name": "NEXPOSUR", "value": len(results)},
              {"name": "NFAILED", "value": sum(not r["ok"] for r in results)}]
