@@ -7,4 +7,6 @@ The public API is a few nouns:
 - :func:`desghost.focalplane.assembly.assemble_exposure` -- an exposure as the 400x400 focal-plane image.
 - :func:`desghost.simulate.exposure.write_simulated_exposure` -- a realistic synthetic exposure.
 """
+
+__all__ = ["__version__"]
 __version__ = "0.1.0"

@@ -3,6 +3,8 @@ import sys
 
 from desghost.cli import main
 
+__all__ = []
+
 CECI_STAGES = ("DesghostMasking", "DesghostSimulateNight")
 
 

@@ -28,6 +28,8 @@ if ! command -v fitsverify >/dev/null 2>&1; then
 fi
 python3 -m pip install -q -e '.[test]'
 python3 -m sphinx -W -q -b html docs docs/_build/html   # the documentation site, warnings as errors
+vulture desghost tools/vulture_whitelist.py --min-confidence 60   # no dead code (names only libraries use are in the whitelist)
+python3 tools/function_lengths.py --limit 75 >/dev/null   # no function over 75 lines (argparse declarations aside)
 lint-imports --no-cache   # the layer contracts in .importlinter: subpackages in flow order, no training/evaluation in the masking chain
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 python3 -m pytest -q -m "" "$@"   # every tier: fast, slow, e2e, browser, real_data, gpu (the last two skip with a reason where absent)

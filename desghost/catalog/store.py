@@ -316,7 +316,7 @@ class _Transaction:
             raise CatalogError(f"cannot write the catalog ({exc})", path=self.path) from None
         return self.conn
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(self, exc_type, exc, _traceback):
         try:
             self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
         except sqlite3.Error as error:

@@ -14,6 +14,8 @@ from desghost.cli import catalog, detection, evaluation, exposures, focalplane, 
 from desghost.cli.common import formatter
 from desghost.errors import DesghostError
 
+__all__ = ["build_parser", "main"]
+
 
 def build_parser():
     """The ``desghost`` parser with every subcommand, in the order ``desghost --help`` lists them."""
