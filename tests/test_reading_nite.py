@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from desghost.catalog.raytrace import list_category
-from desghost.catalog.store import Catalog
+from desghost.catalog.store import SCHEMA_VERSION, Catalog
 from desghost.cli import main
 from desghost.reading.headers import observing_night
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
@@ -111,7 +111,7 @@ def test_an_older_catalog_gains_the_night_column(tmp_path):
         assert catalog.query("SELECT nite FROM exposures") == [{"nite": expected}]
         rows = catalog.query("SELECT DISTINCT nite FROM excluded_ccds")
         assert rows == [{"nite": expected}] or rows == []
-        assert catalog.query("SELECT value FROM meta WHERE key='schema_version'") == [{"value": "3"}]
+        assert catalog.query("SELECT value FROM meta WHERE key='schema_version'") == [{"value": SCHEMA_VERSION}]
 
 
 @pytest.mark.parametrize("name, category", [("ghost-scatter-y04.txt", ("ghost-scatter", "y04")),

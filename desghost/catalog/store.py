@@ -5,20 +5,23 @@ Parallel writers are safe: WAL journal, and every write a ``BEGIN IMMEDIATE`` tr
 waits for the write lock (SQLite's busy timeout, ``timeout_s``).  All SQL is
 parameterised.  A file that is not a desghost catalog is refused, never overwritten.
 """
+import json
 import os
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
 from desghost import __version__
+from desghost.catalog.review import Decision, check_decision
 from desghost.errors import DesghostError
 
 __all__ = ["APPLICATION_ID", "Catalog", "CATALOG_TABLES", "CatalogError", "SCHEMA", "SCHEMA_VERSION"]
 
 #: 2: inputs are absolute paths; 3: exposures and excluded CCDs carry the observing night
 #: (``nite``, YYYYMMDD), exposures their input's content identity
-#: (:func:`desghost.reading.identity.input_identity`).  Older catalogs are migrated when opened.
-SCHEMA_VERSION = "3"
+#: (:func:`desghost.reading.identity.input_identity`); 4: the ``decisions`` table of review
+#: decisions (:mod:`desghost.catalog.review`).  Older catalogs are migrated when opened.
+SCHEMA_VERSION = "4"
 #: ``PRAGMA application_id`` of every catalog desghost writes ("DGHC"): how a file is known
 #: to be desghost's before anything in it is changed.
 APPLICATION_ID = 0x44474843
@@ -46,6 +49,12 @@ CREATE TABLE IF NOT EXISTS coverage (
 CREATE TABLE IF NOT EXISTS failures (
     source TEXT NOT NULL, input TEXT NOT NULL, expnum INTEGER, reason TEXT NOT NULL, exit_code INTEGER,
     at TEXT NOT NULL, PRIMARY KEY (source, input));
+CREATE TABLE IF NOT EXISTS decisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, expnum INTEGER NOT NULL,
+    target_kind TEXT NOT NULL CHECK (target_kind IN ('instance', 'ccd', 'exposure')), target TEXT NOT NULL,
+    decision TEXT NOT NULL CHECK (decision IN ('confirm', 'reject', 'missed')), class TEXT, polygon_px TEXT,
+    ccdnums TEXT, analyst TEXT NOT NULL CHECK (length(trim(analyst)) > 0), comment TEXT, decided_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS decisions_by_expnum ON decisions (source, expnum, target_kind, target);
 CREATE INDEX IF NOT EXISTS excluded_by_expnum ON excluded_ccds (expnum, ccdnum);
 CREATE INDEX IF NOT EXISTS instances_by_class ON instances (class, expnum);
 """
@@ -296,6 +305,51 @@ class Catalog:
                 self.conn.execute("INSERT OR REPLACE INTO coverage VALUES (?,?,?,?)",
                                   (source, label, min(exps), max(exps)))
             return n
+
+    def record_decision(self, expnum, target_kind, target, decision, analyst, artifact_class="", polygon_px=(),
+                        ccdnums=(), comment="", source="desghost"):
+        """Add one review decision (never overwriting an earlier one), in its own transaction.
+
+        Parameters
+        ----------
+        expnum : int
+        target_kind, target, decision, analyst, artifact_class, polygon_px, ccdnums, comment
+            As :class:`desghost.catalog.review.Decision`; a ``missed`` decision's target is
+            numbered here (``missed-<k>``) when given empty.
+
+        Returns
+        -------
+        Decision
+            As stored, with its row number and UTC time.
+
+        Raises
+        ------
+        ValueError
+            A decision :func:`desghost.catalog.review.check_decision` refuses (nothing is written).
+        CatalogError
+            The catalog cannot be written (exit code 13).
+        """
+        check_decision(target_kind, target, decision, analyst, artifact_class, polygon_px, ccdnums)
+        with self.transaction():
+            if decision == "missed" and not str(target).strip():
+                n = self.conn.execute("SELECT COUNT(*) FROM decisions WHERE source=? AND expnum=? AND"
+                                      " decision='missed'", (source, expnum)).fetchone()[0]
+                target = f"missed-{n}"
+            cur = self.conn.execute(
+                "INSERT INTO decisions (source, expnum, target_kind, target, decision, class, polygon_px, ccdnums,"
+                " analyst, comment, decided_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (source, int(expnum), target_kind, str(target), decision, artifact_class or None,
+                 json.dumps([list(map(float, p)) for p in polygon_px]) if polygon_px else None,
+                 ",".join(str(int(c)) for c in ccdnums) or None, str(analyst).strip(), comment or None, _now()))
+            row = self.conn.execute("SELECT * FROM decisions WHERE id=?", (cur.lastrowid,)).fetchone()
+            cols = [d[0] for d in self.conn.execute("SELECT * FROM decisions LIMIT 0").description]
+        return Decision.from_row(dict(zip(cols, row)))
+
+    def decisions(self, expnum=None, source="desghost"):
+        """Every review decision (of one exposure when ``expnum`` is given), oldest first: a list of Decision."""
+        sql = "SELECT * FROM decisions WHERE source=?" + (" AND expnum=?" if expnum is not None else "")
+        rows = self.query(sql + " ORDER BY decided_at, id", (source,) + ((int(expnum),) if expnum is not None else ()))
+        return [Decision.from_row(r) for r in rows]
 
     # -- reading ----------------------------------------------------------------------------------
     def query(self, sql, params=()):
