@@ -70,3 +70,55 @@ def test_a_catalog_of_schema_3_gains_the_decisions_table_and_keeps_its_rows(tmp_
         cat.record_decision(100, "instance", "0", "confirm", "ann")
         assert [d.analyst for d in cat.decisions(100)] == ["ann"]
         assert cat.query("SELECT COUNT(*) AS n FROM excluded_ccds")[0]["n"] == 2
+
+
+def _decision(target_kind, target, decision, analyst, at, k, **extra):
+    from desghost.catalog.review import Decision
+    return Decision(100, target_kind, str(target), decision, analyst, f"2026-12-01T0{at}:00:00+00:00",
+                    decision_id=k, **extra)
+
+
+def _model_rows(ccds=(5, 6, 7)):
+    from desghost.products.exclusion_rule import CCDExclusion
+    return [CCDExclusion(100, c, f"N{c}", "desghost Rays", "desghost 0.1.0", "Rays", 0.9, 0.1, "m1.safetensors",
+                         "r", "2017-03-04", "20170303") for c in ccds]
+
+
+#: Instance 0 covers CCDs 5 and 6, instance 1 covers 6 and 7.
+INSTANCE_CCDS = {(100, 0): {5, 6}, (100, 1): {6, 7}}
+
+
+def test_rejecting_one_of_two_overlapping_instances_keeps_the_ccds_the_other_covers():
+    from desghost.catalog.review import REVIEWED_REASON, reviewed_exclusions
+
+    unreviewed = reviewed_exclusions(_model_rows(), INSTANCE_CCDS, [], "m1")
+    assert [(r.exclusion.ccdnum, r.exclusion.analyst, r.reviewed) for r in unreviewed] == [
+        (5, "desghost-m1", False), (6, "desghost-m1", False), (7, "desghost-m1", False)]
+    decisions = [_decision("instance", 0, "reject", "ann", 1, 1), _decision("instance", 1, "confirm", "bob", 2, 2),
+                 _decision("exposure", "missed-0", "missed", "ann", 3, 3, artifact_class="Rays", ccdnums=(20,))]
+    rows = reviewed_exclusions(_model_rows(), INSTANCE_CCDS, decisions, "m1")
+    assert [(r.exclusion.ccdnum, r.exclusion.analyst) for r in rows] == [(6, "bob"), (7, "bob"), (20, "ann")]
+    assert {r.exclusion.reason for r in rows} == {REVIEWED_REASON} and rows[2].exclusion.artifact_class == "Rays"
+    assert rows[0].decision.decision == "confirm" and rows[2].decision.decision == "missed"
+
+
+def test_newest_wins_a_clean_exposure_keeps_only_what_a_person_added_and_polygons_use_the_coverage_rule():
+    from desghost.catalog.review import reviewed_exclusions
+
+    changed_mind = [_decision("instance", 0, "reject", "ann", 1, 1), _decision("instance", 0, "confirm", "cat", 2, 2)]
+    rows = reviewed_exclusions(_model_rows(), INSTANCE_CCDS, changed_mind, "m1")
+    assert [(r.exclusion.ccdnum, r.exclusion.analyst) for r in rows] == [(5, "cat"), (6, "cat"), (7, "desghost-m1")]
+    clean = [_decision("exposure", "", "reject", "ann", 1, 1),
+             _decision("exposure", "missed-0", "missed", "ann", 2, 2, artifact_class="Faint",
+                       polygon_px=((0, 0), (10, 0), (10, 10)))]
+    seen = []
+
+    def ccds_of_polygon(expnum, polygon):
+        seen.append((expnum, polygon))
+        return {33, 34}
+    rows = reviewed_exclusions(_model_rows(), INSTANCE_CCDS, clean, "m1", ccds_of_polygon)
+    assert [(r.exclusion.ccdnum, r.exclusion.analyst) for r in rows] == [(33, "ann"), (34, "ann")]
+    assert seen == [(100, ((0, 0), (10, 0), (10, 10)))]
+    ccd_reject = [_decision("ccd", 7, "reject", "ann", 1, 1), _decision("ccd", 5, "confirm", "bob", 1, 2)]
+    rows = reviewed_exclusions(_model_rows(), INSTANCE_CCDS, ccd_reject, "m1")
+    assert [(r.exclusion.ccdnum, r.exclusion.analyst) for r in rows] == [(5, "bob"), (6, "desghost-m1")]

@@ -11,11 +11,16 @@ with its class and either a polygon in focal-plane pixels or a list of CCDNUMs. 
 computation; :class:`desghost.catalog.store.Catalog` stores the decisions.
 """
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from desghost.classes import CLASS_ORDER
+from desghost.products.exclusion_rule import CCDExclusion
 
-__all__ = ["DECISIONS", "Decision", "TARGET_KINDS", "check_decision", "newest_decisions"]
+__all__ = ["DECISIONS", "Decision", "REVIEWED_REASON", "ReviewedRow", "TARGET_KINDS", "check_decision",
+           "newest_decisions", "reviewed_exclusions"]
+
+#: REASON of every row of a reviewed list: the category of DELVE's ``ghost-scatter`` lists.
+REVIEWED_REASON = "Ghost/Scatter"
 
 #: What a decision can say.
 DECISIONS = ("confirm", "reject", "missed")
@@ -125,3 +130,87 @@ def newest_decisions(decisions):
         if key not in out or (d.decided_at, d.decision_id) > (out[key].decided_at, out[key].decision_id):
             out[key] = d
     return out
+
+
+@dataclass(frozen=True)
+class ReviewedRow:
+    """One row of a reviewed exclusion list: the excluded CCD and the decision behind it.
+
+    Attributes
+    ----------
+    exclusion : CCDExclusion
+        ANALYST is the person who confirmed or added the row, else ``desghost-<model id>``.
+    decision : Decision or None
+        The decision that confirmed or added it; None for a model row nobody reviewed.
+    """
+
+    exclusion: CCDExclusion
+    decision: Decision | None = None
+
+    @property
+    def reviewed(self):
+        return self.decision is not None
+
+
+def reviewed_exclusions(model_rows, instance_ccds, decisions, model_id, ccds_of_polygon=None):
+    """The reviewed exclusion list: the model's rows as the operators' newest decisions leave them.
+
+    The rule, per exposure: an exposure rejected as a whole (marked clean) keeps none of the
+    model's rows; a CCD rejected, or covered only by rejected instances, is dropped; a ``missed``
+    decision adds its CCDs.  A kept model row is reviewed (ANALYST the person) when the CCD, an
+    instance on it that was not rejected, or the whole exposure was confirmed.
+
+    Parameters
+    ----------
+    model_rows : list of CCDExclusion
+        The model's excluded CCDs.
+    instance_ccds : dict
+        ``{(expnum, instance_id): set of CCDNUM}``: the CCDs each of the model's instances covers.
+    decisions : iterable of Decision
+        Every decision on these exposures (the newest per target counts).
+    model_id : str
+        The model's name, for the ANALYST of rows nobody reviewed (``desghost-<model id>``).
+    ccds_of_polygon : callable, optional
+        ``ccds_of_polygon(expnum, polygon_px) -> set of CCDNUM``: the coverage rule applied to a
+        missed artifact drawn as a polygon (needed only when there is one).
+
+    Returns
+    -------
+    list of ReviewedRow
+        In (EXPNUM, CCDNUM) order, one row per CCD (a CCD both kept and added appears once, as
+        the person's).
+    """
+    newest = newest_decisions(decisions)
+
+    def said(expnum, kind, target):
+        return newest.get((expnum, kind, str(target)))
+
+    rows = {}
+    for r in model_rows:
+        clean = said(r.expnum, "exposure", "")
+        if clean is not None and clean.decision == "reject":
+            continue
+        ccd = said(r.expnum, "ccd", r.ccdnum)
+        covering = [i for (e, i), ccds in instance_ccds.items() if e == r.expnum and r.ccdnum in ccds]
+        verdicts = [said(r.expnum, "instance", i) for i in covering]
+        standing = [v for v in verdicts if v is None or v.decision != "reject"]
+        if (ccd is not None and ccd.decision == "reject") or (covering and not standing):
+            continue
+        confirmed = [v for v in standing if v is not None and v.decision == "confirm"]
+        by = (ccd if ccd is not None and ccd.decision == "confirm" else
+              max(confirmed, key=lambda v: (v.decided_at, v.decision_id)) if confirmed else
+              clean if clean is not None and clean.decision == "confirm" else None)
+        analyst = by.analyst if by is not None else f"desghost-{model_id}"
+        rows[(r.expnum, r.ccdnum)] = ReviewedRow(replace(r, reason=REVIEWED_REASON, analyst=analyst), by)
+    for d in newest.values():
+        if d.decision != "missed":
+            continue
+        ccds = set(d.ccdnums) | (ccds_of_polygon(d.expnum, d.polygon_px) if d.polygon_px else set())
+        for c in sorted(ccds):
+            known = rows.get((d.expnum, c))
+            base = known.exclusion if known is not None else CCDExclusion(
+                d.expnum, c, "nan", REVIEWED_REASON, d.analyst, d.artifact_class, float("nan"), float("nan"),
+                f"desghost-{model_id}", "", "", "")
+            rows[(d.expnum, c)] = ReviewedRow(replace(base, analyst=d.analyst), d)
+    return [rows[k] for k in sorted(rows)]
+
