@@ -7,6 +7,8 @@ reports nothing when desghost has no dead code; tools/test.sh runs it.
 from desghost.evaluation.metrics import coco_ap  # noqa: F401
 from desghost.focalplane.orientation import PixelOrientation
 from desghost.layout import CameraLayout, CCDGeometry
+from desghost.catalog.review import ReviewedRow
+from desghost.catalog.store import Catalog
 from desghost.projection import CCDCoverage
 
 # pycocotools reads these attributes of its COCO and COCOeval objects
@@ -24,3 +26,7 @@ CCDCoverage.n_image_px  # noqa: B018
 _coco.forward  # noqa: B018
 _coco.parallel  # noqa: B018
 _coco.config_options  # noqa: B018
+# the review API (issue 34): used by the review page and the query command as they are built, and by tests
+Catalog.record_decision  # noqa: B018
+ReviewedRow.reviewed  # noqa: B018
+
