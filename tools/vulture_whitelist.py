@@ -4,11 +4,11 @@
 
 reports nothing when desghost has no dead code; tools/test.sh runs it.
 """
+from desghost.catalog.review import ReviewedRow
+from desghost.catalog.store import Catalog
 from desghost.evaluation.metrics import coco_ap  # noqa: F401
 from desghost.focalplane.orientation import PixelOrientation
 from desghost.layout import CameraLayout, CCDGeometry
-from desghost.catalog.review import ReviewedRow
-from desghost.catalog.store import Catalog
 from desghost.projection import CCDCoverage
 
 # pycocotools reads these attributes of its COCO and COCOeval objects
