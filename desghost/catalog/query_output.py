@@ -17,6 +17,7 @@ COMPACT_COLUMNS = {
     "instances": ("expnum", "instance_id", "class", "score", "area_px", "ccdnums", "nite"),
     "exposures": ("expnum", "status", "band", "nite", "n_artifacts", "n_instances", "n_excluded", "seconds"),
     "failures": ("expnum", "exit_code", "reason", "input"),
+    "reviewed": ("expnum", "ccdnum", "reason", "analyst", "class", "score", "decided_at", "comment"),
 }
 
 

@@ -2,10 +2,12 @@
 import os
 import sys
 
+from desghost import __version__
 from desghost.catalog.location import CATALOG_HELP, catalog_path
 from desghost.catalog.queries import build_query, compare_sources
 from desghost.catalog.query_output import FORMATS, as_csv, as_raytrace, as_table, select_columns, write_fits
 from desghost.catalog.raytrace import list_category, read_list
+from desghost.catalog.reviewed import REVIEW_FILTERS, reviewed_list, reviewed_row_dict
 from desghost.catalog.store import Catalog
 from desghost.classes import CLASS_ORDER
 from desghost.cli.common import (
@@ -17,6 +19,7 @@ from desghost.cli.common import (
 )
 from desghost.errors import UsageError
 from desghost.options import ccdnum, check_date_order, expnum_range, fraction, obs_date
+from desghost.products.exclusion import raytrace_lines, write_exclusion_fits
 
 __all__ = ["cmd_compare", "cmd_import_raytrace", "cmd_query", "register"]
 
@@ -32,7 +35,9 @@ def register(sub):
                "  desghost query --what instances --class Rays --band r --since 2017 --until 2017\n"
                "  desghost query --expnum 500000-600000 --format fits -o excl.fits\n"
                "  desghost query --source raytrace --category ghost-scatter --format raytrace\n"
-               "  desghost query --what exposures --columns expnum,nite,input  # or --columns all\n")
+               "  desghost query --what exposures --columns expnum,nite,input  # or --columns all\n"
+               "  desghost query --review reviewed --format raytrace > ghost-scatter-reviewed.txt\n"
+               "  desghost query --review unreviewed-only --expnum 700000-700100   # what is left to check\n")
     p.add_argument("--catalog", default=None, help=catalog_help)
     p.add_argument("--source", default="desghost", help="desghost, raytrace, ...")
     p.add_argument("--what", default="ccds", choices=("ccds", "instances", "exposures", "failures"),
@@ -45,6 +50,10 @@ def register(sub):
     p.add_argument("--class", dest="classes", nargs="+", choices=CLASS_ORDER, help="only these artifact classes")
     p.add_argument("--min-score", type=fraction, help="only detections scoring at least this (0 to 1)")
     p.add_argument("--category", help="exclusion category (ghost-scatter, streak, ...)")
+    p.add_argument("--review", choices=REVIEW_FILTERS,
+                   help="the reviewed list of desghost's excluded CCDs (operators' decisions applied; ANALYST per "
+                        "row: the person, or desghost-<model> where nobody reviewed it), or only its rows a person "
+                        "has reviewed (reviewed-only) or not yet (unreviewed-only); --what ccds, --source desghost")
     p.add_argument("--format", default="table", choices=FORMATS,
                    help="aligned table, CSV, FITS exclusion table (needs -o) or ray-tracing list (default table)")
     p.add_argument("-o", "--output", help="write to this file instead of stdout (required for fits)")
@@ -83,6 +92,13 @@ def cmd_query(args):
         raise UsageError(str(exc)) from None
     with Catalog(catalog_path(args.catalog), readonly=True) as cat:
         rows = cat.query(sql, params)
+        if args.review:
+            if args.what != "ccds" or args.source != "desghost":
+                raise UsageError("--review lists desghost's excluded CCDs: use it with --what ccds --source desghost")
+            reviewed = [r for r in reviewed_list(cat, rows, args.expnum)
+                        if args.review == "reviewed" or r.reviewed == (args.review == "reviewed-only")]
+    if args.review:
+        return _write_reviewed(args, reviewed)
     if args.format in ("fits", "raytrace") and args.what != "ccds":
         raise UsageError(f"--format {args.format} needs --what ccds")
     if args.format == "fits":
@@ -149,3 +165,31 @@ def cmd_compare(args):
         print(f"  CCD-level precision {format_metric(s['precision'])}  recall {format_metric(s['recall'])}  F1 {format_metric(s['f1'])}"
               f"  (tp {s['tp']}, fp {s['fp']}, fn {s['fn']})")
     return 0
+
+
+def _write_reviewed(args, reviewed):
+    """``query --review``: the reviewed rows in the asked format."""
+    if args.format == "fits":
+        if not args.output:
+            raise UsageError("--format fits needs -o FILE")
+        cards = [{"name": "DGVERS", "value": f"desghost {__version__}"},
+                 {"name": "DGREVIEW", "value": args.review, "comment": "reviewed list (operators' decisions applied)"}]
+        write_exclusion_fits(args.output, [r.exclusion for r in reviewed], cards)
+        log(args, f"{len(reviewed)} rows -> {args.output}")
+        return 0
+    if args.format == "raytrace":
+        text = "\n".join(raytrace_lines([r.exclusion for r in reviewed])) + "\n"
+    else:
+        rows = [reviewed_row_dict(r) for r in reviewed]
+        try:
+            rows = select_columns(rows, "reviewed", args.columns, args.format == "table")
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        text = as_table(rows) if args.format == "table" else as_csv(rows)
+    if args.output:
+        with open(args.output, "w") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
