@@ -64,3 +64,26 @@ def test_decisions_change_exactly_their_ccds_and_name_their_analysts(demo_catalo
 def test_review_is_refused_for_other_rows_and_sources(demo_catalog, capsys):
     assert main(["query", "--catalog", str(demo_catalog), "--review", "reviewed", "--what", "instances"]) == 2
     assert "--review lists desghost's excluded CCDs" in capsys.readouterr().err
+
+
+def test_the_report_shows_who_reviewed_an_exposure_and_its_reviewed_ccd_count(demo_catalog, tmp_path):
+    import shutil
+
+    from desghost.report.html import write_report
+
+    outdir = tmp_path / "night"
+    shutil.copytree(demo_catalog.parent, outdir, ignore=shutil.ignore_patterns("report", "input"))
+    catalog = outdir / "desghost_catalog.sqlite"
+    index = write_report(outdir, catalog)
+    assert "not reviewed" in open(index).read()
+    with Catalog(catalog) as cat:
+        expnum = cat.query("SELECT expnum FROM exposures")[0]["expnum"]
+        n_model = cat.query("SELECT COUNT(*) AS n FROM excluded_ccds")[0]["n"]
+        cat.record_decision(expnum, "exposure", "", "reject", "ann <b>", comment="<script>alert(1)</script>")
+        cat.record_decision(expnum, "exposure", "", "missed", "bob", "Faint", ccdnums=[3, 4])
+    index = write_report(outdir, catalog)
+    html = open(index).read()
+    assert n_model > 2 and "reviewed by ann &lt;b&gt;, bob: 2 CCDs after review" in html and "<b>" not in html
+    page = (outdir / "report" / "exposures" / f"{expnum}.html").read_text()
+    assert "2 decisions by ann &lt;b&gt;, bob; 2 CCDs on the reviewed list" in page and "<script>alert" not in page
+

@@ -99,7 +99,7 @@ def _exposure_rows(data, tmp, report_dir):
                "seconds": e.seconds, "instances": [dict(i, number=instance_number(i["id"])) for i in e.instances],
                "excluded": e.excluded, "page": f"exposures/{e.expnum}.html",
                "counts": {c: e.count(c) for c in CLASS_ORDER}, "best": {c: e.best_score(c) for c in CLASS_ORDER},
-               "provenance": e.provenance, "warnings": e.warnings, "thumb": None, "overlay": None}
+               "provenance": e.provenance, "warnings": e.warnings, "review": e.review, "thumb": None, "overlay": None}
         if "overlay" in e.products:
             row["thumb_size"] = _thumbnail(e.products["overlay"], thumbs / f"{e.expnum}.png")
             row["thumb"] = f"thumbs/{e.expnum}.png"

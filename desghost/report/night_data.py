@@ -11,6 +11,7 @@ from pathlib import Path
 
 import fitsio
 
+from desghost.catalog.reviewed import reviewed_list
 from desghost.catalog.store import Catalog
 from desghost.classes import CLASS_ORDER
 from desghost.driver.exposure import expnum_of_product, product_names
@@ -47,6 +48,9 @@ class ExposureEntry:
         The observing night, ``YYYYMMDD`` ("" when unknown).
     warnings : list of str
         The input warnings of the exposure in the last night run (from its summary file).
+    review : dict or None
+        ``{analysts, n_decisions, reviewed_ccds}`` when a person reviewed the exposure: who, how
+        many decisions, and how many CCDs its reviewed list holds.
     """
 
     expnum: int
@@ -60,6 +64,7 @@ class ExposureEntry:
     provenance: dict
     nite: str = ""
     warnings: list = field(default_factory=list)
+    review: dict | None = None
 
     def best_score(self, class_name):
         """The highest score of the class's instances, or None."""
@@ -146,12 +151,13 @@ def collect_night(outdir, catalog_path=None):
     warned = {}
     for w in (summary or {}).get("warnings", []):
         warned.setdefault(w["input"], []).append(w["message"])
-    rows, instances, excluded, failures = _catalog_rows(catalog_path)
+    rows, instances, excluded, failures, reviews = _catalog_rows(catalog_path)
     unreadable = []
     for expnum in sorted(e for p in outdir.glob("D*_desghost_exclude.fits")
                          if (e := expnum_of_product(p.name)) is not None):
         entry = _exposure_entry(outdir, expnum, rows.get(expnum, {}), instances, excluded, warned, unreadable)
         if entry is not None:
+            entry.review = reviews.get(expnum)
             data.exposures.append(entry)
     if summary is not None:
         _take_summary(data, summary)
@@ -165,10 +171,10 @@ def collect_night(outdir, catalog_path=None):
 
 
 def _catalog_rows(catalog_path):
-    """The catalog's desghost rows by EXPNUM: exposures, instances, excluded CCDNUMs, and the failures."""
-    rows, instances, excluded, failures = {}, {}, {}, []
+    """The catalog's desghost rows by EXPNUM: exposures, instances, excluded CCDNUMs, failures, reviews."""
+    rows, instances, excluded, failures, reviews = {}, {}, {}, [], {}
     if not catalog_path.exists():
-        return rows, instances, excluded, failures
+        return rows, instances, excluded, failures, reviews
     with Catalog(catalog_path, readonly=True) as cat:
         for r in cat.query("SELECT * FROM exposures WHERE source='desghost'"):
             rows[r["expnum"]] = r
@@ -182,7 +188,22 @@ def _catalog_rows(catalog_path):
             excluded.setdefault(r["expnum"], []).append(r["ccdnum"])
         failures = cat.query("SELECT input, reason, exit_code FROM failures WHERE source='desghost' "
                              "ORDER BY input")
-    return rows, instances, excluded, failures
+        reviews = _reviews(cat)
+    return rows, instances, excluded, failures, reviews
+
+
+def _reviews(cat):
+    """``{expnum: {analysts, n_decisions, reviewed_ccds}}`` of the exposures a person reviewed."""
+    by_expnum = {}
+    for d in cat.decisions():
+        by_expnum.setdefault(d.expnum, []).append(d)
+    out = {}
+    for expnum, decisions in by_expnum.items():
+        model_rows = cat.query("SELECT * FROM excluded_ccds WHERE source='desghost' AND category='ghost-scatter'"
+                               " AND expnum=?", (expnum,))
+        out[expnum] = {"analysts": sorted({d.analyst for d in decisions}), "n_decisions": len(decisions),
+                       "reviewed_ccds": len(reviewed_list(cat, model_rows, (expnum, expnum)))}
+    return out
 
 
 def _exposure_entry(outdir, expnum, row, instances, excluded, warned, unreadable):
