@@ -113,12 +113,7 @@ def cmd_query(args):
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     text = {"raytrace": as_raytrace, "csv": as_csv, "table": as_table}[args.format](rows)
-    if args.output:
-        with open(args.output, "w") as fh:
-            fh.write(text)
-    else:
-        sys.stdout.write(text)
-    return 0
+    return _emit(args, text)
 
 
 def cmd_import_raytrace(args):
@@ -186,6 +181,11 @@ def _write_reviewed(args, reviewed):
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         text = as_table(rows) if args.format == "table" else as_csv(rows)
+    return _emit(args, text)
+
+
+def _emit(args, text):
+    """Write a query's text to ``-o FILE`` or stdout; the exit code 0."""
     if args.output:
         with open(args.output, "w") as fh:
             fh.write(text)
