@@ -6,7 +6,7 @@ gaps).  This module is a leaf: it imports nothing from desghost.
 """
 import numpy as np
 
-__all__ = ["boxes_from_masks", "ccd_area_px", "ccds_touched", "covered_fractions", "intersection_px", "mask_box",
+__all__ = ["boxes_from_masks", "ccd_area_px", "ccds_touched", "covered_fractions", "intersection_px", "mask_box", "mask_outlines",
            "mask_iou", "pair_iou"]
 
 
@@ -186,3 +186,47 @@ def ccds_touched(masks, ccd_index, min_area_frac=0.0, ccd_area_px=None, dead=())
         return set()
     fractions = covered_fractions(np.any(masks, axis=0), ccd_index, ccd_area_px, dead)
     return {c for c, (frac, _) in fractions.items() if min_area_frac <= 0 or frac >= min_area_frac}
+
+
+def mask_outlines(mask, tolerance_px=0.25):
+    """The outline of each connected part of a mask, as closed polygons in image pixels.
+
+    The curves run half-way between the mask's pixel centres and its neighbours' (marching
+    squares at level 0.5), so filling a polygon by pixel centres (``skimage.draw.polygon``,
+    as the VIA reader does) gives back the part's pixels; collinear steps within
+    ``tolerance_px`` are merged.
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (H, W)
+    tolerance_px : float
+        Douglas-Peucker tolerance of :func:`skimage.measure.approximate_polygon`.
+
+    Returns
+    -------
+    list of list of (float, float)
+        One polygon per outer boundary, its ``(x, y)`` vertices (x = column, pixel centres at
+        integers), largest first; empty for an empty mask.
+
+    Examples
+    --------
+    >>> m = np.zeros((6, 6), bool); m[1:3, 2:5] = True
+    >>> [len(p) > 3 for p in mask_outlines(m)]
+    [True]
+    """
+    from skimage.measure import approximate_polygon, find_contours
+
+    padded = np.pad(np.asarray(mask, bool), 1).astype(float)
+    out = []
+    for curve in find_contours(padded, 0.5):
+        if len(curve) < 4 or _signed_area(curve) > 0:  # holes run the other way round
+            continue
+        curve = approximate_polygon(curve, tolerance_px)
+        out.append([(round(float(c) - 1, 2), round(float(r) - 1, 2)) for r, c in curve[:-1]])
+    return sorted(out, key=lambda p: -abs(_signed_area(np.asarray(p))))
+
+
+def _signed_area(points):
+    """Shoelace area of a closed curve given as (N, 2) points; the sign tells the direction."""
+    a, b = np.asarray(points, float).T
+    return 0.5 * float(np.dot(a, np.roll(b, -1)) - np.dot(b, np.roll(a, -1)))

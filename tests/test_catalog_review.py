@@ -1,4 +1,5 @@
 """Review decisions in the catalog: kept forever, the newest per target wins, old catalogs gain the table."""
+import json
 import sqlite3
 
 import pytest
@@ -53,12 +54,14 @@ def test_no_decision_without_an_analyst_name_in_python_or_in_sql(tmp_path, analy
         assert cat.decisions() == []
 
 
-def test_a_catalog_of_schema_3_gains_the_decisions_table_and_keeps_its_rows(tmp_path):
+def test_a_catalog_of_schema_3_gains_the_decisions_table_and_instance_outlines_and_keeps_its_rows(tmp_path):
     path = tmp_path / "old.sqlite"
     with Catalog(path) as cat:
         cat.record_exposure(exposure_result(100))
+        assert all(json.loads(r["outline_px"]) for r in cat.query("SELECT outline_px FROM instances"))
     db = sqlite3.connect(path)
     db.execute("DROP TABLE decisions")
+    db.execute("ALTER TABLE instances DROP COLUMN outline_px")
     db.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
     db.commit()
     db.close()
@@ -66,7 +69,8 @@ def test_a_catalog_of_schema_3_gains_the_decisions_table_and_keeps_its_rows(tmp_
         assert ro.decisions() == [] and ro.query("SELECT COUNT(*) AS n FROM exposures")[0]["n"] == 1
     assert "decisions" not in {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")}
     with Catalog(path) as cat:
-        assert cat.query("SELECT value FROM meta WHERE key='schema_version'")[0]["value"] == SCHEMA_VERSION == "4"
+        assert cat.query("SELECT value FROM meta WHERE key='schema_version'")[0]["value"] == SCHEMA_VERSION == "5"
+        assert {r["outline_px"] for r in cat.query("SELECT outline_px FROM instances")} == {None}  # until re-run
         cat.record_decision(100, "instance", "0", "confirm", "ann")
         assert [d.analyst for d in cat.decisions(100)] == ["ann"]
         assert cat.query("SELECT COUNT(*) AS n FROM excluded_ccds")[0]["n"] == 2

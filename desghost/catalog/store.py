@@ -14,14 +14,17 @@ from pathlib import Path
 from desghost import __version__
 from desghost.catalog.review import Decision, check_decision
 from desghost.errors import DesghostError
+from desghost.mask_geometry import mask_outlines
 
 __all__ = ["APPLICATION_ID", "Catalog", "CATALOG_TABLES", "CatalogError", "SCHEMA", "SCHEMA_VERSION"]
 
 #: 2: inputs are absolute paths; 3: exposures and excluded CCDs carry the observing night
 #: (``nite``, YYYYMMDD), exposures their input's content identity
 #: (:func:`desghost.reading.identity.input_identity`); 4: the ``decisions`` table of review
-#: decisions (:mod:`desghost.catalog.review`).  Older catalogs are migrated when opened.
-SCHEMA_VERSION = "4"
+#: decisions (:mod:`desghost.catalog.review`); 5: each instance's outline (``outline_px``, JSON
+#: list of polygons of ``[x, y]`` focal-plane image pixels, :func:`desghost.mask_geometry.mask_outlines`;
+#: empty for instances recorded before).  Older catalogs are migrated when opened.
+SCHEMA_VERSION = "5"
 #: ``PRAGMA application_id`` of every catalog desghost writes ("DGHC"): how a file is known
 #: to be desghost's before anything in it is changed.
 APPLICATION_ID = 0x44474843
@@ -37,7 +40,7 @@ CREATE TABLE IF NOT EXISTS exposures (
     seconds REAL, nite TEXT, identity TEXT, n_artifacts INTEGER, PRIMARY KEY (source, expnum));
 CREATE TABLE IF NOT EXISTS instances (
     source TEXT NOT NULL, expnum INTEGER NOT NULL, instance_id INTEGER NOT NULL, class TEXT NOT NULL,
-    score REAL NOT NULL, x0 REAL, y0 REAL, x1 REAL, y1 REAL, area_px INTEGER, ccdnums TEXT,
+    score REAL NOT NULL, x0 REAL, y0 REAL, x1 REAL, y1 REAL, area_px INTEGER, ccdnums TEXT, outline_px TEXT,
     PRIMARY KEY (source, expnum, instance_id));
 CREATE TABLE IF NOT EXISTS excluded_ccds (
     source TEXT NOT NULL, category TEXT NOT NULL, expnum INTEGER NOT NULL, ccdnum INTEGER NOT NULL,
@@ -187,6 +190,8 @@ class Catalog:
                     self._absolute_inputs()
                 if version is not None and version[0] in ("1", "2"):
                     self._add_nights()
+                if version is not None and version[0] in ("1", "2", "3", "4"):
+                    self._add_column("instances", "outline_px", "TEXT")
                 self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('created', ?)", (_now(),))
 
@@ -216,16 +221,19 @@ class Catalog:
         """
         for table, column in (("exposures", "nite"), ("excluded_ccds", "nite"), ("exposures", "identity"),
                               ("exposures", "n_artifacts")):
-            columns = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}  # noqa: S608
-            if column not in columns:
-                kind = "INTEGER" if column.startswith("n_") else "TEXT"
-                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")  # noqa: S608
+            self._add_column(table, column, "INTEGER" if column.startswith("n_") else "TEXT")
         rule = "strftime('%Y%m%d', substr(date_obs, 1, 19), '-12 hours')"
         self.conn.execute(f"UPDATE exposures SET nite = {rule} WHERE nite IS NULL AND date_obs != ''")  # noqa: S608
         self.conn.execute(f"UPDATE excluded_ccds SET nite = {rule} WHERE nite IS NULL AND source = 'desghost'"  # noqa: S608
                           " AND date_obs != ''")
         self.conn.execute("UPDATE excluded_ccds SET nite = replace(substr(date_obs, 1, 10), '-', '')"
                           " WHERE nite IS NULL AND source != 'desghost'")
+
+    def _add_column(self, table, column, kind):
+        """Add a column to a table of an older catalog (nothing when it is there)."""
+        columns = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}  # noqa: S608
+        if column not in columns:
+            self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")  # noqa: S608
 
     def close(self):
         self.conn.close()
@@ -256,9 +264,10 @@ class Catalog:
                  result.timings_s.get("total"), result.nite or None, getattr(result, "identity", None),
                  getattr(result, "n_artifacts", None)))
             self.conn.executemany(
-                "INSERT INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO instances (source, expnum, instance_id, class, score, x0, y0, x1, y1, area_px, ccdnums,"
+                " outline_px) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(source, result.expnum, i, inst.class_name, inst.score, *inst.bbox_px, inst.area_px,
-                  ",".join(str(c.ccdnum) for c in cov))
+                  ",".join(str(c.ccdnum) for c in cov), json.dumps(mask_outlines(inst.mask)))
                  for i, (inst, cov) in enumerate(zip(result.instances, result.coverages))])
             self.conn.executemany(
                 "INSERT INTO excluded_ccds (source, category, expnum, ccdnum, detpos, reason, analyst, class,"
