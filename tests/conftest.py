@@ -48,3 +48,13 @@ def night_dir(tmp_path_factory):
     cfg = ModelConfig(detections_per_img=10)  # enough to find something, few enough to be quick
     save_model(model, build_model(cfg), cfg)
     return raw, model
+
+
+@pytest.fixture(scope="session")
+def demo_night(tmp_path_factory):
+    """``desghost run --demo`` output (one simulated exposure, its products and catalog); copy it before writing."""
+    from desghost.cli import main
+
+    out = tmp_path_factory.mktemp("demo")
+    assert main(["-q", "run", "--demo", "-o", str(out)]) == 0
+    return out

@@ -8,6 +8,7 @@ rounding of another CPU's forward pass (about 1e-7 in the scores) does not count
 while a moved, lost or added pixel region does.
 """
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -222,3 +223,26 @@ def golden_night_digest(inputs, folder):
     """Digest of ``desghost night`` on the golden inputs (the corrupt file: exit 14) into ``folder``."""
     desghost("-q", "night", inputs, "-o", folder / "night", "--workers", 2, expect=14)
     return products_digest(folder / "night", folder / "night" / "desghost_catalog.sqlite")
+
+
+# -- a real browser ---------------------------------------------------------------------------------
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+CHROMEDRIVER = shutil.which("chromedriver")
+needs_browser = pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
+                                   reason="needs Chromium and ChromeDriver (.ci/run installs Debian's chromium and "
+                                          "chromium-driver as root)")
+
+
+def headless_chromium(window="1300,1800"):
+    """A headless Chromium under Selenium, logging the browser console (the caller quits it)."""
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is a test extra")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                f"--window-size={window}"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)

@@ -10,10 +10,8 @@ from desghost.cli import main
 
 
 @pytest.fixture(scope="module")
-def demo_catalog(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    assert main(["-q", "run", "--demo", "-o", str(out)]) == 0
-    return out / "desghost_catalog.sqlite"
+def demo_catalog(demo_night):
+    return demo_night / "desghost_catalog.sqlite"
 
 
 def _query(capsys, catalog, *extra):

@@ -10,11 +10,7 @@ from desghost.driver.exposure import RunConfig
 from desghost.runners.night import run_night
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-CHROMEDRIVER = shutil.which("chromedriver")
-needs_browser = pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
-                                   reason="needs Chromium and ChromeDriver (.ci/run installs Debian's chromium and "
-                                          "chromium-driver as root)")
+from .helpers import headless_chromium, needs_browser
 
 
 @pytest.fixture(scope="module")
@@ -74,19 +70,9 @@ def test_a_rerun_replaces_the_report_whole(night, tmp_path):
 @pytest.mark.browser
 @needs_browser
 def test_the_report_loads_in_headless_chromium(night, tmp_path):
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is a test extra")
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-
     out, _ = night
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--window-size=1300,1800"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = headless_chromium()
+    from selenium.webdriver.common.by import By
     try:
         for page, n_rows in ((out / "report" / "index.html", 4), (out / "report" / "exposures" / "700401.html", None)):
             driver.get(page.as_uri())

@@ -4,6 +4,8 @@
 from the catalog (the model's excluded CCDs, the CCDs each instance covers, the decisions) and
 turns a missed artifact drawn as a polygon into CCDs with the products' coverage rule.
 """
+from dataclasses import replace
+
 import numpy as np
 from skimage.draw import polygon as fill_polygon
 
@@ -69,12 +71,26 @@ def reviewed_list(catalog, model_rows, expnums=None, source="desghost"):
         for r in catalog.query(f"SELECT expnum, instance_id, ccdnums FROM instances WHERE source=? AND expnum IN ({marks})",  # noqa: S608
                                (source, *sorted(wanted))):
             instance_ccds[(r["expnum"], r["instance_id"])] = {int(c) for c in (r["ccdnums"] or "").split(",") if c}
-        models = {r["expnum"]: r["model"] for r in catalog.query(
-            f"SELECT expnum, model FROM exposures WHERE source=? AND expnum IN ({marks})", (source, *sorted(wanted)))}  # noqa: S608
-    model_id = sorted({str(m or "").removesuffix(".safetensors") for m in models.values()} - {""}) or ["unknown"]
+        models = {r["expnum"]: r for r in catalog.query(
+            f"SELECT expnum, model, band, date_obs, nite FROM exposures WHERE source=? AND expnum IN ({marks})",  # noqa: S608
+            (source, *sorted(wanted)))}
+    model_id = sorted({str(m["model"] or "").removesuffix(".safetensors") for m in models.values()} - {""}) or ["unknown"]
     layout = load_layout()
-    return reviewed_exclusions(records, instance_ccds, decisions, "+".join(model_id),
+    rows = reviewed_exclusions(records, instance_ccds, decisions, "+".join(model_id),
                                lambda expnum, polygon: polygon_ccds(expnum, polygon, layout))
+    return [_described(r, layout, models.get(r.exclusion.expnum)) for r in rows]
+
+
+def _described(row, layout, exposure):
+    """A row a person added, with the CCD's DETPOS and the exposure's band, dates and model filled in."""
+    e = row.exclusion
+    if e.detpos != "nan" or e.ccdnum not in layout.ccds:
+        return row
+    fill = {"detpos": layout.ccds[e.ccdnum].detpos}
+    if exposure is not None:
+        fill.update(band=exposure["band"] or "", date_obs=str(exposure["date_obs"] or ""), nite=str(exposure["nite"] or ""),
+                    model=str(exposure["model"] or ""))
+    return replace(row, exclusion=replace(e, **fill))
 
 
 def reviewed_row_dict(row):

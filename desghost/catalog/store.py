@@ -338,21 +338,62 @@ class Catalog:
         CatalogError
             The catalog cannot be written (exit code 13).
         """
-        check_decision(target_kind, target, decision, analyst, artifact_class, polygon_px, ccdnums)
+        return self.record_decisions([dict(expnum=expnum, target_kind=target_kind, target=target, decision=decision,
+                                           analyst=analyst, artifact_class=artifact_class, polygon_px=polygon_px,
+                                           ccdnums=ccdnums, comment=comment)], source)[0]
+
+    def record_decisions(self, decisions, source="desghost"):
+        """Add several review decisions all-or-nothing: every one is checked first, then all go in
+        one transaction.
+
+        Parameters
+        ----------
+        decisions : list of dict
+            Keyword arguments of :meth:`record_decision` (``expnum``, ``target_kind``, ``target``,
+            ``decision``, ``analyst``, optional ``artifact_class``, ``polygon_px``, ``ccdnums``, ``comment``).
+
+        Returns
+        -------
+        list of Decision
+
+        Raises
+        ------
+        ValueError
+            The first decision :func:`~desghost.catalog.review.check_decision` refuses, as
+            ``"decision <k>: <reason>"`` (k from 1); nothing is written.
+        CatalogError
+            The catalog cannot be written (exit code 13); nothing is written.
+        """
+        items = [{"target": "", "artifact_class": "", "polygon_px": (), "ccdnums": (), "comment": "", **d}
+                 for d in decisions]
+        for k, d in enumerate(items, 1):
+            try:
+                check_decision(d["target_kind"], d["target"], d["decision"], d["analyst"], d["artifact_class"],
+                               d["polygon_px"], d["ccdnums"])
+            except ValueError as exc:
+                raise ValueError(f"decision {k}: {exc}" if len(items) > 1 else str(exc)) from None
+        stored = []
         with self.transaction():
-            if decision == "missed" and not str(target).strip():
-                n = self.conn.execute("SELECT COUNT(*) FROM decisions WHERE source=? AND expnum=? AND"
-                                      " decision='missed'", (source, expnum)).fetchone()[0]
-                target = f"missed-{n}"
-            cur = self.conn.execute(
-                "INSERT INTO decisions (source, expnum, target_kind, target, decision, class, polygon_px, ccdnums,"
-                " analyst, comment, decided_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (source, int(expnum), target_kind, str(target), decision, artifact_class or None,
-                 json.dumps([list(map(float, p)) for p in polygon_px]) if polygon_px else None,
-                 ",".join(str(int(c)) for c in ccdnums) or None, str(analyst).strip(), comment or None, _now()))
-            row = self.conn.execute("SELECT * FROM decisions WHERE id=?", (cur.lastrowid,)).fetchone()
-            cols = [d[0] for d in self.conn.execute("SELECT * FROM decisions LIMIT 0").description]
-        return Decision.from_row(dict(zip(cols, row)))
+            for d in items:
+                stored.append(self._insert_decision(d, source))
+        return stored
+
+    def _insert_decision(self, d, source):
+        target = d["target"]
+        if d["decision"] == "missed" and not str(target).strip():
+            n = self.conn.execute("SELECT COUNT(*) FROM decisions WHERE source=? AND expnum=? AND decision='missed'",
+                                  (source, int(d["expnum"]))).fetchone()[0]
+            target = f"missed-{n}"
+        cur = self.conn.execute(
+            "INSERT INTO decisions (source, expnum, target_kind, target, decision, class, polygon_px, ccdnums,"
+            " analyst, comment, decided_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (source, int(d["expnum"]), d["target_kind"], str(target), d["decision"], d["artifact_class"] or None,
+             json.dumps([list(map(float, p)) for p in d["polygon_px"]]) if d["polygon_px"] else None,
+             ",".join(str(int(c)) for c in d["ccdnums"]) or None, str(d["analyst"]).strip(), d["comment"] or None,
+             _now()))
+        cur = self.conn.execute("SELECT * FROM decisions WHERE id=?", (cur.lastrowid,))
+        cols = [c[0] for c in cur.description]
+        return Decision.from_row(dict(zip(cols, cur.fetchone())))
 
     def decisions(self, expnum=None, source="desghost"):
         """Every review decision (of one exposure when ``expnum`` is given), oldest first: a list of Decision."""

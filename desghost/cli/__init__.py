@@ -10,7 +10,7 @@ import sys
 import traceback
 
 from desghost import __version__
-from desghost.cli import catalog, detection, evaluation, exposures, focalplane, report, skymap, training
+from desghost.cli import catalog, detection, evaluation, exposures, focalplane, report, review, skymap, training
 from desghost.cli.common import formatter
 from desghost.errors import DesghostError
 
@@ -37,6 +37,7 @@ def build_parser():
     skymap.register(sub)            # healpix
     exposures.register_night(sub)   # night
     report.register(sub)            # report
+    review.register(sub)            # review, export-via
     return parser
 
 
