@@ -7,7 +7,8 @@ import pytest
 #: Modules of pure computation whose docstrings carry examples.
 PURE_MODULES = ["desghost.agreement", "desghost.mask_geometry", "desghost.focalplane.annotated_set",
                 "desghost.focalplane.orientation", "desghost.layout", "desghost.products.label_layout",
-                "desghost.reading.sections", "desghost.runners.night", "desghost.catalog.review"]
+                "desghost.reading.sections", "desghost.runners.night", "desghost.catalog.review",
+                "desghost.products.exclusion_rule", "desghost.review.queue", "desghost.review.checks"]
 
 
 @pytest.mark.parametrize("name", PURE_MODULES)

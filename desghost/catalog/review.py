@@ -14,13 +14,13 @@ import json
 from dataclasses import dataclass, replace
 
 from desghost.classes import CLASS_ORDER
-from desghost.products.exclusion_rule import CCDExclusion
+from desghost.products.exclusion_rule import MODEL_REASON, CCDExclusion, model_analyst
 
 __all__ = ["DECISIONS", "Decision", "REVIEWED_REASON", "ReviewedRow", "TARGET_KINDS", "check_decision",
            "newest_decisions", "reviewed_exclusions"]
 
-#: REASON of every row of a reviewed list: the category of DELVE's ``ghost-scatter`` lists.
-REVIEWED_REASON = "Ghost/Scatter"
+#: REASON of every row of a reviewed list: the model's own (DELVE's ``ghost-scatter`` category).
+REVIEWED_REASON = MODEL_REASON
 
 #: What a decision can say.
 DECISIONS = ("confirm", "reject", "missed")
@@ -200,7 +200,7 @@ def reviewed_exclusions(model_rows, instance_ccds, decisions, model_id, ccds_of_
         by = (ccd if ccd is not None and ccd.decision == "confirm" else
               max(confirmed, key=lambda v: (v.decided_at, v.decision_id)) if confirmed else
               clean if clean is not None and clean.decision == "confirm" else None)
-        analyst = by.analyst if by is not None else f"desghost-{model_id}"
+        analyst = by.analyst if by is not None else model_analyst(model_id)
         rows[(r.expnum, r.ccdnum)] = ReviewedRow(replace(r, reason=REVIEWED_REASON, analyst=analyst), by)
     for d in newest.values():
         if d.decision != "missed":
@@ -210,7 +210,7 @@ def reviewed_exclusions(model_rows, instance_ccds, decisions, model_id, ccds_of_
             known = rows.get((d.expnum, c))
             base = known.exclusion if known is not None else CCDExclusion(
                 d.expnum, c, "nan", REVIEWED_REASON, d.analyst, d.artifact_class, float("nan"), float("nan"),
-                f"desghost-{model_id}", "", "", "")
+                model_analyst(model_id), "", "", "")
             rows[(d.expnum, c)] = ReviewedRow(replace(base, analyst=d.analyst), d)
     return [rows[k] for k in sorted(rows)]
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from desghost import __version__
 from desghost.catalog.review import Decision, check_decision
 from desghost.errors import DesghostError
-from desghost.mask_geometry import mask_outlines
 
 __all__ = ["APPLICATION_ID", "Catalog", "CATALOG_TABLES", "CatalogError", "SCHEMA", "SCHEMA_VERSION"]
 
@@ -267,7 +266,7 @@ class Catalog:
                 "INSERT INTO instances (source, expnum, instance_id, class, score, x0, y0, x1, y1, area_px, ccdnums,"
                 " outline_px) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(source, result.expnum, i, inst.class_name, inst.score, *inst.bbox_px, inst.area_px,
-                  ",".join(str(c.ccdnum) for c in cov), json.dumps(mask_outlines(inst.mask)))
+                  ",".join(str(c.ccdnum) for c in cov), json.dumps(inst.outline_px))
                  for i, (inst, cov) in enumerate(zip(result.instances, result.coverages))])
             self.conn.executemany(
                 "INSERT INTO excluded_ccds (source, category, expnum, ccdnum, detpos, reason, analyst, class,"

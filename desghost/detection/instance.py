@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from desghost.mask_geometry import mask_outlines
+
 __all__ = ["Detections", "Instance"]
 
 
@@ -31,6 +33,11 @@ class Instance:
     @property
     def area_px(self):
         return int(self.mask.sum())
+
+    @property
+    def outline_px(self):
+        """The mask's outline: polygons of ``(x, y)`` image pixels (:func:`desghost.mask_geometry.mask_outlines`)."""
+        return mask_outlines(self.mask)
 
 
 @dataclass

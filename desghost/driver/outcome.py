@@ -13,6 +13,7 @@ class LightInstance:
     score: float
     bbox_px: tuple
     area_px: int
+    outline_px: list = field(default_factory=list)
 
 
 def without_pixels(result):
@@ -21,7 +22,7 @@ def without_pixels(result):
     ``result`` itself is unchanged.
     """
     return replace(result, image=None, instances=[LightInstance(i.class_id, i.class_name, i.score, i.bbox_px,
-                                                                i.area_px) for i in result.instances])
+                                                                i.area_px, i.outline_px) for i in result.instances])
 
 
 @dataclass

@@ -9,16 +9,32 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from desghost import __version__
-from desghost.classes import CLASS_ORDER
 from desghost.focalplane.ccd_map import ccd_map
 from desghost.mask_geometry import covered_fractions as mask_covered_fractions
 
-__all__ = ["CCDExclusion", "covered_fractions", "DEFAULT_MIN_PRESENT_FRACTION", "exclusion_rows", "PartialCCD",
-           "partial_ccd_rows"]
+__all__ = ["CCDExclusion", "covered_fractions", "DEFAULT_MIN_PRESENT_FRACTION", "exclusion_rows", "MODEL_REASON",
+           "model_analyst", "PartialCCD", "partial_ccd_rows"]
 
 #: Default least fraction of a CCD that must have been read for it to be excluded.
 DEFAULT_MIN_PRESENT_FRACTION = 0.5
+
+
+#: REASON of desghost's rows: the category of DELVE's ``ghost-scatter`` lists, as their
+#: ray-traced rows spell it (``../shared/data/raytrace/yNN/ghost-scatter-yNN.txt``).
+MODEL_REASON = "Ghost/Scatter"
+
+
+def model_analyst(model_name):
+    """ANALYST of a row nobody has reviewed: ``desghost-<model id>`` (the model file's name without
+    ``.safetensors``; at most 30 characters, the column's width).
+
+    Examples
+    --------
+    >>> model_analyst("desghost_default.safetensors")
+    'desghost-desghost_default'
+    """
+    stem = str(model_name or "unknown").rsplit("/", 1)[-1].removesuffix(".safetensors")
+    return f"desghost-{stem}"[:30]
 
 
 @dataclass(frozen=True)
@@ -155,9 +171,8 @@ def exclusion_rows(result_like, instances, coverages, layout, present, model_nam
         hits = [(inst.score, inst.class_name) for inst, cov in zip(instances, coverages)
                 if any(c.ccdnum == ccdnum for c in cov)]
         best_score, best_class = max(hits)
-        classes = "+".join(c for c in CLASS_ORDER if any(h[1] == c for h in hits))
-        rows.append(CCDExclusion(result_like["expnum"], ccdnum, layout.ccds[ccdnum].detpos, f"desghost {classes}",
-                                 f"desghost {__version__}", best_class, float(best_score), float(frac), model_name,
+        rows.append(CCDExclusion(result_like["expnum"], ccdnum, layout.ccds[ccdnum].detpos, MODEL_REASON,
+                                 model_analyst(model_name), best_class, float(best_score), float(frac), model_name,
                                  result_like["band"], result_like["date_obs"], result_like.get("nite", "") or ""))
     return rows
 

@@ -11,7 +11,9 @@ all ranks' results into the catalog and the night's exclusion table.  Example pi
 """
 import argparse
 import os
+import sys
 import time
+import traceback
 
 from ceci import PipelineStage
 from ceci.config import StageParameter
@@ -112,26 +114,37 @@ class DesghostMasking(PipelineStage):
         mine = process_for_stage(list(self.split_tasks_by_rank(kept)), outdir, cfg, batch)
         gathered = self.comm.gather(mine, root=0) if self.is_mpi() else [mine]
         if self.rank == 0:
-            results = [r for part in gathered for r in part]
-            results += [{"ok": False, "input": p, "reason": failure_reason(e)[0], "exit_code": e.exit_code}
-                        for p, e in refused]
-            merge_results(results, self.get_output("catalog"), self.get_output("exclusion_table"))
-            for r in results:
-                if not r["ok"]:
-                    print(f"DesghostMasking: failed: {r['reason']}", flush=True)
-            print(f"DesghostMasking: {sum(r['ok'] for r in results)} of {len(results)} exposures done "
-                  f"on {self.size} rank(s)", flush=True)
-            summary = NightSummary(done=[r["input"] for r in results if r["ok"]],
-                                   failed=[(r["input"], r["reason"], r["exit_code"]) for r in results if not r["ok"]],
-                                   seconds=time.perf_counter() - t0)
-            write_summary(os.path.join(outdir, SUMMARY_NAME), summary, cfg, self.size, batch)
-            if self.config["report"]:
-                try:
-                    final = os.path.abspath(self.get_output("products", final_name=True))  # outdir's name once done
-                    index = write_report(outdir, self.get_output("catalog"), display_name=final)
-                    print(f"DesghostMasking: report {os.path.join(final, os.path.relpath(index, outdir))}", flush=True)
-                except Exception as exc:  # noqa: BLE001 - the exposures are done; a failed report does not undo them
-                    print(f"DesghostMasking: the report was not written: {failure_reason(exc)[0]}", flush=True)
+            try:
+                self._finish_on_root(gathered, refused, outdir, cfg, batch, t0)
+            except BaseException:
+                if self.is_mpi():   # the other ranks wait in ceci's closing barrier: end them all, never hang
+                    traceback.print_exc()
+                    sys.stdout.flush()
+                    self.comm.Abort(1)
+                raise
+
+    def _finish_on_root(self, gathered, refused, outdir, cfg, batch, t0):
+        """Rank 0: merge every rank's results into the catalog and table, the summary and the report."""
+        results = [r for part in gathered for r in part]
+        results += [{"ok": False, "input": p, "reason": failure_reason(e)[0], "exit_code": e.exit_code}
+                    for p, e in refused]
+        merge_results(results, self.get_output("catalog"), self.get_output("exclusion_table"))
+        for r in results:
+            if not r["ok"]:
+                print(f"DesghostMasking: failed: {r['reason']}", flush=True)
+        print(f"DesghostMasking: {sum(r['ok'] for r in results)} of {len(results)} exposures done "
+              f"on {self.size} rank(s)", flush=True)
+        summary = NightSummary(done=[r["input"] for r in results if r["ok"]],
+                               failed=[(r["input"], r["reason"], r["exit_code"]) for r in results if not r["ok"]],
+                               seconds=time.perf_counter() - t0)
+        write_summary(os.path.join(outdir, SUMMARY_NAME), summary, cfg, self.size, batch)
+        if self.config["report"]:
+            try:
+                final = os.path.abspath(self.get_output("products", final_name=True))  # outdir's name once done
+                index = write_report(outdir, self.get_output("catalog"), display_name=final)
+                print(f"DesghostMasking: report {os.path.join(final, os.path.relpath(index, outdir))}", flush=True)
+            except Exception as exc:  # noqa: BLE001 - the exposures are done; a failed report does not undo them
+                print(f"DesghostMasking: the report was not written: {failure_reason(exc)[0]}", flush=True)
 
 
 class DesghostSimulateNight(PipelineStage):
