@@ -37,7 +37,8 @@ def build_parser():
     skymap.register(sub)            # healpix
     exposures.register_night(sub)   # night
     report.register(sub)            # report
-    review.register(sub)            # review, export-via
+    review.register(sub)            # review
+    review.register_export(sub)     # export-via
     return parser
 
 

@@ -7,8 +7,9 @@ from desghost.errors import UsageError
 from desghost.review.app import ReviewNight, check_loopback, create_app
 from desghost.review.checks import check_against_night
 from desghost.review.decisions_file import DECISION_COLUMNS, read_decisions
+from desghost.review.via_export import export_via
 
-__all__ = ["cmd_review", "register"]
+__all__ = ["cmd_export_via", "cmd_review", "register", "register_export"]
 
 
 def register(sub):
@@ -62,4 +63,34 @@ def cmd_review(args):
         pass
     finally:
         server.server_close()
+    return 0
+
+
+def register_export(sub):
+    """Add ``export-via`` to the subcommands ``sub``."""
+    p = add_parser(
+        sub, "export-via", cmd_export_via, help="write a reviewed night as a VIA 2.0 project (training data)",
+        description="Write the night's 400x400 focal-plane images (JPEG, Ghost_img_D<expnum>.jpg, as the real "
+                    "training images) and a VIA 2.0 project (via_project.json) with the reviewed instances as "
+                    "polygon regions: Type = Bright/Faint/Rays and the score; instances a person rejected are left "
+                    "out, artifacts a person added are in. Open the project in VIA 2 (one offline HTML file), "
+                    "correct the regions, save it, and fine-tune on it with `desghost train --real-images DIR "
+                    "--real-annotations project.json`.",
+        epilog="examples:\n"
+               "  desghost export-via out/20171201 -o via/20171201\n"
+               "  desghost train runs/ft --init-model default --steps 150 --real-images via/20171201 \\\n"
+               "      --real-annotations via/20171201/via_project.json --real-fraction 0.5\n")
+    p.add_argument("outdir", help="the night's output folder (overlays and catalog)")
+    p.add_argument("-o", "--output", required=True, help="folder for the images and via_project.json")
+    p.add_argument("--catalog", help=CATALOG_HELP)
+    p.add_argument("--name", help="the VIA project's name (default desghost_<folder name>)")
+
+
+def cmd_export_via(args):
+    night = ReviewNight(args.outdir, args.catalog)
+    done = export_via(night, args.output, args.name)
+    for expnum in done["skipped"]:
+        print(f"desghost: warning: EXPNUM {expnum} has no overlay (written with --no-overlay?): not exported",
+              file=sys.stderr)
+    log(args, f"export-via: {done['images']} images, {done['regions']} regions -> {done['project']}")
     return 0
