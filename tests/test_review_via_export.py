@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from desghost.catalog.store import Catalog
-from desghost.cli import main
 from desghost.classes import CLASS_IDS
+from desghost.cli import main
 from desghost.reading.annotations import read_via
 
 

@@ -13,6 +13,7 @@ from desghost.projection import CCDCoverage
 
 # pycocotools reads these attributes of its COCO and COCOeval objects
 _coco = None
+_flask = None
 _coco.dataset  # noqa: B018
 _coco.params.maxDets  # noqa: B018
 # record fields: part of what a record says, read by tests, reports and users of the API
@@ -26,7 +27,13 @@ CCDCoverage.n_image_px  # noqa: B018
 _coco.forward  # noqa: B018
 _coco.parallel  # noqa: B018
 _coco.config_options  # noqa: B018
-# the review API (issue 34): used by the review page and the query command as they are built, and by tests
+# the review API: used by tests and Python callers
 Catalog.record_decision  # noqa: B018
 ReviewedRow.reviewed  # noqa: B018
+# Flask calls the review page's routes (registered by their decorators) and reads its Jinja settings
+_flask.autoescape  # noqa: B018
+_flask.queue_page  # noqa: B018
+_flask.exposure_page  # noqa: B018
+_flask.decide  # noqa: B018
+_flask.bulk_clean  # noqa: B018
 

@@ -142,9 +142,6 @@ def create_app(night, analyst=""):
     analyst = str(analyst or "").strip()
     common = {"analyst": analyst, "token": token, "version": __version__, "classes": CLASS_ORDER}
 
-    def refuse(status, message):
-        return Response(f"desghost review: {message}; nothing was written\n", status=status, mimetype="text/plain")
-
     @app.get("/")
     def queue_page():
         queue = night.queue()
@@ -168,36 +165,41 @@ def create_app(night, analyst=""):
     def decide():
         problem = _write_refusal(analyst, token)
         if problem:
-            return refuse(403, problem)
+            return _refuse(403, problem)
         try:
             decision = _form_decision(request.form, analyst)
             night.record([decision])
         except ValueError as exc:
-            return refuse(400, str(exc))
+            return _refuse(400, str(exc))
         return redirect(url_for("exposure_page", expnum=decision["expnum"]), code=303)
 
     @app.post("/bulk-clean")
     def bulk_clean():
         problem = _write_refusal(analyst, token)
         if problem:
-            return refuse(403, problem)
+            return _refuse(403, problem)
         try:
             expnums = [int(e) for e in request.form.getlist("expnum")]
         except ValueError:
-            return refuse(400, "EXPNUMs must be whole numbers")
+            return _refuse(400, "EXPNUMs must be whole numbers")
         if not expnums:
-            return refuse(400, "no exposure was ticked")
+            return _refuse(400, "no exposure was ticked")
         busy = [e for e in expnums if e in night.exposures and night.exposures[e].instances]
         if busy:
-            return refuse(400, f"EXPNUM {busy[0]} has instances: review it on its own page")
+            return _refuse(400, f"EXPNUM {busy[0]} has instances: review it on its own page")
         try:
             night.record([{"expnum": e, "target_kind": "exposure", "target": "", "decision": "confirm",
                            "analyst": analyst, "comment": "bulk: no artifact"} for e in expnums])
         except ValueError as exc:
-            return refuse(400, str(exc))
+            return _refuse(400, str(exc))
         return redirect(url_for("queue_page"), code=303)
 
     return app
+
+
+def _refuse(status, message):
+    """A plain-text error answer (never rendered as HTML) saying that nothing was written."""
+    return Response(f"desghost review: {message}; nothing was written\n", status=status, mimetype="text/plain")
 
 
 def _write_refusal(analyst, token):
