@@ -1,4 +1,5 @@
 """Pure pieces of training: resume checks, a failing validation, the real-image split."""
+import pytest
 
 from desghost.focalplane.annotated_set import real_split
 from desghost.training.config import resume_conflicts
@@ -35,3 +36,65 @@ def test_resume_may_change_only_the_length_and_bookkeeping():
 
 def test_real_split_is_by_sorted_name():
     assert real_split({"c.jpg": 1, "a.jpg": 2, "b.jpg": 3}, 2) == (["a.jpg", "b.jpg"], ["c.jpg"])
+
+
+def test_a_mirrored_annotated_polygon_lands_on_the_pixels_of_the_mirrored_image():
+    import numpy as np
+
+    from desghost.reading.annotations import Region, region_mask
+    from desghost.training.dataset import mirror
+
+    xs, ys = [50, 180, 170, 90, 40], [30, 60, 200, 240, 120]
+    region = Region(3, "polygon", {"name": "polygon", "all_points_x": xs, "all_points_y": ys})
+    mask = region_mask(region, (400, 400))
+    image = np.full((400, 400), 30, np.uint8)
+    image[mask] = 200                                 # the artifact the annotator outlined
+    for lr, ud in ((True, False), (False, True), (True, True)):
+        img, masks = mirror(image, mask[None], lr, ud)
+        # the polygon mirrored as geometry (x -> 399 - x, y -> 399 - y) covers the mirrored pixels
+        mx = [399 - x for x in xs] if lr else xs
+        my = [399 - y for y in ys] if ud else ys
+        moved = region_mask(Region(3, "polygon", {"name": "polygon", "all_points_x": mx, "all_points_y": my}),
+                            (400, 400))
+        assert np.array_equal(masks[0], moved) and np.array_equal(img == 200, masks[0]), (lr, ud)
+        assert moved.sum() == mask.sum() > 1000
+
+
+def test_the_ccd_layout_is_mirror_symmetric_but_not_turn_symmetric():
+    import numpy as np
+
+    from desghost.layout import load_layout
+
+    layout = load_layout()
+    h, w = layout.image_shape_px
+    boxes = [np.array(g.box_px) for g in layout.ccds.values()]
+
+    def worst(f):
+        return max(min(np.abs(f(b) - o).max() for o in boxes) for b in boxes)
+
+    assert worst(lambda b: np.array([w - b[2], b[1], w - b[0], b[3]])) < 1.0          # left-right
+    assert worst(lambda b: np.array([b[0], h - b[3], b[2], h - b[1]])) < 1.0          # up-down
+    assert worst(lambda b: np.array([b[1], w - b[2], b[3], w - b[0]])) > 20.0         # a 90-degree turn
+
+
+def test_mirror_geometry_never_turns_a_real_image():
+    import numpy as np
+
+    from desghost.training.dataset import RealPool
+
+    image = np.zeros((400, 400), np.uint8)
+    image[10:20, 300:390] = 200                       # a wide bar near the top right: a turn makes it tall
+    mask = image[None] == 200
+    pool = RealPool({"a.jpg": {"image": image, "annotations": [(mask, np.array([3]))]}}, geometry="mirror")
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(40):
+        img, masks, _ = pool.draw(rng)
+        rows, cols = np.nonzero(masks[0])
+        assert np.ptp(cols) > np.ptp(rows) and np.array_equal(img == 200, masks[0])
+        seen.add((cols.min() < 200, rows.min() < 200))
+    assert len(seen) == 4                             # all four mirror images occur
+    turned = RealPool({"a.jpg": {"image": image, "annotations": [(mask, np.array([3]))]}}, geometry="dihedral")
+    assert any(np.ptp(np.nonzero(turned.draw(rng)[1][0])[0]) > 50 for _ in range(40))
+    with pytest.raises(ValueError, match="real geometry"):
+        RealPool({}, geometry="rotate")

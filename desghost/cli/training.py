@@ -8,7 +8,7 @@ from desghost.evaluation.evaluate import synthetic_validator
 from desghost.focalplane.annotated_set import load_via_images, read_name_list, real_split
 from desghost.options import fraction, non_negative_int, positive_float, positive_int
 from desghost.training.config import PRECISIONS, TrainConfig, check_loss_weights
-from desghost.training.dataset import REAL_TARGETS, RealPool
+from desghost.training.dataset import REAL_GEOMETRIES, REAL_TARGETS, RealPool
 from desghost.training.train import train
 
 __all__ = ["cmd_train", "loss_weights", "register"]
@@ -61,6 +61,10 @@ def register(sub):
     p.add_argument("--real-targets", choices=REAL_TARGETS, default="random",
                    help="masks of a real image: a random annotator's each time, or always those of the "
                         "annotator who agrees most with the others (medoid)")
+    p.add_argument("--real-geometry", choices=REAL_GEOMETRIES, default="dihedral",
+                   help="how real images are turned: dihedral (mirrors and 90-degree turns, the default) or mirror "
+                        "(left-right and up-down only: DECam's CCD layout is mirror-symmetric to 0.63 image px, a "
+                        "90-degree turn moves CCD gaps by up to 40 px)")
     p.add_argument("--clean-fraction", type=fraction, default=None,
                    help="share of synthetic images with no artifact (default 0.15, the dataset's CLEAN_FRACTION)")
     p.add_argument("--checkpoint-every", type=non_negative_int, default=50,
@@ -125,7 +129,8 @@ def cmd_train(args):
                             warmup_steps=args.warmup_steps,
                             checkpoint_every=args.checkpoint_every, val_every=args.val_every,
                             val_images=args.val_images, real_fraction=args.real_fraction if args.real_images else 0.0,
-                            threads=args.threads, real_targets=args.real_targets, precision=args.precision,
+                            threads=args.threads, real_targets=args.real_targets, real_geometry=args.real_geometry,
+                            precision=args.precision,
                             loss_weights=loss_weights(args.loss_weight), prefetch=args.prefetch,
                             imagenet_backbone=args.imagenet_backbone, **clean)
     pool = None
@@ -138,7 +143,8 @@ def cmd_train(args):
             held_out = sorted(set(annotated) - set(train_names))
         else:
             train_names, held_out = real_split(annotated, args.real_train)
-        pool = RealPool({n: annotated[n] for n in train_names}, targets=train_cfg.real_targets)
+        pool = RealPool({n: annotated[n] for n in train_names}, targets=train_cfg.real_targets,
+                        geometry=train_cfg.real_geometry)
         log(args, f"real images: {len(train_names)} for training, {len(held_out)} held out "
                   f"(first trained: {train_names[:1]}, first held out: {held_out[:1]})")
     init = model_arg(args.init_model) if args.init_model else None

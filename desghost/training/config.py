@@ -23,6 +23,7 @@ class TrainConfig:
     real_fraction: float = 0.0   # fraction of each batch drawn from the real annotated images
     clean_fraction: float = CLEAN_FRACTION  # share of synthetic images with no artifact
     real_targets: str = "random"  # which annotator's masks a real image brings (see RealPool)
+    real_geometry: str = "dihedral"  # how real images are turned: dihedral or mirror (REAL_GEOMETRIES)
     threads: int = 0             # torch threads; 0 = all cores
     precision: str = "fp32"      # "bf16": forward pass under bfloat16 autocast (weights, optimiser fp32)
     #: Weights of torchvision's loss terms by short name (classifier, box_reg, mask, objectness,

@@ -7,15 +7,45 @@ from desghost.mask_geometry import boxes_from_masks, mask_iou
 from desghost.simulate.training import jpeg_roundtrip, render_training_image
 
 __all__ = ["augment", "CLEAN_FRACTION", "LOCAL_BACKGROUND_FRACTION", "LOCAL_BACKGROUND_MESH_PX", "medoid_annotator",
-           "REAL_TARGETS", "RealPool", "synthetic_sample", "to_target"]
+           "mirror", "REAL_GEOMETRIES", "REAL_TARGETS", "RealPool", "synthetic_sample", "to_target"]
 
 
-def augment(rng, image, masks, fill_value=23, jitter=True, geometric=True):
-    """Flips, 90-degree rotations and stretch/noise/JPEG jitter of an image and its masks.
+#: How real images are turned in training: ``dihedral`` (mirrors and 90-degree turns) or
+#: ``mirror`` (left-right and up-down mirrors only).  DECam's CCD layout maps onto itself under
+#: both mirrors to within 0.63 image px, but a 90-degree turn moves CCDs and gaps by up to 40 px
+#: (``tests/test_training_dataset.py`` measures both on ``ccd_layout/``).
+REAL_GEOMETRIES = ("dihedral", "mirror")
+
+
+def mirror(image, masks, left_right, up_down):
+    """An image and its masks mirrored together.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W)
+    masks : ndarray of bool, shape (n, H, W)
+    left_right, up_down : bool
+        Mirror columns (x -> W - 1 - x), rows (y -> H - 1 - y).
+
+    Returns
+    -------
+    tuple of ndarray
+        Views of the mirrored image and masks.
+    """
+    if left_right:
+        image, masks = image[:, ::-1], masks[:, :, ::-1]
+    if up_down:
+        image, masks = image[::-1, :], masks[:, ::-1, :]
+    return image, masks
+
+
+def augment(rng, image, masks, fill_value=23, jitter=True, geometric=True, rotate=True):
+    """Mirrors, 90-degree rotations and stretch/noise/JPEG jitter of an image and its masks.
 
     The jitter changes the sky level (-18..+10 grey levels), the contrast (x0.8..1.4) and the
     noise, and passes most images through JPEG at quality 60-95, like the real q75 images;
-    fill-value pixels stay at the fill value.
+    fill-value pixels stay at the fill value.  ``geometric``: each mirror with probability 1/2,
+    then, when ``rotate``, a 90-degree turn by a random multiple with probability 1/2.
     """
     image = image.copy()
     if jitter:
@@ -27,11 +57,8 @@ def augment(rng, image, masks, fill_value=23, jitter=True, geometric=True):
         if rng.random() < 0.7:
             image = jpeg_roundtrip(image, int(rng.integers(60, 96)))
     if geometric:
-        if rng.random() < 0.5:
-            image, masks = image[:, ::-1], masks[:, :, ::-1]
-        if rng.random() < 0.5:
-            image, masks = image[::-1, :], masks[:, ::-1, :]
-        k = int(rng.integers(4)) if rng.random() < 0.5 else 0
+        image, masks = mirror(image, masks, rng.random() < 0.5, rng.random() < 0.5)
+        k = int(rng.integers(4)) if rotate and rng.random() < 0.5 else 0
         if k:
             image, masks = np.rot90(image, k), np.rot90(masks, k, axes=(1, 2))
     return np.ascontiguousarray(image), np.ascontiguousarray(masks)
@@ -119,11 +146,16 @@ class RealPool:
         ``random``: one randomly drawn annotator's masks each time; ``medoid``: always the
         masks of the annotator who agrees most with the others on that image
         (:func:`medoid_annotator`).
+    geometry : str
+        ``dihedral`` or ``mirror`` (:data:`REAL_GEOMETRIES`): how the images are turned.
     """
 
-    def __init__(self, samples, targets="random"):
+    def __init__(self, samples, targets="random", geometry="dihedral"):
         if targets not in REAL_TARGETS:
             raise ValueError(f"real targets must be one of {REAL_TARGETS}, got {targets!r}")
+        if geometry not in REAL_GEOMETRIES:
+            raise ValueError(f"real geometry must be one of {REAL_GEOMETRIES}, got {geometry!r}")
+        self.geometry = geometry
         self.names = sorted(samples)
         self.samples = [samples[n] for n in self.names]
         self.targets = targets
@@ -135,5 +167,5 @@ class RealPool:
         s = self.samples[i]
         k = self.medoids[i] if self.targets == "medoid" else int(rng.integers(len(s["annotations"])))
         masks, labels = s["annotations"][k]
-        image, masks = augment(rng, s["image"], masks, jitter=False)
+        image, masks = augment(rng, s["image"], masks, jitter=False, rotate=self.geometry == "dihedral")
         return image, masks, labels
