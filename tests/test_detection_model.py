@@ -309,3 +309,27 @@ def test_warmup_reaches_the_learning_rate_and_config_changes_an_init_model(tmp_p
     refused = subprocess.run([sys.executable, "-m", "desghost", "train", str(tmp_path / "other"), *init,
                               "--backbone", "resnet18_fpn"], capture_output=True, text=True)
     assert refused.returncode != 0 and "--init-model" in refused.stderr and "mobilenet_v3_large_fpn" in refused.stderr
+
+
+@pytest.mark.slow
+def test_a_run_resumes_from_a_slim_checkpoint_at_its_step(tmp_path):
+    import shutil
+
+    import torch
+
+    from desghost.training.train import slim_checkpoint
+
+    run = tmp_path / "run"
+    base = [sys.executable, "-m", "desghost", "train", str(run), "--batch-size", "1", "--warmup-steps", "1",
+            "--val-images", "0", "--val-every", "0", "--no-prefetch", "-q"]
+    assert subprocess.run([*base, "--steps", "2"], capture_output=True, text=True).returncode == 0
+    full = run / "checkpoint.pt"
+    assert slim_checkpoint(full, tmp_path / "slim.pt") == 2
+    slim = torch.load(tmp_path / "slim.pt", weights_only=True)
+    assert "optimizer" not in slim and {v.dtype for v in slim["model"].values() if v.is_floating_point()} == {torch.float16}
+    assert (tmp_path / "slim.pt").stat().st_size < full.stat().st_size / 2
+    shutil.copy(tmp_path / "slim.pt", full)
+    done = subprocess.run([*base, "--steps", "3", "--resume"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert [int(r["step"]) for r in csv.DictReader(open(run / "log.csv"))] == [1, 2, 3]
+    assert int(torch.load(full, weights_only=True)["step"]) == 3

@@ -30,7 +30,7 @@ from desghost.training.config import PRECISIONS, RESUMABLE_CHANGES, TrainConfig,
 from desghost.training.dataset import synthetic_sample, to_target
 from desghost.training.prefetch import step_batches
 
-__all__ = ["batch_samples", "BATCH_STREAM_TAG", "LOG_COLUMNS", "train", "weighted_loss"]
+__all__ = ["batch_samples", "BATCH_STREAM_TAG", "LOG_COLUMNS", "slim_checkpoint", "train", "weighted_loss"]
 
 BATCH_STREAM_TAG = 2  # a non-zero last seed word keeps batch draws apart from synthetic_sample's seeds
 
@@ -95,6 +95,35 @@ def _save_checkpoint(path, model, optimizer, step, model_cfg, train_record):
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": torch.tensor(step),
                     "model_config": json.dumps(model_cfg.to_dict()), "train_config": json.dumps(train_record),
                     "torch_rng": torch.get_rng_state()}, tmp)
+
+
+def slim_checkpoint(src, dst):
+    """Write a checkpoint small enough to keep in the repository: weights in float16, no optimizer state.
+
+    ``--resume`` from it continues the run at its step, on the same image stream and learning-rate
+    schedule, with AdamW's moments started afresh (they rebuild within tens of steps).  It lets
+    a long CPU run outlive the machine it runs on.
+
+    Parameters
+    ----------
+    src : str or Path
+        A run's ``checkpoint.pt``.
+    dst : str or Path
+        The slim copy (about a sixth of the size).
+
+    Returns
+    -------
+    int
+        The checkpoint's step.
+    """
+    import torch
+
+    state = _load_checkpoint(src)
+    state.pop("optimizer", None)
+    state["model"] = {k: v.half() if v.is_floating_point() else v for k, v in state["model"].items()}
+    with atomic_path(dst) as tmp:
+        torch.save(state, tmp)
+    return int(state["step"])
 
 
 def _load_checkpoint(path):
@@ -274,7 +303,11 @@ class _TrainingRun:
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(self.params, lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
         if start.state is not None:
-            self.optimizer.load_state_dict(start.state["optimizer"])
+            if "optimizer" in start.state:
+                self.optimizer.load_state_dict(start.state["optimizer"])
+            else:
+                log(f"{start.ckpt_path}: a slim checkpoint (no optimizer state): AdamW's moments start afresh "
+                    f"at step {start.start_step}")
             if "torch_rng" in start.state:  # the RPN/RoI samplers' stream continues where it stopped
                 torch.set_rng_state(start.state["torch_rng"])
         with atomic_path(run_dir / "train_config.json") as tmp:
