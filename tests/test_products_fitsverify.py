@@ -3,8 +3,10 @@ import re
 import shutil
 import subprocess
 
+import fitsio
 import pytest
 
+from desghost.catalog.store import Catalog
 from desghost.cli import main
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 
@@ -49,9 +51,19 @@ def test_every_product_of_a_run_passes_fitsverify(tmp_path):
                  "-o", str(tmp_path / "query.fits")]) == 0
     assert main(["-q", "assemble", str(tmp_path / "in" / "DECam_00700701.fits.fz"),
                  "-o", str(tmp_path / "fp.fits")]) == 0
+    # the reviewed list, with a person's name and comment that are not ASCII
+    with Catalog(out / "desghost_catalog.sqlite") as cat:
+        cat.record_decision(700701, "exposure", "", "confirm", "Ren\u00e9e")
+        cat.record_decision(700702, "exposure", "", "missed", "Ren\u00e9e", "Rays", ccdnums=[12],
+                            comment="vu \u2014 ok <b>")
+    assert main(["-q", "query", "--catalog", str(out / "desghost_catalog.sqlite"), "--review", "reviewed",
+                 "--format", "fits", "-o", str(tmp_path / "reviewed.fits")]) == 0
+    reviewed = fitsio.read(str(tmp_path / "reviewed.fits"), ext="EXCLUDE")
+    assert reviewed.dtype.names[-2:] == ("DECIDED_AT", "COMMENT") and "Ren?e" in set(reviewed["ANALYST"])
+    assert "vu ? ok <b>" in set(reviewed["COMMENT"])
     inputs = sorted((tmp_path / "in").rglob("*.fits*"))   # the simulator's exposures are written by desghost too
     _assert_clean([*masks, *tables, tmp_path / "sky.fits", tmp_path / "query.fits", tmp_path / "fp.fits",
-                   *inputs[:3], *inputs[-2:]])
+                   tmp_path / "reviewed.fits", *inputs[:3], *inputs[-2:]])
 
 
 @pytest.mark.real_data

@@ -169,7 +169,10 @@ def _write_reviewed(args, reviewed):
             raise UsageError("--format fits needs -o FILE")
         cards = [{"name": "DGVERS", "value": f"desghost {__version__}"},
                  {"name": "DGREVIEW", "value": args.review, "comment": "reviewed list (operators' decisions applied)"}]
-        write_exclusion_fits(args.output, [r.exclusion for r in reviewed], cards)
+        decided = [r.decision for r in reviewed]
+        write_exclusion_fits(args.output, [r.exclusion for r in reviewed], cards, extra_columns=[
+            ("DECIDED_AT", "S25", [d.decided_at if d else "" for d in decided]),
+            ("COMMENT", "S200", [d.comment if d else "" for d in decided])])
         log(args, f"{len(reviewed)} rows -> {args.output}")
         return 0
     if args.format == "raytrace":

@@ -12,7 +12,7 @@ import numpy as np
 
 from desghost.atomic import atomic_path
 
-__all__ = ["date_yyyymmdd", "exclusion_array", "EXCLUSION_DTYPE", "partial_array", "PARTIAL_DTYPE",
+__all__ = ["date_yyyymmdd", "exclusion_array", "EXCLUSION_DTYPE", "fits_text", "partial_array", "PARTIAL_DTYPE",
            "RAYTRACE_HEADER", "raytrace_lines", "write_exclusion_fits", "write_raytrace_list"]
 
 EXCLUSION_DTYPE = np.dtype([("EXPNUM", ">i4"), ("CCDNUM", ">i2"), ("REASON", "S30"), ("ANALYST", "S30"),
@@ -23,13 +23,30 @@ PARTIAL_DTYPE = np.dtype([("EXPNUM", ">i4"), ("CCDNUM", ">i2"), ("DETPOS", "S3")
                           ("WINDOW_PX", ">i4", (4,)), ("AREA_FRAC", ">f4"), ("EXCLUDED", "?"), ("NOTE", "S80")])
 
 
-def exclusion_array(rows):
-    """A structured array (:data:`EXCLUSION_DTYPE`) of CCDExclusion records."""
-    arr = np.zeros(len(rows), dtype=EXCLUSION_DTYPE)
+def fits_text(text, n_chars):
+    """Text for a FITS string column: ASCII (other characters become ``?``), at most ``n_chars``.
+
+    Examples
+    --------
+    >>> fits_text("Année O'Tator", 8)
+    b"Ann?e O'"
+    """
+    return str(text or "").encode("ascii", "replace")[:n_chars]
+
+
+def exclusion_array(rows, extra_columns=()):
+    """A structured array (:data:`EXCLUSION_DTYPE`, then ``extra_columns``) of CCDExclusion records.
+
+    ``extra_columns``: ``(name, numpy dtype, values)`` per column added after the standard ones;
+    string values are made ASCII by :func:`fits_text`.
+    """
+    arr = np.zeros(len(rows), dtype=EXCLUSION_DTYPE.descr + [(name, dtype) for name, dtype, _ in extra_columns])
     for i, r in enumerate(rows):
-        arr[i] = (r.expnum, r.ccdnum, r.reason[:30].encode(), r.analyst[:30].encode(),
-                  r.artifact_class.encode(), r.score, r.area_frac, r.model[:40].encode(),
-                  r.band[:4].encode(), r.date_obs[:26].encode(), str(r.nite or "")[:8].encode())
+        arr[i] = (r.expnum, r.ccdnum, fits_text(r.reason, 30), fits_text(r.analyst, 30),
+                  fits_text(r.artifact_class, 8), r.score, r.area_frac, fits_text(r.model, 40),
+                  fits_text(r.band, 4), fits_text(r.date_obs, 26), fits_text(r.nite, 8),
+                  *(fits_text(v[i], np.dtype(d).itemsize) if np.dtype(d).kind == "S" else v[i]
+                    for _, d, v in extra_columns))
     return arr
 
 
@@ -42,7 +59,7 @@ def partial_array(rows):
     return arr
 
 
-def write_exclusion_fits(path, rows, provenance_cards, partial_rows=()):
+def write_exclusion_fits(path, rows, provenance_cards, partial_rows=(), extra_columns=()):
     """Write the exclusion BINTABLE (EXTNAME EXCLUDE) atomically.
 
     Parameters
@@ -55,11 +72,13 @@ def write_exclusion_fits(path, rows, provenance_cards, partial_rows=()):
     partial_rows : list of PartialCCD, optional
         The cut-out CCDs; when any, a second table (EXTNAME PARTIAL, :data:`PARTIAL_DTYPE`)
         says how much of each was read and why it is or is not excluded.
+    extra_columns : sequence of (str, str, sequence)
+        Columns after the standard ones (:func:`exclusion_array`).
     """
     with atomic_path(path) as tmp:
         with fitsio.FITS(str(tmp), "rw", clobber=True) as f:
             f.write(None, header=provenance_cards)
-            f.write(exclusion_array(rows), extname="EXCLUDE", header=provenance_cards)
+            f.write(exclusion_array(rows, extra_columns), extname="EXCLUDE", header=provenance_cards)
             if partial_rows:
                 f.write(partial_array(partial_rows), extname="PARTIAL", header=provenance_cards)
     return str(path)
