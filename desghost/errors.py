@@ -168,6 +168,7 @@ COMMAND_EXIT_CODES = {
     "import-raytrace": (*_ALWAYS, 13, 18),
     "compare": (*_ALWAYS, 13),
     "healpix": (*_ALWAYS, 3, 4, 9),
+    "skymap": (*_ALWAYS, 3, 4, 9),
     "report": (*_ALWAYS, 9, 13),
     "review": (*_ALWAYS, 13, 18),
     "export-via": (*_ALWAYS, 9, 13),

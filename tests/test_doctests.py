@@ -8,7 +8,8 @@ import pytest
 PURE_MODULES = ["desghost.agreement", "desghost.mask_geometry", "desghost.focalplane.annotated_set",
                 "desghost.focalplane.orientation", "desghost.layout", "desghost.products.label_layout",
                 "desghost.reading.sections", "desghost.runners.night", "desghost.catalog.review",
-                "desghost.products.exclusion_rule", "desghost.products.exclusion", "desghost.review.queue",
+                "desghost.products.exclusion_rule", "desghost.products.exclusion", "desghost.products.sparse_map",
+                "desghost.review.queue",
                 "desghost.review.checks"]
 
 

@@ -35,6 +35,7 @@ def build_parser():
     exposures.register_run(sub)     # run
     catalog.register(sub)           # query, import-raytrace, compare
     skymap.register(sub)            # healpix
+    skymap.register_skymap(sub)     # skymap
     exposures.register_night(sub)   # night
     report.register(sub)            # report
     review.register(sub)            # review
