@@ -74,7 +74,7 @@ def mask_sample_px(mask, stride_px):
     --------
     >>> m = np.zeros((40, 40), np.int32); m[4:36, 4:36] = 1 << 15
     >>> rows, cols = mask_sample_px(m, 8)
-    >>> bool((m[rows, cols] != 0).all()), len(rows) < m.astype(bool).sum()
+    >>> bool((m[rows, cols] != 0).all()), bool(len(rows) < m.astype(bool).sum())
     (True, True)
     """
     hit = mask != 0
