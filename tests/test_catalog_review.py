@@ -126,3 +126,26 @@ def test_newest_wins_a_clean_exposure_keeps_only_what_a_person_added_and_polygon
     ccd_reject = [_decision("ccd", 7, "reject", "ann", 1, 1), _decision("ccd", 5, "confirm", "bob", 1, 2)]
     rows = reviewed_exclusions(_model_rows(), INSTANCE_CCDS, ccd_reject, "m1")
     assert [(r.exclusion.ccdnum, r.exclusion.analyst) for r in rows] == [(5, "bob"), (6, "desghost-m1")]
+
+
+def test_marking_clean_overrules_what_came_before_it_and_nothing_after_in_the_list_and_the_via_export():
+    from desghost.catalog.review import reviewed_exclusions
+    from desghost.layout import load_layout
+    from desghost.review.via_export import exposure_regions
+
+    layout = load_layout()
+    square = [[[10.0, 10.0], [20.0, 10.0], [20.0, 20.0], [10.0, 20.0]]]
+    instances = [{"instance_id": i, "class": "Rays", "score": 0.9, "outline_px": json.dumps(square)} for i in (0, 1)]
+    decisions = [_decision("exposure", "missed-0", "missed", "ann", 1, 1, artifact_class="Bright", ccdnums=(30,)),
+                 _decision("instance", 1, "confirm", "ann", 1, 2),
+                 _decision("exposure", "", "reject", "bob", 2, 3),                      # clean
+                 _decision("instance", 0, "confirm", "cat", 3, 4),                      # after it: stands
+                 _decision("exposure", "missed-1", "missed", "cat", 3, 5, artifact_class="Faint", ccdnums=(20,))]
+    rows = reviewed_exclusions(_model_rows(), INSTANCE_CCDS, decisions, "m1")
+    kept = sorted(INSTANCE_CCDS[(100, 0)]) + [20]
+    assert [(r.exclusion.ccdnum, r.exclusion.analyst) for r in rows] == [(c, "cat") for c in sorted(kept)]
+    regions = exposure_regions(instances, decisions, layout, 100)
+    # instance 0 (confirmed after the clean mark) and CCD 20's box; not instance 1 nor CCD 30
+    assert [r["region_attributes"]["Type"] for r in regions] == ["Rays", "Faint"]
+    x0, y0, x1, y1 = layout.ccds[20].box_px
+    assert regions[1]["shape_attributes"]["all_points_x"] == [round(v, 2) for v in (x0, x1, x1, x0)]

@@ -138,3 +138,9 @@ def test_clean_exposures_are_confirmed_in_bulk_from_the_queue(night, tmp_path):
         assert [(d.expnum, d.target_kind, d.decision, d.analyst) for d in cat.decisions()] == [
             (700501, "exposure", "confirm", "bob")]
     assert "1 of 2 exposures left to review" in client.get("/").data.decode()
+    # one instance decided is not the exposure reviewed: it stays in the count, and "next" goes on to it
+    page = client.get("/exposure/700500").data.decode()
+    assert client.post("/decide", data={"token": token, "expnum": 700500, "target_kind": "instance", "target": "0",
+                                        "decision": "confirm"}).status_code == 303
+    assert "1 of 2 exposures left to review" in client.get("/").data.decode()
+    assert 'id="next"' not in page or 'href="/exposure/700501"' not in page   # 700501 is done

@@ -36,4 +36,5 @@ _flask.queue_page  # noqa: B018
 _flask.exposure_page  # noqa: B018
 _flask.decide  # noqa: B018
 _flask.bulk_clean  # noqa: B018
+_flask.no_framing  # noqa: B018
 

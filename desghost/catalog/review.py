@@ -11,13 +11,14 @@ with its class and either a polygon in focal-plane pixels or a list of CCDNUMs. 
 computation; :class:`desghost.catalog.store.Catalog` stores the decisions.
 """
 import json
+import math
 from dataclasses import dataclass, replace
 
 from desghost.classes import CLASS_ORDER
 from desghost.products.exclusion_rule import MODEL_REASON, CCDExclusion, model_analyst
 
-__all__ = ["DECISIONS", "Decision", "REVIEWED_REASON", "ReviewedRow", "TARGET_KINDS", "check_decision",
-           "newest_decisions", "reviewed_exclusions"]
+__all__ = ["current_decisions", "DECISIONS", "Decision", "is_clean", "overruled_by_clean", "REVIEWED_REASON", "ReviewedRow", "TARGET_KINDS",
+           "check_decision", "newest_decisions", "reviewed_exclusions"]
 
 #: REASON of every row of a reviewed list: the model's own (DELVE's ``ghost-scatter`` category).
 REVIEWED_REASON = MODEL_REASON
@@ -55,6 +56,9 @@ class Decision:
     comment : str
     decision_id : int
         The catalog's row number (orders decisions made in the same second).
+    run_at : str
+        ``processed_at`` of the exposure's run the decision was made on ("" when unknown): a
+        decision on an instance refers to that run's instance numbers.
     """
 
     expnum: int
@@ -68,6 +72,7 @@ class Decision:
     ccdnums: tuple = ()
     comment: str = ""
     decision_id: int = 0
+    run_at: str = ""
 
     @classmethod
     def from_row(cls, row):
@@ -75,7 +80,8 @@ class Decision:
         polygon = tuple(tuple(p) for p in json.loads(row["polygon_px"])) if row["polygon_px"] else ()
         ccds = tuple(int(c) for c in str(row["ccdnums"] or "").split(",") if c.strip())
         return cls(int(row["expnum"]), row["target_kind"], str(row["target"]), row["decision"], row["analyst"],
-                   row["decided_at"], row["class"] or "", polygon, ccds, row["comment"] or "", int(row["id"]))
+                   row["decided_at"], row["class"] or "", polygon, ccds, row["comment"] or "", int(row["id"]),
+                   str(row.get("run_at") or ""))
 
 
 def check_decision(target_kind, target, decision, analyst, artifact_class="", polygon_px=(), ccdnums=()):
@@ -85,7 +91,8 @@ def check_decision(target_kind, target, decision, analyst, artifact_class="", po
     ------
     ValueError
         An empty analyst name, an unknown decision or target kind, a ``missed`` without a class
-        or without a polygon (at least 3 points) or CCDs, or class and geometry on another decision.
+        or without a polygon or CCDs, a polygon of fewer than 3 points or with non-finite
+        coordinates, or class and geometry on another decision.
     """
     if not str(analyst or "").strip():
         raise ValueError("a decision needs the analyst's name")
@@ -95,6 +102,8 @@ def check_decision(target_kind, target, decision, analyst, artifact_class="", po
         raise ValueError(f"target must be one of {', '.join(TARGET_KINDS)}, got {target_kind!r}")
     if target_kind != "exposure" and not str(target).strip():
         raise ValueError(f"a decision on a {target_kind} names it")
+    if polygon_px and (len(polygon_px) < 3 or not all(math.isfinite(float(v)) for p in polygon_px for v in p)):
+        raise ValueError("a polygon needs at least 3 points with finite coordinates")
     if decision == "missed":
         if artifact_class not in CLASS_ORDER:
             raise ValueError(f"a missed artifact needs its class ({', '.join(CLASS_ORDER)}), got {artifact_class!r}")
@@ -132,6 +141,60 @@ def newest_decisions(decisions):
     return out
 
 
+def current_decisions(decisions, runs):
+    """The decisions that still apply: those on instances made on an earlier run of the exposure are
+    dropped (a re-run numbers its instances afresh); decisions on CCDs and whole exposures are
+    about the sky and stay.
+
+    Parameters
+    ----------
+    decisions : iterable of Decision
+    runs : dict
+        ``{expnum: processed_at}`` of the exposures' current runs.
+
+    Returns
+    -------
+    (list of Decision, list of Decision)
+        The current decisions, and the stale ones.
+
+    Examples
+    --------
+    >>> old = Decision(1, "instance", "0", "reject", "ann", "t1", run_at="run1")
+    >>> clean = Decision(1, "exposure", "", "reject", "ann", "t2", run_at="run1")
+    >>> [[d.target_kind for d in part] for part in current_decisions([old, clean], {1: "run2"})]
+    [['exposure'], ['instance']]
+    """
+    current, stale = [], []
+    for d in decisions:
+        now = runs.get(d.expnum)
+        (stale if d.target_kind == "instance" and d.run_at and now and d.run_at != now else current).append(d)
+    return current, stale
+
+
+def is_clean(exposure_verdict):
+    """Whether the exposure's standing whole-exposure decision marks it clean (a ``reject``)."""
+    return exposure_verdict is not None and exposure_verdict.decision == "reject"
+
+
+def overruled_by_clean(decision, exposure_verdict):
+    """Whether marking the exposure clean overrules ``decision``: it was made before the clean mark.
+
+    Parameters
+    ----------
+    decision : Decision or None
+    exposure_verdict : Decision or None
+        The exposure's standing whole-exposure decision.
+
+    Returns
+    -------
+    bool
+        False for no decision, or when the exposure is not marked clean.
+    """
+    return (decision is not None and is_clean(exposure_verdict)
+            and (decision.decided_at, decision.decision_id) < (exposure_verdict.decided_at,
+                                                               exposure_verdict.decision_id))
+
+
 @dataclass(frozen=True)
 class ReviewedRow:
     """One row of a reviewed exclusion list: the excluded CCD and the decision behind it.
@@ -155,10 +218,12 @@ class ReviewedRow:
 def reviewed_exclusions(model_rows, instance_ccds, decisions, model_id, ccds_of_polygon=None):
     """The reviewed exclusion list: the model's rows as the operators' newest decisions leave them.
 
-    The rule, per exposure: an exposure rejected as a whole (marked clean) keeps none of the
-    model's rows; a CCD rejected, or covered only by rejected instances, is dropped; a ``missed``
-    decision adds its CCDs.  A kept model row is reviewed (ANALYST the person) when the CCD, an
-    instance on it that was not rejected, or the whole exposure was confirmed.
+    The rule, per exposure: marking the exposure clean (rejecting it as a whole) overrules every
+    decision made before it and the model's rows nobody confirmed after it; a CCD rejected, or
+    covered only by rejected instances, is dropped; a ``missed`` decision adds its CCDs.  A kept
+    model row is reviewed (ANALYST the person) when the CCD, an instance on it that was not
+    rejected, or the whole exposure was confirmed.  :func:`overruled_by_clean` is the clean rule,
+    shared with the VIA export.
 
     Parameters
     ----------
@@ -188,11 +253,16 @@ def reviewed_exclusions(model_rows, instance_ccds, decisions, model_id, ccds_of_
     rows = {}
     for r in model_rows:
         clean = said(r.expnum, "exposure", "")
-        if clean is not None and clean.decision == "reject":
-            continue
         ccd = said(r.expnum, "ccd", r.ccdnum)
+        ccd = None if overruled_by_clean(ccd, clean) else ccd
         covering = [i for (e, i), ccds in instance_ccds.items() if e == r.expnum and r.ccdnum in ccds]
         verdicts = [said(r.expnum, "instance", i) for i in covering]
+        if is_clean(clean):   # only what a person confirmed after marking it clean stands
+            confirmed_later = (ccd is not None and ccd.decision == "confirm") or any(
+                v is not None and v.decision == "confirm" and not overruled_by_clean(v, clean) for v in verdicts)
+            if not confirmed_later:
+                continue
+        verdicts = [None if overruled_by_clean(v, clean) else v for v in verdicts]
         standing = [v for v in verdicts if v is None or v.decision != "reject"]
         if (ccd is not None and ccd.decision == "reject") or (covering and not standing):
             continue
@@ -203,7 +273,7 @@ def reviewed_exclusions(model_rows, instance_ccds, decisions, model_id, ccds_of_
         analyst = by.analyst if by is not None else model_analyst(model_id)
         rows[(r.expnum, r.ccdnum)] = ReviewedRow(replace(r, reason=REVIEWED_REASON, analyst=analyst), by)
     for d in newest.values():
-        if d.decision != "missed":
+        if d.decision != "missed" or overruled_by_clean(d, said(d.expnum, "exposure", "")):
             continue
         ccds = set(d.ccdnums) | (ccds_of_polygon(d.expnum, d.polygon_px) if d.polygon_px else set())
         for c in sorted(ccds):

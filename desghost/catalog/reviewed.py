@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 from skimage.draw import polygon as fill_polygon
 
-from desghost.catalog.review import reviewed_exclusions
+from desghost.catalog.review import current_decisions, reviewed_exclusions
 from desghost.focalplane.ccd_map import ccd_map
 from desghost.layout import load_layout
 from desghost.mask_geometry import covered_fractions
@@ -72,9 +72,10 @@ def reviewed_list(catalog, model_rows, expnums=None, source="desghost"):
                                (source, *sorted(wanted))):
             instance_ccds[(r["expnum"], r["instance_id"])] = {int(c) for c in (r["ccdnums"] or "").split(",") if c}
         models = {r["expnum"]: r for r in catalog.query(
-            f"SELECT expnum, model, band, date_obs, nite FROM exposures WHERE source=? AND expnum IN ({marks})",  # noqa: S608
+            f"SELECT expnum, model, band, date_obs, nite, processed_at FROM exposures WHERE source=? AND expnum IN ({marks})",  # noqa: S608,E501
             (source, *sorted(wanted)))}
     model_id = sorted({str(m["model"] or "").removesuffix(".safetensors") for m in models.values()} - {""}) or ["unknown"]
+    decisions = current_decisions(decisions, {e: r["processed_at"] for e, r in models.items()})[0]
     layout = load_layout()
     rows = reviewed_exclusions(records, instance_ccds, decisions, "+".join(model_id),
                                lambda expnum, polygon: polygon_ccds(expnum, polygon, layout))

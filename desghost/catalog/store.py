@@ -20,7 +20,8 @@ __all__ = ["APPLICATION_ID", "Catalog", "CATALOG_TABLES", "CatalogError", "SCHEM
 #: 2: inputs are absolute paths; 3: exposures and excluded CCDs carry the observing night
 #: (``nite``, YYYYMMDD), exposures their input's content identity
 #: (:func:`desghost.reading.identity.input_identity`); 4: the ``decisions`` table of review
-#: decisions (:mod:`desghost.catalog.review`); 5: each instance's outline (``outline_px``, JSON
+#: decisions (:mod:`desghost.catalog.review`); 5: each decision's ``run_at`` (the ``processed_at`` of
+#: the exposure's run it was made on) and each instance's outline (``outline_px``, JSON
 #: list of polygons of ``[x, y]`` focal-plane image pixels, :func:`desghost.mask_geometry.mask_outlines`;
 #: empty for instances recorded before).  Older catalogs are migrated when opened.
 SCHEMA_VERSION = "5"
@@ -55,7 +56,8 @@ CREATE TABLE IF NOT EXISTS decisions (
     id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, expnum INTEGER NOT NULL,
     target_kind TEXT NOT NULL CHECK (target_kind IN ('instance', 'ccd', 'exposure')), target TEXT NOT NULL,
     decision TEXT NOT NULL CHECK (decision IN ('confirm', 'reject', 'missed')), class TEXT, polygon_px TEXT,
-    ccdnums TEXT, analyst TEXT NOT NULL CHECK (length(trim(analyst)) > 0), comment TEXT, decided_at TEXT NOT NULL);
+    ccdnums TEXT, analyst TEXT NOT NULL CHECK (length(trim(analyst)) > 0), comment TEXT, decided_at TEXT NOT NULL,
+    run_at TEXT);
 CREATE INDEX IF NOT EXISTS decisions_by_expnum ON decisions (source, expnum, target_kind, target);
 CREATE INDEX IF NOT EXISTS excluded_by_expnum ON excluded_ccds (expnum, ccdnum);
 CREATE INDEX IF NOT EXISTS instances_by_class ON instances (class, expnum);
@@ -191,6 +193,7 @@ class Catalog:
                     self._add_nights()
                 if version is not None and version[0] in ("1", "2", "3", "4"):
                     self._add_column("instances", "outline_px", "TEXT")
+                    self._add_column("decisions", "run_at", "TEXT")
                 self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('created', ?)", (_now(),))
 
@@ -383,13 +386,15 @@ class Catalog:
             n = self.conn.execute("SELECT COUNT(*) FROM decisions WHERE source=? AND expnum=? AND decision='missed'",
                                   (source, int(d["expnum"]))).fetchone()[0]
             target = f"missed-{n}"
+        run = self.conn.execute("SELECT processed_at FROM exposures WHERE source=? AND expnum=?",
+                                (source, int(d["expnum"]))).fetchone()
         cur = self.conn.execute(
             "INSERT INTO decisions (source, expnum, target_kind, target, decision, class, polygon_px, ccdnums,"
-            " analyst, comment, decided_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            " analyst, comment, decided_at, run_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (source, int(d["expnum"]), d["target_kind"], str(target), d["decision"], d["artifact_class"] or None,
              json.dumps([list(map(float, p)) for p in d["polygon_px"]]) if d["polygon_px"] else None,
              ",".join(str(int(c)) for c in d["ccdnums"]) or None, str(d["analyst"]).strip(), d["comment"] or None,
-             _now()))
+             _now(), run[0] if run else None))
         cur = self.conn.execute("SELECT * FROM decisions WHERE id=?", (cur.lastrowid,))
         cols = [c[0] for c in cur.description]
         return Decision.from_row(dict(zip(cols, cur.fetchone())))

@@ -46,7 +46,7 @@ def cmd_review(args):
         if not args.analyst.strip():
             raise UsageError("--apply needs --analyst NAME (who decided); nothing was written")
         decisions = read_decisions(args.apply, args.analyst.strip(),
-                                   lambda d: check_against_night(d, night.exposures, set(night.layout.ccdnums)))
+                                   lambda d: check_against_night(d, night.exposures, night.layout))
         night.record(decisions)
         log(args, f"review: {len(decisions)} decisions applied from {args.apply} by {args.analyst.strip()}")
         return 0

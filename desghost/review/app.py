@@ -9,7 +9,6 @@ and only when it was started with an analyst's name, and validates every request
 night: an unknown EXPNUM, instance or CCD is a 400 with a message, and nothing is written.
 Every name and comment it shows is escaped (Jinja2 autoescape).
 """
-import ipaddress
 import secrets
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from flask import Flask, Response, abort, redirect, render_template, request, se
 from PIL import Image
 
 from desghost import __version__
-from desghost.catalog.review import newest_decisions
+from desghost.catalog.review import current_decisions, newest_decisions
 from desghost.catalog.reviewed import reviewed_list
 from desghost.catalog.store import Catalog
 from desghost.classes import CLASS_ORDER
@@ -28,7 +27,11 @@ from desghost.report.night_data import collect_night
 from desghost.review.checks import check_against_night, parse_ccdnums
 from desghost.review.queue import review_queue
 
-__all__ = ["check_loopback", "create_app", "ReviewNight"]
+__all__ = ["check_loopback", "create_app", "LOOPBACK_HOSTS", "ReviewNight"]
+
+
+#: The names the page may be bound to and reached by (Flask's TRUSTED_HOSTS, against DNS rebinding).
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
 def check_loopback(host):
@@ -37,17 +40,11 @@ def check_loopback(host):
     Raises
     ------
     UsageError
-        ``host`` is not ``localhost`` or a loopback address (exit code 2).
+        ``host`` is not one of :data:`LOOPBACK_HOSTS` (exit code 2).
     """
-    if host == "localhost":
-        return
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return
-    except ValueError:
-        pass
-    raise UsageError(f"--host {host}: refused; the review page serves only the loopback interface "
-                     "(127.0.0.1, ::1 or localhost): reach it from elsewhere through an SSH tunnel")
+    if host not in LOOPBACK_HOSTS:
+        raise UsageError(f"--host {host}: refused; the review page serves only the loopback interface "
+                         f"({', '.join(LOOPBACK_HOSTS)}): reach it from elsewhere through an SSH tunnel")
 
 
 class ReviewNight:
@@ -79,13 +76,28 @@ class ReviewNight:
         if not self.exposures:
             raise UsageError("no exposure to review in this folder (no D*_desghost_exclude.fits)", path=self.outdir)
 
-    def decisions(self, expnum=None):
+    def decisions(self, expnum=None, with_stale=False):
+        """The catalog's decisions (of one exposure), without those on instances of an earlier run
+        (:func:`desghost.catalog.review.current_decisions`); ``with_stale``: ``(current, stale)``."""
         with Catalog(self.catalog_path, readonly=True) as cat:
-            return cat.decisions(expnum)
+            runs = {r["expnum"]: r["processed_at"] for r in cat.query(
+                "SELECT expnum, processed_at FROM exposures WHERE source='desghost'")}
+            current, stale = current_decisions(cat.decisions(expnum), runs)
+        return (current, stale) if with_stale else current
 
     def queue(self):
-        """The review queue (:func:`desghost.review.queue.review_queue`) as the catalog stands now."""
-        return review_queue(self.exposures.values(), {d.expnum for d in self.decisions()})
+        """The review queue (:func:`desghost.review.queue.review_queue`) as the catalog stands now.
+
+        An exposure counts as reviewed when a person decided about it as a whole (clean, right,
+        or an artifact added) or about every one of its instances.
+        """
+        newest = newest_decisions(self.decisions())
+        whole = {e for (e, kind, _) in newest if kind == "exposure"}
+        decided = {(e, t) for (e, kind, t) in newest if kind == "instance"}
+        reviewed = {e.expnum for e in self.exposures.values()
+                    if e.expnum in whole or (e.instances and all((e.expnum, str(i["id"])) in decided
+                                                                  for i in e.instances))}
+        return review_queue(self.exposures.values(), reviewed)
 
     def record(self, decisions):
         """Check every decision against the night, then write them all in one transaction.
@@ -95,10 +107,9 @@ class ReviewNight:
         ValueError
             The first refused decision; nothing is written.
         """
-        for d in decisions:
-            check_against_night(d, self.exposures, set(self.layout.ccdnums))
+        checked = [check_against_night(d, self.exposures, self.layout) for d in decisions]
         with Catalog(self.catalog_path) as cat:
-            return cat.record_decisions(decisions)
+            return cat.record_decisions(checked)
 
     def reviewed_rows(self, expnum):
         """The exposure's rows of the reviewed exclusion list (:func:`desghost.catalog.reviewed.reviewed_list`)."""
@@ -163,38 +174,55 @@ def create_app(night, analyst=""):
 
     @app.post("/decide")
     def decide():
-        problem = _write_refusal(analyst, token)
-        if problem:
-            return _refuse(403, problem)
-        try:
-            decision = _form_decision(request.form, analyst)
-            night.record([decision])
-        except ValueError as exc:
-            return _refuse(400, str(exc))
-        return redirect(url_for("exposure_page", expnum=decision["expnum"]), code=303)
+        return _decide(night, analyst, token)
 
     @app.post("/bulk-clean")
     def bulk_clean():
-        problem = _write_refusal(analyst, token)
-        if problem:
-            return _refuse(403, problem)
-        try:
-            expnums = [int(e) for e in request.form.getlist("expnum")]
-        except ValueError:
-            return _refuse(400, "EXPNUMs must be whole numbers")
-        if not expnums:
-            return _refuse(400, "no exposure was ticked")
-        busy = [e for e in expnums if e in night.exposures and night.exposures[e].instances]
-        if busy:
-            return _refuse(400, f"EXPNUM {busy[0]} has instances: review it on its own page")
-        try:
-            night.record([{"expnum": e, "target_kind": "exposure", "target": "", "decision": "confirm",
-                           "analyst": analyst, "comment": "bulk: no artifact"} for e in expnums])
-        except ValueError as exc:
-            return _refuse(400, str(exc))
-        return redirect(url_for("queue_page"), code=303)
+        return _bulk_clean(night, analyst, token)
+
+    @app.after_request
+    def no_framing(response):
+        """Never inside another site's frame (clickjacking)."""
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+        return response
 
     return app
+
+
+def _decide(night, analyst, token):
+    """``POST /decide``: one decision from the page's form, then back to the exposure."""
+    problem = _write_refusal(analyst, token)
+    if problem:
+        return _refuse(403, problem)
+    try:
+        decision = _form_decision(request.form, analyst)
+        night.record([decision])
+    except ValueError as exc:
+        return _refuse(400, str(exc))
+    return redirect(url_for("exposure_page", expnum=decision["expnum"]), code=303)
+
+
+def _bulk_clean(night, analyst, token):
+    """``POST /bulk-clean``: the ticked exposures without instances confirmed as they are, together."""
+    problem = _write_refusal(analyst, token)
+    if problem:
+        return _refuse(403, problem)
+    try:
+        expnums = [int(e) for e in request.form.getlist("expnum")]
+    except ValueError:
+        return _refuse(400, "EXPNUMs must be whole numbers")
+    if not expnums:
+        return _refuse(400, "no exposure was ticked")
+    busy = [e for e in expnums if e in night.exposures and night.exposures[e].instances]
+    if busy:
+        return _refuse(400, f"EXPNUM {busy[0]} has instances: review it on its own page")
+    try:
+        night.record([{"expnum": e, "target_kind": "exposure", "target": "", "decision": "confirm",
+                       "analyst": analyst, "comment": "bulk: no artifact"} for e in expnums])
+    except ValueError as exc:
+        return _refuse(400, str(exc))
+    return redirect(url_for("queue_page"), code=303)
 
 
 def _refuse(status, message):
@@ -206,7 +234,7 @@ def _write_refusal(analyst, token):
     """Why a write must be refused (no analyst, a foreign or stale page), or ""."""
     if not analyst:
         return "no analyst name: this page is read-only (start it with desghost review OUTDIR --analyst NAME)"
-    if not secrets.compare_digest(request.form.get("token", ""), token):
+    if not secrets.compare_digest(request.form.get("token", "").encode(), token.encode()):
         return "the request does not come from this review page (reload the page)"
     return ""
 
@@ -231,15 +259,16 @@ def _left(queue):
 def _exposure_context(night, expnum):
     """What the exposure page shows: the entry, each instance's standing verdict, the history."""
     entry = night.exposures[expnum]
-    history = night.decisions(expnum)
+    history, stale = night.decisions(expnum, with_stale=True)
     newest = newest_decisions(history)
     instances = [dict(i, verdict=newest.get((expnum, "instance", str(i["id"])))) for i in entry.instances]
     queue = night.queue()
     order = [q.expnum for q in queue]
     k = order.index(expnum)
+    waiting = [q.expnum for q in queue[k + 1:] + queue[:k] if not q.reviewed]
     rows = night.reviewed_rows(expnum)
     return {"e": entry, "instances": instances, "exposure_verdict": newest.get((expnum, "exposure", "")),
-            "history": list(reversed(history)), "position": k + 1, "total": len(order), "left": _left(queue),
-            "previous": order[k - 1] if k > 0 else None, "next": order[k + 1] if k + 1 < len(order) else None,
+            "history": list(reversed(history)), "stale": stale, "position": k + 1, "total": len(order), "left": _left(queue),
+            "previous": order[k - 1] if k > 0 else None, "next": waiting[0] if waiting else None,
             "reviewed_rows": rows, "ccds": night.ccd_boxes(),
             "frame": night.overlay_frame(entry) if "overlay" in entry.products else None}

@@ -35,8 +35,8 @@ def read_decisions(path, analyst, check=None):
     analyst : str
         Who decided (the command's ``--analyst``).
     check : callable, optional
-        ``check(decision_dict)`` raising ValueError for a decision the night cannot take
-        (:func:`desghost.review.checks.check_against_night`).
+        ``check(decision_dict) -> decision_dict`` raising ValueError for a decision the night
+        cannot take (:func:`desghost.review.checks.check_against_night`).
 
     Returns
     -------
@@ -66,7 +66,7 @@ def read_decisions(path, analyst, check=None):
         try:
             d = _decision(row, analyst)
             if check is not None:
-                check(d)
+                d = check(d)
         except ValueError as exc:
             raise MalformedTextError(f"line {line}: {exc}; nothing was applied", path=path) from None
         decisions.append(d)
@@ -76,6 +76,9 @@ def read_decisions(path, analyst, check=None):
 
 
 def _decision(row, analyst):
+    if row.get(None):
+        raise ValueError(f"more fields than columns ({', '.join(row[None])!r} left over): quote a comment "
+                         "that holds commas")
     text = {k: (v or "").strip() for k, v in row.items() if k is not None}
     if not text.get("expnum", "").isdigit():
         raise ValueError(f"EXPNUM {text.get('expnum')!r} is not a whole number")

@@ -5,7 +5,8 @@ project file and returned it with regions drawn.  This writes the same thing wit
 pre-filled from the review: each instance nobody rejected as ``polygon`` regions (one per
 connected part of its mask, from the catalog's ``outline_px``) with ``Type`` = its class and its
 score; each ``missed`` decision as a polygon (drawn ones as drawn, CCDs as the CCD's box).
-An exposure marked clean has no regions.  The images are the night's 400x400 focal-plane
+Marking an exposure clean removes what was decided or found before it, as in the reviewed
+list.  The images are the night's 400x400 focal-plane
 images, read back exactly from the overlay's copy without drawings (a lossless PNG at 2x,
 nearest neighbour) and written as JPEG, as the real training images are stored
 (``Ghost_img_D<expnum>.jpg``, RGB).  ``desghost train --real-images DIR --real-annotations
@@ -19,7 +20,7 @@ from PIL import Image
 
 from desghost import __version__
 from desghost.atomic import atomic_path
-from desghost.catalog.review import newest_decisions
+from desghost.catalog.review import current_decisions, is_clean, newest_decisions, overruled_by_clean
 from desghost.catalog.store import Catalog
 from desghost.classes import CLASS_ORDER
 from desghost.errors import OutputError, UsageError
@@ -97,11 +98,11 @@ def exposure_regions(instances, decisions, layout, expnum):
     """
     newest = newest_decisions(decisions)
     clean = newest.get((expnum, "exposure", ""))
-    if clean is not None and clean.decision == "reject":
-        return []
     regions = []
     for inst in instances:
         verdict = newest.get((expnum, "instance", str(inst["instance_id"])))
+        if overruled_by_clean(verdict, clean) or (verdict is None and is_clean(clean)):
+            continue   # the reviewed list's rule: marking the exposure clean overrules what came before
         if verdict is not None and verdict.decision == "reject":
             continue
         if inst["outline_px"] is None:
@@ -109,7 +110,7 @@ def exposure_regions(instances, decisions, layout, expnum):
                              "(recorded before catalog schema 5); run the exposure again")
         regions += [_polygon_region(p, inst["class"], inst["score"]) for p in json.loads(inst["outline_px"])]
     for d in newest.values():
-        if d.decision != "missed":
+        if d.decision != "missed" or overruled_by_clean(d, clean):
             continue
         if d.polygon_px:
             regions.append(_polygon_region(d.polygon_px, d.artifact_class, None))
@@ -187,6 +188,9 @@ def _export(night, outdir, project_name):
         decisions = cat.decisions()
         instances = cat.query("SELECT expnum, instance_id, class, score, outline_px FROM instances "
                               "WHERE source='desghost' ORDER BY expnum, instance_id")
+        runs = {r["expnum"]: r["processed_at"] for r in cat.query(
+            "SELECT expnum, processed_at FROM exposures WHERE source='desghost'")}
+    decisions = current_decisions(decisions, runs)[0]
     records, skipped = [], []
     for expnum, entry in sorted(night.exposures.items()):
         if "overlay" not in entry.products:
