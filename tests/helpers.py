@@ -153,6 +153,18 @@ def mask_digest(path):
     return out
 
 
+def regions_digest(path):
+    """``[[CCDNUM, CLASS, INSTANCE, n quads, mean RA, mean Dec], ...]`` of a ``*_regions.fits`` (degrees to 1e-4)."""
+    rows = fitsio.read(str(path), ext="REGIONS")
+    out = []
+    for key in sorted({(int(r["CCDNUM"]), str(r["CLASS"]).strip(), int(r["INSTANCE"])) for r in rows}):
+        sel = rows[(rows["CCDNUM"] == key[0]) & (rows["INSTANCE"] == key[2])]
+        ra = np.concatenate([sel[f"RA_{k}"] for k in (1, 2, 3, 4)])
+        dec = np.concatenate([sel[f"DEC_{k}"] for k in (1, 2, 3, 4)])
+        out.append([*key, len(sel), round(float(ra.mean()), 4), round(float(dec.mean()), 4)])
+    return out
+
+
 def catalog_digest(path, expnums=None):
     """``{expnum: {exposure, instances, excluded}}`` of the desghost rows of a catalog."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -186,10 +198,11 @@ def products_digest(outdir, catalog_path=None):
     for excl in sorted(outdir.glob("D*_desghost_exclude.fits")):
         stem = excl.name[:-len("_exclude.fits")]
         expnum = str(int(stem[1:9]))
-        mask = outdir / f"{stem}_mask.fits.fz"
+        mask, regions = outdir / f"{stem}_mask.fits.fz", outdir / f"{stem}_regions.fits"
         out[expnum] = {"exclusions": exclusion_digest(excl),
                        "exclusion_txt": (outdir / f"{stem}_exclude.txt").read_text().splitlines()[1:],
-                       "mask": mask_digest(mask) if mask.exists() else None}
+                       "mask": mask_digest(mask) if mask.exists() else None,
+                       "regions": regions_digest(regions) if regions.exists() else None}
     if catalog_path is not None:
         for expnum, rows in catalog_digest(catalog_path, {int(k) for k in out}).items():
             out.setdefault(expnum, {})["catalog"] = rows

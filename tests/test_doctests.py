@@ -9,6 +9,7 @@ PURE_MODULES = ["desghost.agreement", "desghost.mask_geometry", "desghost.focalp
                 "desghost.focalplane.orientation", "desghost.layout", "desghost.products.label_layout",
                 "desghost.reading.sections", "desghost.runners.night", "desghost.catalog.review",
                 "desghost.products.exclusion_rule", "desghost.products.exclusion", "desghost.products.sparse_map",
+                "desghost.products.region_table",
                 "desghost.review.queue",
                 "desghost.review.checks"]
 

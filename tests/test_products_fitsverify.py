@@ -44,8 +44,8 @@ def test_every_product_of_a_run_passes_fitsverify(tmp_path):
     assert main(["-q", "night", str(tmp_path / "in"), "-o", str(out), "--workers", "1", "--no-report",
                  "--lenient"]) == 0
     masks = sorted(out.glob("D*_desghost_mask.fits.fz"))
-    tables = sorted(out.glob("D*_desghost_exclude.fits"))
-    assert len(masks) == 3 and len(tables) == 3
+    tables = sorted(out.glob("D*_desghost_exclude.fits")) + sorted(out.glob("D*_desghost_regions.fits"))
+    assert len(masks) == 3 and len(tables) == 6
     assert main(["-q", "healpix", *map(str, masks), "-o", str(tmp_path / "sky.fits"), "--nside", "64"]) == 0
     assert main(["-q", "query", "--catalog", str(out / "desghost_catalog.sqlite"), "--format", "fits",
                  "-o", str(tmp_path / "query.fits")]) == 0
@@ -73,5 +73,5 @@ def test_masks_of_real_cutouts_pass_fitsverify(tmp_path):
                          "c4d_150329_083320_ooi_r_v1.fits.fz")
     assert main(["-q", "run", str(cutout), "-o", str(tmp_path / "out"), "--no-overlay", "--lenient"]) == 0
     products = sorted((tmp_path / "out").glob("D*_desghost_*.fits*"))
-    assert len(products) == 2
+    assert [p.name.split("_")[-1] for p in products] == ["exclude.fits", "mask.fits.fz", "regions.fits"]
     _assert_clean(products)

@@ -30,6 +30,7 @@ from desghost.reading.exposure import open_exposure
 from desghost.reading.window import ccd_window
 
 from .helpers import SHARED_DATA, shared_data
+from .test_products_region_table import check_quads
 
 pytestmark = pytest.mark.real_data
 
@@ -157,6 +158,7 @@ def test_area_frac_exclusion_mask_and_healpix_agree_on_a_window(tmp_path):
             table = f["PARTIAL"].read()
             assert table["AREA_FRAC"][0] == pytest.approx(expected) and bool(table["EXCLUDED"][0]) is excluded
             assert len(f["EXCLUDE"].read()) == int(excluded)
+        assert check_quads(result.outputs["regions"], result.outputs["mask"]) > 0   # decasu's quads, real TPV WCS
         flags, header = _mask_hdu(result.outputs["mask"])
         assert flags.shape == (window.ny_px, window.nx_px)
         assert header["DGWINSEC"] == (f"[{window.col0_px + 1}:{window.col0_px + window.nx_px},"

@@ -29,6 +29,7 @@ from desghost.products.exclusion import write_exclusion_fits, write_raytrace_lis
 from desghost.products.exclusion_rule import DEFAULT_MIN_PRESENT_FRACTION, exclusion_rows, partial_ccd_rows
 from desghost.products.maskfits import CCDMaskFrame, write_mask_fits
 from desghost.products.overlay import write_overlay
+from desghost.products.region_table import exposure_regions, write_region_table
 from desghost.products.skymap import wcs_cards
 from desghost.projection import coverage, restrict_to_windows
 from desghost.reading.exposure import open_exposure
@@ -142,7 +143,7 @@ def product_names(expnum):
     """Output file names of an exposure: from EXPNUM and a fixed pattern only."""
     stem = f"D{int(expnum):08d}_desghost"
     return {"mask": f"{stem}_mask.fits.fz", "exclusion_fits": f"{stem}_exclude.fits",
-            "exclusion_txt": f"{stem}_exclude.txt", "overlay": f"{stem}_overlay.png"}
+            "exclusion_txt": f"{stem}_exclude.txt", "regions": f"{stem}_regions.fits", "overlay": f"{stem}_overlay.png"}
 
 
 #: An exclusion table's file name (EXPNUM of 8 digits or more, as :func:`product_names` writes it).
@@ -329,6 +330,9 @@ def _write_products(outdir, result, prepared, cfg, layout, files=None):
         write_exclusion_fits(target(out["exclusion_fits"]), result.exclusions, cards, result.partial_ccds)
         out["exclusion_txt"] = outdir / names["exclusion_txt"]
         write_raytrace_list(target(out["exclusion_txt"]), result.exclusions)
+        if cfg.write_mask:   # the same CCD frames (WCS, cut-out windows) as the mask file
+            out["regions"] = outdir / names["regions"]
+            write_region_table(target(out["regions"]), exposure_regions(result, layout, prepared.ccd_frames), cards)
         if cfg.write_overlay:
             prov = {c["name"]: c["value"] for c in cards}
             out["overlay"] = outdir / names["overlay"]

@@ -1,112 +1,114 @@
-"""Region tables decasu reads: convex sky quads that cover the masks, keyed by EXPNUM and CCDNUM.
+"""Region tables decasu reads: convex sky quads that cover each instance's mask on each CCD.
 
 decasu (the DECam survey-property mapper) removes streaks and bleed trails given as FITS tables
 of convex quads (``EXPNUM, CCDNUM, RA_1..RA_4, DEC_1..DEC_4``, read by
-``decasu.utils.read_maskfiles``); desghost writes its masks in the same form so that decasu can
-leave ghosts and scattered light out of its maps too.
+``decasu.utils.read_maskfiles``); desghost writes its masks in the same form
+(``D<expnum>_desghost_regions.fits``, beside the exclusion table) so that decasu can leave ghosts
+and scattered light out of its maps too.  After decasu's columns: BAND, CLASS and INSTANCE
+(the instance's number, as in the catalog and the overlay).
 
-Covering rule: on each CCD and for each mask plane (Bright, Faint, Rays), the mask is cut into
-bands of :data:`BAND_ROWS` rows; in each band every run of columns holding masked pixels becomes
-one rectangle from the first to the last masked row of that run, to the pixel edges, and its
-four corners go through the CCD's WCS.  Every masked pixel lies in a quad; a quad masks at most
-the rectangle around what it covers: 0.2% more area than the masks on a full-size simulated
-exposure with three artifacts.
+Covering rule: an instance's full-resolution mask on a CCD is the 400x400 mask upsampled by
+nearest pixel (:func:`desghost.projection.ccd_mask_rows`), so it is made of rectangular blocks:
+runs of CCD rows that share one pattern, and in each run the runs of masked columns.  Each such
+rectangle, to the pixel edges, is one quad, its four corners taken through the CCD's WCS.  The
+quads cover the mask exactly in pixel space (no extra area); on the sky their straight edges
+differ from the WCS's images of the pixel edges by far less than a pixel.
 """
 import numpy as np
 
 from desghost.atomic import atomic_path
-from desghost.classes import CLASS_BITS
-from desghost.reading.fitsfile import open_fits
+from desghost.projection import ccd_mask_rows
 
-__all__ = ["BAND_ROWS", "REGION_DTYPE", "mask_regions", "region_rectangles_px", "write_region_table"]
+__all__ = ["block_rectangles_px", "exposure_regions", "REGION_DTYPE", "write_region_table"]
 
-#: Rows per band of the covering rule.
-BAND_ROWS = 32
-#: The table's columns: decasu's streak-table columns, then the mask plane's class.
-REGION_DTYPE = np.dtype([("EXPNUM", ">i4"), ("CCDNUM", ">i2"), ("BAND", "S4"), ("CLASS", "S8")]
-                        + [(f"RA_{k}", ">f8") for k in (1, 2, 3, 4)] + [(f"DEC_{k}", ">f8") for k in (1, 2, 3, 4)])
+#: decasu's streak-table columns, then the band, the instance's class and its number.
+REGION_DTYPE = np.dtype([("EXPNUM", ">i4"), ("CCDNUM", ">i2")]
+                        + [(f"RA_{k}", ">f8") for k in (1, 2, 3, 4)] + [(f"DEC_{k}", ">f8") for k in (1, 2, 3, 4)]
+                        + [("BAND", "S4"), ("CLASS", "S8"), ("INSTANCE", ">i2")])
 
 
-def region_rectangles_px(mask, band_rows=BAND_ROWS):
-    """Pixel rectangles that cover a boolean mask: per band of rows, one per run of masked columns.
+def block_rectangles_px(rows, row_index):
+    """The rectangles a block-structured CCD mask is made of.
 
     Parameters
     ----------
-    mask : ndarray of bool, shape (ny, nx)
-    band_rows : int
+    rows : ndarray, shape (n, nx)
+        The mask's distinct rows (non-zero: masked).
+    row_index : ndarray of int, shape (ny,)
+        Which of ``rows`` each CCD row is.
 
     Returns
     -------
     list of (float, float, float, float)
-        ``(x0, y0, x1, y1)`` pixel edges (pixel centres at integers, so a rectangle of one pixel
-        ``(c - 0.5, r - 0.5, c + 0.5, r + 0.5)``).
+        ``(x0, y0, x1, y1)`` pixel edges (pixel centres at integers): per run of CCD rows with
+        one pattern, one rectangle per run of masked columns.
 
     Examples
     --------
-    >>> m = np.zeros((4, 10), bool); m[1, 2:4] = m[2, 7] = True
-    >>> region_rectangles_px(m)
-    [(1.5, 0.5, 3.5, 1.5), (6.5, 1.5, 7.5, 2.5)]
+    >>> rows = np.array([[0, 1, 1, 0, 1], [0, 0, 0, 0, 0]])
+    >>> block_rectangles_px(rows, np.array([1, 0, 0, 1]))
+    [(0.5, 0.5, 2.5, 2.5), (3.5, 0.5, 4.5, 2.5)]
     """
+    hit = np.asarray(rows) != 0
+    patterns = [hit[i].tobytes() for i in range(len(hit))]
+    keys = np.array([patterns[i] for i in row_index], dtype=object)
+    bounds = np.flatnonzero(keys[1:] != keys[:-1]) + 1
     out = []
-    for r0 in range(0, mask.shape[0], band_rows):
-        band = mask[r0:r0 + band_rows]
-        cols = band.any(axis=0)
-        if not cols.any():
-            continue
+    for r0, r1 in zip(np.r_[0, bounds], np.r_[bounds, len(row_index)]):
+        cols = hit[row_index[r0]]
         edges = np.flatnonzero(np.diff(np.r_[0, cols.astype(np.int8), 0]))
-        for c0, c1 in zip(edges[::2], edges[1::2]):
-            rows = np.flatnonzero(band[:, c0:c1].any(axis=1))
-            out.append((c0 - 0.5, r0 + rows[0] - 0.5, c1 - 0.5, r0 + rows[-1] + 0.5))
+        out += [(float(c0) - 0.5, float(r0) - 0.5, float(c1) - 0.5, float(r1) - 0.5)
+                for c0, c1 in zip(edges[::2], edges[1::2])]
     return out
 
 
-def mask_regions(mask_file, band_rows=BAND_ROWS):
-    """The region rows of one desghost mask file.
+def _wcs(cards):
+    from desghost.products.skymap import _wcs as header_wcs
+
+    return header_wcs({c["name"]: c["value"] for c in cards})
+
+
+def exposure_regions(result, layout, ccd_frames):
+    """The region rows of one exposure's instances.
 
     Parameters
     ----------
-    mask_file : str or Path
-        ``D<expnum>_desghost_mask.fits.fz``.
+    result : ExposureResult
+        Its instances (400x400 masks), their CCD coverages, EXPNUM, band, dead CCDs.
+    layout : CameraLayout
+    ccd_frames : dict
+        ``{ccdnum: CCDMaskFrame}``: each CCD's shape, orientation, WCS cards and cut-out window,
+        as for the mask file.
 
     Returns
     -------
     ndarray
-        :data:`REGION_DTYPE` rows, by CCD, class and position.
-
-    Raises
-    ------
-    UsageError, NotFitsError, CorruptFileError
-        Not a desghost mask file (2), not FITS (3), unreadable (4).
+        :data:`REGION_DTYPE` rows, by instance, CCD and position.
     """
-    from desghost.products.skymap import _wcs, check_mask_file
-
-    rows = []
-    with open_fits(mask_file) as f:
-        check_mask_file(mask_file, f)
-        primary = f[0].read_header()
-        expnum, band = int(primary["EXPNUM"]), str(primary.get("BAND", "") or "").strip()
-        for hdu in f:
-            if hdu.get_exttype() != "IMAGE_HDU" or not hdu.get_dims():
+    out = []
+    for number, (inst, cov) in enumerate(zip(result.instances, result.coverages)):
+        for ccdnum in sorted(c.ccdnum for c in cov):
+            frame = ccd_frames.get(ccdnum)
+            if frame is None or ccdnum in result.dead_ccds or not frame.wcs_cards:
                 continue
-            hdr = hdu.read_header()
-            if "CCDNUM" not in hdr or "CTYPE1" not in hdr:
+            rows, row_index = ccd_mask_rows(inst.mask, layout.ccds[ccdnum].box_px, frame.ny_px, frame.nx_px,
+                                            frame.orientation, frame.window)
+            rects = block_rectangles_px(rows, row_index)
+            if not rects:
                 continue
-            mask = hdu.read()
-            if not mask.any():
-                continue
-            wcs = _wcs(hdr)
-            for class_name, bit in CLASS_BITS.items():
-                for x0, y0, x1, y1 in region_rectangles_px((mask & (1 << bit)) != 0, band_rows):
-                    ra, dec = wcs.all_pix2world([x0, x1, x1, x0], [y0, y0, y1, y1], 0)
-                    rows.append((expnum, int(hdr["CCDNUM"]), band.encode(), class_name.encode(), *ra, *dec))
-    return np.array(rows, dtype=REGION_DTYPE)
+            x = np.array([[x0, x1, x1, x0] for x0, _, x1, _ in rects]).ravel()
+            y = np.array([[y0, y0, y1, y1] for _, y0, _, y1 in rects]).ravel()
+            ra, dec = (v.reshape(-1, 4) for v in _wcs(frame.wcs_cards).all_pix2world(x, y, 0))
+            out += [(result.expnum, ccdnum, *r, *d, result.band.encode(), inst.class_name.encode(), number)
+                    for r, d in zip(ra, dec)]
+    return np.array(out, dtype=REGION_DTYPE)
 
 
 def write_region_table(path, regions, provenance_cards=()):
     """Write region rows as a FITS BINTABLE (EXTNAME REGIONS) atomically."""
     import fitsio
 
-    header = [{"name": "DGRULE", "value": f"row bands of {BAND_ROWS}", "comment": "covering rule (region_table)"},
+    header = [{"name": "DGRULE", "value": "mask blocks", "comment": "covering rule (desghost.products.region_table)"},
               *provenance_cards]
     with atomic_path(path) as tmp:
         with fitsio.FITS(str(tmp), "rw", clobber=True) as f:

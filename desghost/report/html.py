@@ -34,7 +34,8 @@ __all__ = ["check_report_target", "find_healpix_map", "night_title", "PRODUCT_LA
 #: Width of the overlay thumbnails in the exposure table.
 THUMB_WIDTH_PX = 160
 PRODUCT_LABELS = {"mask": "mask FITS (per-CCD bit masks)", "exclusion_fits": "exclusion table (FITS)",
-                  "exclusion_txt": "exclusion list (ray-tracing text format)", "overlay": "overlay PNG"}
+                  "exclusion_txt": "exclusion list (ray-tracing text format)",
+                  "regions": "region table (decasu's quads)", "overlay": "overlay PNG"}
 #: File that marks a folder as a desghost report (a report folder is replaced only when it has it).
 REPORT_MARKER = ".desghost-report"
 #: What a report folder holds (an earlier report written before the marker existed is recognised by it).
