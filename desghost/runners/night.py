@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import fitsio
+import numpy as np
 from tqdm import tqdm
 
 from desghost import __version__
@@ -29,6 +31,7 @@ from desghost.driver.scheduling import default_workers
 from desghost.errors import OutputError, exit_code_of_run, failure_reason
 from desghost.products.exclusion import raytrace_lines
 from desghost.products.exclusion_rule import CCDExclusion
+from desghost.products.region_table import REGION_DTYPE, write_region_table
 from desghost.reading.discovery import discover_inputs, expnum_of_input
 from desghost.reading.identity import input_identity
 from desghost.report.html import write_report
@@ -115,10 +118,13 @@ def _earlier_failure(catalog, path):
 
 
 def write_night_lists(catalog, outdir, inputs):
-    """Write ``ghost-scatter-<NITE>.txt`` for each observing night of the done ``inputs``: DELVE's list layout.
+    """Write ``ghost-scatter-<NITE>.txt`` for each observing night of the done ``inputs``: DELVE's list
+    layout; and ``regions-<NITE>.fits``, the night's region tables in one (decasu's quads).
 
     Each list holds every desghost row of its night in the catalog (earlier runs included), so
-    DELVE's converter labels the rows as ghosts by the file name.  Returns the paths written.
+    DELVE's converter labels the rows as ghosts by the file name; the region table joins the
+    ``D<expnum>_desghost_regions.fits`` of the night's exposures in ``outdir``.  Returns the
+    paths written.
     """
     if not inputs:
         return []
@@ -134,7 +140,23 @@ def write_night_lists(catalog, outdir, inputs):
         with atomic_path(path) as tmp:
             tmp.write_text("\n".join(raytrace_lines(rows)) + "\n")
         written.append(str(path))
+        written += _night_regions(catalog, outdir, nite)
     return written
+
+
+def _night_regions(catalog, outdir, nite):
+    """``regions-<NITE>.fits``: the region tables of the night's exposures found in ``outdir``, joined."""
+    expnums = [r["expnum"] for r in catalog.query(
+        "SELECT expnum FROM exposures WHERE source='desghost' AND nite=? ORDER BY expnum", (nite,))]
+    tables = [fitsio.read(str(p), ext="REGIONS") for e in expnums
+              if (p := Path(outdir) / product_names(e)["regions"]).exists()]
+    if not tables:
+        return []
+    path = Path(outdir) / f"regions-{nite}.fits"
+    write_region_table(path, np.concatenate(tables).astype(REGION_DTYPE),
+                       [{"name": "NITE", "value": nite, "comment": "observing night"},
+                        {"name": "DGVERS", "value": f"desghost {__version__}"}])
+    return [str(path)]
 
 
 def write_summary(path, summary, config, workers, batch_size):
