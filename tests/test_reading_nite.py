@@ -86,10 +86,10 @@ def test_lists_have_the_delve_layout_and_the_night(tmp_path):
     assert set(excl["NITE"].astype(str)) == {nite} and excl.dtype.names[:4] == ("EXPNUM", "CCDNUM", "REASON",
                                                                                  "ANALYST")
     # the night's region table joins the exposures' (decasu's quads)
-    night_regions = fitsio.read(str(out / f"regions-{nite}.fits"), ext="REGIONS")
+    night_regions = fitsio.read(str(out / f"desghost_regions-{nite}.fits"), ext="REGIONS")
     own_regions = fitsio.read(str(out / "D00700801_desghost_regions.fits"), ext="REGIONS")
     assert len(own_regions) > 0 and np.array_equal(night_regions, own_regions)
-    assert fitsio.read_header(str(out / f"regions-{nite}.fits"), ext="REGIONS")["NITE"] == nite
+    assert fitsio.read_header(str(out / f"desghost_regions-{nite}.fits"), ext="REGIONS")["NITE"] == nite
     # importing desghost's own lists keeps their category
     assert list_category(out / "D00700801_desghost_exclude.txt") == ("ghost-scatter", "")
     assert list_category(night_list) == ("ghost-scatter", nite)

@@ -48,8 +48,9 @@ def _fits_in(directory):
     return sorted({f for pat in FITS_PATTERNS for f in glob.glob(os.path.join(glob.escape(directory), pat))})
 
 
-#: File names of desghost's own products (:func:`desghost.driver.exposure.product_names`): never inputs.
-PRODUCT_NAME = re.compile(r"^D\d{8,}_desghost_")
+#: File names of desghost's own products (:func:`desghost.driver.exposure.product_names`, and the
+#: night's ``desghost_*`` files): never inputs.
+PRODUCT_NAME = re.compile(r"^(D\d{8,}_desghost_|desghost_)")
 
 #: The name of a group of per-CCD files that shares its folder with other exposures' files.
 GROUP_NAME = re.compile(r"^EXPNUM=(\d+)$")

@@ -33,6 +33,7 @@ from desghost.products.exclusion import raytrace_lines
 from desghost.products.exclusion_rule import CCDExclusion
 from desghost.products.region_table import REGION_DTYPE, write_region_table
 from desghost.reading.discovery import discover_inputs, expnum_of_input
+from desghost.reading.fitsfile import cfitsio_name
 from desghost.reading.identity import input_identity
 from desghost.report.html import write_report
 from desghost.report.night_data import SUMMARY_NAME
@@ -119,7 +120,7 @@ def _earlier_failure(catalog, path):
 
 def write_night_lists(catalog, outdir, inputs):
     """Write ``ghost-scatter-<NITE>.txt`` for each observing night of the done ``inputs``: DELVE's list
-    layout; and ``regions-<NITE>.fits``, the night's region tables in one (decasu's quads).
+    layout; and ``desghost_regions-<NITE>.fits``, the night's region tables in one (decasu's quads).
 
     Each list holds every desghost row of its night in the catalog (earlier runs included), so
     DELVE's converter labels the rows as ghosts by the file name; the region table joins the
@@ -145,14 +146,18 @@ def write_night_lists(catalog, outdir, inputs):
 
 
 def _night_regions(catalog, outdir, nite):
-    """``regions-<NITE>.fits``: the region tables of the night's exposures found in ``outdir``, joined."""
+    """``desghost_regions-<NITE>.fits``: the region tables of the night's exposures in ``outdir``, joined."""
     expnums = [r["expnum"] for r in catalog.query(
         "SELECT expnum FROM exposures WHERE source='desghost' AND nite=? ORDER BY expnum", (nite,))]
-    tables = [fitsio.read(str(p), ext="REGIONS") for e in expnums
-              if (p := Path(outdir) / product_names(e)["regions"]).exists()]
+    tables = []
+    for e in expnums:
+        path = Path(outdir) / product_names(e)["regions"]
+        if path.exists():
+            with cfitsio_name(path) as name:
+                tables.append(fitsio.read(name, ext="REGIONS"))
     if not tables:
         return []
-    path = Path(outdir) / f"regions-{nite}.fits"
+    path = Path(outdir) / f"desghost_regions-{nite}.fits"
     write_region_table(path, np.concatenate(tables).astype(REGION_DTYPE),
                        [{"name": "NITE", "value": nite, "comment": "observing night"},
                         {"name": "DGVERS", "value": f"desghost {__version__}"}])
