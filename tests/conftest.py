@@ -58,3 +58,11 @@ def demo_night(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     assert main(["-q", "run", "--demo", "-o", str(out)]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def full_size_exposure(tmp_path_factory):
+    """One full-size simulated raw exposure (2048x4096 CCDs, about 0.5 GB, three artifacts); read it only."""
+    path = tmp_path_factory.mktemp("full") / "DECam_00700800.fits.fz"
+    write_simulated_exposure(path, SimulationConfig(ccd_shape="full", seed=5, n_artifacts=3, expnum=700800))
+    return path

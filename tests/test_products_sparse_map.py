@@ -102,12 +102,8 @@ def test_band_maps_need_a_name_with_the_band_and_write_one_per_band(mask_file, t
 
 
 @pytest.mark.e2e
-def test_the_map_area_is_the_masks_area_on_a_full_size_exposure(tmp_path):
-    from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
-
-    write_simulated_exposure(tmp_path / "in" / "DECam_00700800.fits.fz",
-                             SimulationConfig(ccd_shape="full", seed=5, n_artifacts=3, expnum=700800))
-    assert main(["-q", "run", str(tmp_path / "in" / "DECam_00700800.fits.fz"), "-o", str(tmp_path / "out")]) == 0
+def test_the_map_area_is_the_masks_area_on_a_full_size_exposure(full_size_exposure, tmp_path):
+    assert main(["-q", "run", str(full_size_exposure), "-o", str(tmp_path / "out")]) == 0
     mask_file = tmp_path / "out" / "D00700800_desghost_mask.fits.fz"
     assert main(["-q", "skymap", str(mask_file), "-o", str(tmp_path / "m.hsp")]) == 0
     m = hsp.HealSparseMap.read(str(tmp_path / "m.hsp"))

@@ -239,12 +239,10 @@ def test_training_images_have_masks_matching_their_labels():
 
 
 @pytest.mark.slow
-def test_full_size_raw_exposure(tmp_path):
-    files, _ = write_simulated_exposure(tmp_path / "full.fits.fz",
-                                        SimulationConfig(ccd_shape="full", seed=2, n_artifacts=2))
-    size = tmp_path.joinpath("full.fits.fz").stat().st_size
+def test_full_size_raw_exposure(full_size_exposure):
+    size = full_size_exposure.stat().st_size
     assert 0.3e9 < size < 0.7e9
-    with fitsio.FITS(files[0]) as f:
+    with fitsio.FITS(str(full_size_exposure)) as f:
         assert f["N4"].get_dims() == [4146, 2160]
 
 
