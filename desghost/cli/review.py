@@ -2,7 +2,7 @@
 import sys
 
 from desghost.catalog.location import CATALOG_HELP
-from desghost.cli.common import add_parser, log
+from desghost.cli.common import add_parser, log, warn
 from desghost.errors import UsageError
 from desghost.review.app import ReviewNight, check_loopback, create_app
 from desghost.review.checks import check_against_night
@@ -90,7 +90,6 @@ def cmd_export_via(args):
     night = ReviewNight(args.outdir, args.catalog)
     done = export_via(night, args.output, args.name)
     for expnum in done["skipped"]:
-        print(f"desghost: warning: EXPNUM {expnum} has no overlay (written with --no-overlay?): not exported",
-              file=sys.stderr)
+        warn(f"EXPNUM {expnum} has no overlay (written with --no-overlay?): not exported")
     log(args, f"export-via: {done['images']} images, {done['regions']} regions -> {done['project']}")
     return 0
