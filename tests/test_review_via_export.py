@@ -80,3 +80,12 @@ def test_an_edited_project_trains_with_exactly_its_regions_and_the_model_lists_t
                  "--real-fraction", "1", "--val-images", "0", "--val-every", "0", "--no-prefetch"]) == 0
     meta = read_model_metadata(tmp_path / "ft" / "model.safetensors")
     assert meta["training"]["real_images_trained"] == [f"Ghost_img_D{expnum:08d}.jpg"]
+
+
+def test_an_exposure_without_an_overlay_is_named_and_left_out(demo_night, tmp_path, capsys):
+    night = tmp_path / "night"
+    shutil.copytree(demo_night, night, ignore=shutil.ignore_patterns("report", "*_overlay.png"))
+    assert main(["export-via", str(night), "-o", str(tmp_path / "via")]) == 0
+    assert "has no overlay" in capsys.readouterr().err
+    project = json.loads((tmp_path / "via" / "via_project.json").read_text())
+    assert project["_via_img_metadata"] == {} and project["_via_image_id_list"] == []
