@@ -8,11 +8,10 @@ parameterised.  A file that is not a desghost catalog is refused, never overwrit
 import json
 import os
 import sqlite3
-from datetime import datetime, timezone
 from pathlib import Path
 
 from desghost import __version__
-from desghost.catalog.review import Decision, check_decision
+from desghost.catalog.decision_store import DecisionStore, now_utc
 from desghost.errors import DesghostError
 
 __all__ = ["APPLICATION_ID", "Catalog", "CATALOG_TABLES", "CatalogError", "SCHEMA", "SCHEMA_VERSION"]
@@ -70,17 +69,13 @@ class CatalogError(DesghostError):
     exit_code = 13
 
 
-def _now():
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def _iso_date(yyyymmdd):
     """``20160802`` -> ``2016-08-02`` (dates in the catalog are ISO, like DATE-OBS)."""
     t = str(yyyymmdd)
     return f"{t[:4]}-{t[4:6]}-{t[6:8]}" if len(t) == 8 and t.isdigit() else t
 
 
-class Catalog:
+class Catalog(DecisionStore):
     """A desghost catalog file.
 
     Parameters
@@ -195,7 +190,7 @@ class Catalog:
                     self._add_column("instances", "outline_px", "TEXT")
                     self._add_column("decisions", "run_at", "TEXT")
                 self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('created', ?)", (_now(),))
+            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('created', ?)", (now_utc(),))
 
     def _absolute_inputs(self):
         """Schema 1 -> 2: inputs recorded as given become absolute paths.
@@ -262,7 +257,7 @@ class Catalog:
                 " n_artifacts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (source, result.expnum, "ok", result.band, result.date_obs, result.mjd_obs, result.flavor,
                  result.source, result.model_name, result.threshold, result.area_threshold,
-                 f"desghost {__version__}", _now(), len(result.instances), len(result.exclusions),
+                 f"desghost {__version__}", now_utc(), len(result.instances), len(result.exclusions),
                  result.timings_s.get("total"), result.nite or None, getattr(result, "identity", None),
                  getattr(result, "n_artifacts", None)))
             self.conn.executemany(
@@ -293,7 +288,7 @@ class Catalog:
         """Record a failed exposure (replacing an earlier failure of the same input)."""
         with self.transaction():
             self.conn.execute("INSERT OR REPLACE INTO failures VALUES (?,?,?,?,?,?)",
-                              (source, str(input_name), expnum, str(reason), exit_code, _now()))
+                              (source, str(input_name), expnum, str(reason), exit_code, now_utc()))
 
     def _delete(self, source, expnum):
         for table in ("exposures", "instances", "excluded_ccds"):
@@ -316,94 +311,6 @@ class Catalog:
                 self.conn.execute("INSERT OR REPLACE INTO coverage VALUES (?,?,?,?)",
                                   (source, label, min(exps), max(exps)))
             return n
-
-    def record_decision(self, expnum, target_kind, target, decision, analyst, artifact_class="", polygon_px=(),
-                        ccdnums=(), comment="", source="desghost"):
-        """Add one review decision (never overwriting an earlier one), in its own transaction.
-
-        Parameters
-        ----------
-        expnum : int
-        target_kind, target, decision, analyst, artifact_class, polygon_px, ccdnums, comment
-            As :class:`desghost.catalog.review.Decision`; a ``missed`` decision's target is
-            numbered here (``missed-<k>``) when given empty.
-
-        Returns
-        -------
-        Decision
-            As stored, with its row number and UTC time.
-
-        Raises
-        ------
-        ValueError
-            A decision :func:`desghost.catalog.review.check_decision` refuses (nothing is written).
-        CatalogError
-            The catalog cannot be written (exit code 13).
-        """
-        return self.record_decisions([dict(expnum=expnum, target_kind=target_kind, target=target, decision=decision,
-                                           analyst=analyst, artifact_class=artifact_class, polygon_px=polygon_px,
-                                           ccdnums=ccdnums, comment=comment)], source)[0]
-
-    def record_decisions(self, decisions, source="desghost"):
-        """Add several review decisions all-or-nothing: every one is checked first, then all go in
-        one transaction.
-
-        Parameters
-        ----------
-        decisions : list of dict
-            Keyword arguments of :meth:`record_decision` (``expnum``, ``target_kind``, ``target``,
-            ``decision``, ``analyst``, optional ``artifact_class``, ``polygon_px``, ``ccdnums``, ``comment``).
-
-        Returns
-        -------
-        list of Decision
-
-        Raises
-        ------
-        ValueError
-            The first decision :func:`~desghost.catalog.review.check_decision` refuses, as
-            ``"decision <k>: <reason>"`` (k from 1); nothing is written.
-        CatalogError
-            The catalog cannot be written (exit code 13); nothing is written.
-        """
-        items = [{"target": "", "artifact_class": "", "polygon_px": (), "ccdnums": (), "comment": "", **d}
-                 for d in decisions]
-        for k, d in enumerate(items, 1):
-            try:
-                check_decision(d["target_kind"], d["target"], d["decision"], d["analyst"], d["artifact_class"],
-                               d["polygon_px"], d["ccdnums"])
-            except ValueError as exc:
-                raise ValueError(f"decision {k}: {exc}" if len(items) > 1 else str(exc)) from None
-        stored = []
-        with self.transaction():
-            for d in items:
-                stored.append(self._insert_decision(d, source))
-        return stored
-
-    def _insert_decision(self, d, source):
-        target = d["target"]
-        if d["decision"] == "missed" and not str(target).strip():
-            n = self.conn.execute("SELECT COUNT(*) FROM decisions WHERE source=? AND expnum=? AND decision='missed'",
-                                  (source, int(d["expnum"]))).fetchone()[0]
-            target = f"missed-{n}"
-        run = self.conn.execute("SELECT processed_at FROM exposures WHERE source=? AND expnum=?",
-                                (source, int(d["expnum"]))).fetchone()
-        cur = self.conn.execute(
-            "INSERT INTO decisions (source, expnum, target_kind, target, decision, class, polygon_px, ccdnums,"
-            " analyst, comment, decided_at, run_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (source, int(d["expnum"]), d["target_kind"], str(target), d["decision"], d["artifact_class"] or None,
-             json.dumps([list(map(float, p)) for p in d["polygon_px"]]) if d["polygon_px"] else None,
-             ",".join(str(int(c)) for c in d["ccdnums"]) or None, str(d["analyst"]).strip(), d["comment"] or None,
-             _now(), run[0] if run else None))
-        cur = self.conn.execute("SELECT * FROM decisions WHERE id=?", (cur.lastrowid,))
-        cols = [c[0] for c in cur.description]
-        return Decision.from_row(dict(zip(cols, cur.fetchone())))
-
-    def decisions(self, expnum=None, source="desghost"):
-        """Every review decision (of one exposure when ``expnum`` is given), oldest first: a list of Decision."""
-        sql = "SELECT * FROM decisions WHERE source=?" + (" AND expnum=?" if expnum is not None else "")
-        rows = self.query(sql + " ORDER BY decided_at, id", (source,) + ((int(expnum),) if expnum is not None else ()))
-        return [Decision.from_row(r) for r in rows]
 
     # -- reading ----------------------------------------------------------------------------------
     def query(self, sql, params=()):

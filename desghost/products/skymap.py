@@ -11,7 +11,7 @@ import numpy as np
 from desghost import __version__
 from desghost.atomic import atomic_path
 
-__all__ = ["add_masks_to_map", "check_mask_file", "masked_area_map", "wcs_cards", "WCS_KEYS", "write_map"]
+__all__ = ["add_masks_to_map", "ccd_mask_hdus", "check_mask_file", "masked_area_map", "wcs_cards", "WCS_KEYS", "write_map"]
 
 WCS_KEYS = ("CTYPE1", "CTYPE2", "CRVAL1", "CRVAL2", "CRPIX1", "CRPIX2", "CD1_1", "CD1_2", "CD2_1", "CD2_2",
             "CUNIT1", "CUNIT2", "RADESYS", "EQUINOX", "LONPOLE", "LATPOLE")
@@ -73,12 +73,7 @@ def masked_area_map(mask_files, nside, step_px=8, bits=None, base_map=None):
     for path in mask_files:
         with open_fits(path) as f:
             check_mask_file(path, f)
-            for hdu in f:
-                if hdu.get_exttype() != "IMAGE_HDU" or not hdu.get_dims():
-                    continue
-                hdr = hdu.read_header()
-                if "CCDNUM" not in hdr or "CTYPE1" not in hdr:
-                    continue
+            for hdu, hdr in ccd_mask_hdus(f):
                 ny, nx = hdu.get_dims()
                 sample = hdu[0:ny:step_px, 0:nx:step_px]
                 hit = sample != 0 if bits is None else (sample & bits) != 0
@@ -90,6 +85,16 @@ def masked_area_map(mask_files, nside, step_px=8, bits=None, base_map=None):
                 pix_area_deg2 = abs(np.linalg.det(w.pixel_scale_matrix))
                 np.add.at(out, hp.ang2pix(nside, ra, dec, lonlat=True), pix_area_deg2 * step_px ** 2)
     return out
+
+
+def ccd_mask_hdus(fits):
+    """The CCD mask HDUs of an open desghost mask file with a WCS: ``(hdu, header)`` pairs."""
+    for hdu in fits:
+        if hdu.get_exttype() != "IMAGE_HDU" or not hdu.get_dims():
+            continue
+        hdr = hdu.read_header()
+        if "CCDNUM" in hdr and "CTYPE1" in hdr:
+            yield hdu, hdr
 
 
 def write_map(path, hmap, provenance=None):

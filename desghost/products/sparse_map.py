@@ -111,19 +111,14 @@ def bitmask_pixels(mask_files, nside_sparse=NSIDE_SPARSE):
     """
     import hpgeom
 
-    from desghost.products.skymap import check_mask_file
+    from desghost.products.skymap import ccd_mask_hdus, check_mask_file
 
     found = {}
     for path in mask_files:
         with open_fits(path) as f:
             check_mask_file(path, f)
             band = str(f[0].read_header().get("BAND", "") or "").strip()
-            for hdu in f:
-                if hdu.get_exttype() != "IMAGE_HDU" or not hdu.get_dims():
-                    continue
-                hdr = hdu.read_header()
-                if "CCDNUM" not in hdr or "CTYPE1" not in hdr:
-                    continue
+            for hdu, hdr in ccd_mask_hdus(f):
                 mask = hdu.read()
                 if not mask.any():
                     continue
