@@ -69,7 +69,7 @@ def test_a_catalog_of_schema_3_gains_the_decisions_table_and_instance_outlines_a
         assert ro.decisions() == [] and ro.query("SELECT COUNT(*) AS n FROM exposures")[0]["n"] == 1
     assert "decisions" not in {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")}
     with Catalog(path) as cat:
-        assert cat.query("SELECT value FROM meta WHERE key='schema_version'")[0]["value"] == SCHEMA_VERSION == "5"
+        assert cat.query("SELECT value FROM meta WHERE key='schema_version'")[0]["value"] == SCHEMA_VERSION == "6"
         assert {r["outline_px"] for r in cat.query("SELECT outline_px FROM instances")} == {None}  # until re-run
         cat.record_decision(100, "instance", "0", "confirm", "ann")
         assert [d.analyst for d in cat.decisions(100)] == ["ann"]

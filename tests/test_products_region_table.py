@@ -6,7 +6,7 @@ import pytest
 from matplotlib.path import Path as Polygon
 
 from desghost.classes import CLASS_BITS
-from desghost.products.skymap import _wcs
+from desghost.products.skymap import header_wcs
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def check_quads(regions_file, mask_file):
             hdr = hdu.read_header()
             if "CCDNUM" not in hdr or "CTYPE1" not in hdr:
                 continue
-            mask, wcs, ccd = hdu.read(), _wcs(hdr), hdr["CCDNUM"]
+            mask, wcs, ccd = hdu.read(), header_wcs(hdr), hdr["CCDNUM"]
             mine = regions[regions["CCDNUM"] == ccd]
             assert bool(mask.any()) == bool(len(mine)), ccd
             ra0, dec0 = wcs.wcs.crval

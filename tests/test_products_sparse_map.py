@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from desghost.cli import main
-from desghost.products.skymap import _wcs
+from desghost.products.skymap import header_wcs
 from desghost.products.sparse_map import add_masks_to_bitmask_map
 
 hsp = pytest.importorskip("healsparse", reason="healsparse is a dependency of desghost skymap")
@@ -33,7 +33,7 @@ def _covered_by_brute_force(mask_file, nside):
             rows, cols = np.nonzero(mask)
             if not len(rows):
                 continue
-            wcs = _wcs(hdr)
+            wcs = header_wcs(hdr)
             ra, dec = wcs.all_pix2world(cols, rows, 0)
             hits = np.unique(hpgeom.angle_to_pixel(nside, ra, dec, nest=True))
             x, y = wcs.all_world2pix(*hpgeom.pixel_to_angle(nside, hits, nest=True), 0)
@@ -113,6 +113,6 @@ def test_the_map_area_is_the_masks_area_on_a_full_size_exposure(full_size_exposu
         for hdu in f[1:]:
             hdr = hdu.read_header()
             if "CCDNUM" in hdr and "CTYPE1" in hdr:
-                mask_area_deg2 += np.count_nonzero(hdu.read()) * abs(np.linalg.det(_wcs(hdr).pixel_scale_matrix))
+                mask_area_deg2 += np.count_nonzero(hdu.read()) * abs(np.linalg.det(header_wcs(hdr).pixel_scale_matrix))
     assert mask_area_deg2 > 0.1                                   # a real test: ghosts of a tenth of a deg2 or more
     assert map_area_deg2 == pytest.approx(mask_area_deg2, rel=0.02)

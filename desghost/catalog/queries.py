@@ -1,4 +1,6 @@
 """Catalog queries (parameterised SQL only) and source-vs-source comparison."""
+import json
+
 from desghost.agreement import ccd_level_scores
 
 __all__ = ["build_query", "compare_sources", "parse_expnum_range"]
@@ -25,11 +27,12 @@ def _in(column, values, where, params):
 
 
 def build_query(what="ccds", source="desghost", expnum=None, ccdnums=None, bands=None, since=None,
-                until=None, classes=None, min_score=None, category=None):
+                until=None, classes=None, min_score=None, category=None, expnums=None):
     """SQL and parameters for a catalog query.
 
     ``what``: ``ccds`` (excluded CCDs), ``instances``, ``exposures`` or ``failures``.
     Dates compare as ISO strings on DATE-OBS (``2017``, ``2017-03`` or full dates work).
+    ``expnums``: only these EXPNUMs (any number of them: one JSON parameter).
     """
     where, params = ["t.source = ?"], [source]
     rng = parse_expnum_range(expnum)
@@ -71,6 +74,9 @@ def build_query(what="ccds", source="desghost", expnum=None, ccdnums=None, bands
     if rng:
         where.append("t.expnum BETWEEN ? AND ?")
         params.extend(rng)
+    if expnums is not None:
+        where.append("t.expnum IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps([int(e) for e in expnums]))
     _in(band_col, bands, where, params)
     if since:
         where.append(f"{date_col} >= ?")

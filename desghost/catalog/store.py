@@ -12,6 +12,7 @@ from pathlib import Path
 
 from desghost import __version__
 from desghost.catalog.decision_store import DecisionStore, now_utc
+from desghost.catalog.sky_store import SKY_SCHEMA, SkyStore
 from desghost.errors import DesghostError
 
 __all__ = ["APPLICATION_ID", "Catalog", "CATALOG_TABLES", "CatalogError", "SCHEMA", "SCHEMA_VERSION"]
@@ -22,8 +23,9 @@ __all__ = ["APPLICATION_ID", "Catalog", "CATALOG_TABLES", "CatalogError", "SCHEM
 #: decisions (:mod:`desghost.catalog.review`); 5: each decision's ``run_at`` (the ``processed_at`` of
 #: the exposure's run it was made on) and each instance's outline (``outline_px``, JSON
 #: list of polygons of ``[x, y]`` focal-plane image pixels, :func:`desghost.mask_geometry.mask_outlines`;
-#: empty for instances recorded before).  Older catalogs are migrated when opened.
-SCHEMA_VERSION = "5"
+#: empty for instances recorded before); 6: sky footprints (:mod:`desghost.catalog.sky_store`)
+#: and the bright stars near each exposure.  Older catalogs are migrated when opened.
+SCHEMA_VERSION = "6"
 #: ``PRAGMA application_id`` of every catalog desghost writes ("DGHC"): how a file is known
 #: to be desghost's before anything in it is changed.
 APPLICATION_ID = 0x44474843
@@ -36,15 +38,17 @@ CREATE TABLE IF NOT EXISTS exposures (
     source TEXT NOT NULL, expnum INTEGER NOT NULL, status TEXT NOT NULL,
     band TEXT, date_obs TEXT, mjd_obs REAL, flavor TEXT, input TEXT, model TEXT, threshold REAL,
     area_threshold REAL, software TEXT, processed_at TEXT, n_instances INTEGER, n_excluded INTEGER,
-    seconds REAL, nite TEXT, identity TEXT, n_artifacts INTEGER, PRIMARY KEY (source, expnum));
+    seconds REAL, nite TEXT, identity TEXT, n_artifacts INTEGER, tel_ra REAL, tel_dec REAL, pointing_from TEXT,
+    footprint TEXT, PRIMARY KEY (source, expnum));
 CREATE TABLE IF NOT EXISTS instances (
     source TEXT NOT NULL, expnum INTEGER NOT NULL, instance_id INTEGER NOT NULL, class TEXT NOT NULL,
     score REAL NOT NULL, x0 REAL, y0 REAL, x1 REAL, y1 REAL, area_px INTEGER, ccdnums TEXT, outline_px TEXT,
-    PRIMARY KEY (source, expnum, instance_id));
+    ra_center REAL, dec_center REAL, radius_deg REAL, star TEXT, PRIMARY KEY (source, expnum, instance_id));
 CREATE TABLE IF NOT EXISTS excluded_ccds (
     source TEXT NOT NULL, category TEXT NOT NULL, expnum INTEGER NOT NULL, ccdnum INTEGER NOT NULL,
     detpos TEXT, reason TEXT, analyst TEXT, class TEXT, score REAL, area_frac REAL, model TEXT,
-    band TEXT, date_obs TEXT, nite TEXT, PRIMARY KEY (source, category, expnum, ccdnum));
+    band TEXT, date_obs TEXT, nite TEXT, ra_1 REAL, ra_2 REAL, ra_3 REAL, ra_4 REAL, dec_1 REAL, dec_2 REAL,
+    dec_3 REAL, dec_4 REAL, star TEXT, PRIMARY KEY (source, category, expnum, ccdnum));
 CREATE TABLE IF NOT EXISTS coverage (
     source TEXT NOT NULL, label TEXT NOT NULL, expnum_min INTEGER NOT NULL, expnum_max INTEGER NOT NULL,
     PRIMARY KEY (source, label));
@@ -60,7 +64,7 @@ CREATE TABLE IF NOT EXISTS decisions (
 CREATE INDEX IF NOT EXISTS decisions_by_expnum ON decisions (source, expnum, target_kind, target);
 CREATE INDEX IF NOT EXISTS excluded_by_expnum ON excluded_ccds (expnum, ccdnum);
 CREATE INDEX IF NOT EXISTS instances_by_class ON instances (class, expnum);
-"""
+""" + SKY_SCHEMA
 
 
 class CatalogError(DesghostError):
@@ -75,7 +79,7 @@ def _iso_date(yyyymmdd):
     return f"{t[:4]}-{t[4:6]}-{t[6:8]}" if len(t) == 8 and t.isdigit() else t
 
 
-class Catalog(DecisionStore):
+class Catalog(DecisionStore, SkyStore):
     """A desghost catalog file.
 
     Parameters
@@ -189,6 +193,8 @@ class Catalog(DecisionStore):
                 if version is not None and version[0] in ("1", "2", "3", "4"):
                     self._add_column("instances", "outline_px", "TEXT")
                     self._add_column("decisions", "run_at", "TEXT")
+                if version is not None and version[0] in ("1", "2", "3", "4", "5"):
+                    self._add_sky_columns()
                 self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('created', ?)", (now_utc(),))
 
@@ -271,6 +277,7 @@ class Catalog(DecisionStore):
                 " score, area_frac, model, band, date_obs, nite) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(source, "ghost-scatter", r.expnum, r.ccdnum, r.detpos, r.reason, r.analyst, r.artifact_class,
                   r.score, r.area_frac, r.model, r.band, r.date_obs, r.nite or None) for r in result.exclusions])
+            self._record_footprint(source, result)
             self.conn.execute("DELETE FROM failures WHERE source=? AND input=?", (source, result.source))
 
     def record_moved(self, expnum, new_input, source="desghost"):
@@ -293,6 +300,7 @@ class Catalog(DecisionStore):
     def _delete(self, source, expnum):
         for table in ("exposures", "instances", "excluded_ccds"):
             self.conn.execute(f"DELETE FROM {table} WHERE source=? AND expnum=?", (source, expnum))  # noqa: S608
+        self._delete_sky(source, expnum)
 
     def import_exclusions(self, rows, source, category, label):
         """Load ray-tracing style rows ``(date, expnum, ccdnum, detpos)``; returns rows inserted."""

@@ -12,11 +12,13 @@ from desghost.catalog.store import Catalog
 from desghost.classes import CLASS_ORDER
 from desghost.cli.common import (
     add_parser,
+    emit_text,
     format_metric,
     json_line,
     json_parent,
     log,
 )
+from desghost.cli.position_query import cmd_position_query
 from desghost.errors import UsageError
 from desghost.options import ccdnum, check_date_order, expnum_range, fraction, obs_date
 from desghost.products.exclusion import raytrace_lines, write_exclusion_fits
@@ -37,11 +39,15 @@ def register(sub):
                "  desghost query --source raytrace --category ghost-scatter --format raytrace\n"
                "  desghost query --what exposures --columns expnum,nite,input  # or --columns all\n"
                "  desghost query --review reviewed --format raytrace > ghost-scatter-reviewed.txt\n"
-               "  desghost query --review unreviewed-only --expnum 700000-700100   # what is left to check\n")
+               "  desghost query --review unreviewed-only --expnum 700000-700100   # what is left to check\n"
+               "  desghost query --ra 44.25 --dec -30.3                 # instances whose mask covers a position\n"
+               "  desghost query --ra 44.25 --dec -30.3 --radius 30 --what ccds --format fits -o here.fits\n"
+               "  desghost query --region targets.csv --radius 5 --what exposures --format csv\n"
+               "  desghost query --region box:44,45,-31,-30 --what instances --class Faint\n")
     p.add_argument("--catalog", default=None, help=catalog_help)
     p.add_argument("--source", default="desghost", help="desghost, raytrace, ...")
-    p.add_argument("--what", default="ccds", choices=("ccds", "instances", "exposures", "failures"),
-                   help="what a row is (default ccds: excluded CCDs)")
+    p.add_argument("--what", choices=("ccds", "instances", "exposures", "failures"),
+                   help="what a row is (default ccds: excluded CCDs; instances for a position query)")
     p.add_argument("--expnum", type=expnum_range, help="one EXPNUM N, or a range A-B (inclusive)")
     p.add_argument("--ccdnum", type=ccdnum, nargs="+", help="only these CCDNUMs (1-62)")
     p.add_argument("--band", nargs="+", help="only these filter bands")
@@ -54,6 +60,14 @@ def register(sub):
                    help="the reviewed list of desghost's excluded CCDs (operators' decisions applied; ANALYST per "
                         "row: the person, or desghost-<model> where nobody reviewed it), or only its rows a person "
                         "has reviewed (reviewed-only) or not yet (unreviewed-only); --what ccds, --source desghost")
+    p.add_argument("--ra", type=float, help="position query: right ascension, degrees (ICRS); with --dec. Rows are "
+                                            "the instances (default), excluded CCDs or exposures whose mask covers it")
+    p.add_argument("--dec", type=float, help="position query: declination, degrees; with --ra")
+    p.add_argument("--radius", type=float, default=0.0,
+                   help="position query: also what comes within this many arcseconds of the position (default 0)")
+    p.add_argument("--region", help="position query for many targets: a CSV or FITS file with RA and DEC columns "
+                                    "(degrees; ID or NAME names each target), one row per target and hit; or "
+                                    "box:RA_MIN,RA_MAX,DEC_MIN,DEC_MAX for everything meeting an RA/Dec box")
     p.add_argument("--format", default="table", choices=FORMATS,
                    help="aligned table, CSV, FITS exclusion table (needs -o) or ray-tracing list (default table)")
     p.add_argument("-o", "--output", help="write to this file instead of stdout (required for fits)")
@@ -85,6 +99,9 @@ def register(sub):
 
 def cmd_query(args):
     check_date_order(args.since, args.until)
+    if args.ra is not None or args.dec is not None or args.region:
+        return cmd_position_query(args)
+    args.what = args.what or "ccds"
     try:
         sql, params = build_query(args.what, args.source, args.expnum, args.ccdnum, args.band, args.since,
                                   args.until, args.classes, args.min_score, args.category)
@@ -113,7 +130,7 @@ def cmd_query(args):
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     text = {"raytrace": as_raytrace, "csv": as_csv, "table": as_table}[args.format](rows)
-    return _emit(args, text)
+    return emit_text(args, text)
 
 
 def cmd_import_raytrace(args):
@@ -184,15 +201,4 @@ def _write_reviewed(args, reviewed):
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         text = as_table(rows) if args.format == "table" else as_csv(rows)
-    return _emit(args, text)
-
-
-def _emit(args, text):
-    """Write a query's text to ``-o FILE`` or stdout; the exit code 0."""
-    if args.output:
-        with open(args.output, "w") as fh:
-            fh.write(text)
-    else:
-        sys.stdout.write(text)
-    return 0
-
+    return emit_text(args, text)

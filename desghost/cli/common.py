@@ -8,7 +8,7 @@ from desghost.detection.model import default_model_path
 from desghost.errors import UsageError, exit_codes_of
 from desghost.options import DEVICES, fraction
 
-__all__ = ["add_parser", "DECODER_HELP", "device_parent", "DEVICES", "exit_codes_help", "format_metric", "formatter",
+__all__ = ["add_parser", "DECODER_HELP", "device_parent", "DEVICES", "emit_text", "exit_codes_help", "format_metric", "formatter",
            "inference_overrides", "inference_parent", "json_line", "json_parent", "log", "model_arg", "model_parent",
            "progress_bar", "quiet_parent", "warn"]
 
@@ -89,6 +89,16 @@ def log(args, text):
     """A progress or timing line on stderr, unless --quiet."""
     if not args.quiet:
         print(text, file=sys.stderr, flush=True)
+
+
+def emit_text(args, text):
+    """Write a command's text to ``args.output`` (``-o FILE``) or stdout; the exit code 0."""
+    if args.output:
+        with open(args.output, "w") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def warn(text):

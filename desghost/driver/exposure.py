@@ -29,11 +29,12 @@ from desghost.products.exclusion import write_exclusion_fits, write_raytrace_lis
 from desghost.products.exclusion_rule import DEFAULT_MIN_PRESENT_FRACTION, exclusion_rows, partial_ccd_rows
 from desghost.products.maskfits import CCDMaskFrame, write_mask_fits
 from desghost.products.overlay import write_overlay
-from desghost.products.region_table import exposure_regions, write_region_table
+from desghost.products.region_table import write_region_table
 from desghost.products.skymap import wcs_cards
 from desghost.projection import coverage, restrict_to_windows
 from desghost.reading.exposure import open_exposure
 from desghost.reading.fitsfile import short_error
+from desghost.sky.footprint import exposure_footprint
 from desghost.timestamps import fits_utc_now
 
 __all__ = ["detect_prepared", "EXCLUSION_FITS_NAME", "expnum_of_product", "ExposureResult", "finish_exposure",
@@ -137,6 +138,7 @@ class ExposureResult:
     n_artifacts: int = 0   # instances grouped into artifacts (desghost.detection.detect.artifact_groups)
     min_present_fraction: float = DEFAULT_MIN_PRESENT_FRACTION
     partial_ccds: list = field(default_factory=list)    # PartialCCD records, one per cut-out CCD
+    footprint: object = None   # ExposureFootprint (desghost.sky.footprint): where its instances are on the sky
 
 
 def product_names(expnum):
@@ -220,7 +222,7 @@ def prepare_exposure(source, config=None, layout=None, progress=None):
     exposure = open_exposure(source, layout)
     fp = assemble_exposure(exposure, layout, row_step=cfg.row_step, workers=cfg.ccd_workers, progress=progress,
                            threads=cfg.decode_threads, decoder=cfg.decoder)
-    frames = _ccd_frames(exposure, layout) if cfg.write_mask else {}
+    frames = _ccd_frames(exposure, layout)
     return PreparedExposure(source, fp, frames, time.perf_counter() - t0)
 
 
@@ -284,6 +286,7 @@ def finish_exposure(prepared, detections, outdir, config, layout=None, files=Non
     layout = layout or load_layout()
     t2 = time.perf_counter()
     result = _exposure_result(prepared.focal_plane, detections, config, layout)
+    result.footprint = exposure_footprint(result, layout, prepared.ccd_frames, prepared.focal_plane.meta.pointing_deg)
     result.outputs = _write_products(outdir, result, prepared, config, layout, files)
     t = {"assemble": prepared.assemble_s, "detect": detections.seconds, "write": time.perf_counter() - t2}
     t["total"] = sum(t.values())
@@ -332,7 +335,7 @@ def _write_products(outdir, result, prepared, cfg, layout, files=None):
         write_raytrace_list(target(out["exclusion_txt"]), result.exclusions)
         if cfg.write_mask:   # the same CCD frames (WCS, cut-out windows) as the mask file
             out["regions"] = outdir / names["regions"]
-            write_region_table(target(out["regions"]), exposure_regions(result, layout, prepared.ccd_frames), cards)
+            write_region_table(target(out["regions"]), result.footprint.regions, cards)
         if cfg.write_overlay:
             prov = {c["name"]: c["value"] for c in cards}
             out["overlay"] = outdir / names["overlay"]

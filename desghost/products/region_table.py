@@ -17,6 +17,7 @@ differ from the WCS's images of the pixel edges by far less than a pixel.
 import numpy as np
 
 from desghost.atomic import atomic_path
+from desghost.products.skymap import cards_wcs
 from desghost.projection import ccd_mask_rows
 
 __all__ = ["block_rectangles_px", "exposure_regions", "REGION_DTYPE", "write_region_table"]
@@ -62,12 +63,6 @@ def block_rectangles_px(rows, row_index):
     return out
 
 
-def _wcs(cards):
-    from desghost.products.skymap import _wcs as header_wcs
-
-    return header_wcs({c["name"]: c["value"] for c in cards})
-
-
 def exposure_regions(result, layout, ccd_frames):
     """The region rows of one exposure's instances.
 
@@ -98,7 +93,7 @@ def exposure_regions(result, layout, ccd_frames):
                 continue
             x = np.array([[x0, x1, x1, x0] for x0, _, x1, _ in rects]).ravel()
             y = np.array([[y0, y0, y1, y1] for _, y0, _, y1 in rects]).ravel()
-            ra, dec = (v.reshape(-1, 4) for v in _wcs(frame.wcs_cards).all_pix2world(x, y, 0))
+            ra, dec = (v.reshape(-1, 4) for v in cards_wcs(frame.wcs_cards).all_pix2world(x, y, 0))
             out += [(result.expnum, ccdnum, *r, *d, result.band.encode(), inst.class_name.encode(), number)
                     for r, d in zip(ra, dec)]
     return np.array(out, dtype=REGION_DTYPE)

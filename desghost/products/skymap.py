@@ -11,7 +11,7 @@ import numpy as np
 from desghost import __version__
 from desghost.atomic import atomic_path
 
-__all__ = ["add_masks_to_map", "ccd_mask_hdus", "check_mask_file", "masked_area_map", "wcs_cards", "WCS_KEYS", "write_map"]
+__all__ = ["add_masks_to_map", "ccd_mask_hdus", "cards_wcs", "check_mask_file", "header_wcs", "masked_area_map", "wcs_cards", "WCS_KEYS", "write_map"]
 
 WCS_KEYS = ("CTYPE1", "CTYPE2", "CRVAL1", "CRVAL2", "CRPIX1", "CRPIX2", "CD1_1", "CD1_2", "CD2_1", "CD2_2",
             "CUNIT1", "CUNIT2", "RADESYS", "EQUINOX", "LONPOLE", "LATPOLE")
@@ -30,7 +30,8 @@ def wcs_cards(header, col_offset_px=0, row_offset_px=0):
     return cards
 
 
-def _wcs(header):
+def header_wcs(header):
+    """An astropy WCS from a header's WCS cards (a mapping; TAN or TPV, PV terms included)."""
     import warnings
 
     from astropy.io.fits import Header
@@ -43,6 +44,11 @@ def _wcs(header):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FITSFixedWarning)
         return WCS(h)
+
+
+def cards_wcs(cards):
+    """An astropy WCS from fitsio header records (``[{"name", "value"}, ...]``, as :func:`wcs_cards` makes)."""
+    return header_wcs({c["name"]: c["value"] for c in cards})
 
 
 def masked_area_map(mask_files, nside, step_px=8, bits=None, base_map=None):
@@ -80,7 +86,7 @@ def masked_area_map(mask_files, nside, step_px=8, bits=None, base_map=None):
                 if not hit.any():
                     continue
                 yy, xx = np.nonzero(hit)
-                w = _wcs(hdr)
+                w = header_wcs(hdr)
                 ra, dec = w.all_pix2world(xx * step_px + (step_px - 1) / 2.0, yy * step_px + (step_px - 1) / 2.0, 0)
                 pix_area_deg2 = abs(np.linalg.det(w.pixel_scale_matrix))
                 np.add.at(out, hp.ang2pix(nside, ra, dec, lonlat=True), pix_area_deg2 * step_px ** 2)

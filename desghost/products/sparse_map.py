@@ -29,6 +29,7 @@ from desghost import __version__
 from desghost.atomic import atomic_path
 from desghost.classes import CLASS_BITS, PLANE_NAMES
 from desghost.errors import UsageError
+from desghost.products.skymap import ccd_mask_hdus, check_mask_file, header_wcs
 from desghost.reading.fitsfile import open_fits
 
 __all__ = ["add_masks_to_bitmask_map", "bitmask_pixels", "centres_on_mask", "interior_stride_px", "map_metadata", "mask_sample_px",
@@ -84,12 +85,6 @@ def mask_sample_px(mask, stride_px):
     return np.nonzero((hit & ~interior) | (interior & grid))
 
 
-def _wcs(header):
-    from desghost.products.skymap import _wcs as ccd_wcs
-
-    return ccd_wcs(header)
-
-
 def bitmask_pixels(mask_files, nside_sparse=NSIDE_SPARSE):
     """The NEST HEALPix pixels the masks cover and the OR of their bits, per band.
 
@@ -111,8 +106,6 @@ def bitmask_pixels(mask_files, nside_sparse=NSIDE_SPARSE):
     """
     import hpgeom
 
-    from desghost.products.skymap import ccd_mask_hdus, check_mask_file
-
     found = {}
     for path in mask_files:
         with open_fits(path) as f:
@@ -122,7 +115,7 @@ def bitmask_pixels(mask_files, nside_sparse=NSIDE_SPARSE):
                 mask = hdu.read()
                 if not mask.any():
                     continue
-                wcs = _wcs(hdr)
+                wcs = header_wcs(hdr)
                 scale_arcsec = 3600.0 * np.sqrt(abs(np.linalg.det(wcs.pixel_scale_matrix)))
                 rows, cols = mask_sample_px(mask, interior_stride_px(nside_sparse, scale_arcsec))
                 ra, dec = wcs.all_pix2world(cols, rows, 0)

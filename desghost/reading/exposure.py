@@ -43,6 +43,7 @@ from desghost.reading.headers import (
     expnum_of,
     identify_ccd,
     observing_night,
+    telescope_pointing,
 )
 from desghost.reading.records import CCDEntry, CCDFrame, ExposureMeta
 from desghost.reading.rice import rice_layout
@@ -124,7 +125,7 @@ class Exposure:
         # place is refused here, before any pixel is read (exit code 8)
         self._windows = {e.ccdnum: w for e in self.entries if (w := self._find_window(e)) is not None}
         self.meta = ExposureMeta(self.expnum, self.band, self.date_obs, self.nite, self.mjd_obs, self.exptime,
-                                 self.flavor, str(self.source))
+                                 self.flavor, str(self.source), self.pointing_deg)
         self.dq_masks = self.reader.dq_masks(files)
 
     # -- scanning headers -------------------------------------------------------------------
@@ -160,6 +161,7 @@ class Exposure:
         self.nite = observing_night(first)
         self.mjd_obs = first.get("MJD-OBS")
         self.exptime = first.get("EXPTIME")
+        self.pointing_deg = telescope_pointing(first)
 
     def _scan_file(self, path, fits):
         try:

@@ -12,7 +12,7 @@ from desghost.errors import InconsistentExposureError, MissingKeywordError, NotD
 from desghost.reading.des import MASK_EXTNAME, SCIENCE_EXTNAME, is_des_file
 
 __all__ = ["band_of", "cd_matrix", "check_instrument", "check_numeric_cards", "detect_flavor", "expnum_of",
-           "identify_ccd", "MAX_EXPNUM", "MJD_EPOCH", "NUMERIC_KEYWORDS", "observing_night"]
+           "identify_ccd", "MAX_EXPNUM", "MJD_EPOCH", "NUMERIC_KEYWORDS", "observing_night", "telescope_pointing"]
 
 
 def detect_flavor(primary, extnames, image_headers, path=None):
@@ -232,3 +232,38 @@ def observing_night(header):
         return "" if start is None else (start - timedelta(hours=12)).strftime("%Y%m%d")
     except OverflowError:   # a date outside years 1-9999
         return ""
+
+
+def _sexagesimal(text, hours):
+    """``'22:46:24.726'`` -> degrees (hours when ``hours``); a number is taken as degrees already."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value = float(text)
+    else:
+        parts = str(text).strip().split(":")
+        if len(parts) != 3:
+            return None
+        sign = -1.0 if parts[0].strip().startswith("-") else 1.0
+        try:
+            d, m, sec = abs(float(parts[0])), float(parts[1]), float(parts[2])
+        except ValueError:
+            return None
+        value = sign * (d + m / 60.0 + sec / 3600.0) * (15.0 if hours else 1.0)
+    return value if np.isfinite(value) else None
+
+
+def telescope_pointing(header):
+    """TELRA/TELDEC in degrees, or None when either is missing or unreadable.
+
+    DECam writes them sexagesimal: TELRA in hours (``'22:46:24.726'``), TELDEC in degrees
+    (``'-02:18:01.098'``); a number is taken as degrees.
+
+    Examples
+    --------
+    >>> telescope_pointing({"TELRA": "03:00:00.000", "TELDEC": "-00:30:00.0"})
+    (45.0, -0.5)
+    """
+    ra = _sexagesimal(header.get("TELRA"), hours=True) if header.get("TELRA") is not None else None
+    dec = _sexagesimal(header.get("TELDEC"), hours=False) if header.get("TELDEC") is not None else None
+    if ra is None or dec is None or not -90.0 <= dec <= 90.0:
+        return None
+    return ra % 360.0, dec

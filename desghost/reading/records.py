@@ -25,6 +25,8 @@ class ExposureMeta:
         ``raw``, ``ooi`` or ``des``.
     source : str
         The input path (file or directory).
+    pointing_deg : (float, float) or None
+        TELRA, TELDEC in degrees (:func:`desghost.reading.headers.telescope_pointing`).
     """
 
     expnum: int
@@ -35,6 +37,7 @@ class ExposureMeta:
     exptime: float | None
     flavor: str
     source: str
+    pointing_deg: tuple | None = None
 
 
 @dataclass(frozen=True)

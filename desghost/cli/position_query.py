@@ -1,0 +1,91 @@
+"""``desghost query --ra/--dec`` and ``--region``: what covers a place on the sky."""
+import sys
+
+from desghost import __version__
+from desghost.catalog.location import catalog_path
+from desghost.catalog.position import footprint_coverage, position_rows
+from desghost.catalog.query_output import as_csv, as_raytrace, as_table, exclusion_rows
+from desghost.catalog.store import Catalog
+from desghost.catalog.targets import parse_box, read_targets, single_target
+from desghost.cli.common import emit_text, log, warn
+from desghost.errors import UsageError
+from desghost.products.exclusion import write_exclusion_fits
+
+__all__ = ["cmd_position_query", "POSITION_COLUMNS"]
+
+#: The columns the aligned table shows by default for a position query, per kind of row.
+POSITION_COLUMNS = {
+    "instances": ("target", "distance_arcsec", "expnum", "instance_id", "class", "score", "hit_ccdnum", "nite"),
+    "ccds": ("target", "distance_arcsec", "expnum", "ccdnum", "detpos", "class", "score", "nite"),
+    "exposures": ("target", "distance_arcsec", "expnum", "band", "nite", "n_hits", "classes"),
+}
+
+
+def _targets(args):
+    if args.region and (args.ra is not None or args.dec is not None):
+        raise UsageError("give --ra/--dec or --region, not both")
+    if args.region:
+        if args.region.startswith("box:"):
+            return [parse_box(args.region)]
+        return read_targets(args.region, args.radius)
+    if args.ra is None or args.dec is None:
+        raise UsageError("a position query needs both --ra and --dec (degrees)")
+    return [single_target(args.ra, args.dec, args.radius)]
+
+
+def _check_options(args):
+    args.what = args.what or "instances"
+    if args.what == "failures":
+        raise UsageError("a position query returns instances, ccds or exposures, not failures")
+    if args.review:
+        raise UsageError("--review does not combine with a position query; query the reviewed list by --expnum")
+    if args.format in ("fits", "raytrace") and args.what != "ccds":
+        raise UsageError(f"--format {args.format} needs --what ccds")
+    if args.format == "fits" and not args.output:
+        raise UsageError("--format fits needs -o FILE")
+
+
+def _report_coverage(args, counts):
+    """Say on stderr which exposures could not be searched (no footprint) or only partly."""
+    if counts.get("none"):
+        warn(f"{counts['none']} processed exposures have no sky footprint (recorded before catalog schema 6): "
+             "not searched; run them again to add them")
+    if counts.get("partial"):
+        warn(f"{counts['partial']} exposures have a partial sky footprint (a CCD without WCS): "
+             "their parts on such CCDs are not searched")
+
+
+def _select(rows, args):
+    if args.columns == "all" or (args.columns is None and args.format != "table") or not rows:
+        return rows
+    names = (POSITION_COLUMNS[args.what] if args.columns is None
+             else tuple(c.strip() for c in args.columns.split(",") if c.strip()))
+    unknown = [c for c in names if c not in rows[0]]
+    if unknown:
+        raise UsageError(f"--columns: no column {', '.join(unknown)}; the columns are {', '.join(rows[0])}")
+    return [{c: r[c] for c in names} for r in rows]
+
+
+def cmd_position_query(args):
+    _check_options(args)
+    targets = _targets(args)
+    with Catalog(catalog_path(args.catalog), readonly=True) as cat:
+        _report_coverage(args, footprint_coverage(cat.conn, args.source))
+        rows = position_rows(cat, targets, args.what, args.source, expnum=args.expnum, ccdnums=args.ccdnum,
+                             bands=args.band, since=args.since, until=args.until, classes=args.classes,
+                             min_score=args.min_score, category=args.category)
+    log(args, f"{len(targets)} target{'s' * (len(targets) != 1)}: {len(rows)} rows")
+    if args.format == "fits":
+        cards = [{"name": "DGVERS", "value": f"desghost {__version__}"},
+                 {"name": "DGQUERY", "value": " ".join(sys.argv[1:])[-68:]}]
+        write_exclusion_fits(args.output, exclusion_rows(rows), cards, extra_columns=[
+            ("TARGET", "S40", [str(r["target"]) for r in rows]),
+            ("TARGET_RA", ">f8", [r["target_ra"] for r in rows]),
+            ("TARGET_DEC", ">f8", [r["target_dec"] for r in rows]),
+            ("DIST_ARCSEC", ">f4", [r["distance_arcsec"] for r in rows])])
+        log(args, f"{len(rows)} rows -> {args.output}")
+        return 0
+    if args.format == "raytrace":
+        return emit_text(args, as_raytrace(rows))
+    rows = _select(rows, args)
+    return emit_text(args, as_table(rows) if args.format == "table" else as_csv(rows))

@@ -1,0 +1,131 @@
+"""An exposure's footprint on the sky: what the catalog stores to answer position queries.
+
+- the pointing: TELRA/TELDEC, or the mean of the CCD centres (through each CCD's WCS) when the
+  headers lack them;
+- each excluded CCD's four corners in RA/Dec (the data section's outer pixel edges through its
+  WCS, TPV included; a cut-out's corners are its window's);
+- each instance's mask as convex sky quads (the region table's rows,
+  :func:`desghost.products.region_table.exposure_regions`: an exact cover of the mask's
+  full-resolution pixels), its centre and radius, and the index cells
+  (:mod:`desghost.sky.moc`) of every quad;
+- the index cells of each excluded CCD's corner quad.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from desghost.products.region_table import exposure_regions
+from desghost.products.skymap import header_wcs
+from desghost.sky.moc import merge_to_cells, polygons_pixels
+from desghost.sky.tangent_plane import angular_distance_deg, unit_vectors
+
+__all__ = ["ccd_corners_deg", "circle_of", "exposure_footprint", "ExposureFootprint", "mean_position_deg"]
+
+
+@dataclass
+class ExposureFootprint:
+    """What the catalog stores of an exposure's sky footprint.
+
+    Attributes
+    ----------
+    pointing_deg : (float, float) or None
+        RA, Dec of the pointing, degrees.
+    pointing_from : str
+        ``TELRA/TELDEC``, ``CCD centres`` or ``none``.
+    status : str
+        ``complete``, or ``partial`` when a CCD an instance or an exclusion touches has no WCS
+        (that part is not on the sky and cannot be found by position).
+    regions : ndarray
+        :data:`~desghost.products.region_table.REGION_DTYPE` rows: the instances' quads.
+    ccd_corners_deg : dict
+        ``{ccdnum: (ra[4], dec[4])}`` of the excluded CCDs.
+    instance_cells, ccd_cells : dict
+        ``{instance number or ccdnum: ndarray of int64 NUNIQ cells}``.
+    instance_circles : dict
+        ``{instance number: (ra_deg, dec_deg, radius_deg)}``: a circle holding every quad.
+    """
+
+    pointing_deg: tuple | None
+    pointing_from: str
+    status: str
+    regions: np.ndarray
+    ccd_corners_deg: dict = field(default_factory=dict)
+    instance_cells: dict = field(default_factory=dict)
+    ccd_cells: dict = field(default_factory=dict)
+    instance_circles: dict = field(default_factory=dict)
+
+
+def ccd_corners_deg(frame):
+    """RA, Dec (degrees, arrays of 4) of a CCD's data-section corners (outer pixel edges), or None without WCS."""
+    if not frame.wcs_cards:
+        return None
+    wcs = header_wcs({c["name"]: c["value"] for c in frame.wcs_cards})
+    x = np.array([-0.5, frame.nx_px - 0.5, frame.nx_px - 0.5, -0.5])
+    y = np.array([-0.5, -0.5, frame.ny_px - 0.5, frame.ny_px - 0.5])
+    ra, dec = wcs.all_pix2world(x, y, 0)
+    return np.asarray(ra, float), np.asarray(dec, float)
+
+
+def mean_position_deg(ra_deg, dec_deg):
+    """The direction of the mean unit vector of positions (degrees), or None for none."""
+    if len(ra_deg) == 0:
+        return None
+    v = unit_vectors(np.asarray(ra_deg, float), np.asarray(dec_deg, float)).mean(axis=0)
+    v /= np.linalg.norm(v)
+    return float(np.degrees(np.arctan2(v[1], v[0])) % 360.0), float(np.degrees(np.arcsin(np.clip(v[2], -1, 1))))
+
+
+def circle_of(ra_deg, dec_deg):
+    """``(ra, dec, radius)`` in degrees: the mean direction of the vertices and the largest distance to one."""
+    ra, dec = np.ravel(ra_deg), np.ravel(dec_deg)
+    centre = mean_position_deg(ra, dec)
+    return (*centre, float(angular_distance_deg(centre[0], centre[1], ra, dec).max()))
+
+
+def _pointing(pointing_deg, ccd_frames):
+    if pointing_deg is not None:
+        return tuple(float(v) for v in pointing_deg), "TELRA/TELDEC"
+    centres = [c for c in (ccd_corners_deg(f) for f in ccd_frames.values()) if c is not None]
+    if not centres:
+        return None, "none"
+    return mean_position_deg([c[0].mean() for c in centres], [c[1].mean() for c in centres]), "CCD centres"
+
+
+def exposure_footprint(result, layout, ccd_frames, pointing_deg=None):
+    """The sky footprint of one processed exposure.
+
+    Parameters
+    ----------
+    result : ExposureResult
+        Its instances (400x400 masks), coverages and exclusion rows.
+    layout : CameraLayout
+    ccd_frames : dict
+        ``{ccdnum: CCDMaskFrame}`` (shape, orientation, WCS cards, window) from the headers.
+    pointing_deg : (float, float), optional
+        TELRA/TELDEC in degrees when the headers give them.
+
+    Returns
+    -------
+    ExposureFootprint
+    """
+    regions = exposure_regions(result, layout, ccd_frames)
+    pointing, pointing_from = _pointing(pointing_deg, ccd_frames)
+    fp = ExposureFootprint(pointing, pointing_from, "complete", regions)
+    dead = set(result.dead_ccds)
+    touched = {c.ccdnum for cov in result.coverages for c in cov if c.ccdnum not in dead}
+    touched |= {r.ccdnum for r in result.exclusions}
+    if any(not (f := ccd_frames.get(n)) or not f.wcs_cards for n in touched):
+        fp.status = "partial"
+    ra = np.stack([regions[f"RA_{k}"] for k in (1, 2, 3, 4)], axis=1)
+    dec = np.stack([regions[f"DEC_{k}"] for k in (1, 2, 3, 4)], axis=1)
+    for number in np.unique(regions["INSTANCE"]):
+        mine = regions["INSTANCE"] == number
+        fp.instance_cells[int(number)] = merge_to_cells(polygons_pixels(ra[mine], dec[mine]))
+        fp.instance_circles[int(number)] = circle_of(ra[mine], dec[mine])
+    for row in result.exclusions:
+        frame = ccd_frames.get(row.ccdnum)
+        corners = ccd_corners_deg(frame) if frame is not None else None
+        if corners is not None:
+            fp.ccd_corners_deg[row.ccdnum] = corners
+            fp.ccd_cells[row.ccdnum] = merge_to_cells(polygons_pixels(*corners))
+    return fp

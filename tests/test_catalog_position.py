@@ -1,0 +1,180 @@
+"""Position queries: the HEALPix index finds candidates, the mask itself decides.
+
+On the demo night (simulated, TAN WCS) and on a real Community Pipeline cut-out (TPV WCS, a
+window): a position on an instance's mask is returned by ``query --ra/--dec`` and set in the
+healsparse map; a position off the mask but in one of the instance's index cells is not
+returned, and is returned once the radius reaches the mask.
+"""
+import csv
+import io
+import shutil
+import sqlite3
+import subprocess
+
+import fitsio
+import healsparse
+import hpgeom
+import numpy as np
+import pytest
+from scipy.ndimage import distance_transform_edt
+
+from desghost.catalog.sky_store import SKY_COLUMNS
+from desghost.catalog.store import Catalog
+from desghost.cli import main
+from desghost.detection.instance import Detections, Instance
+from desghost.detection.model import default_model_path
+from desghost.driver.exposure import RunConfig, finish_exposure, prepare_exposure
+from desghost.layout import load_layout
+from desghost.products.skymap import header_wcs
+from desghost.sky.moc import INDEX_ORDER, ancestor_nuniq, merge_to_cells
+from desghost.sky.tangent_plane import polygon_distances_deg, polygons_meet_box
+
+from .helpers import MASK_BITS, SHARED_DATA, shared_data
+
+N6 = "testcase8/images/decam/CP/V4.8.2a/CP20171112/c4d_171113_060340_ooi_r_ls9.N6.fits"
+
+
+def test_merged_cells_hold_exactly_their_pixels():
+    """A pixel is in a MOC exactly when one of its ancestors-or-self is a cell (random sets, every pixel of order 4)."""
+    rng = np.random.default_rng(1)
+    order = 4
+    for _ in range(20):
+        block = rng.integers(0, 12 * 4 ** order // 64)
+        pixels = np.union1d(np.arange(block * 64, block * 64 + 64)[rng.random(64) < 0.8],
+                            rng.integers(0, 12 * 4 ** order, 30))   # whole sibling groups and scattered pixels
+        cells = set(merge_to_cells(pixels, order).tolist())
+        assert len(cells) < len(pixels) or len(pixels) < 4
+        for p in range(12 * 4 ** order):
+            assert bool(cells & set(ancestor_nuniq([p], order).tolist())) == (p in set(pixels.tolist())), p
+
+
+def test_distances_to_a_quad_and_box_overlap():
+    ra = np.array([[10.0, 10.1, 10.1, 10.0], [359.95, 0.05, 0.05, 359.95]])
+    dec = np.array([[0.0, 0.0, 0.1, 0.1]] * 2)
+    d = polygon_distances_deg(10.05, 0.05, ra, dec)
+    assert d[0] == 0 and d[1] == pytest.approx(10.0, abs=0.1)
+    assert polygon_distances_deg(10.2, 0.05, ra[:1], dec[:1])[0] == pytest.approx(0.1, rel=1e-3)
+    assert polygon_distances_deg(10.05, 0.05, ra[:1, ::-1], dec[:1, ::-1])[0] == 0   # either sense
+    assert polygon_distances_deg(190.0, 0.0, ra, dec).tolist() == [np.inf, np.inf]   # far side of the sky
+    assert polygons_meet_box(ra, dec, (10.09, 12, 0.09, 1)).tolist() == [True, False]
+    assert polygons_meet_box(ra, dec, (359, 1, -1, 1)).tolist() == [False, True]     # through RA 0
+    assert polygons_meet_box(ra, dec, (10.11, 12, 0, 1)).tolist() == [False, False]
+
+
+def _masked_and_near_miss(mask_file, catalog_path):
+    """(ra, dec, ccdnum, class) of a masked pixel, and (ra, dec, distance_arcsec, pixel_arcsec) of an unmasked
+    pixel of the same CCD inside one of the instance's index cells (the index names it; the mask does not).
+    The distance is to the nearest masked pixel's centre; the mask's edge is up to a pixel nearer."""
+    with Catalog(catalog_path, readonly=True) as cat:
+        cells = {r["nuniq"]: r["item"] for r in cat.query("SELECT nuniq, item FROM sky_cells WHERE kind='instance'")}
+    with fitsio.FITS(str(mask_file)) as f:
+        for hdu in f[1:]:
+            hdr = hdu.read_header()
+            if "CCDNUM" not in hdr:
+                continue
+            mask = hdu.read()
+            if not mask.any():
+                continue
+            wcs = header_wcs(hdr)
+            rows, cols = np.nonzero(mask)
+            k = len(rows) // 2
+            ra, dec = (float(v) for v in wcs.all_pix2world(cols[k], rows[k], 0))
+            bit = next(b for c, b in MASK_BITS.items() if mask[rows[k], cols[k]] & (1 << b))
+            masked = (ra, dec, hdr["CCDNUM"], next(c for c, b in MASK_BITS.items() if b == bit))
+            dist_px = distance_transform_edt(mask == 0)
+            yy, xx = np.nonzero((dist_px > 3) & (dist_px < 40))
+            pra, pdec = wcs.all_pix2world(xx, yy, 0)
+            pix = hpgeom.angle_to_pixel(2 ** INDEX_ORDER, pra, pdec, nest=True)
+            for i in np.flatnonzero(np.arange(len(pix)) % 97 == 0):
+                if set(ancestor_nuniq([pix[i]]).tolist()) & set(cells):
+                    scale_arcsec = float(np.sqrt(abs(np.linalg.det(wcs.pixel_scale_matrix)))) * 3600
+                    return masked, (float(pra[i]), float(pdec[i]), dist_px[yy[i], xx[i]] * scale_arcsec, scale_arcsec)
+    raise AssertionError("no masked pixel with an unmasked neighbour in its index cell")
+
+
+def _query(catalog, *args):
+    buf = io.StringIO()
+    from contextlib import redirect_stdout
+    with redirect_stdout(buf):
+        assert main(["-q", "query", "--catalog", str(catalog), "--format", "csv", *args]) == 0
+    return list(csv.DictReader(io.StringIO(buf.getvalue())))
+
+
+def _check_position_queries(catalog, mask_file, tmp_path, expnum):
+    (ra, dec, ccdnum, cls), (ra_off, dec_off, off_arcsec, pixel_arcsec) = _masked_and_near_miss(mask_file, catalog)
+    rows = _query(catalog, "--ra", repr(ra), "--dec", repr(dec))
+    assert [(int(r["expnum"]), int(r["hit_ccdnum"]), r["class"], float(r["distance_arcsec"])) for r in rows
+            if r["class"] == cls][:1] == [(expnum, ccdnum, cls, 0.0)]
+    assert _query(catalog, "--ra", repr(ra), "--dec", repr(dec), "--what", "ccds")[0]["ccdnum"] == str(ccdnum)
+    assert _query(catalog, "--ra", repr(ra_off), "--dec", repr(dec_off)) == []      # in the index cell, off the mask
+    assert _query(catalog, "--ra", repr(ra_off), "--dec", repr(dec_off), "--radius",
+                  f"{off_arcsec - 1.5 * pixel_arcsec:.3f}") == []
+    near = _query(catalog, "--ra", repr(ra_off), "--dec", repr(dec_off), "--radius", f"{off_arcsec:.3f}")
+    assert near and all(float(r["distance_arcsec"]) <= off_arcsec for r in near)
+    assert off_arcsec - 1.5 * pixel_arcsec <= min(float(r["distance_arcsec"]) for r in near) <= off_arcsec
+
+    hsp = tmp_path / "map.hsp"
+    assert main(["-q", "skymap", str(mask_file), "-o", str(hsp)]) == 0
+    m = healsparse.HealSparseMap.read(str(hsp))
+    assert int(m.get_values_pos(ra, dec, lonlat=True)) & (1 << MASK_BITS[cls])
+
+    targets = tmp_path / "targets.csv"
+    targets.write_text(f"NAME,RA,DEC\non_mask,{ra!r},{dec!r}\noff_mask,{ra_off!r},{dec_off!r}\nfar,{ra + 20},{dec}\n")
+    listed = _query(catalog, "--region", str(targets), "--what", "exposures")
+    assert [(r["target"], int(r["expnum"])) for r in listed] == [("on_mask", expnum)]
+    return ra, dec
+
+
+def test_demo_night_positions_on_and_off_the_mask(demo_night, tmp_path):
+    mask_file, = demo_night.glob("D*_desghost_mask.fits.fz")
+    ra, dec = _check_position_queries(demo_night / "desghost_catalog.sqlite", mask_file, tmp_path, 700000)
+    box = _query(demo_night, "--region", f"box:{ra - 0.001},{ra + 0.001},{dec - 0.001},{dec + 0.001}")
+    assert box and {r["expnum"] for r in box} == {"700000"}
+    out = tmp_path / "here.fits"
+    assert main(["-q", "query", "--catalog", str(demo_night), "--ra", repr(ra), "--dec", repr(dec), "--what", "ccds",
+                 "--format", "fits", "-o", str(out)]) == 0
+    table = fitsio.read(str(out), ext="EXCLUDE")
+    assert table.dtype.names[:4] == ("EXPNUM", "CCDNUM", "REASON", "ANALYST") and len(table) >= 1
+    assert table["TARGET_RA"][0] == pytest.approx(ra) and table["DIST_ARCSEC"][0] == 0
+    if shutil.which("fitsverify"):
+        assert "0 error(s)" in subprocess.run(["fitsverify", str(out)], capture_output=True, text=True).stdout
+
+
+@pytest.mark.real_data
+@pytest.mark.skipif(not (SHARED_DATA / "decam" / "real").exists(), reason="../shared/data/decam/real is absent")
+def test_real_cutout_positions_on_and_off_the_mask(tmp_path):
+    """A real TPV WCS and a window: the exact test uses the window's own pixels."""
+    layout = load_layout()
+    prepared = prepare_exposure(str(shared_data("decam", "real", N6)), RunConfig(), layout)
+    (ccdnum, _), = prepared.focal_plane.ccd_windows.items()
+    valid = prepared.focal_plane.window_valid_px[ccdnum]
+    mask = np.zeros((400, 400), dtype=bool)
+    mask[valid[:, 0].min():valid[:, 0].max() + 1, valid[:, 1].min():valid[:, 1].min() + 2] = True
+    ghost = Instance(2, "Faint", 0.9, (0.0, 0.0, 400.0, 400.0), mask)
+    result = finish_exposure(prepared, Detections([ghost], default_model_path(), 0.4), tmp_path / "out",
+                             RunConfig(min_present_fraction=0.01), layout)
+    catalog = tmp_path / "cat.sqlite"
+    with Catalog(catalog) as cat:
+        cat.record_exposure(result)
+    assert result.footprint.pointing_from == "TELRA/TELDEC" and result.footprint.status == "complete"
+    _check_position_queries(catalog, result.outputs["mask"], tmp_path, result.expnum)
+
+
+def test_a_catalog_of_schema_5_migrates_and_its_exposures_are_named_as_not_searched(demo_night, tmp_path, capsys):
+    """Exposures recorded before footprints existed stay in the catalog, are reported, and are found once re-run."""
+    catalog = tmp_path / "cat.sqlite"
+    shutil.copy(demo_night / "desghost_catalog.sqlite", catalog)
+    db = sqlite3.connect(catalog)
+    for table, columns in SKY_COLUMNS.items():
+        for name, _ in columns:
+            db.execute(f"ALTER TABLE {table} DROP COLUMN {name}")
+    for table in ("sky_cells", "instance_quads", "exposure_stars"):
+        db.execute(f"DROP TABLE {table}")
+    db.execute("UPDATE meta SET value='5' WHERE key='schema_version'")
+    db.commit()
+    db.close()
+    assert main(["query", "--catalog", str(catalog), "--ra", "44.2", "--dec", "-30.3", "--radius", "3600"]) == 0
+    assert "1 processed exposures have no sky footprint" in capsys.readouterr().err   # read-only: migrated in memory
+    with Catalog(catalog) as cat:
+        assert cat.query("SELECT value FROM meta WHERE key='schema_version'")[0]["value"] == "6"
+        assert cat.query("SELECT footprint, n_instances FROM exposures") == [{"footprint": None, "n_instances": 3}]
