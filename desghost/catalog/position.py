@@ -71,7 +71,8 @@ def _candidates(conn, targets, kind, source):
     conn.execute("DELETE FROM probe")
     conn.executemany("INSERT INTO probe VALUES (?, ?)",
                      [(i, int(u)) for i, t in enumerate(targets) for u in _probe_cells(t)])
-    rows = conn.execute("SELECT DISTINCT p.target, c.expnum, c.item FROM probe p JOIN sky_cells c"
+    # CROSS JOIN fixes the loop order (SQLite's rule): each probe cell, then the nuniq index
+    rows = conn.execute("SELECT DISTINCT p.target, c.expnum, c.item FROM probe p CROSS JOIN sky_cells c"
                         " ON c.nuniq = p.nuniq WHERE c.source = ? AND c.kind = ?", (source, kind)).fetchall()
     conn.execute("DELETE FROM probe")
     return rows
