@@ -49,6 +49,19 @@ def shared_data(*parts):
 
 
 # -- the command line in a real process ------------------------------------------------------------
+def yaml_header(path):
+    """A header of ``../shared/data/decam/headers`` as a dict (plain YAML, or an LSST PropertyList's list of cards)."""
+    import yaml
+
+    text = open(path).read()
+    if text.startswith("!<"):  # LSST PropertyList tag: the body is a plain list of cards
+        text = text.split("\n", 1)[1]
+    doc = yaml.safe_load(text)
+    if isinstance(doc, list):
+        return {k: v for k, _t, v, _c in doc}
+    return doc
+
+
 def desghost(*args, expect=None, cwd=None, preexec_fn=None, env=None, timeout=600):
     """Run ``python -m desghost ARGS`` and return the CompletedProcess (text output captured).
 

@@ -1,7 +1,6 @@
 """Pure computations: sections, orientation, binning, stretch, polygon clipping."""
 import numpy as np
 import pytest
-import yaml
 
 from desghost.focalplane.binning import bin_ccd_into_box, bin_into_box, covered_pixels
 from desghost.focalplane.orientation import (
@@ -14,7 +13,7 @@ from desghost.focalplane.stretch import binned_noise, robust_sigma, stretch_to_u
 from desghost.reading.sections import format_section, parse_section
 from desghost.simulate.geometry import clip_polygon_to_rect, polygon_area
 
-from .helpers import shared_data
+from .helpers import shared_data, yaml_header
 
 DEFAULT = PixelOrientation("down", "left")
 
@@ -27,21 +26,11 @@ def test_parse_section_is_one_based_inclusive_and_accepts_reversed_ranges():
         parse_section("57:2104")
 
 
-def _yaml_header(path):
-    text = open(path).read()
-    if text.startswith("!<"):  # LSST PropertyList tag: the body is a plain list of cards
-        text = text.split("\n", 1)[1]
-    doc = yaml.safe_load(text)
-    if isinstance(doc, list):
-        return {k: v for k, _t, v, _c in doc}
-    return doc
-
-
 @pytest.mark.real_data
 def test_orientation_of_real_decam_headers_is_x_south_y_east():
     for name in ("fitsheader-decam.yaml", "fitsheader-decam-instcal-c4d_190402_050618_ooi_VR_v1.yaml",
                  "fitsheader-decam-calexp-0412037_10.yaml"):
-        hdr = _yaml_header(shared_data("decam", "headers", name))
+        hdr = yaml_header(shared_data("decam", "headers", name))
         o = orientation_from_header(hdr, default=PixelOrientation("up", "right"))
         assert (o.ccd_x_to, o.ccd_y_to, o.from_wcs) == ("down", "left", True), name
 

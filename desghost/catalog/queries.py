@@ -45,7 +45,7 @@ def build_query(what="ccds", source="desghost", expnum=None, ccdnums=None, bands
     if what == "ccds":
         sql = ("SELECT t.expnum, t.ccdnum, t.detpos, t.reason, t.analyst, t.class, t.score, t.area_frac, t.model,"
                " COALESCE(t.band, e.band) AS band, COALESCE(e.date_obs, t.date_obs) AS date_obs,"
-               " COALESCE(t.nite, e.nite) AS nite, t.category,"
+               " COALESCE(t.nite, e.nite) AS nite, t.category, t.star,"
                " t.source FROM excluded_ccds t LEFT JOIN exposures e ON e.source = t.source AND e.expnum = t.expnum")
         order = "t.expnum, t.ccdnum"
         _in("t.ccdnum", ccdnums, where, params)
@@ -54,7 +54,7 @@ def build_query(what="ccds", source="desghost", expnum=None, ccdnums=None, bands
             where.append("t.category = ?")
             params.append(category)
     elif what == "instances":
-        sql = ("SELECT t.expnum, t.instance_id, t.class, t.score, t.x0, t.y0, t.x1, t.y1, t.area_px, t.ccdnums,"
+        sql = ("SELECT t.expnum, t.instance_id, t.class, t.score, t.x0, t.y0, t.x1, t.y1, t.area_px, t.ccdnums, t.star,"
                " e.band, e.date_obs, e.nite, e.model FROM instances t JOIN exposures e ON e.source = t.source"
                " AND e.expnum = t.expnum")
         order = "t.expnum, t.instance_id"

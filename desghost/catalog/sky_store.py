@@ -66,6 +66,9 @@ class SkyStore:
         for number, (ra, dec, radius) in fp.instance_circles.items():
             self.conn.execute("UPDATE instances SET ra_center=?, dec_center=?, radius_deg=? WHERE source=? AND"
                               " expnum=? AND instance_id=?", (ra, dec, radius, source, result.expnum, number))
+        for number, star in fp.instance_stars.items():
+            self.conn.execute("UPDATE instances SET star=? WHERE source=? AND expnum=? AND instance_id=?",
+                              (star, source, result.expnum, number))
         for ccdnum, (ra, dec) in fp.ccd_corners_deg.items():
             self.conn.execute("UPDATE excluded_ccds SET ra_1=?, ra_2=?, ra_3=?, ra_4=?, dec_1=?, dec_2=?, dec_3=?,"
                               " dec_4=? WHERE source=? AND category='ghost-scatter' AND expnum=? AND ccdnum=?",
@@ -80,9 +83,8 @@ class SkyStore:
         self.conn.executemany("INSERT INTO instance_quads VALUES (?,?,?,?,?)", [
             (source, result.expnum, i, c, quads_blob(ra[m], dec[m]))
             for i, c in keys if (m := (regions["INSTANCE"] == i) & (regions["CCDNUM"] == c)).any()])
-        stars = getattr(fp, "stars", ())
         self.conn.executemany("INSERT INTO exposure_stars VALUES (?,?,?,?,?,?,?,?,?,?)",
-                              [(source, result.expnum, *s) for s in stars])
+                              [(source, result.expnum, *s.catalog_row()) for s in fp.stars])
 
     def _delete_sky(self, source, expnum):
         for table in SKY_TABLES:

@@ -274,9 +274,10 @@ class Catalog(DecisionStore, SkyStore):
                  for i, (inst, cov) in enumerate(zip(result.instances, result.coverages))])
             self.conn.executemany(
                 "INSERT INTO excluded_ccds (source, category, expnum, ccdnum, detpos, reason, analyst, class,"
-                " score, area_frac, model, band, date_obs, nite) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " score, area_frac, model, band, date_obs, nite, star) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(source, "ghost-scatter", r.expnum, r.ccdnum, r.detpos, r.reason, r.analyst, r.artifact_class,
-                  r.score, r.area_frac, r.model, r.band, r.date_obs, r.nite or None) for r in result.exclusions])
+                  r.score, r.area_frac, r.model, r.band, r.date_obs, r.nite or None, r.star or None)
+                 for r in result.exclusions])
             self._record_footprint(source, result)
             self.conn.execute("DELETE FROM failures WHERE source=? AND input=?", (source, result.source))
 

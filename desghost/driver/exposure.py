@@ -26,7 +26,12 @@ from desghost.focalplane.orientation import orientation_from_header
 from desghost.layout import load_layout
 from desghost.mask_geometry import ccd_area_px
 from desghost.products.exclusion import write_exclusion_fits, write_raytrace_list
-from desghost.products.exclusion_rule import DEFAULT_MIN_PRESENT_FRACTION, exclusion_rows, partial_ccd_rows
+from desghost.products.exclusion_rule import (
+    DEFAULT_MIN_PRESENT_FRACTION,
+    exclusion_rows,
+    partial_ccd_rows,
+    with_stars,
+)
 from desghost.products.maskfits import CCDMaskFrame, write_mask_fits
 from desghost.products.overlay import write_overlay
 from desghost.products.region_table import write_region_table
@@ -287,6 +292,8 @@ def finish_exposure(prepared, detections, outdir, config, layout=None, files=Non
     t2 = time.perf_counter()
     result = _exposure_result(prepared.focal_plane, detections, config, layout)
     result.footprint = exposure_footprint(result, layout, prepared.ccd_frames, prepared.focal_plane.meta.pointing_deg)
+    result.exclusions = with_stars(result.exclusions, result.instances, result.coverages,
+                                   result.footprint.instance_stars)
     result.outputs = _write_products(outdir, result, prepared, config, layout, files)
     t = {"assemble": prepared.assemble_s, "detect": detections.seconds, "write": time.perf_counter() - t2}
     t["total"] = sum(t.values())

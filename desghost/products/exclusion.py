@@ -2,7 +2,8 @@
 
 The FITS table starts with exactly the columns the survey databases load -- EXPNUM (>i4),
 CCDNUM (>i2), REASON (S30), ANALYST (S30) -- followed by CLASS, SCORE, AREA_FRAC, MODEL,
-BAND, DATE_OBS and NITE (the observing night, ``YYYYMMDD``).  The text list is laid out exactly
+BAND, DATE_OBS, NITE (the observing night, ``YYYYMMDD``) and STAR (the bright star the CCD's
+instance points to, :mod:`desghost.sky.bright_stars`; empty when none).  The text list is laid out exactly
 as DELVE's ``ghost-scatter-yNN.txt`` files (header ``#date     expnum ccd id ccdnum``, the date
 column the observing night, ``ccd`` the ray-tracer's index: ``nan``), so
 ``numpy.genfromtxt(path, names=True, dtype=int)`` reads EXPNUM and CCDNUM as before.
@@ -17,7 +18,7 @@ __all__ = ["date_yyyymmdd", "exclusion_array", "EXCLUSION_DTYPE", "fits_text", "
 
 EXCLUSION_DTYPE = np.dtype([("EXPNUM", ">i4"), ("CCDNUM", ">i2"), ("REASON", "S30"), ("ANALYST", "S30"),
                             ("CLASS", "S8"), ("SCORE", ">f4"), ("AREA_FRAC", ">f4"), ("MODEL", "S40"),
-                            ("BAND", "S4"), ("DATE_OBS", "S26"), ("NITE", "S8")])
+                            ("BAND", "S4"), ("DATE_OBS", "S26"), ("NITE", "S8"), ("STAR", "S32")])
 #: The PARTIAL HDU, written only when some CCDs were cut-outs: one row per such CCD.
 PARTIAL_DTYPE = np.dtype([("EXPNUM", ">i4"), ("CCDNUM", ">i2"), ("DETPOS", "S3"), ("PRESENT_FRAC", ">f4"),
                           ("WINDOW_PX", ">i4", (4,)), ("AREA_FRAC", ">f4"), ("EXCLUDED", "?"), ("NOTE", "S80")])
@@ -44,7 +45,7 @@ def exclusion_array(rows, extra_columns=()):
     for i, r in enumerate(rows):
         arr[i] = (r.expnum, r.ccdnum, fits_text(r.reason, 30), fits_text(r.analyst, 30),
                   fits_text(r.artifact_class, 8), r.score, r.area_frac, fits_text(r.model, 40),
-                  fits_text(r.band, 4), fits_text(r.date_obs, 26), fits_text(r.nite, 8),
+                  fits_text(r.band, 4), fits_text(r.date_obs, 26), fits_text(r.nite, 8), fits_text(r.star, 32),
                   *(fits_text(v[i], np.dtype(d).itemsize) if np.dtype(d).kind == "S" else v[i]
                     for _, d, v in extra_columns))
     return arr

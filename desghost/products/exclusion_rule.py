@@ -5,7 +5,7 @@ area that was read of it (any pixel when 0).  A CCD the input holds only a cut-o
 judged on its window; one with less than ``min_present_fraction`` of its area read is never
 excluded, and its row of the partial-CCD table says why.
 """
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -13,7 +13,7 @@ from desghost.focalplane.ccd_map import ccd_map
 from desghost.mask_geometry import covered_fractions as mask_covered_fractions
 
 __all__ = ["CCDExclusion", "covered_fractions", "DEFAULT_MIN_PRESENT_FRACTION", "exclusion_rows", "MODEL_REASON",
-           "model_analyst", "PartialCCD", "partial_ccd_rows"]
+           "model_analyst", "PartialCCD", "partial_ccd_rows", "with_stars"]
 
 #: Default least fraction of a CCD that must have been read for it to be excluded.
 DEFAULT_MIN_PRESENT_FRACTION = 0.5
@@ -58,6 +58,9 @@ class CCDExclusion:
         Covered fraction of the (read part of the) CCD, 0..1.
     model, band, date_obs, nite : str
         The model file's name, the filter band, DATE-OBS and the observing night (``YYYYMMDD``).
+    star : str
+        The bright star whose radial line that instance lies on (:mod:`desghost.sky.bright_stars`),
+        as people name stars in the DELVE lists' problem entries; empty when none.
     """
 
     expnum: int
@@ -72,13 +75,15 @@ class CCDExclusion:
     band: str
     date_obs: str
     nite: str = ""
+    star: str = ""
 
     @classmethod
     def from_row(cls, row):
         """From a mapping with the catalog's column names (``class`` for the class; NULLs as empty values)."""
         return cls(int(row["expnum"]), int(row["ccdnum"]), row["detpos"] or "nan", row["reason"] or "",
                    row["analyst"] or "", row["class"] or "", float(row["score"] or 0.0), float(row["area_frac"] or 0.0),
-                   row["model"] or "", row["band"] or "", str(row["date_obs"] or ""), str(row["nite"] or ""))
+                   row["model"] or "", row["band"] or "", str(row["date_obs"] or ""), str(row["nite"] or ""),
+                   str(row.get("star") or ""))
 
     def as_dict(self):
         """The catalog's column names and values (``class`` for the class)."""
@@ -175,6 +180,32 @@ def exclusion_rows(result_like, instances, coverages, layout, present, model_nam
                                  model_analyst(model_name), best_class, float(best_score), float(frac), model_name,
                                  result_like["band"], result_like["date_obs"], result_like.get("nite", "") or ""))
     return rows
+
+
+def with_stars(rows, instances, coverages, instance_stars):
+    """Exclusion rows with the star of the instance each row took its class from.
+
+    Parameters
+    ----------
+    rows : list of CCDExclusion
+    instances, coverages
+        As for :func:`exclusion_rows`.
+    instance_stars : dict
+        ``{instance number: star name}`` (:class:`desghost.sky.footprint.ExposureFootprint`).
+
+    Returns
+    -------
+    list of CCDExclusion
+        New rows; ``star`` is that of the highest-scoring instance on the CCD (the same rule
+        as ``artifact_class``), empty when it points to no star.
+    """
+    out = []
+    for row in rows:
+        hits = [(inst.score, inst.class_name, k) for k, (inst, cov) in enumerate(zip(instances, coverages))
+                if any(c.ccdnum == row.ccdnum for c in cov)]
+        star = instance_stars.get(max(hits)[2], "") if hits else ""
+        out.append(replace(row, star=star))
+    return out
 
 
 def partial_ccd_rows(expnum, instances, ccd_index, layout, windows, excluded, min_present_fraction):

@@ -46,6 +46,7 @@ class SimulationConfig:
     bias_adu: float = 1200.0
     exptime_s: float = 90.0
     artifacts: list | None = None  # explicit Artifact list; overrides n_artifacts
+    pointing_deg: tuple = (45.0, -30.0)   # RA, Dec of the optical axis (TELRA/TELDEC, every CCD's CRVAL)
 
 
 class _Scene:
@@ -213,7 +214,7 @@ def _write_raw(path, scene, layout, cfg, ny, nx, progress):
                 ("SATURATA", 65000.0), ("SATURATB", 65000.0),
                 ("DETSEC", f"[{layout.ccds[ccdnum].detsec_x0}:{layout.ccds[ccdnum].detsec_x0 + 2047},"
                            f"{layout.ccds[ccdnum].detsec_y0}:{layout.ccds[ccdnum].detsec_y0 + 4095}]"),
-            ] + wcs_cards(layout, ccdnum, nx, ny, c0, r0)
+            ] + wcs_cards(layout, ccdnum, nx, ny, c0, r0, cfg.pointing_deg)
             f.write(adu, header=ccd_cards(layout, ccdnum, extra), extname=layout.ccds[ccdnum].detpos,
                     compress="RICE", tile_dims=[1, width])
             if progress:
@@ -236,7 +237,7 @@ def _write_ooi(path, scene, layout, cfg, ny, nx, progress):
         for ccdnum in layout.ccdnums:
             sci = _ooi_pixels(scene, layout, cfg, ccdnum, ny - 2, nx - 2)
             extra = [("SKYSUB", cfg.sky_electrons / cfg.gain), ("GAINA", cfg.gain), ("GAINB", cfg.gain),
-                     ("SATURATE", 60000.0)] + wcs_cards(layout, ccdnum, nx - 2, ny - 2, 0, 0)
+                     ("SATURATE", 60000.0)] + wcs_cards(layout, ccdnum, nx - 2, ny - 2, 0, 0, cfg.pointing_deg)
             f.write(sci, header=ccd_cards(layout, ccdnum, extra), extname=layout.ccds[ccdnum].detpos,
                     compress="RICE", tile_dims=[1, nx - 2], qlevel=4.0, qmethod="SUBTRACTIVE_DITHER_1",
                     dither_seed=_dither_seed(cfg, ccdnum))
@@ -256,7 +257,7 @@ def _write_des(folder, scene, layout, cfg, ny, nx, progress):
         msk[:, 3] |= 1  # a bad column (BPM)
         msk[sci == 0.0] |= 8  # BADAMP
         wgt = np.full(sci.shape, cfg.gain ** 2 / (cfg.sky_electrons + cfg.read_noise_electrons ** 2), dtype=np.float32)
-        wcs = wcs_cards(layout, ccdnum, nx - 2, ny - 2, 0, 0)
+        wcs = wcs_cards(layout, ccdnum, nx - 2, ny - 2, 0, 0, cfg.pointing_deg)
         with atomic_path(path) as tmp, fitsio.FITS(str(tmp), "rw", clobber=True) as f:
             prim = primary_header(cfg, layout, "des")
             f.write(sci, header=prim + ccd_cards(layout, ccdnum, wcs), extname="SCI",

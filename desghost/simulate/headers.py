@@ -1,7 +1,8 @@
 """The headers of simulated DECam files: primary cards, CCD identity, raw sections, a DECam-like WCS."""
 from desghost import __version__
 
-__all__ = ["BANDS", "ccd_cards", "date_for_expnum", "PIXEL_SCALE_DEG", "primary_header", "raw_sections", "wcs_cards"]
+__all__ = ["BANDS", "ccd_cards", "date_for_expnum", "PIXEL_SCALE_DEG", "primary_header", "raw_sections", "sexagesimal",
+           "wcs_cards"]
 
 PRESCAN_COLS, OVERSCAN_COLS, POSTSCAN_ROWS = 6, 50, 50
 PIXEL_SCALE_DEG = 0.263 / 3600.0
@@ -37,8 +38,8 @@ def primary_header(cfg, layout, flavor):
         ("EXPTIME", float(cfg.exptime_s), "[s] Exposure duration"),
         ("DATE-OBS", date_obs, "UTC epoch"),
         ("MJD-OBS", round(mjd, 8), "MJD of observation start"),
-        ("TELRA", "03:00:00.000", "[HH:MM:SS] Telescope RA"),
-        ("TELDEC", "-30:00:00.00", "[DD:MM:SS] Telescope DEC"),
+        ("TELRA", sexagesimal(cfg.pointing_deg[0] / 15.0), "[HH:MM:SS] Telescope RA"),
+        ("TELDEC", sexagesimal(cfg.pointing_deg[1]), "[DD:MM:SS] Telescope DEC"),
         ("DESGHSIM", True, "desghost simulated exposure"),
         ("DGVERS", __version__, "desghost version that wrote it"),
         ("DGSEED", int(cfg.seed), "simulation seed"),
@@ -48,13 +49,29 @@ def primary_header(cfg, layout, flavor):
     return [{"name": k, "value": v, "comment": c} for k, v, c in hdr]
 
 
-def wcs_cards(layout, ccdnum, nx, ny, col_offset, row_offset):
-    """A TAN WCS with DECam's orientation: CCD x runs south, CCD y runs east."""
+def sexagesimal(value):
+    """``45.5`` -> ``'45:30:00.000'`` (hours or degrees, as DECam writes TELRA and TELDEC).
+
+    Examples
+    --------
+    >>> sexagesimal(-0.50001)
+    '-00:30:00.036'
+    """
+    sign = "-" if value < 0 else ""
+    milli = round(abs(value) * 3600.0 * 1000.0)
+    d, rest = divmod(milli, 3600 * 1000)
+    m, s_milli = divmod(rest, 60 * 1000)
+    return f"{sign}{d:02d}:{m:02d}:{s_milli / 1000.0:06.3f}"
+
+
+def wcs_cards(layout, ccdnum, nx, ny, col_offset, row_offset, pointing_deg=(45.0, -30.0)):
+    """A TAN WCS with DECam's orientation: CCD x runs south, CCD y runs east; the optical axis at ``pointing_deg``."""
     c = layout.ccds[ccdnum]
     scale = PIXEL_SCALE_DEG * layout.ccd_nx_px / nx
     crpix1 = (0.0 - c.xmin_mm) / (c.xmax_mm - c.xmin_mm) * nx + 0.5 + col_offset
     crpix2 = (0.0 - c.ymin_mm) / (c.ymax_mm - c.ymin_mm) * ny + 0.5 + row_offset
-    return [("CTYPE1", "RA---TAN"), ("CTYPE2", "DEC--TAN"), ("CRVAL1", 45.0), ("CRVAL2", -30.0),
+    return [("CTYPE1", "RA---TAN"), ("CTYPE2", "DEC--TAN"), ("CRVAL1", float(pointing_deg[0])),
+            ("CRVAL2", float(pointing_deg[1])),
             ("CRPIX1", round(crpix1, 3)), ("CRPIX2", round(crpix2, 3)),
             ("CD1_1", 0.0), ("CD1_2", scale), ("CD2_1", -scale), ("CD2_2", 0.0),
             ("CUNIT1", "deg"), ("CUNIT2", "deg"), ("RADESYS", "ICRS"), ("EQUINOX", 2000.0)]

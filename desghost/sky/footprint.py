@@ -8,7 +8,9 @@
   :func:`desghost.products.region_table.exposure_regions`: an exact cover of the mask's
   full-resolution pixels), its centre and radius, and the index cells
   (:mod:`desghost.sky.moc`) of every quad;
-- the index cells of each excluded CCD's corner quad.
+- the index cells of each excluded CCD's corner quad;
+- the bright stars within 3 degrees of the pointing, and the star each instance's radial line
+  points to (:mod:`desghost.sky.bright_stars`).
 """
 from dataclasses import dataclass, field
 
@@ -16,6 +18,7 @@ import numpy as np
 
 from desghost.products.region_table import exposure_regions
 from desghost.products.skymap import header_wcs
+from desghost.sky.bright_stars import instance_star, stars_near
 from desghost.sky.moc import merge_to_cells, polygons_pixels
 from desghost.sky.tangent_plane import angular_distance_deg, unit_vectors
 
@@ -43,6 +46,10 @@ class ExposureFootprint:
         ``{instance number or ccdnum: ndarray of int64 NUNIQ cells}``.
     instance_circles : dict
         ``{instance number: (ra_deg, dec_deg, radius_deg)}``: a circle holding every quad.
+    stars : list of BrightStar
+        The list's stars within NEAR_STAR_RADIUS_DEG of the pointing (:mod:`desghost.sky.bright_stars`).
+    instance_stars : dict
+        ``{instance number: star name}`` of the instances on a star's radial line.
     """
 
     pointing_deg: tuple | None
@@ -53,6 +60,8 @@ class ExposureFootprint:
     instance_cells: dict = field(default_factory=dict)
     ccd_cells: dict = field(default_factory=dict)
     instance_circles: dict = field(default_factory=dict)
+    stars: list = field(default_factory=list)
+    instance_stars: dict = field(default_factory=dict)
 
 
 def ccd_corners_deg(frame):
@@ -122,6 +131,12 @@ def exposure_footprint(result, layout, ccd_frames, pointing_deg=None):
         mine = regions["INSTANCE"] == number
         fp.instance_cells[int(number)] = merge_to_cells(polygons_pixels(ra[mine], dec[mine]))
         fp.instance_circles[int(number)] = circle_of(ra[mine], dec[mine])
+    fp.stars = stars_near(pointing, layout)
+    for number, inst in enumerate(result.instances):
+        rows, cols = np.nonzero(inst.mask)
+        star = instance_star((cols.mean() + 0.5, rows.mean() + 0.5), fp.stars) if len(rows) else None
+        if star is not None:
+            fp.instance_stars[number] = star.name
     for row in result.exclusions:
         frame = ccd_frames.get(row.ccdnum)
         corners = ccd_corners_deg(frame) if frame is not None else None
