@@ -178,3 +178,28 @@ def test_a_catalog_of_schema_5_migrates_and_its_exposures_are_named_as_not_searc
     with Catalog(catalog) as cat:
         assert cat.query("SELECT value FROM meta WHERE key='schema_version'")[0]["value"] == "6"
         assert cat.query("SELECT footprint, n_instances FROM exposures") == [{"footprint": None, "n_instances": 3}]
+
+
+def test_target_files_csv_and_fits_and_their_refusals(tmp_path):
+    from astropy.table import Table
+
+    from desghost.catalog.targets import parse_box, read_targets
+    from desghost.errors import UsageError
+
+    Table({"ra": [10.0, 370.0], "dec": [-5.0, 1.0], "Name": ["a", "b"]}).write(tmp_path / "t.fits")
+    assert [(t.name, t.ra_deg, t.dec_deg, t.radius_deg) for t in read_targets(tmp_path / "t.fits", 36)] == [
+        ("a", 10.0, -5.0, 0.01), ("b", 10.0, 1.0, 0.01)]
+    (tmp_path / "t.csv").write_text("RA,DEC\n1,2\n3,4\n")
+    assert [t.name for t in read_targets(tmp_path / "t.csv")] == ["1", "2"]   # row numbers without an ID column
+    (tmp_path / "nodec.csv").write_text("RA,DE\n1,2\n")
+    with pytest.raises(UsageError, match="nodec.csv: needs RA and DEC columns.*it has RA, DE"):
+        read_targets(tmp_path / "nodec.csv")
+    (tmp_path / "bad.csv").write_text("RA,DEC\n1,2\n3,95\n")
+    with pytest.raises(UsageError, match="bad.csv row 2: RA 3.0, Dec 95.0 is not a position"):
+        read_targets(tmp_path / "bad.csv")
+    (tmp_path / "blank.csv").write_text("RA,DEC\n1,\n")
+    with pytest.raises(UsageError, match="blank.csv row 1"):
+        read_targets(tmp_path / "blank.csv")
+    with pytest.raises(UsageError, match="box:1,2,3"):
+        parse_box("box:1,2,3")
+    assert parse_box("box:350,10,-5,5").ra_deg == 0.0

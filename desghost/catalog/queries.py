@@ -65,7 +65,8 @@ def build_query(what="ccds", source="desghost", expnum=None, ccdnums=None, bands
     elif what == "exposures":
         sql = ("SELECT t.expnum, t.status, t.band, t.date_obs, t.nite, t.flavor, t.model, t.threshold, t.n_instances,"
                " t.n_artifacts,"
-               " t.n_excluded, t.seconds, t.input, t.software, t.processed_at FROM exposures t")
+               " t.n_excluded, t.seconds, t.input, t.software, t.processed_at, t.tel_ra, t.tel_dec, t.footprint"
+               " FROM exposures t")
         order = "t.expnum"
     else:
         raise ValueError(f"unknown query target {what!r}")
