@@ -116,3 +116,39 @@ def test_the_map_area_is_the_masks_area_on_a_full_size_exposure(full_size_exposu
                 mask_area_deg2 += np.count_nonzero(hdu.read()) * abs(np.linalg.det(header_wcs(hdr).pixel_scale_matrix))
     assert mask_area_deg2 > 0.1                                   # a real test: ghosts of a tenth of a deg2 or more
     assert map_area_deg2 == pytest.approx(mask_area_deg2, rel=0.02)
+
+
+def test_whole_excluded_ccds_are_their_wcs_polygons(mask_file, tmp_path, capsys):
+    """--whole-ccds: each CCD the exclusion table names is set whole, with its row's class bit; the rest untouched."""
+    import healsparse
+    import hpgeom
+
+    out = tmp_path / "excluded.hsp"
+    assert main(["-q", "skymap", str(mask_file), "-o", str(out), "--whole-ccds"]) == 0
+    m = healsparse.HealSparseMap.read(str(out))
+    table = fitsio.read(str(mask_file).replace("_mask.fits.fz", "_exclude.fits"), ext="EXCLUDE")
+    bits = {int(r["CCDNUM"]): 1 << {"Bright": 15, "Faint": 16, "Rays": 17}[str(r["CLASS"]).strip()] for r in table}
+    area_deg2, seen = 0.0, set()
+    with fitsio.FITS(str(mask_file)) as f:
+        for hdu in f[1:]:
+            hdr = hdu.read_header()
+            if "CCDNUM" not in hdr:
+                continue
+            ny, nx = hdu.get_dims()
+            wcs = header_wcs(hdr)
+            yy, xx = np.mgrid[5:ny - 5:17, 5:nx - 5:17]          # pixels away from the edges, all over the CCD
+            ra, dec = wcs.all_pix2world(xx.ravel(), yy.ravel(), 0)
+            values = m.get_values_pos(ra, dec, lonlat=True)
+            if hdr["CCDNUM"] in bits:
+                seen.add(hdr["CCDNUM"])
+                area_deg2 += nx * ny * abs(np.linalg.det(wcs.pixel_scale_matrix))
+                assert np.all(values & bits[hdr["CCDNUM"]]), hdr["CCDNUM"]
+            else:
+                assert not values.any(), hdr["CCDNUM"]
+    assert seen == set(bits) and len(bits) >= 2
+    assert m.n_valid * hpgeom.nside_to_pixel_area(m.nside_sparse) == pytest.approx(area_deg2, rel=0.01)
+    (tmp_path / "alone").mkdir()
+    lonely = tmp_path / "alone" / mask_file.name
+    shutil.copy(mask_file, lonely)
+    assert main(["-q", "skymap", str(lonely), "-o", str(tmp_path / "x.hsp"), "--whole-ccds"]) == 2
+    assert "needs the exclusion table beside the mask file" in capsys.readouterr().err

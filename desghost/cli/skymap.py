@@ -55,6 +55,7 @@ def register_skymap(sub):
                "  desghost skymap out/20171201/D*_desghost_mask.fits.fz -o ghosts.hsp\n"
                "  desghost skymap out/20171202/D*_desghost_mask.fits.fz -o ghosts.hsp     # ORs the next night in\n"
                "  desghost skymap out/*/D*_desghost_mask.fits.fz -o ghosts_{band}.hsp --band\n"
+               "  desghost skymap out/*/D*_desghost_mask.fits.fz -o excluded.hsp --whole-ccds   # as the list removes\n"
                "  python -c \"import healsparse as h; m = h.HealSparseMap.read('ghosts.hsp'); "
                "print(m.get_values_pos(150.1, 2.2, lonlat=True))\"\n")
     p.add_argument("masks", nargs="+", help="desghost mask files (D*_desghost_mask.fits.fz)")
@@ -66,12 +67,15 @@ def register_skymap(sub):
                    help="healsparse coverage nside (default %(default)s, DES Y6)")
     p.add_argument("--band", action="store_true", help="one map per filter band (the mask files' BAND card)")
     p.add_argument("--replace", action="store_true", help="replace an existing map instead of ORing into it")
+    p.add_argument("--whole-ccds", action="store_true",
+                   help="mask every CCD the exclusion table beside each mask file excludes, whole (its WCS polygon, "
+                        "with the bit of the row's class): the sky the exclusion list removes")
 
 
 def cmd_skymap(args):
     if args.band and "{band}" not in args.output:
         raise UsageError("--band writes one map per band: give an output name with {band}, e.g. ghosts_{band}.hsp")
-    found = bitmask_pixels(args.masks, args.nside_sparse)
+    found = bitmask_pixels(args.masks, args.nside_sparse, whole_ccds=args.whole_ccds)
     if not args.band:
         merged = [(p, v) for p, v in found.values()]
         found = {"": or_by_pixel(np.concatenate([p for p, _ in merged] or [np.zeros(0, np.int64)]),

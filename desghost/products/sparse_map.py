@@ -32,7 +32,8 @@ from desghost.errors import UsageError
 from desghost.products.skymap import ccd_mask_hdus, check_mask_file, header_wcs
 from desghost.reading.fitsfile import open_fits
 
-__all__ = ["add_masks_to_bitmask_map", "bitmask_pixels", "centres_on_mask", "interior_stride_px", "map_metadata", "mask_sample_px",
+__all__ = ["add_masks_to_bitmask_map", "bitmask_pixels", "ccd_polygon_pixels", "centres_on_mask", "excluded_ccd_bits",
+           "interior_stride_px", "map_metadata", "mask_sample_px",
            "NSIDE_COVERAGE", "NSIDE_SPARSE", "or_by_pixel", "read_bitmask_map", "SAMPLES_PER_HEALPIX"]
 
 #: DES Y6's healsparse mask resolution (pizza-cutter ``healsparse`` masks).
@@ -85,7 +86,7 @@ def mask_sample_px(mask, stride_px):
     return np.nonzero((hit & ~interior) | (interior & grid))
 
 
-def bitmask_pixels(mask_files, nside_sparse=NSIDE_SPARSE):
+def bitmask_pixels(mask_files, nside_sparse=NSIDE_SPARSE, whole_ccds=False):
     """The NEST HEALPix pixels the masks cover and the OR of their bits, per band.
 
     Parameters
@@ -93,6 +94,10 @@ def bitmask_pixels(mask_files, nside_sparse=NSIDE_SPARSE):
     mask_files : iterable of path
         ``D*_desghost_mask.fits.fz``.
     nside_sparse : int
+    whole_ccds : bool
+        Also every CCD the exclusion table beside each mask file (``D*_desghost_exclude.fits``)
+        excludes, whole: the pixels whose centre falls in the CCD's WCS polygon (its data
+        section's corners; a cut-out's window), with the bit of the row's CLASS.
 
     Returns
     -------
@@ -102,16 +107,21 @@ def bitmask_pixels(mask_files, nside_sparse=NSIDE_SPARSE):
     Raises
     ------
     UsageError, NotFitsError, CorruptFileError
-        A file that is not a desghost mask file (2), not FITS (3) or unreadable (4).
+        A file that is not a desghost mask file (2), not FITS (3) or unreadable (4); with
+        ``whole_ccds``, a mask file without its exclusion table beside it (2).
     """
     import hpgeom
 
     found = {}
     for path in mask_files:
+        excluded = excluded_ccd_bits(path) if whole_ccds else {}
         with open_fits(path) as f:
             check_mask_file(path, f)
             band = str(f[0].read_header().get("BAND", "") or "").strip()
             for hdu, hdr in ccd_mask_hdus(f):
+                if hdr["CCDNUM"] in excluded:
+                    found.setdefault(band, []).append(ccd_polygon_pixels(hdr, hdu.get_dims(), nside_sparse,
+                                                                         excluded[hdr["CCDNUM"]]))
                 mask = hdu.read()
                 if not mask.any():
                     continue
@@ -123,6 +133,37 @@ def bitmask_pixels(mask_files, nside_sparse=NSIDE_SPARSE):
                     np.unique(hpgeom.angle_to_pixel(nside_sparse, ra, dec, nest=True)), nside_sparse, mask, wcs))
     return {band: or_by_pixel(np.concatenate([p for p, _ in parts]), np.concatenate([v for _, v in parts]))
             for band, parts in found.items()}
+
+
+def excluded_ccd_bits(mask_file):
+    """``{ccdnum: mask bit value}`` of the CCDs excluded by the exclusion table beside a mask file.
+
+    Raises
+    ------
+    UsageError
+        No ``D*_desghost_exclude.fits`` beside it (exit code 2).
+    """
+    import fitsio
+
+    table_path = str(mask_file).replace("_desghost_mask.fits.fz", "_desghost_exclude.fits")
+    if table_path == str(mask_file) or not os.path.isfile(table_path):
+        raise UsageError("--whole-ccds needs the exclusion table beside the mask file (D*_desghost_exclude.fits)",
+                         path=mask_file)
+    rows = fitsio.read(table_path, ext="EXCLUDE")
+    names = {name.upper(): bit for name, bit in CLASS_BITS.items()}
+    return {int(r["CCDNUM"]): 1 << names.get(str(r["CLASS"]).strip().upper(), CLASS_BITS["Faint"]) for r in rows}
+
+
+def ccd_polygon_pixels(header, dims, nside, bits):
+    """The NEST pixels whose centre falls in a CCD's WCS polygon (data-section corners), all with ``bits``."""
+    import hpgeom
+
+    ny, nx = dims
+    x = np.array([-0.5, nx - 0.5, nx - 0.5, -0.5])
+    y = np.array([-0.5, -0.5, ny - 0.5, ny - 0.5])
+    ra, dec = header_wcs(header).all_pix2world(x, y, 0)
+    pixels = hpgeom.query_polygon(nside, ra, dec, nest=True, inclusive=False).astype(np.int64)
+    return pixels, np.full(len(pixels), bits, np.int32)
 
 
 def centres_on_mask(candidates, nside, mask, wcs):
