@@ -162,7 +162,12 @@ def compare_families(n_drawn=2000):
             spread = "" if part is None else f" [{src[key]['p16']:.{digits}f}, {src[key]['p84']:.{digits}f}]"
             cells.append(f"{v:.{digits}f}{spread}")
         print(f"{label:<42}{cells[0]:>24}{cells[1]:>22}{cells[2]:>22}")
-    print("(the disc radius spread is p16-p84; families: >= 2 small ghosts within 8 deg of polar angle)")
+    for key, label in (("small", "largest member < 30 px"), ("large", "largest member >= 30 px")):
+        cells = [f"{src['disc_by_member_radius'][key]['p']:.2f} (n={src['disc_by_member_radius'][key]['n']})"
+                 for src in (stats["real_30_per_annotator"], stats["paper_2000"], sim)]
+        print(f"{'disc share, ' + label:<42}{cells[0]:>24}{cells[1]:>22}{cells[2]:>22}")
+    print("(the disc radius spread is p16-p84; families: >= 2 small ghosts within 8 deg of polar angle;\n"
+          " disc share: of each image's outermost family, by its largest small ghost)")
 
 
 def main():

@@ -47,6 +47,40 @@ def big_faint_geometry(regions, family, large_r_px=LARGE_R_PX, axis=AXIS_PX):
             "family_distance_px": scale}
 
 
+#: Member-radius classes of a family for the disc share: its largest small ghost (equivalent radius,
+#: image px) under or over this.  Measured on the paper's 2000 annotations: the share of outermost
+#: families with a big faint disc is 0.32-0.40 below 30 px and 0.84 above (734 families).
+MEMBER_RADIUS_SPLIT_PX = 30.0
+
+
+def disc_share_by_member_radius(images, split_px=MEMBER_RADIUS_SPLIT_PX, **kw):
+    """Share of images' outermost families that come with a big faint disc, by their largest member.
+
+    Parameters
+    ----------
+    images : list of list of tuple
+        Each image's ``(class, col_px, row_px, r_eq_px)`` regions.
+    split_px : float
+
+    Returns
+    -------
+    dict
+        ``split_px``, and for ``small`` (largest member under ``split_px``) and ``large``:
+        ``n`` (families) and ``p`` (share with a disc; None without families).
+    """
+    counts = {"small": [0, 0], "large": [0, 0]}
+    for regions in images:
+        families = find_families(regions, **kw)
+        if not families:
+            continue
+        family = max(families, key=lambda f: f["distance_px"])   # the one the simulator completes
+        largest = max(regions[i][3] for i in family["members"])
+        key = "large" if largest >= split_px else "small"
+        counts[key][0] += 1
+        counts[key][1] += big_faint_geometry(regions, family, kw.get("large_r_px", LARGE_R_PX)) is not None
+    return {"split_px": split_px, **{k: {"n": n, "p": (hit / n if n else None)} for k, (n, hit) in counts.items()}}
+
+
 def family_statistics(images, **kw):
     """Family statistics over many images' regions (see :func:`find_families`).
 
@@ -55,8 +89,9 @@ def family_statistics(images, **kw):
     dict
         ``n_images``, ``n_families``, ``p_big_faint_given_family`` (share of families whose image
         has a big Faint disc), ``p_big_faint_without_family``, and over the families that have
-        one: median and 16-84 percentiles of ``along``, ``across`` and ``r_px``, and the
-        least-squares line ``r_px = a + b * family_distance_px`` with its rms scatter.
+        one: median and 16-84 percentiles of ``along``, ``across`` and ``r_px``, the
+        least-squares line ``r_px = a + b * family_distance_px`` with its rms scatter, and
+        ``disc_by_member_radius`` (:func:`disc_share_by_member_radius`).
     """
     large_r_px = kw.get("large_r_px", LARGE_R_PX)
     n_fam, with_big, geoms, no_family, no_family_big = 0, 0, [], 0, 0
@@ -87,4 +122,5 @@ def family_statistics(images, **kw):
         r = np.array([g["r_px"] for g in geoms])
         b, a = np.polyfit(d, r, 1)
         out["r_vs_distance"] = {"a_px": float(a), "b": float(b), "rms_px": float(np.sqrt(np.mean((r - a - b * d) ** 2)))}
+    out["disc_by_member_radius"] = disc_share_by_member_radius(images, **kw)
     return out

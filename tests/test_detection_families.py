@@ -104,3 +104,27 @@ def test_the_simulator_adds_the_family_disc_on_the_radial_line_and_only_where_no
     assert complete_family(rng, family + [ghost("Faint", 20, 30, 110)], probability=1.0) == []
     assert complete_family(rng, [ghost("Bright", 100, 30, 12)], probability=1.0) == []
     assert complete_family(rng, family, probability=0.0) == []
+
+
+def test_the_disc_probability_follows_the_familys_largest_member():
+    """Hand-made rule: drawn shares 0.25 / 0.5, target 0.4 / 0.9 -> add a disc to 20% / 80% of the families."""
+    from desghost.simulate.artifacts import Artifact, complete_family, family_disc_probability
+
+    drawn = {"split_px": 30.0, "small": {"n": 10, "p": 0.25}, "large": {"n": 10, "p": 0.5}}
+    target = {"split_px": 30.0, "small": {"n": 10, "p": 0.4}, "large": {"n": 10, "p": 0.9}}
+    assert family_disc_probability(29.9, drawn, target) == pytest.approx(0.2)
+    assert family_disc_probability(30.0, drawn, target) == pytest.approx(0.8)
+    assert family_disc_probability(10.0, target, drawn) == 0.0          # never below zero
+    assert family_disc_probability(40.0, {**drawn, "large": {"p": 1.0}}, target) == 0.0
+
+    def ghost(cls, distance, angle, r):
+        return Artifact(cls, *at(distance, angle), r, r, 0.0, 1.0)
+
+    rng = np.random.default_rng(3)
+    small = [ghost("Bright", 100, 30, 12), ghost("Faint", 150, 31, 8)]
+    large = [ghost("Bright", 100, 30, 12), ghost("Faint", 150, 31, 35)]
+    p_small, p_large = family_disc_probability(12.0), family_disc_probability(35.0)
+    assert p_small > p_large + 0.2   # the measured rule: families of small ghosts get the disc the real images lack
+    for family, p in ((small, p_small), (large, p_large)):
+        share = np.mean([bool(complete_family(rng, family)) for _ in range(3000)])
+        assert share == pytest.approx(p, abs=4 * np.sqrt(p * (1 - p) / 3000) + 1e-9)

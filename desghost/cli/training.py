@@ -8,7 +8,7 @@ from desghost.evaluation.evaluate import synthetic_validator
 from desghost.focalplane.annotated_set import load_via_images, read_name_list, real_split
 from desghost.options import fraction, non_negative_int, positive_float, positive_int
 from desghost.training.config import PRECISIONS, TrainConfig, check_loss_weights
-from desghost.training.dataset import REAL_GEOMETRIES, REAL_TARGETS, RealPool
+from desghost.training.dataset import FAMILY_DISC_RULES, REAL_GEOMETRIES, REAL_TARGETS, RealPool
 from desghost.training.train import train
 
 __all__ = ["cmd_train", "loss_weights", "register"]
@@ -65,6 +65,10 @@ def register(sub):
                    help="how real images are turned: dihedral (mirrors and 90-degree turns, the default) or mirror "
                         "(left-right and up-down only: DECam's CCD layout is mirror-symmetric to 0.63 image px, a "
                         "90-degree turn moves CCD gaps by up to 40 px)")
+    p.add_argument("--family-disc", choices=tuple(FAMILY_DISC_RULES), default="constant",
+                   help="how a drawn ghost family gets its big faint disc: constant (half of the families without "
+                        "one, the default) or member-radius (the measured rule: families whose largest small ghost "
+                        "is under 30 px get it less often, as in the real images)")
     p.add_argument("--clean-fraction", type=fraction, default=None,
                    help="share of synthetic images with no artifact (default 0.15, the dataset's CLEAN_FRACTION)")
     p.add_argument("--checkpoint-every", type=non_negative_int, default=50,
@@ -130,6 +134,7 @@ def cmd_train(args):
                             checkpoint_every=args.checkpoint_every, val_every=args.val_every,
                             val_images=args.val_images, real_fraction=args.real_fraction if args.real_images else 0.0,
                             threads=args.threads, real_targets=args.real_targets, real_geometry=args.real_geometry,
+                            family_disc=args.family_disc,
                             precision=args.precision,
                             loss_weights=loss_weights(args.loss_weight), prefetch=args.prefetch,
                             imagenet_backbone=args.imagenet_backbone, **clean)

@@ -22,7 +22,7 @@ from skimage.draw import polygon as draw_polygon
 from desghost.family_geometry import AXIS_PX, LARGE_R_PX, family_stats, find_families
 
 __all__ = ["AMPLITUDE_RANGE", "amplitude_range", "Artifact", "complete_family", "draw_artifacts", "extent_px",
-           "family_disc", "FAMILY_DISC_AMPLITUDE_RANGE", "FAMILY_DISC_PROBABILITY", "family_regions", "far_from",
+           "family_disc", "FAMILY_DISC_AMPLITUDE_RANGE", "family_disc_probability", "FAMILY_DISC_PROBABILITY", "family_regions", "far_from",
            "footprint_mask", "footprint_polygon", "load_stats", "NESTED_COMPANION_PROBABILITY", "RAY_GLOW", "render",
            "SMALL_BRIGHT_AMPLITUDE_RANGE", "SMALL_BRIGHT_AREA_PX", "surface"]
 
@@ -48,12 +48,9 @@ SMALL_BRIGHT_AMPLITUDE_RANGE = (0.5, 7.0)
 NESTED_COMPANION_PROBABILITY = 0.05
 #: Rays: brightness of the glow between the streaks, as a fraction of the streaks' peak.
 RAY_GLOW = 0.03
-#: Chance that a whole annotated image's draw whose ghosts form a family
-#: (:func:`desghost.detection.families.find_families`) but hold no big Faint disc gets the
-#: family's disc added (:func:`family_disc`).  Rule: the share of families with a big faint disc
-#: matches the eight annotators of the 30 real images, 0.81 (the paper's 2000 annotations, which
-#: the draws follow, give 0.64); ``benchmarks/compare_sim_real.py`` prints both.
-FAMILY_DISC_PROBABILITY = 0.5
+#: Chance that a drawn image whose ghosts form a family but hold no big Faint disc gets the
+#: family's disc (:func:`family_disc`); None: the measured rule, :func:`family_disc_probability`.
+FAMILY_DISC_PROBABILITY = None
 #: Peak brightness (binned-noise units, log-uniform) of an added family disc: below the drawn
 #: Faint ghosts' range, because the annotators mark these discs where their edge is hardly
 #: visible (real edge step 0.09 noise units, rendered Faint ghosts 0.43).
@@ -284,14 +281,14 @@ def family_disc(rng, family, stats, axis=AXIS_PX):
 
 
 def family_regions(arts):
-    """``(class, col_px, row_px, equivalent radius)`` of each artifact: the input of
-    :func:`desghost.detection.families.find_families`."""
+    """``(class, col_px, row_px, equivalent radius)`` of each artifact (:func:`find_families`' input)."""
     return [(a.cls, a.col_px, a.row_px, float(np.sqrt(a.a_px * a.b_px))) for a in arts]
 
 
 def complete_family(rng, arts, probability=None, stats=None):
-    """With ``probability`` (default ``FAMILY_DISC_PROBABILITY``), the big faint disc of the
-    outermost family of ``arts`` when none is drawn.
+    """With ``probability`` (default ``FAMILY_DISC_PROBABILITY``, else :func:`family_disc_probability`
+    of the family's largest member), the big faint disc of the outermost family of ``arts`` when
+    none is drawn.
 
     Returns
     -------
@@ -302,14 +299,48 @@ def complete_family(rng, arts, probability=None, stats=None):
     if any(cls == "Faint" and r >= LARGE_R_PX for cls, _, _, r in regions):
         return []
     families = find_families(regions)
-    probability = FAMILY_DISC_PROBABILITY if probability is None else probability
-    if not families or rng.random() >= probability:
+    if not families:
         return []
-    stats = stats or family_stats()
-    return [family_disc(rng, max(families, key=lambda f: f["distance_px"]), stats)]
+    family = max(families, key=lambda f: f["distance_px"])
+    if probability is None:
+        probability = FAMILY_DISC_PROBABILITY
+    if probability is None:
+        probability = family_disc_probability(max(regions[i][3] for i in family["members"]))
+    if rng.random() >= probability:
+        return []
+    return [family_disc(rng, family, stats or family_stats())]
 
 
-def draw_artifacts(rng, n_artifacts=None, stats=None):
+def family_disc_probability(largest_member_px, drawn=None, target=None):
+    """The chance to add a big faint disc to a drawn family that has none.
+
+    The drawn images are the paper's annotations, whose outermost families come with a disc in
+    a share that depends on the family's largest small ghost: 0.39 under 30 px, 0.84 over (734
+    families); the eight annotators of the 30 real images: 0.64 and 0.84.  Adding a disc with
+    probability ``(target - drawn) / (1 - drawn)`` (0 to 1) brings each class to the real share.
+
+    Parameters
+    ----------
+    largest_member_px : float
+        The family's largest small ghost (equivalent radius, image px).
+    drawn, target : dict, optional
+        ``disc_by_member_radius`` of ``family_stats.json`` (default ``paper_2000`` and
+        ``real_30_per_annotator``).
+
+    Examples
+    --------
+    >>> round(family_disc_probability(12.0, {"split_px": 30.0, "small": {"p": 0.25}, "large": {"p": 0.5}},
+    ...                               {"split_px": 30.0, "small": {"p": 0.4}, "large": {"p": 0.5}}), 6)
+    0.2
+    """
+    drawn = drawn or family_stats("paper_2000")["disc_by_member_radius"]
+    target = target or family_stats()["disc_by_member_radius"]
+    key = "large" if largest_member_px >= drawn["split_px"] else "small"
+    p_drawn, p_target = drawn[key]["p"], target[key]["p"]
+    return float(np.clip((p_target - p_drawn) / (1.0 - p_drawn), 0.0, 1.0)) if p_drawn < 1.0 else 0.0
+
+
+def draw_artifacts(rng, n_artifacts=None, stats=None, family_disc_probability=None):
     """Draw the artifacts of one exposure.
 
     Parameters
@@ -320,6 +351,8 @@ def draw_artifacts(rng, n_artifacts=None, stats=None):
         count, classes, positions and sizes), ``0`` gives a clean exposure.
     stats : dict, optional
         Defaults to the shipped annotation statistics.
+    family_disc_probability : float, optional
+        As ``probability`` of :func:`complete_family`.
 
     Returns
     -------
@@ -340,7 +373,7 @@ def draw_artifacts(rng, n_artifacts=None, stats=None):
         arts.append(art)
         arts.extend(_nested_companions(rng, art))
     if n_artifacts is None:
-        arts.extend(complete_family(rng, arts))
+        arts.extend(complete_family(rng, arts, family_disc_probability))
     return arts
 
 

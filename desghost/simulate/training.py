@@ -75,7 +75,7 @@ def subtract_local_background(values, index, live, mesh_px, clip_sigma=3.0):
 
 
 def render_training_image(rng, layout=None, n_artifacts=None, expnum=500000, ccd_offset_sigma=0.25,
-                          jpeg_quality=None, background_mesh_px=None):
+                          jpeg_quality=None, background_mesh_px=None, family_disc_probability=None):
     """Render one focal-plane image and the masks of its artifacts.
 
     Parameters
@@ -94,12 +94,15 @@ def render_training_image(rng, layout=None, n_artifacts=None, expnum=500000, ccd
     background_mesh_px : float, optional
         Subtract a local background of this scale (see :func:`subtract_local_background`)
         instead of only each CCD's median, as a sky-subtracting reduction does.
+    family_disc_probability : float, optional
+        Chance to complete a drawn family with its big faint disc; None: the measured rule
+        (:func:`desghost.simulate.artifacts.family_disc_probability`).
     """
     layout = layout or load_layout()
     shape = layout.image_shape_px
     index, live = ccd_map(layout, expnum)
     rows, cols = np.mgrid[0:shape[0], 0:shape[1]] + 0.5
-    artifacts = draw_artifacts(rng, n_artifacts)
+    artifacts = draw_artifacts(rng, n_artifacts, family_disc_probability=family_disc_probability)
     signal = render(artifacts, cols, rows) + render_stars_image(scene_stars(rng, artifacts), shape)
     values = rng.standard_normal(shape) + signal
     if background_mesh_px:

@@ -6,7 +6,7 @@ from desghost.classes import ARTIFACT_IDS
 from desghost.mask_geometry import boxes_from_masks, mask_iou
 from desghost.simulate.training import jpeg_roundtrip, render_training_image
 
-__all__ = ["augment", "CLEAN_FRACTION", "LOCAL_BACKGROUND_FRACTION", "LOCAL_BACKGROUND_MESH_PX", "medoid_annotator",
+__all__ = ["augment", "CLEAN_FRACTION", "FAMILY_DISC_RULES", "LOCAL_BACKGROUND_FRACTION", "LOCAL_BACKGROUND_MESH_PX", "medoid_annotator",
            "mirror", "REAL_GEOMETRIES", "REAL_TARGETS", "RealPool", "synthetic_sample", "to_target"]
 
 
@@ -83,12 +83,20 @@ LOCAL_BACKGROUND_MESH_PX = (5.0, 14.0)
 CLEAN_FRACTION = 0.15
 
 
-def synthetic_sample(seed, index, layout=None, augment_images=True, clean_fraction=CLEAN_FRACTION):
+#: How a drawn ghost family gets its big faint disc (``train --family-disc``): ``constant``, half
+#: of the families without one (the shipped recipe's rule), or ``member-radius``, the measured
+#: rule of :func:`desghost.simulate.artifacts.family_disc_probability` (families of small ghosts
+#: get it less often).  Value: the probability given to the renderer (None: the measured rule).
+FAMILY_DISC_RULES = {"constant": 0.5, "member-radius": None}
+
+
+def synthetic_sample(seed, index, layout=None, augment_images=True, clean_fraction=CLEAN_FRACTION,
+                     family_disc="constant"):
     """The ``index``-th synthetic training sample of a run: ``(image uint8, masks, labels)``.
 
-    Deterministic in ``(seed, index, clean_fraction)``, so a resumed run sees the same stream.
-    ``clean_fraction`` is the share of images with no artifact (hard negatives for false
-    detections on plain sky).
+    Deterministic in ``(seed, index, clean_fraction, family_disc)``, so a resumed run sees the
+    same stream.  ``clean_fraction`` is the share of images with no artifact (hard negatives for
+    false detections on plain sky); ``family_disc`` a key of :data:`FAMILY_DISC_RULES`.
     """
     rng = np.random.default_rng([seed, index])
     n = None if rng.random() < 1.0 - clean_fraction else 0
@@ -98,7 +106,8 @@ def synthetic_sample(seed, index, layout=None, augment_images=True, clean_fracti
     # drawn from their own generator so the rest of the stream does not change
     style = np.random.default_rng([seed, index, 1])
     mesh_px = float(style.uniform(*LOCAL_BACKGROUND_MESH_PX)) if style.random() < LOCAL_BACKGROUND_FRACTION else None
-    t = render_training_image(rng, layout, n_artifacts=n, expnum=expnum, background_mesh_px=mesh_px)
+    t = render_training_image(rng, layout, n_artifacts=n, expnum=expnum, background_mesh_px=mesh_px,
+                              family_disc_probability=FAMILY_DISC_RULES[family_disc])
     image, masks = t.image, t.masks
     if augment_images:
         image, masks = augment(rng, image, masks)

@@ -77,7 +77,8 @@ def batch_samples(step, train_cfg, real_pool=None):
             samples.append(real_pool.draw(rng))
         else:
             samples.append(synthetic_sample(train_cfg.seed, step * train_cfg.batch_size + j,
-                                            clean_fraction=train_cfg.clean_fraction))
+                                            clean_fraction=train_cfg.clean_fraction,
+                                            family_disc=train_cfg.family_disc))
     return samples
 
 
