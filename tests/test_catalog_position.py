@@ -161,7 +161,7 @@ def test_real_cutout_positions_on_and_off_the_mask(tmp_path):
 
 
 def test_a_catalog_of_schema_5_migrates_and_its_exposures_are_named_as_not_searched(demo_night, tmp_path, capsys):
-    """Exposures recorded before footprints existed stay in the catalog, are reported, and are found once re-run."""
+    """Exposures recorded before footprints existed stay in the catalog and are reported as not searched."""
     catalog = tmp_path / "cat.sqlite"
     shutil.copy(demo_night / "desghost_catalog.sqlite", catalog)
     db = sqlite3.connect(catalog)
@@ -195,11 +195,69 @@ def test_target_files_csv_and_fits_and_their_refusals(tmp_path):
     with pytest.raises(UsageError, match="nodec.csv: needs RA and DEC columns.*it has RA, DE"):
         read_targets(tmp_path / "nodec.csv")
     (tmp_path / "bad.csv").write_text("RA,DEC\n1,2\n3,95\n")
-    with pytest.raises(UsageError, match="bad.csv row 2: RA 3.0, Dec 95.0 is not a position"):
+    with pytest.raises(UsageError, match="bad.csv: row 2: RA '3', DEC '95' is not a position"):
         read_targets(tmp_path / "bad.csv")
     (tmp_path / "blank.csv").write_text("RA,DEC\n1,\n")
-    with pytest.raises(UsageError, match="blank.csv row 1"):
+    with pytest.raises(UsageError, match="blank.csv: row 1: RA '1', DEC '--'"):
         read_targets(tmp_path / "blank.csv")
     with pytest.raises(UsageError, match="box:1,2,3"):
         parse_box("box:1,2,3")
     assert parse_box("box:350,10,-5,5").ra_deg == 0.0
+    assert parse_box("box:-180,180,-5,5").box_deg == (0.0, 360.0, -5.0, 5.0) == parse_box("box:0,360,-5,5").box_deg
+    with pytest.raises(UsageError, match="no width"):
+        parse_box("box:10,10,-5,5")
+    (tmp_path / "sexagesimal.csv").write_text("RA,DEC\n10:00:00,5\n")
+    with pytest.raises(UsageError, match="row 1: RA '10:00:00', DEC '5' is not a position in degrees"):
+        read_targets(tmp_path / "sexagesimal.csv")
+
+
+def test_a_footprint_across_ra_0(tmp_path):
+    """An exposure pointed at RA 0.02: positions either side of RA 0, boxes through RA 0 and over every RA,
+    the exposure rows obeying --class, and the pointing without TELRA/TELDEC."""
+    from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
+    from desghost.sky.footprint import _pointing, optical_axis_deg
+
+    layout = load_layout()
+    path = tmp_path / "DECam_00702000.fits.fz"
+    write_simulated_exposure(path, SimulationConfig(seed=2, n_artifacts=0, expnum=702000, pointing_deg=(0.02, -30.0)))
+    prepared = prepare_exposure(str(path), RunConfig(), layout)
+    assert _pointing(None, prepared.ccd_frames)[0] == pytest.approx((0.02, -30.0), abs=0.05)   # mean of CCD corners
+    assert optical_axis_deg(None, prepared.ccd_frames) == pytest.approx((0.02, -30.0), abs=1e-9)   # WCS tangent point
+    yy, xx = np.mgrid[:400, :400]
+    ghost = Instance(1, "Faint", 0.9, (150.0, 150.0, 260.0, 260.0), (xx - 205) ** 2 + (yy - 205) ** 2 <= 50 ** 2)
+    result = finish_exposure(prepared, Detections([ghost], default_model_path(), 0.4), tmp_path / "out", RunConfig(),
+                             layout)
+    catalog = tmp_path / "cat.sqlite"
+    with Catalog(catalog) as cat:
+        cat.record_exposure(result)
+    regions = result.footprint.regions
+    ra = np.concatenate([regions[f"RA_{k}"] for k in (1, 2, 3, 4)])
+    assert ra.min() < 1 and ra.max() > 359          # the mask's quads lie on both sides of RA 0
+    on_mask = {}
+    with fitsio.FITS(result.outputs["mask"]) as f:
+        for hdu in f[1:]:
+            hdr = hdu.read_header()
+            if "CCDNUM" not in hdr or not (mask := hdu.read()).any():
+                continue
+            rows, cols = np.nonzero(mask)
+            pra, pdec = header_wcs(hdr).all_pix2world(cols, rows, 0)
+            for side, pick in (("east", pra < 1), ("west", pra > 359)):
+                if pick.any() and side not in on_mask:
+                    k = np.flatnonzero(pick)[len(np.flatnonzero(pick)) // 2]
+                    on_mask[side] = (float(pra[k]), float(pdec[k]))
+    assert set(on_mask) == {"east", "west"}
+    for ra_deg, dec_deg in on_mask.values():
+        (row,) = _query(catalog, "--ra", repr(ra_deg), "--dec", repr(dec_deg))
+        assert row["expnum"] == "702000" and float(row["distance_arcsec"]) == 0
+    dec0 = on_mask["east"][1]
+    assert len(_query(catalog, "--region", f"box:359.999,0.001,{dec0 - 0.01},{dec0 + 0.01}")) == 1
+    assert len(_query(catalog, "--region", "box:0,360,-31,-29")) == 1
+    assert len(_query(catalog, "--region", "box:-180,180,-31,-29", "--what", "exposures")) == 1
+    assert len(_query(catalog, "--region", "box:10,20,-31,-29")) == 0
+    ra_e, dec_e = on_mask["east"]
+    assert _query(catalog, "--ra", repr(ra_e), "--dec", repr(dec_e), "--what", "exposures", "--class", "Bright") == []
+    (exp,) = _query(catalog, "--ra", repr(ra_e), "--dec", repr(dec_e), "--what", "exposures", "--class", "Faint")
+    assert exp["classes"] == "Faint" and exp["n_hits"] == "1"
+    # a large search radius is probed at a coarser order and still finds it, and only it
+    (far,) = _query(catalog, "--ra", repr((ra_e + 5) % 360), "--dec", repr(dec_e), "--radius", str(6 * 3600))
+    assert 4 * 3600 < float(far["distance_arcsec"]) < 5 * 3600

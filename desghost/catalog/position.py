@@ -10,12 +10,11 @@ separating-axis test (:func:`desghost.sky.tangent_plane.polygons_meet_box`).
 """
 from dataclasses import dataclass
 
-import hpgeom
 import numpy as np
 
 from desghost.catalog.queries import build_query
 from desghost.catalog.sky_store import quads_from_blob
-from desghost.sky.moc import INDEX_NSIDE, INDEX_ORDER, ancestor_nuniq, disc_probe_nuniq
+from desghost.sky.moc import box_probe_ranges, disc_probe_ranges
 from desghost.sky.tangent_plane import polygon_distances_deg, polygons_meet_box
 
 __all__ = ["find_hits", "footprint_coverage", "Hit", "position_rows", "Target"]
@@ -57,23 +56,23 @@ class Hit:
     distance_deg: float
 
 
-def _probe_cells(target):
+def _probe_ranges(target):
     if target.box_deg is None:
-        return disc_probe_nuniq(target.ra_deg, target.dec_deg, target.radius_deg)
-    ra_min, ra_max, dec_min, dec_max = target.box_deg
-    pixels = hpgeom.query_box(INDEX_NSIDE, ra_min, ra_max, dec_min, dec_max, nest=True, inclusive=True)
-    return ancestor_nuniq(pixels, INDEX_ORDER)
+        return disc_probe_ranges(target.ra_deg, target.dec_deg, target.radius_deg)
+    return box_probe_ranges(target.box_deg)
 
 
 def _candidates(conn, targets, kind, source):
-    """``{(target index, expnum, item)}`` of footprints whose index cells meet each target's probe cells."""
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS probe (target INTEGER, nuniq INTEGER)")
+    """``{(target index, expnum, item)}`` of footprints whose index cells meet each target's probe ranges."""
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS probe (target INTEGER, lo INTEGER, hi INTEGER)")
     conn.execute("DELETE FROM probe")
-    conn.executemany("INSERT INTO probe VALUES (?, ?)",
-                     [(i, int(u)) for i, t in enumerate(targets) for u in _probe_cells(t)])
-    # CROSS JOIN fixes the loop order (SQLite's rule): each probe cell, then the nuniq index
+    conn.executemany("INSERT INTO probe VALUES (?, ?, ?)",
+                     [(i, int(lo), int(hi)) for i, t in enumerate(targets) for lo, hi in _probe_ranges(t)])
+    # each probe range, then a range scan of the nuniq index: CROSS JOIN fixes the loop order and
+    # INDEXED BY the index (SQLite's planner otherwise scans all of the source's cells)
     rows = conn.execute("SELECT DISTINCT p.target, c.expnum, c.item FROM probe p CROSS JOIN sky_cells c"
-                        " ON c.nuniq = p.nuniq WHERE c.source = ? AND c.kind = ?", (source, kind)).fetchall()
+                        " INDEXED BY sky_cells_by_nuniq ON c.nuniq BETWEEN p.lo AND p.hi WHERE c.source = ? AND c.kind = ?",
+                        (source, kind)).fetchall()
     conn.execute("DELETE FROM probe")
     return rows
 
@@ -162,11 +161,13 @@ def position_rows(catalog, targets, what="instances", source="desghost", **filte
     targets : list of Target
     what : {"instances", "ccds", "exposures"}
         Exposures: one row per exposure with an instance at the target (``n_hits``, the
-        nearest ``distance_arcsec``, the classes hit).
+        nearest ``distance_arcsec``, the classes hit), after the instance filters.
     source : str
     **filters
         :func:`desghost.catalog.queries.build_query`'s other filters (``bands``, ``since``,
-        ``classes``, ...), applied to the rows found.
+        ``classes``, ``min_score``, ...), applied to the rows found (for exposures: the
+        instance filters to the instances hit); CCDs are of ``category`` ghost-scatter unless
+        another is given.
 
     Returns
     -------
@@ -174,10 +175,18 @@ def position_rows(catalog, targets, what="instances", source="desghost", **filte
         ``target``, ``target_ra``, ``target_dec``, ``distance_arcsec`` (0: on the mask), then
         the query's columns (instances and CCDs: also ``hit_ccdnum``, the CCD at the position).
     """
+    if what == "ccds":
+        filters["category"] = filters.get("category") or "ghost-scatter"
     hits = find_hits(catalog.conn, targets, "ccd" if what == "ccds" else "instance", source)
     if not hits:
         return []
-    sql, params = build_query(what, source, expnums=sorted({h.expnum for h in hits}), **filters)
+    expnums = sorted({h.expnum for h in hits})
+    if what == "exposures":     # the instance filters decide which hits count
+        sql, params = build_query("instances", source, expnums=expnums, **filters)
+        instances = {(r["expnum"], r["instance_id"]): r["class"] for r in catalog.query(sql, params)}
+        hits = [h for h in hits if (h.expnum, h.item) in instances]
+        filters = {k: v for k, v in filters.items() if k not in ("classes", "min_score", "ccdnums")}
+    sql, params = build_query(what, source, expnums=expnums, **filters)
     rows = {_row_key(what, r): r for r in catalog.query(sql, params)}
     out = {}
     for h in hits:
@@ -190,22 +199,11 @@ def position_rows(catalog, targets, what="instances", source="desghost", **filte
         if what != "exposures":
             out[(h.target, key)] = {**head, "hit_ccdnum": h.ccdnum, **rows[key]}
             continue
-        row = out.setdefault((h.target, key), {**head, "n_hits": 0, "classes": "", **rows[key]})
+        row = out.setdefault((h.target, key), {**head, "n_hits": 0, "classes": set(), **rows[key]})
         row["n_hits"] += 1
+        row["classes"].add(instances[(h.expnum, h.item)])
         row["distance_arcsec"] = min(row["distance_arcsec"], head["distance_arcsec"])
-    if what == "exposures":
-        classes = _hit_classes(catalog, source, hits)
-        for (t_index, expnum), row in out.items():
-            row["classes"] = ",".join(sorted(classes.get((t_index, expnum), ())))
+    for row in out.values():
+        if what == "exposures":
+            row["classes"] = ",".join(sorted(row["classes"]))
     return list(out.values())
-
-
-def _hit_classes(catalog, source, hits):
-    """``{(target index, expnum): {class, ...}}`` of the instances hit."""
-    classes = {}
-    for h in hits:
-        found = catalog.conn.execute("SELECT class FROM instances WHERE source=? AND expnum=? AND instance_id=?",
-                                     (source, h.expnum, h.item)).fetchone()
-        if found:
-            classes.setdefault((h.target, h.expnum), set()).add(found[0])
-    return classes

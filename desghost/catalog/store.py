@@ -95,6 +95,7 @@ class Catalog(DecisionStore, SkyStore):
 
     def __init__(self, path, create=True, timeout_s=60.0, readonly=False):
         self.path = Path(path)
+        self.migrated_from = None   # a read-only open of an older schema: its version (migrated in memory)
         try:
             if readonly:
                 self._open_readonly(timeout_s)
@@ -135,6 +136,7 @@ class Catalog(DecisionStore, SkyStore):
         try:
             version = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if version is None or version[0] != SCHEMA_VERSION:
+                self.migrated_from = version[0] if version else "?"
                 memory = sqlite3.connect(":memory:", isolation_level=None)
                 self.conn.backup(memory)
                 self.conn.close()

@@ -38,6 +38,8 @@ def parse_box(text):
     --------
     >>> parse_box("box:350,10,-5,5").box_deg
     (350.0, 10.0, -5.0, 5.0)
+    >>> parse_box("box:-180,180,-5,5").box_deg          # every RA
+    (0.0, 360.0, -5.0, 5.0)
     """
     try:
         ra_min, ra_max, dec_min, dec_max = (float(v) for v in text.split(":", 1)[1].split(","))
@@ -45,8 +47,13 @@ def parse_box(text):
         raise UsageError(f"--region {text}: a box is box:RA_MIN,RA_MAX,DEC_MIN,DEC_MAX in degrees") from None
     if not (-90.0 <= dec_min < dec_max <= 90.0) or not all(np.isfinite([ra_min, ra_max])):
         raise UsageError(f"--region {text}: DEC_MIN < DEC_MAX within -90..90, RA finite")
-    ra_min, ra_max = ra_min % 360.0, ra_max % 360.0
-    mid_ra = (ra_min + ((ra_max - ra_min) % 360.0) / 2.0) % 360.0
+    if ra_max - ra_min >= 360.0:       # every RA (box:0,360,... or box:-180,180,...)
+        ra_min, ra_max = 0.0, 360.0
+    else:
+        ra_min, ra_max = ra_min % 360.0, ra_max % 360.0
+        if ra_min == ra_max:
+            raise UsageError(f"--region {text}: the box has no width in RA")
+    mid_ra = (ra_min + ((ra_max - ra_min) % 360.0 or 360.0) / 2.0) % 360.0
     return Target(text, mid_ra, (dec_min + dec_max) / 2.0, 0.0, (ra_min, ra_max, dec_min, dec_max))
 
 
@@ -100,6 +107,9 @@ def read_targets(path, radius_arcsec=0.0):
             r, d = (float("nan"),) * 2 if blank else (float(ra[i]), float(dec[i]))
         except (TypeError, ValueError):
             r = d = float("nan")
+        if not (np.isfinite(r) and np.isfinite(d) and -90.0 <= d <= 90.0):
+            raise UsageError(f"row {i + 1}: RA {str(ra[i])!r}, DEC {str(dec[i])!r} is not a position in degrees "
+                             "(Dec within -90..90)", path=path)
         r, d = _check_position(r, d, f"{path} row {i + 1}")
         name = str(names[i]).strip() if names is not None else str(i + 1)
         targets.append(Target(name, r, d, radius_deg))

@@ -26,6 +26,8 @@ def _targets(args):
         raise UsageError("give --ra/--dec or --region, not both")
     if args.region:
         if args.region.startswith("box:"):
+            if args.radius:
+                raise UsageError("--radius does not apply to a box: widen the box instead")
             return [parse_box(args.region)]
         return read_targets(args.region, args.radius)
     if args.ra is None or args.dec is None:
@@ -45,8 +47,14 @@ def _check_options(args):
         raise UsageError("--format fits needs -o FILE")
 
 
-def _report_coverage(args, counts):
+def _report_coverage(args, counts, migrated):
     """Say on stderr which exposures could not be searched (no footprint) or only partly."""
+    if not counts.get("complete") and not counts.get("partial"):
+        warn(f"source '{args.source}' has no exposure with a sky footprint (imported lists name CCDs, not "
+             "places; desghost's own rows have one from catalog schema 6 on): nothing to search")
+    if migrated:
+        warn(f"the catalog is of schema {migrated} and was read through an in-memory copy of schema 6; any "
+             "writing command (run, night, import-raytrace, review) migrates the file itself")
     if counts.get("none"):
         warn(f"{counts['none']} processed exposures have no sky footprint (recorded before catalog schema 6): "
              "not searched; run them again to add them")
@@ -70,7 +78,7 @@ def cmd_position_query(args):
     _check_options(args)
     targets = _targets(args)
     with Catalog(catalog_path(args.catalog), readonly=True) as cat:
-        _report_coverage(args, footprint_coverage(cat.conn, args.source))
+        _report_coverage(args, footprint_coverage(cat.conn, args.source), cat.migrated_from)
         rows = position_rows(cat, targets, args.what, args.source, expnum=args.expnum, ccdnums=args.ccdnum,
                              bands=args.band, since=args.since, until=args.until, classes=args.classes,
                              min_score=args.min_score, category=args.category)

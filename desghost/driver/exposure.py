@@ -291,9 +291,17 @@ def finish_exposure(prepared, detections, outdir, config, layout=None, files=Non
     layout = layout or load_layout()
     t2 = time.perf_counter()
     result = _exposure_result(prepared.focal_plane, detections, config, layout)
-    result.footprint = exposure_footprint(result, layout, prepared.ccd_frames, prepared.focal_plane.meta.pointing_deg)
-    result.exclusions = with_stars(result.exclusions, result.instances, result.coverages,
-                                   result.footprint.instance_stars)
+    try:
+        result.footprint = exposure_footprint(result, layout, prepared.ccd_frames,
+                                              prepared.focal_plane.meta.pointing_deg)
+    except Exception as exc:  # noqa: BLE001 - astropy's WCS raises many kinds
+        if config.write_mask:   # the mask and region files need the same WCS: the exposure fails
+            raise OutputError(f"cannot place the CCDs on the sky ({short_error(exc)})",
+                              path=prepared.source) from exc
+        result.warnings.append(f"no sky footprint: the CCDs' WCS cannot be used ({short_error(exc)})")
+    if result.footprint is not None:
+        result.exclusions = with_stars(result.exclusions, result.instances, result.coverages,
+                                       result.footprint.instance_stars)
     result.outputs = _write_products(outdir, result, prepared, config, layout, files)
     t = {"assemble": prepared.assemble_s, "detect": detections.seconds, "write": time.perf_counter() - t2}
     t["total"] = sum(t.values())

@@ -141,17 +141,26 @@ def excluded_ccd_bits(mask_file):
     Raises
     ------
     UsageError
-        No ``D*_desghost_exclude.fits`` beside it (exit code 2).
+        No ``D*_desghost_exclude.fits`` beside it, no EXCLUDE table in it, or a row whose CLASS
+        is not Bright, Faint or Rays, naming the file (and row) (exit code 2).
+    NotFitsError, CorruptFileError
+        The table is not FITS (3) or cannot be read (4).
     """
-    import fitsio
-
     table_path = str(mask_file).replace("_desghost_mask.fits.fz", "_desghost_exclude.fits")
     if table_path == str(mask_file) or not os.path.isfile(table_path):
         raise UsageError("--whole-ccds needs the exclusion table beside the mask file (D*_desghost_exclude.fits)",
                          path=mask_file)
-    rows = fitsio.read(table_path, ext="EXCLUDE")
-    names = {name.upper(): bit for name, bit in CLASS_BITS.items()}
-    return {int(r["CCDNUM"]): 1 << names.get(str(r["CLASS"]).strip().upper(), CLASS_BITS["Faint"]) for r in rows}
+    with open_fits(table_path) as f:
+        if "EXCLUDE" not in f:
+            raise UsageError("no EXCLUDE table: not a desghost exclusion table", path=table_path)
+        rows = f["EXCLUDE"].read()
+    out = {}
+    for i, r in enumerate(rows):
+        name = str(r["CLASS"]).strip()
+        if name not in CLASS_BITS:
+            raise UsageError(f"row {i + 1}: CLASS {name!r} is not Bright, Faint or Rays", path=table_path)
+        out[int(r["CCDNUM"])] = 1 << CLASS_BITS[name]
+    return out
 
 
 def ccd_polygon_pixels(header, dims, nside, bits):

@@ -2,7 +2,8 @@
 
 The star list is DELVE's (``data/bright_stars.csv``, the 204 brightest BSC5P stars its ghost
 lists are ray-traced from; MIT licence beside it; ``tools/derive_bright_stars.py`` derives it).
-A star's focal-plane position comes from its gnomonic offset from the pointing (TELRA/TELDEC):
+A star's focal-plane position comes from its gnomonic offset from the optical axis (the CCDs' WCS
+tangent point, else TELRA/TELDEC; :func:`desghost.sky.footprint.optical_axis_deg`):
 DECam's focal-plane x runs south and y runs east (the DETSEC frame of ``ccd_layout/``), at the
 layout's plate scale (``pixel_size_mm / pixel_scale_arcsec``); the optical distortion is left
 out (being radial, it moves a star along its radial line and leaves its polar angle, which the

@@ -22,7 +22,8 @@ from desghost.sky.bright_stars import instance_star, stars_near
 from desghost.sky.moc import merge_to_cells, polygons_pixels
 from desghost.sky.tangent_plane import angular_distance_deg, unit_vectors
 
-__all__ = ["ccd_corners_deg", "circle_of", "exposure_footprint", "ExposureFootprint", "mean_position_deg"]
+__all__ = ["ccd_corners_deg", "circle_of", "exposure_footprint", "ExposureFootprint", "mean_position_deg",
+           "optical_axis_deg"]
 
 
 @dataclass
@@ -47,7 +48,8 @@ class ExposureFootprint:
     instance_circles : dict
         ``{instance number: (ra_deg, dec_deg, radius_deg)}``: a circle holding every quad.
     stars : list of BrightStar
-        The list's stars within NEAR_STAR_RADIUS_DEG of the pointing (:mod:`desghost.sky.bright_stars`).
+        The list's stars within NEAR_STAR_RADIUS_DEG of the optical axis (:func:`optical_axis_deg`;
+        none when neither a common WCS tangent point nor TELRA/TELDEC gives it).
     instance_stars : dict
         ``{instance number: star name}`` of the instances on a star's radial line.
     """
@@ -94,10 +96,31 @@ def circle_of(ra_deg, dec_deg):
 def _pointing(pointing_deg, ccd_frames):
     if pointing_deg is not None:
         return tuple(float(v) for v in pointing_deg), "TELRA/TELDEC"
-    centres = [c for c in (ccd_corners_deg(f) for f in ccd_frames.values()) if c is not None]
-    if not centres:
+    corners = [c for c in (ccd_corners_deg(f) for f in ccd_frames.values()) if c is not None]
+    if not corners:
         return None, "none"
-    return mean_position_deg([c[0].mean() for c in centres], [c[1].mean() for c in centres]), "CCD centres"
+    return mean_position_deg(np.concatenate([c[0] for c in corners]), np.concatenate([c[1] for c in corners])), \
+        "CCD centres"
+
+
+def optical_axis_deg(pointing_deg, ccd_frames):
+    """Where the optical axis points: the CCDs' common WCS tangent point, else TELRA/TELDEC, else None.
+
+    DECam's CCD WCSs (TAN or TPV) all take the boresight as their tangent point (CRVAL), fitted
+    to the stars, where TELRA/TELDEC is the telescope's own report; CRVAL is used when the CCDs
+    agree on it within an arcsecond.  The mean of the CCD centres is not (a single cut-out's
+    centre is up to a degree off the axis), so without either there are no bright stars.
+    """
+    crvals = []
+    for frame in ccd_frames.values():
+        cards = {c["name"]: c["value"] for c in frame.wcs_cards or ()}
+        if "CRVAL1" in cards and "CRVAL2" in cards:
+            crvals.append((float(cards["CRVAL1"]), float(cards["CRVAL2"])))
+    if crvals:
+        ra, dec = np.array(crvals).T
+        if angular_distance_deg(ra[0], dec[0], ra, dec).max() <= 1.0 / 3600.0:
+            return float(ra[0]) % 360.0, float(dec[0])
+    return None if pointing_deg is None else tuple(float(v) for v in pointing_deg)
 
 
 def exposure_footprint(result, layout, ccd_frames, pointing_deg=None):
@@ -131,7 +154,7 @@ def exposure_footprint(result, layout, ccd_frames, pointing_deg=None):
         mine = regions["INSTANCE"] == number
         fp.instance_cells[int(number)] = merge_to_cells(polygons_pixels(ra[mine], dec[mine]))
         fp.instance_circles[int(number)] = circle_of(ra[mine], dec[mine])
-    fp.stars = stars_near(pointing, layout)
+    fp.stars = stars_near(optical_axis_deg(pointing_deg, ccd_frames), layout)
     for number, inst in enumerate(result.instances):
         rows, cols = np.nonzero(inst.mask)
         star = instance_star((cols.mean() + 0.5, rows.mean() + 0.5), fp.stars) if len(rows) else None

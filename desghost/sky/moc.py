@@ -5,7 +5,9 @@ siblings merged into their parent wherever all four are present, each cell writt
 NUNIQ number ``4 * 4**order + ipix`` (the IVOA MOC 2.0 convention).  A position's cell at
 INDEX_ORDER lies in a footprint exactly when one of its ancestors-or-self is one of the
 footprint's cells, so a point lookup is INDEX_ORDER + 1 probes of one B-tree index, whatever the
-footprint's size; a large disc costs few rows (merged cells), a small ghost a few dozen.
+footprint's size; a large disc costs few rows (merged cells), a small ghost a few dozen.  A large
+search disc or box is probed at a coarser order: its pixels' ancestors, and for each finer order
+the contiguous NUNIQ run of their descendants, one index range scan each.
 
 Why this form: NUNIQ cells are the field's standard sky-coverage encoding (MOC, mocpy,
 Aladin), need nothing but an integer column and SQLite's ordinary index, and answer both a
@@ -14,8 +16,8 @@ point and a disc (the disc's pixels' ancestors) without a spatial extension.
 import hpgeom
 import numpy as np
 
-__all__ = ["ancestor_nuniq", "disc_probe_nuniq", "INDEX_ORDER", "INDEX_NSIDE", "merge_to_cells",
-           "polygons_pixels"]
+__all__ = ["ancestor_nuniq", "box_probe_ranges", "disc_probe_ranges", "INDEX_ORDER", "INDEX_NSIDE", "MAX_PROBE_PIXELS",
+           "merge_to_cells", "polygons_pixels", "probe_order", "probe_ranges"]
 
 #: Order of the finest index cells: nside 1024, pixels of 3.4 arcmin (a DECam CCD is about
 #: 9 x 18 arcmin, so a CCD touches about 20 of them).  The exact test against the mask follows
@@ -90,24 +92,70 @@ def ancestor_nuniq(pixels, order=INDEX_ORDER):
     return np.unique(np.concatenate([4 * 4 ** o + (p >> (2 * (order - o))) for o in range(order + 1)]))
 
 
-def disc_probe_nuniq(ra_deg, dec_deg, radius_deg, order=INDEX_ORDER):
-    """The NUNIQ numbers to look up for a position and a search radius.
+#: Most index pixels a probe looks at: a larger disc or box is probed at a coarser order.
+MAX_PROBE_PIXELS = 4096
+
+
+def probe_order(area_deg2, order=INDEX_ORDER):
+    """The finest order, at most ``order``, at which an area spans at most MAX_PROBE_PIXELS pixels."""
+    pixel_deg2 = 41252.96 / (12 * 4 ** np.arange(order + 1))
+    fits = np.flatnonzero(area_deg2 / pixel_deg2 <= MAX_PROBE_PIXELS)
+    return int(fits[-1]) if len(fits) else 0
+
+
+def probe_ranges(pixel_ranges, probe_order_, order=INDEX_ORDER):
+    """NUNIQ ranges ``(lo, hi)`` that hold every stored cell meeting the given pixels.
 
     Parameters
     ----------
-    ra_deg, dec_deg : float
-    radius_deg : float
-        0 for the position alone.
+    pixel_ranges : ndarray of int, shape (n, 2)
+        NEST pixel ranges ``[start, stop)`` at ``probe_order_`` (hpgeom's ``return_pixel_ranges``).
+    probe_order_ : int
+    order : int
+        The index's finest order (stored cells are at this order or coarser).
 
     Returns
     -------
-    ndarray of int64
-        Ancestors-or-self of every index pixel within the radius (hpgeom's inclusive disc,
-        which also holds the position's own pixel).
+    ndarray of int64, shape (m, 2)
+        Inclusive NUNIQ ranges: each pixel's ancestors-or-self (single values) and, at every finer
+        order, the contiguous run of its descendants.
+
+    Examples
+    --------
+    >>> probe_ranges(np.array([[1, 2]]), 0, order=1).tolist()   # pixel 1 of order 0, index to order 1
+    [[5, 5], [20, 23]]
     """
-    nside = 2 ** order
-    own = hpgeom.angle_to_pixel(nside, ra_deg, dec_deg, nest=True)
-    pixels = np.atleast_1d(own)
+    ranges = np.asarray(pixel_ranges, dtype=np.int64).reshape(-1, 2)
+    pixels = np.concatenate([np.arange(a, b) for a, b in ranges]) if len(ranges) else np.zeros(0, np.int64)
+    singles = ancestor_nuniq(pixels, probe_order_)
+    out = [np.column_stack([singles, singles])]
+    for finer in range(probe_order_ + 1, order + 1):
+        k = 4 ** (finer - probe_order_)
+        out.append(np.column_stack([4 * 4 ** finer + ranges[:, 0] * k, 4 * 4 ** finer + ranges[:, 1] * k - 1]))
+    return np.concatenate(out)
+
+
+def disc_probe_ranges(ra_deg, dec_deg, radius_deg, order=INDEX_ORDER):
+    """The NUNIQ ranges to look up for a position and a search radius (0: the position alone).
+
+    The disc (hpgeom's inclusive query, which holds the position's own pixel) is taken at
+    :func:`probe_order` of its area, so a large radius costs at most MAX_PROBE_PIXELS pixels.
+    """
+    o = probe_order(np.pi * radius_deg ** 2, order)
+    own = int(hpgeom.angle_to_pixel(2 ** o, ra_deg, dec_deg, nest=True))
+    ranges = [[own, own + 1]]
     if radius_deg > 0:
-        pixels = np.union1d(pixels, hpgeom.query_circle(nside, ra_deg, dec_deg, radius_deg, nest=True, inclusive=True))
-    return ancestor_nuniq(pixels, order)
+        ranges += hpgeom.query_circle(2 ** o, ra_deg, dec_deg, radius_deg, nest=True, inclusive=True,
+                                      return_pixel_ranges=True).tolist()
+    return probe_ranges(np.array(ranges), o, order)
+
+
+def box_probe_ranges(box_deg, order=INDEX_ORDER):
+    """The NUNIQ ranges to look up for an RA/Dec box ``(ra_min, ra_max, dec_min, dec_max)`` (degrees)."""
+    ra_min, ra_max, dec_min, dec_max = box_deg
+    width = (ra_max - ra_min) % 360.0 or 360.0
+    area = np.degrees(1.0) * width * (np.sin(np.radians(dec_max)) - np.sin(np.radians(dec_min)))
+    o = probe_order(area, order)
+    ranges = hpgeom.query_box(2 ** o, ra_min, ra_max, dec_min, dec_max, nest=True, inclusive=True,
+                              return_pixel_ranges=True)
+    return probe_ranges(ranges, o, order)
