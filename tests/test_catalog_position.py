@@ -48,6 +48,30 @@ def test_merged_cells_hold_exactly_their_pixels():
             assert bool(cells & set(ancestor_nuniq([p], order).tolist())) == (p in set(pixels.tolist())), p
 
 
+def test_a_coarse_probe_finds_exactly_the_cells_the_finest_one_finds():
+    """Probing a disc at a coarser order (ancestors, plus descendant ranges) meets the same stored cells as
+    the ancestors of every finest-order pixel of the disc."""
+    from desghost.sky.moc import probe_ranges
+
+    rng = np.random.default_rng(4)
+    order = 6
+    for _ in range(30):
+        ra, dec, radius = rng.uniform(0, 360), rng.uniform(-80, 80), rng.uniform(0.5, 8)
+        stored = merge_to_cells(hpgeom.query_circle(2 ** order, (ra + rng.normal(0, radius)) % 360, dec,
+                                                    rng.uniform(0.5, 5), nest=True), order)
+        fine = set(ancestor_nuniq(hpgeom.query_circle(2 ** order, ra, dec, radius, nest=True, inclusive=True),
+                                  order).tolist()) & set(stored.tolist())
+        coarse_order = int(rng.integers(0, order))
+        pixel_ranges = hpgeom.query_circle(2 ** coarse_order, ra, dec, radius, nest=True, inclusive=True,
+                                           return_pixel_ranges=True)
+        ranges = probe_ranges(pixel_ranges, coarse_order, order)
+        coarse = {int(u) for u in stored if any(lo <= u <= hi for lo, hi in ranges)}
+        assert fine <= coarse   # the coarser probe is a superset (its pixels are larger); the exact test decides
+        k = 4 ** (order - coarse_order)      # exactly the cells meeting the coarse pixels' area, no more
+        under = np.concatenate([np.arange(a * k, b * k) for a, b in pixel_ranges])
+        assert coarse == set(ancestor_nuniq(under, order).tolist()) & set(stored.tolist())
+
+
 def test_distances_to_a_quad_and_box_overlap():
     ra = np.array([[10.0, 10.1, 10.1, 10.0], [359.95, 0.05, 0.05, 359.95]])
     dec = np.array([[0.0, 0.0, 0.1, 0.1]] * 2)
