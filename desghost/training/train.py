@@ -322,7 +322,7 @@ class _TrainingRun:
         log_fh, writer = self._open_log()
         old = {s: signal.signal(s, self._stop) for s in (signal.SIGINT, signal.SIGTERM)}
         batches = iter(step_batches(batch_samples, (cfg, self.real_pool), step, max(step, cfg.steps),
-                                    prefetch=cfg.prefetch and step < cfg.steps))
+                                    prefetch=cfg.prefetch and step < cfg.steps, workers=cfg.render_workers))
         try:
             while step < cfg.steps and not self.stop_now:
                 loss, losses, dt = self._step(step, next(batches))
