@@ -329,7 +329,20 @@ def test_a_run_resumes_from_a_slim_checkpoint_at_its_step(tmp_path):
     assert "optimizer" not in slim and {v.dtype for v in slim["model"].values() if v.is_floating_point()} == {torch.float16}
     assert (tmp_path / "slim.pt").stat().st_size < full.stat().st_size / 2
     shutil.copy(tmp_path / "slim.pt", full)
-    done = subprocess.run([*base, "--steps", "3", "--resume"], capture_output=True, text=True)
+    done = subprocess.run([*base, "--steps", "4", "--resume", "--keep-checkpoint-at", "3"], capture_output=True,
+                          text=True)
     assert done.returncode == 0, done.stderr
-    assert [int(r["step"]) for r in csv.DictReader(open(run / "log.csv"))] == [1, 2, 3]
-    assert int(torch.load(full, weights_only=True)["step"]) == 3
+    assert [int(r["step"]) for r in csv.DictReader(open(run / "log.csv"))] == [1, 2, 3, 4]
+    assert int(torch.load(full, weights_only=True)["step"]) == 4
+    # the kept mid-schedule checkpoint: a copy of the run holding it exports step 3's model without training
+    kept = torch.load(run / "checkpoint_step3.pt", weights_only=True)
+    assert int(kept["step"]) == 3
+    copy = tmp_path / "at3"
+    copy.mkdir()
+    shutil.copy(run / "checkpoint_step3.pt", copy / "checkpoint.pt")
+    shutil.copy(run / "log.csv", copy / "log.csv")
+    done = subprocess.run([sys.executable, "-m", "desghost", "train", str(copy), *base[5:], "--steps", "3",
+                           "--resume"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (copy / "model.safetensors").exists()
+    assert [int(r["step"]) for r in csv.DictReader(open(copy / "log.csv"))] == [1, 2, 3]

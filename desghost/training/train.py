@@ -9,6 +9,7 @@ directory holds ``checkpoint.pt`` (weights and optimizer state as plain tensors,
 import csv
 import json
 import math
+import shutil
 import signal
 import time
 from dataclasses import asdict, dataclass
@@ -386,9 +387,11 @@ class _TrainingRun:
             parts = " ".join(f"{k[5:]}={v.item():.3f}" for k, v in losses.items())
             self.log(f"step {step}/{cfg.steps} loss={loss.item():.3f} {parts} "
                      f"{rate:.2f} s/step ETA {rate * (cfg.steps - step) / 60:.1f} min")
-        if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
+        if (cfg.checkpoint_every and step % cfg.checkpoint_every == 0) or step in cfg.keep_checkpoints:
             _save_checkpoint(self.start.ckpt_path, self.model, self.optimizer, step, self.start.model_cfg,
                              self.start.train_record)
+        if step in cfg.keep_checkpoints:   # this step's weights outlive the next checkpoint
+            shutil.copyfile(self.start.ckpt_path, self.run_dir / f"checkpoint_step{step}.pt")
         if self.validate is not None and cfg.val_every and step % cfg.val_every == 0:
             metrics = _safe_validate(self.validate, self.model, self.log)
             self.log(f"validation at step {step}: " + json.dumps(metrics))
