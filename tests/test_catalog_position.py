@@ -285,3 +285,29 @@ def test_a_footprint_across_ra_0(tmp_path):
     # a large search radius is probed at a coarser order and still finds it, and only it
     (far,) = _query(catalog, "--ra", repr((ra_e + 5) % 360), "--dec", repr(dec_e), "--radius", str(6 * 3600))
     assert 4 * 3600 < float(far["distance_arcsec"]) < 5 * 3600
+
+
+def test_a_ccd_without_wcs_makes_the_footprint_partial_and_says_so(demo_night, tmp_path, capsys):
+    """A touched CCD whose header has no WCS: its part is not on the sky, the footprint is 'partial', query says it."""
+    from desghost.sky.footprint import exposure_footprint
+
+    layout = load_layout()
+    (source,) = (demo_night / "input").glob("*.fits.fz")
+    prepared = prepare_exposure(str(source), RunConfig(), layout)
+    yy, xx = np.mgrid[:400, :400]
+    ghost = Instance(2, "Faint", 0.9, (150.0, 150.0, 250.0, 250.0), (xx - 200) ** 2 + (yy - 200) ** 2 <= 40 ** 2)
+    result = finish_exposure(prepared, Detections([ghost], default_model_path(), 0.4), tmp_path / "out",
+                             RunConfig(write_mask=False, write_overlay=False), layout)
+    touched = sorted(c.ccdnum for c in result.coverages[0])
+    assert result.footprint.status == "complete" and len(touched) >= 2
+    frames = dict(prepared.ccd_frames)
+    frames[touched[0]] = frames[touched[0]]._replace(wcs_cards=[])
+    partial = exposure_footprint(result, layout, frames, prepared.focal_plane.meta.pointing_deg)
+    assert partial.status == "partial"
+    assert touched[0] not in set(partial.regions["CCDNUM"]) and set(touched[1:]) <= set(partial.regions["CCDNUM"])
+    assert touched[0] not in partial.ccd_corners_deg
+    result.footprint = partial
+    with Catalog(tmp_path / "cat.sqlite") as cat:
+        cat.record_exposure(result)
+    assert main(["query", "--catalog", str(tmp_path / "cat.sqlite"), "--ra", "44", "--dec", "-30"]) == 0
+    assert "1 exposures have a partial sky footprint" in capsys.readouterr().err

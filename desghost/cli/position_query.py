@@ -56,8 +56,8 @@ def _report_coverage(args, counts, migrated):
         warn(f"the catalog is of schema {migrated} and was read through an in-memory copy of schema 6; any "
              "writing command (run, night, import-raytrace, review) migrates the file itself")
     if counts.get("none"):
-        warn(f"{counts['none']} processed exposures have no sky footprint (recorded before catalog schema 6): "
-             "not searched; run them again to add them")
+        warn(f"{counts['none']} processed exposures have no sky footprint (recorded before catalog schema 6, or "
+             "their CCDs' WCS could not be used): not searched; run them again to add them")
     if counts.get("partial"):
         warn(f"{counts['partial']} exposures have a partial sky footprint (a CCD without WCS): "
              "their parts on such CCDs are not searched")
