@@ -83,6 +83,9 @@ def test_distances_to_a_quad_and_box_overlap():
     assert polygons_meet_box(ra, dec, (10.09, 12, 0.09, 1)).tolist() == [True, False]
     assert polygons_meet_box(ra, dec, (359, 1, -1, 1)).tolist() == [False, True]     # through RA 0
     assert polygons_meet_box(ra, dec, (10.11, 12, 0, 1)).tolist() == [False, False]
+    # a box wrapping through RA 0 that leaves out RA 9-11: the polygon at RA 10 lies in the gap
+    assert polygons_meet_box(ra, dec, (11, 9, -1, 1)).tolist() == [False, True]
+    assert polygons_meet_box(ra, dec, (10.05, 9, -1, 1)).tolist() == [True, True]
 
 
 def _masked_and_near_miss(mask_file, catalog_path):
@@ -149,7 +152,7 @@ def _check_position_queries(catalog, mask_file, tmp_path, expnum):
     return ra, dec
 
 
-def test_demo_night_positions_on_and_off_the_mask(demo_night, tmp_path):
+def test_demo_night_positions_on_and_off_the_mask(demo_night, tmp_path, capsys):
     mask_file, = demo_night.glob("D*_desghost_mask.fits.fz")
     ra, dec = _check_position_queries(demo_night / "desghost_catalog.sqlite", mask_file, tmp_path, 700000)
     box = _query(demo_night, "--region", f"box:{ra - 0.001},{ra + 0.001},{dec - 0.001},{dec + 0.001}")
@@ -162,6 +165,21 @@ def test_demo_night_positions_on_and_off_the_mask(demo_night, tmp_path):
     assert table["TARGET_RA"][0] == pytest.approx(ra) and table["DIST_ARCSEC"][0] == 0
     if shutil.which("fitsverify"):
         assert "0 error(s)" in subprocess.run(["fitsverify", str(out)], capture_output=True, text=True).stdout
+    base = ["-q", "query", "--catalog", str(demo_night)]
+    assert main([*base, "--radius", "30"]) == 2                                      # a radius needs a position
+    assert main(["query", "--catalog", str(demo_night), "--ra", "45.5", "--dec", "-29.5"]) == 0   # clean, observed
+    assert "nothing covers it; 1 processed exposure with a recorded pointing pointed within" in capsys.readouterr().err
+    (tmp_path / "file").write_text("")
+    assert main([*base, "--ra", repr(ra), "--dec", repr(dec), "-o", str(tmp_path / "file" / "x.csv"),
+                 "--format", "csv"]) == 9                                             # unwritable: exit 9
+    assert main([*base, "--ra", repr(ra), "--dec", repr(dec), "--what", "ccds", "--format", "fits", "-o",
+                 str(tmp_path / "file" / "x.fits")]) == 9
+    listed = tmp_path / "two.csv"
+    listed.write_text(f"RA,DEC\n{ra!r},{dec!r}\n{ra!r},{dec!r}\n")
+    assert main([*base, "--region", str(listed), "--what", "ccds", "--format", "raytrace", "-o",
+                 str(tmp_path / "list.txt")]) == 0
+    lines = (tmp_path / "list.txt").read_text().splitlines()[1:]
+    assert lines and len(lines) == len(set(lines))                                   # each CCD once
 
 
 @pytest.mark.real_data
@@ -198,7 +216,9 @@ def test_a_catalog_of_schema_5_migrates_and_its_exposures_are_named_as_not_searc
     db.commit()
     db.close()
     assert main(["query", "--catalog", str(catalog), "--ra", "44.2", "--dec", "-30.3", "--radius", "3600"]) == 0
-    assert "1 processed exposures have no sky footprint" in capsys.readouterr().err   # read-only: migrated in memory
+    err = capsys.readouterr().err
+    assert "1 processed exposures have no sky footprint" in err   # read-only: migrated in memory
+    assert "nothing covers it; 0 processed exposures with a recorded pointing" in err
     with Catalog(catalog) as cat:
         assert cat.query("SELECT value FROM meta WHERE key='schema_version'")[0]["value"] == "6"
         assert cat.query("SELECT footprint, n_instances FROM exposures") == [{"footprint": None, "n_instances": 3}]

@@ -45,7 +45,8 @@ def build_query(what="ccds", source="desghost", expnum=None, ccdnums=None, bands
     if what == "ccds":
         sql = ("SELECT t.expnum, t.ccdnum, t.detpos, t.reason, t.analyst, t.class, t.score, t.area_frac, t.model,"
                " COALESCE(t.band, e.band) AS band, COALESCE(e.date_obs, t.date_obs) AS date_obs,"
-               " COALESCE(t.nite, e.nite) AS nite, t.category, t.star,"
+               " COALESCE(t.nite, e.nite) AS nite, t.category, t.star, t.ra_1, t.ra_2, t.ra_3, t.ra_4, t.dec_1,"
+               " t.dec_2, t.dec_3, t.dec_4,"
                " t.source FROM excluded_ccds t LEFT JOIN exposures e ON e.source = t.source AND e.expnum = t.expnum")
         order = "t.expnum, t.ccdnum"
         _in("t.ccdnum", ccdnums, where, params)
@@ -55,7 +56,7 @@ def build_query(what="ccds", source="desghost", expnum=None, ccdnums=None, bands
             params.append(category)
     elif what == "instances":
         sql = ("SELECT t.expnum, t.instance_id, t.class, t.score, t.x0, t.y0, t.x1, t.y1, t.area_px, t.ccdnums, t.star,"
-               " e.band, e.date_obs, e.nite, e.model FROM instances t JOIN exposures e ON e.source = t.source"
+               " t.ra_center, t.dec_center, t.radius_deg, e.band, e.date_obs, e.nite, e.model FROM instances t JOIN exposures e ON e.source = t.source"
                " AND e.expnum = t.expnum")
         order = "t.expnum, t.instance_id"
         _in("t.class", classes, where, params)
@@ -65,7 +66,8 @@ def build_query(what="ccds", source="desghost", expnum=None, ccdnums=None, bands
     elif what == "exposures":
         sql = ("SELECT t.expnum, t.status, t.band, t.date_obs, t.nite, t.flavor, t.model, t.threshold, t.n_instances,"
                " t.n_artifacts,"
-               " t.n_excluded, t.seconds, t.input, t.software, t.processed_at, t.tel_ra, t.tel_dec, t.footprint"
+               " t.n_excluded, t.seconds, t.input, t.software, t.processed_at, t.tel_ra, t.tel_dec, t.pointing_from,"
+               " t.footprint"
                " FROM exposures t")
         order = "t.expnum"
     else:

@@ -17,6 +17,7 @@ from desghost.cli.common import (
     json_line,
     json_parent,
     log,
+    writing,
 )
 from desghost.cli.position_query import cmd_position_query
 from desghost.errors import UsageError
@@ -61,7 +62,9 @@ def register(sub):
                         "row: the person, or desghost-<model> where nobody reviewed it), or only its rows a person "
                         "has reviewed (reviewed-only) or not yet (unreviewed-only); --what ccds, --source desghost")
     p.add_argument("--ra", type=float, help="position query: right ascension, degrees (ICRS); with --dec. Rows are "
-                                            "the instances (default), excluded CCDs or exposures whose mask covers it")
+                                            "the instances (default) whose mask covers it, the exposures with such "
+                                            "an instance, or (--what ccds) the excluded CCDs whose whole area covers "
+                                            "it, as the exclusion list removes them")
     p.add_argument("--dec", type=float, help="position query: declination, degrees; with --ra")
     p.add_argument("--radius", type=float, default=0.0,
                    help="position query: also what comes within this many arcseconds of the position (default 0)")
@@ -101,6 +104,8 @@ def cmd_query(args):
     check_date_order(args.since, args.until)
     if args.ra is not None or args.dec is not None or args.region:
         return cmd_position_query(args)
+    if args.radius:
+        raise UsageError("--radius applies to a position query: give --ra and --dec, or --region")
     args.what = args.what or "ccds"
     try:
         sql, params = build_query(args.what, args.source, args.expnum, args.ccdnum, args.band, args.since,
@@ -121,7 +126,8 @@ def cmd_query(args):
     if args.format == "fits":
         if not args.output:
             raise UsageError("--format fits needs -o FILE")
-        write_fits(args.output, rows, " ".join(sys.argv[1:]))
+        with writing(args.output):
+            write_fits(args.output, rows, " ".join(sys.argv[1:]))
         log(args, f"{len(rows)} rows -> {args.output}")
         return 0
     if args.format in ("table", "csv"):
@@ -187,9 +193,10 @@ def _write_reviewed(args, reviewed):
         cards = [{"name": "DGVERS", "value": f"desghost {__version__}"},
                  {"name": "DGREVIEW", "value": args.review, "comment": "reviewed list (operators' decisions applied)"}]
         decided = [r.decision for r in reviewed]
-        write_exclusion_fits(args.output, [r.exclusion for r in reviewed], cards, extra_columns=[
-            ("DECIDED_AT", "S25", [d.decided_at if d else "" for d in decided]),
-            ("COMMENT", "S200", [d.comment if d else "" for d in decided])])
+        with writing(args.output):
+            write_exclusion_fits(args.output, [r.exclusion for r in reviewed], cards, extra_columns=[
+                ("DECIDED_AT", "S25", [d.decided_at if d else "" for d in decided]),
+                ("COMMENT", "S200", [d.comment if d else "" for d in decided])])
         log(args, f"{len(reviewed)} rows -> {args.output}")
         return 0
     if args.format == "raytrace":

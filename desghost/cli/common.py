@@ -3,14 +3,15 @@ import argparse
 import json
 import math
 import sys
+from contextlib import contextmanager
 
 from desghost.detection.model import default_model_path
-from desghost.errors import UsageError, exit_codes_of
+from desghost.errors import OutputError, UsageError, exit_codes_of
 from desghost.options import DEVICES, fraction
 
 __all__ = ["add_parser", "DECODER_HELP", "device_parent", "DEVICES", "emit_text", "exit_codes_help", "format_metric", "formatter",
            "inference_overrides", "inference_parent", "json_line", "json_parent", "log", "model_arg", "model_parent",
-           "progress_bar", "quiet_parent", "warn"]
+           "progress_bar", "quiet_parent", "warn", "writing"]
 
 
 def exit_codes_help(command):
@@ -92,13 +93,29 @@ def log(args, text):
 
 
 def emit_text(args, text):
-    """Write a command's text to ``args.output`` (``-o FILE``) or stdout; the exit code 0."""
+    """Write a command's text to ``args.output`` (``-o FILE``) or stdout; the exit code 0.
+
+    Raises
+    ------
+    OutputError
+        The file cannot be written (exit code 9).
+    """
     if args.output:
-        with open(args.output, "w") as fh:
-            fh.write(text)
+        with writing(args.output):
+            with open(args.output, "w") as fh:
+                fh.write(text)
     else:
         sys.stdout.write(text)
     return 0
+
+
+@contextmanager
+def writing(path):
+    """Turn an OSError while writing ``path`` into a one-line OutputError naming it (exit code 9)."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot write it ({exc.strerror or exc})", path=path) from None
 
 
 def warn(text):

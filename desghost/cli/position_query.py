@@ -7,12 +7,15 @@ from desghost.catalog.position import footprint_coverage, position_rows
 from desghost.catalog.query_output import as_csv, as_raytrace, as_table, exclusion_rows
 from desghost.catalog.store import Catalog
 from desghost.catalog.targets import parse_box, read_targets, single_target
-from desghost.cli.common import emit_text, log, warn
+from desghost.cli.common import emit_text, log, warn, writing
 from desghost.errors import UsageError
 from desghost.products.exclusion import write_exclusion_fits
 
 __all__ = ["cmd_position_query", "POSITION_COLUMNS"]
 
+#: Exposures pointed within this many degrees of a position may hold it on a CCD (DECam's field
+#: reaches about 1.1 degrees from the axis).
+FIELD_RADIUS_DEG = 1.1
 #: The columns the aligned table shows by default for a position query, per kind of row.
 POSITION_COLUMNS = {
     "instances": ("target", "distance_arcsec", "expnum", "instance_id", "class", "score", "hit_ccdnum", "nite"),
@@ -77,23 +80,50 @@ def _select(rows, args):
 def cmd_position_query(args):
     _check_options(args)
     targets = _targets(args)
-    with Catalog(catalog_path(args.catalog), readonly=True) as cat:
+    cat_path = catalog_path(args.catalog)
+    with Catalog(cat_path, readonly=True) as cat:
         _report_coverage(args, footprint_coverage(cat.conn, args.source), cat.migrated_from)
         rows = position_rows(cat, targets, args.what, args.source, expnum=args.expnum, ccdnums=args.ccdnum,
                              bands=args.band, since=args.since, until=args.until, classes=args.classes,
                              min_score=args.min_score, category=args.category)
-    log(args, f"{len(targets)} target{'s' * (len(targets) != 1)}: {len(rows)} rows")
+    if not rows and len(targets) == 1 and targets[0].box_deg is None:
+        log(args, _nothing_found(cat_path, args.source, targets[0]))
     if args.format == "fits":
         cards = [{"name": "DGVERS", "value": f"desghost {__version__}"},
                  {"name": "DGQUERY", "value": " ".join(sys.argv[1:])[-68:]}]
-        write_exclusion_fits(args.output, exclusion_rows(rows), cards, extra_columns=[
-            ("TARGET", "S40", [str(r["target"]) for r in rows]),
-            ("TARGET_RA", ">f8", [r["target_ra"] for r in rows]),
-            ("TARGET_DEC", ">f8", [r["target_dec"] for r in rows]),
-            ("DIST_ARCSEC", ">f4", [r["distance_arcsec"] for r in rows])])
-        log(args, f"{len(rows)} rows -> {args.output}")
+        with writing(args.output):
+            write_exclusion_fits(args.output, exclusion_rows(rows), cards, extra_columns=[
+                ("TARGET", "S40", [str(r["target"]) for r in rows]),
+                ("TARGET_RA", ">f8", [r["target_ra"] for r in rows]),
+                ("TARGET_DEC", ">f8", [r["target_dec"] for r in rows]),
+                ("DIST_ARCSEC", ">f4", [r["distance_arcsec"] for r in rows])])
+        log(args, f"{len(rows)} row{'s' * (len(rows) != 1)} -> {args.output}")
         return 0
-    if args.format == "raytrace":
-        return emit_text(args, as_raytrace(rows))
+    if args.format == "raytrace":   # a list of CCDs: each once, whichever targets it holds
+        unique = {(r["expnum"], r["ccdnum"]): r for r in rows}
+        _count(args, targets, rows)
+        return emit_text(args, as_raytrace(list(unique.values())))
     rows = _select(rows, args)
+    _count(args, targets, rows)
     return emit_text(args, as_table(rows) if args.format == "table" else as_csv(rows))
+
+
+def _count(args, targets, rows):
+    log(args, f"{len(targets)} target{'s' * (len(targets) != 1)}: {len(rows)} row{'s' * (len(rows) != 1)}")
+
+
+def _nothing_found(catalog_file, source, target):
+    """Whether a position nothing covers was observed at all: exposures pointed within 1.1 degrees of it."""
+    import numpy as np
+
+    from desghost.sky.tangent_plane import angular_distance_deg
+
+    with Catalog(catalog_file, readonly=True) as cat:
+        rows = cat.conn.execute("SELECT tel_ra, tel_dec FROM exposures WHERE source=? AND status='ok' AND tel_ra IS"
+                                " NOT NULL", (source,)).fetchall()
+    near = 0
+    if rows:
+        ra, dec = np.array(rows, dtype=float).T
+        near = int((angular_distance_deg(target.ra_deg, target.dec_deg, ra, dec) <= FIELD_RADIUS_DEG).sum())
+    return (f"nothing covers it; {near} processed exposure{'s' * (near != 1)} with a recorded pointing "
+            f"pointed within {FIELD_RADIUS_DEG} degrees of it (DECam's field radius)")

@@ -70,14 +70,17 @@ def polygons_meet_box(poly_ra_deg, poly_dec_deg, box_deg):
     Returns
     -------
     ndarray of bool, shape (n,)
-        Tested in the (RA, Dec) plane, RA taken within 180 degrees of the box's middle (polygons
-        are CCD-sized, so their edges are straight there to far better than a pixel away from
-        the poles).
+        Tested in the (RA, Dec) plane, each polygon's first vertex taken within 180 degrees of
+        the box's middle and its other vertices unwrapped around that one (polygons are
+        CCD-sized, so their edges are straight there to far better than a pixel away from the
+        poles).
     """
     ra_min, ra_max, dec_min, dec_max = box_deg
     width = (ra_max - ra_min) % 360.0 or (360.0 if ra_max != ra_min else 0.0)
     mid = ra_min + width / 2.0
-    x = (np.asarray(poly_ra_deg, float) - mid + 180.0) % 360.0 - 180.0
+    ra = np.asarray(poly_ra_deg, float)
+    first = (ra[:, :1] - mid + 180.0) % 360.0 - 180.0            # each polygon's first vertex, near the box
+    x = first + (ra - ra[:, :1] + 180.0) % 360.0 - 180.0          # the rest unwrapped around it
     y = np.asarray(poly_dec_deg, float)
     half = width / 2.0
     apart = (x.min(axis=1) > half) | (x.max(axis=1) < -half) | (y.min(axis=1) > dec_max) | (y.max(axis=1) < dec_min)
