@@ -18,6 +18,9 @@ COMPACT_COLUMNS = {
     "exposures": ("expnum", "status", "band", "nite", "n_artifacts", "n_instances", "n_excluded", "seconds"),
     "failures": ("expnum", "exit_code", "reason", "input"),
     "reviewed": ("expnum", "ccdnum", "reason", "analyst", "class", "score", "decided_at", "comment"),
+    "position-instances": ("target", "distance_arcsec", "expnum", "instance_id", "class", "score", "hit_ccdnum", "nite"),
+    "position-ccds": ("target", "distance_arcsec", "expnum", "ccdnum", "detpos", "class", "score", "nite"),
+    "position-exposures": ("target", "distance_arcsec", "expnum", "band", "nite", "n_hits", "classes"),
 }
 
 

@@ -4,26 +4,18 @@ import sys
 from desghost import __version__
 from desghost.catalog.location import catalog_path
 from desghost.catalog.position import footprint_coverage, position_rows
-from desghost.catalog.query_output import as_csv, as_raytrace, as_table, exclusion_rows
+from desghost.catalog.query_output import as_csv, as_raytrace, as_table, exclusion_rows, select_columns
 from desghost.catalog.store import Catalog
 from desghost.catalog.targets import parse_box, read_targets, single_target
 from desghost.cli.common import emit_text, log, warn, writing
 from desghost.errors import UsageError
 from desghost.products.exclusion import write_exclusion_fits
 
-__all__ = ["cmd_position_query", "POSITION_COLUMNS"]
+__all__ = ["cmd_position_query"]
 
 #: Exposures pointed within this many degrees of a position may hold it on a CCD (DECam's field
 #: reaches about 1.1 degrees from the axis).
 FIELD_RADIUS_DEG = 1.1
-#: The columns the aligned table shows by default for a position query, per kind of row.
-POSITION_COLUMNS = {
-    "instances": ("target", "distance_arcsec", "expnum", "instance_id", "class", "score", "hit_ccdnum", "nite"),
-    "ccds": ("target", "distance_arcsec", "expnum", "ccdnum", "detpos", "class", "score", "nite"),
-    "exposures": ("target", "distance_arcsec", "expnum", "band", "nite", "n_hits", "classes"),
-}
-
-
 def _targets(args):
     if args.region and (args.ra is not None or args.dec is not None):
         raise UsageError("give --ra/--dec or --region, not both")
@@ -66,28 +58,16 @@ def _report_coverage(args, counts, migrated):
              "their parts on such CCDs are not searched")
 
 
-def _select(rows, args):
-    if args.columns == "all" or (args.columns is None and args.format != "table") or not rows:
-        return rows
-    names = (POSITION_COLUMNS[args.what] if args.columns is None
-             else tuple(c.strip() for c in args.columns.split(",") if c.strip()))
-    unknown = [c for c in names if c not in rows[0]]
-    if unknown:
-        raise UsageError(f"--columns: no column {', '.join(unknown)}; the columns are {', '.join(rows[0])}")
-    return [{c: r[c] for c in names} for r in rows]
-
-
 def cmd_position_query(args):
     _check_options(args)
     targets = _targets(args)
-    cat_path = catalog_path(args.catalog)
-    with Catalog(cat_path, readonly=True) as cat:
+    with Catalog(catalog_path(args.catalog), readonly=True) as cat:
         _report_coverage(args, footprint_coverage(cat.conn, args.source), cat.migrated_from)
         rows = position_rows(cat, targets, args.what, args.source, expnum=args.expnum, ccdnums=args.ccdnum,
                              bands=args.band, since=args.since, until=args.until, classes=args.classes,
                              min_score=args.min_score, category=args.category)
-    if not rows and len(targets) == 1 and targets[0].box_deg is None:
-        log(args, _nothing_found(cat_path, args.source, targets[0]))
+        if not rows and len(targets) == 1 and targets[0].box_deg is None:
+            log(args, _nothing_found(cat, args.source, targets[0]))
     if args.format == "fits":
         cards = [{"name": "DGVERS", "value": f"desghost {__version__}"},
                  {"name": "DGQUERY", "value": " ".join(sys.argv[1:])[-68:]}]
@@ -103,7 +83,10 @@ def cmd_position_query(args):
         unique = {(r["expnum"], r["ccdnum"]): r for r in rows}
         _count(args, targets, rows)
         return emit_text(args, as_raytrace(list(unique.values())))
-    rows = _select(rows, args)
+    try:
+        rows = select_columns(rows, f"position-{args.what}", args.columns, args.format == "table")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     _count(args, targets, rows)
     return emit_text(args, as_table(rows) if args.format == "table" else as_csv(rows))
 
@@ -112,15 +95,14 @@ def _count(args, targets, rows):
     log(args, f"{len(targets)} target{'s' * (len(targets) != 1)}: {len(rows)} row{'s' * (len(rows) != 1)}")
 
 
-def _nothing_found(catalog_file, source, target):
+def _nothing_found(cat, source, target):
     """Whether a position nothing covers was observed at all: exposures pointed within 1.1 degrees of it."""
     import numpy as np
 
     from desghost.sky.tangent_plane import angular_distance_deg
 
-    with Catalog(catalog_file, readonly=True) as cat:
-        rows = cat.conn.execute("SELECT tel_ra, tel_dec FROM exposures WHERE source=? AND status='ok' AND tel_ra IS"
-                                " NOT NULL", (source,)).fetchall()
+    rows = cat.conn.execute("SELECT tel_ra, tel_dec FROM exposures WHERE source=? AND status='ok' AND tel_ra IS"
+                            " NOT NULL", (source,)).fetchall()
     near = 0
     if rows:
         ra, dec = np.array(rows, dtype=float).T

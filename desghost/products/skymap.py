@@ -11,7 +11,7 @@ import numpy as np
 from desghost import __version__
 from desghost.atomic import atomic_path
 
-__all__ = ["add_masks_to_map", "ccd_mask_hdus", "cards_wcs", "check_mask_file", "header_wcs", "masked_area_map", "wcs_cards", "WCS_KEYS", "write_map"]
+__all__ = ["add_masks_to_map", "ccd_mask_hdus", "cards_wcs", "ccd_corners_deg", "check_mask_file", "header_wcs", "masked_area_map", "wcs_cards", "WCS_KEYS", "write_map"]
 
 WCS_KEYS = ("CTYPE1", "CTYPE2", "CRVAL1", "CRVAL2", "CRPIX1", "CRPIX2", "CD1_1", "CD1_2", "CD2_1", "CD2_2",
             "CUNIT1", "CUNIT2", "RADESYS", "EQUINOX", "LONPOLE", "LATPOLE")
@@ -49,6 +49,14 @@ def header_wcs(header):
 def cards_wcs(cards):
     """An astropy WCS from fitsio header records (``[{"name", "value"}, ...]``, as :func:`wcs_cards` makes)."""
     return header_wcs({c["name"]: c["value"] for c in cards})
+
+
+def ccd_corners_deg(wcs, ny_px, nx_px):
+    """RA, Dec (degrees, arrays of 4) of a data section's corners (its outer pixel edges) through ``wcs``."""
+    x = np.array([-0.5, nx_px - 0.5, nx_px - 0.5, -0.5])
+    y = np.array([-0.5, -0.5, ny_px - 0.5, ny_px - 0.5])
+    ra, dec = wcs.all_pix2world(x, y, 0)
+    return np.asarray(ra, float), np.asarray(dec, float)
 
 
 def masked_area_map(mask_files, nside, step_px=8, bits=None, base_map=None):

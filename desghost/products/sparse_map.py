@@ -29,7 +29,7 @@ from desghost import __version__
 from desghost.atomic import atomic_path
 from desghost.classes import CLASS_BITS, PLANE_NAMES
 from desghost.errors import UsageError
-from desghost.products.skymap import ccd_mask_hdus, check_mask_file, header_wcs
+from desghost.products.skymap import ccd_corners_deg, ccd_mask_hdus, check_mask_file, header_wcs
 from desghost.reading.fitsfile import open_fits
 
 __all__ = ["add_masks_to_bitmask_map", "bitmask_pixels", "ccd_polygon_pixels", "centres_on_mask", "excluded_ccd_bits",
@@ -167,10 +167,7 @@ def ccd_polygon_pixels(header, dims, nside, bits):
     """The NEST pixels whose centre falls in a CCD's WCS polygon (data-section corners), all with ``bits``."""
     import hpgeom
 
-    ny, nx = dims
-    x = np.array([-0.5, nx - 0.5, nx - 0.5, -0.5])
-    y = np.array([-0.5, -0.5, ny - 0.5, ny - 0.5])
-    ra, dec = header_wcs(header).all_pix2world(x, y, 0)
+    ra, dec = ccd_corners_deg(header_wcs(header), *dims)
     pixels = hpgeom.query_polygon(nside, ra, dec, nest=True, inclusive=False).astype(np.int64)
     return pixels, np.full(len(pixels), bits, np.int32)
 

@@ -20,7 +20,7 @@ from importlib import resources
 import numpy as np
 
 from desghost.family_geometry import ANGLE_TOL_DEG, AXIS_PX, MIN_AXIS_DISTANCE_PX, angle_difference_deg
-from desghost.sky.tangent_plane import angular_distance_deg
+from desghost.sky.tangent_plane import angular_distance_deg, gnomonic_deg
 
 __all__ = ["BrightStar", "bright_star_list", "instance_star", "NEAR_STAR_RADIUS_DEG", "stars_near"]
 
@@ -74,15 +74,6 @@ def bright_star_list():
                                             ("name", "U40")])
 
 
-def _offsets_arcsec(ra0, dec0, ra, dec):
-    """Gnomonic offsets (east, north) in arcseconds of positions from (ra0, dec0)."""
-    ra0, dec0, ra, dec = (np.radians(v) for v in (ra0, dec0, ra, dec))
-    cos_c = np.sin(dec0) * np.sin(dec) + np.cos(dec0) * np.cos(dec) * np.cos(ra - ra0)
-    east = np.cos(dec) * np.sin(ra - ra0) / cos_c
-    north = (np.cos(dec0) * np.sin(dec) - np.sin(dec0) * np.cos(dec) * np.cos(ra - ra0)) / cos_c
-    return np.degrees(east) * 3600.0, np.degrees(north) * 3600.0
-
-
 def stars_near(pointing_deg, layout, radius_deg=NEAR_STAR_RADIUS_DEG, stars=None):
     """The list's stars within ``radius_deg`` of a pointing, nearest first.
 
@@ -107,9 +98,9 @@ def stars_near(pointing_deg, layout, radius_deg=NEAR_STAR_RADIUS_DEG, stars=None
     dist = angular_distance_deg(ra0, dec0, s["ra_deg"], s["dec_deg"])
     near = np.flatnonzero(dist <= radius_deg)
     near = near[np.argsort(dist[near])]
-    east, north = _offsets_arcsec(ra0, dec0, s["ra_deg"][near], s["dec_deg"][near])
-    mm_per_arcsec = layout.pixel_size_mm / layout.pixel_scale_arcsec
-    x_mm, y_mm = -north * mm_per_arcsec, east * mm_per_arcsec
+    east_deg, north_deg, _ = gnomonic_deg(ra0, dec0, s["ra_deg"][near], s["dec_deg"][near])
+    mm_per_deg = 3600.0 * layout.pixel_size_mm / layout.pixel_scale_arcsec
+    x_mm, y_mm = -north_deg * mm_per_deg, east_deg * mm_per_deg
     cols, rows = layout.mm_to_image_px(x_mm, y_mm)
     return [BrightStar(int(s["hr"][i]), str(s["name"][i]), float(s["vmag"][i]), float(s["ra_deg"][i]),
                        float(s["dec_deg"][i]), float(dist[i]), float(x), float(y), float(c), float(r))

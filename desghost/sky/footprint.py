@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from desghost.products.region_table import exposure_regions
-from desghost.products.skymap import header_wcs
+from desghost.products.skymap import cards_wcs, ccd_corners_deg
 from desghost.sky.bright_stars import instance_star, stars_near
 from desghost.sky.moc import merge_to_cells, polygons_pixels
 from desghost.sky.tangent_plane import angular_distance_deg, unit_vectors
 
-__all__ = ["ccd_corners_deg", "circle_of", "exposure_footprint", "ExposureFootprint", "mean_position_deg",
+__all__ = ["circle_of", "frame_corners_deg", "exposure_footprint", "ExposureFootprint", "mean_position_deg",
            "optical_axis_deg"]
 
 
@@ -66,15 +66,9 @@ class ExposureFootprint:
     instance_stars: dict = field(default_factory=dict)
 
 
-def ccd_corners_deg(frame):
+def frame_corners_deg(frame):
     """RA, Dec (degrees, arrays of 4) of a CCD's data-section corners (outer pixel edges), or None without WCS."""
-    if not frame.wcs_cards:
-        return None
-    wcs = header_wcs({c["name"]: c["value"] for c in frame.wcs_cards})
-    x = np.array([-0.5, frame.nx_px - 0.5, frame.nx_px - 0.5, -0.5])
-    y = np.array([-0.5, -0.5, frame.ny_px - 0.5, frame.ny_px - 0.5])
-    ra, dec = wcs.all_pix2world(x, y, 0)
-    return np.asarray(ra, float), np.asarray(dec, float)
+    return ccd_corners_deg(cards_wcs(frame.wcs_cards), frame.ny_px, frame.nx_px) if frame.wcs_cards else None
 
 
 def mean_position_deg(ra_deg, dec_deg):
@@ -96,7 +90,7 @@ def circle_of(ra_deg, dec_deg):
 def _pointing(pointing_deg, ccd_frames):
     if pointing_deg is not None:
         return tuple(float(v) for v in pointing_deg), "TELRA/TELDEC"
-    corners = [c for c in (ccd_corners_deg(f) for f in ccd_frames.values()) if c is not None]
+    corners = [c for c in (frame_corners_deg(f) for f in ccd_frames.values()) if c is not None]
     if not corners:
         return None, "none"
     return mean_position_deg(np.concatenate([c[0] for c in corners]), np.concatenate([c[1] for c in corners])), \
@@ -162,7 +156,7 @@ def exposure_footprint(result, layout, ccd_frames, pointing_deg=None):
             fp.instance_stars[number] = star.name
     for row in result.exclusions:
         frame = ccd_frames.get(row.ccdnum)
-        corners = ccd_corners_deg(frame) if frame is not None else None
+        corners = frame_corners_deg(frame) if frame is not None else None
         if corners is not None:
             fp.ccd_corners_deg[row.ccdnum] = corners
             fp.ccd_cells[row.ccdnum] = merge_to_cells(polygons_pixels(*corners))

@@ -2,7 +2,7 @@
 (tangent-plane) projection centred on the position."""
 import numpy as np
 
-__all__ = ["angular_distance_deg", "polygon_distances_deg", "polygons_meet_box", "unit_vectors"]
+__all__ = ["angular_distance_deg", "gnomonic_deg", "polygon_distances_deg", "polygons_meet_box", "unit_vectors"]
 
 
 def unit_vectors(ra_deg, dec_deg):
@@ -18,8 +18,9 @@ def angular_distance_deg(ra1_deg, dec1_deg, ra2_deg, dec2_deg):
     return np.degrees(2 * np.arcsin(np.sqrt(np.clip(h, 0, 1))))
 
 
-def _gnomonic_deg(ra0_deg, dec0_deg, ra_deg, dec_deg):
-    """Tangent-plane coordinates (degrees) about (ra0, dec0), and whether each point is on the near side."""
+def gnomonic_deg(ra0_deg, dec0_deg, ra_deg, dec_deg):
+    """Gnomonic (tangent-plane) coordinates about (ra0, dec0): ``(xi east, eta north, near side)``, xi and eta
+    in degrees of the tangent plane."""
     ra0, dec0, ra, dec = (np.radians(v) for v in (ra0_deg, dec0_deg, ra_deg, dec_deg))
     cos_c = np.sin(dec0) * np.sin(dec) + np.cos(dec0) * np.cos(dec) * np.cos(ra - ra0)
     near = cos_c > 1e-6
@@ -46,7 +47,7 @@ def polygon_distances_deg(ra_deg, dec_deg, poly_ra_deg, poly_dec_deg):
         tangent-plane radius turned back into an angle (exact along a radius from the position);
         ``inf`` for a polygon with a vertex 90 degrees or more away.
     """
-    x, y, near = _gnomonic_deg(ra_deg, dec_deg, np.asarray(poly_ra_deg, float), np.asarray(poly_dec_deg, float))
+    x, y, near = gnomonic_deg(ra_deg, dec_deg, np.asarray(poly_ra_deg, float), np.asarray(poly_dec_deg, float))
     x2, y2 = np.roll(x, -1, axis=1), np.roll(y, -1, axis=1)
     ex, ey = x2 - x, y2 - y
     cross = ex * (-y) - ey * (-x)                     # edge x (origin - vertex): the side the position is on
