@@ -26,9 +26,11 @@ IoU >= 0.5) by class and by the step across each instance's edge
 (``research.imagestats.edge_steps``, noise units), and the reason each missed instance was
 missed (``research.diagnostics.miss_reasons``).  These are diagnostics, not done-criteria.
 
-Bars: on real images, cross-validated CCD-level F1 >= 0.80 and recall >= 0.75 (issue 22), next
-to the paper's 0.750 and the human agreement measured the same way; AP@0.5 next to the paper's
-0.456; CPU detection <= 1 s per focal-plane image.
+Bars (issue 35): on real images, cross-validated CCD-level F1 >= 0.84 with recall >= 0.80, next
+to the paper's 0.750 and the human agreement measured the same way; AP@0.5 (paper way) >= 0.42
+(the paper: 0.456); Rays+Bright F1 >= 0.70; at most 5% of clean exposures with an excluded CCD;
+CPU detection <= 1 s per focal-plane image.  Each real row also counts the excluded CCDs that no
+annotator marks.
 """
 import argparse
 import os
@@ -58,6 +60,7 @@ from research.cross_validation import (  # noqa: E402
     fold_model_paths,
     in_training_thresholds,
     scoring_plan,
+    unmarked_ccds,
 )
 from research.diagnostics import (  # noqa: E402
     EDGE_STEP_BINS,
@@ -94,7 +97,7 @@ def report_real(title, res):
     m, h = res["model_mean"], res["human_mean"] or {}  # no human rows: one annotator, or with_humans=False
     f1 = m["ccd"]["all"]["0%"]["f1"]
     print(f"\n{title}")
-    row("CCD-level F1 (0%, all classes)", f"{f1:.3f}", ">= 0.80", f1 >= 0.80)
+    row("CCD-level F1 (0%, all classes)", f"{f1:.3f}", ">= 0.84", f1 >= 0.84)
     row("  the paper's figure", "", "0.750", None)
     ci = res["model_ccd_f1_interval"]
     row(f"  {ci['level']:.0%} interval over images (bootstrap)", f"{ci['low']:.2f}-{ci['high']:.2f}", "", None)
@@ -103,9 +106,10 @@ def report_real(title, res):
     row("CCD precision / recall", f"{m['ccd']['all']['0%']['precision']:.2f}/{m['ccd']['all']['0%']['recall']:.2f}",
         "paper 0.687/0.825", None)
     recall = m["ccd"]["all"]["0%"]["recall"]
-    row("CCD recall", f"{recall:.3f}", ">= 0.75", recall >= 0.75)
-    row("CCD-level F1 Rays+Bright", f"{m['ccd']['rays+bright']['0%']['f1']:.3f}", "paper 0.725", None)
-    row("AP@0.5 (paper way)", f"{m['paper_ap']['AP50']:.3f}", "paper 0.456", None)
+    row("CCD recall", f"{recall:.3f}", ">= 0.80", recall >= 0.80)
+    rays_bright, ap50 = m["ccd"]["rays+bright"]["0%"]["f1"], m["paper_ap"]["AP50"]
+    row("CCD-level F1 Rays+Bright (paper 0.725)", f"{rays_bright:.3f}", ">= 0.70", rays_bright >= 0.70)
+    row("AP@0.5 (paper way; paper 0.456)", f"{ap50:.3f}", ">= 0.42", ap50 >= 0.42)
     if h:
         row("  human, same metric", f"{h['paper_ap']['AP50']:.3f}", "", None)
     row("AP@0.75 (paper way)", f"{m['paper_ap']['AP75']:.3f}", "paper 0.142", None)
@@ -232,6 +236,8 @@ def report_cross_validated(folder, args):
                 report_real(f"{source} ({setting})"
                             f"{', family completion on' if completion else ''}: {len(keep)} images{note}{suffix}",
                             res)
+                unmarked, excluded = unmarked_ccds(dets, [truth_sets[names[i]] for i in keep], index)
+                row("excluded CCDs no annotator marks (false positives)", f"{unmarked}/{excluded}", "", None)
                 if not completion:
                     agnostic = evaluate_against_annotators(*class_agnostic(preds, truth), with_humans=False,
                                                            with_interval=False)["model_mean"]

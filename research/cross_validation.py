@@ -15,6 +15,7 @@ checkpoint and skipping one that has its model), with the fold's training list a
 ``--real-names``.  ``final`` runs the same recipe once on every real image
 (``OUT_DIR/all``): the model that ships when the recipe wins.
 """
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -152,6 +153,29 @@ def mean_ccd_f1(detections, truth_sets, ccd_index, threshold):
     return float(np.nanmean(f1)) if f1 else float("nan")
 
 
+def unmarked_ccds(detections, truth_sets, ccd_index):
+    """How many of the CCDs the detections exclude no annotator marks, summed over images.
+
+    Parameters
+    ----------
+    detections : list of list of Instance
+        One list per image, already cut at its threshold.
+    truth_sets : list of list of set of int
+        Per image, per annotator: the CCDNUMs the annotator's masks touch.
+    ccd_index : ndarray of int, shape (400, 400)
+        CCDNUM per pixel (0 in gaps).
+
+    Returns
+    -------
+    (int, int)
+        The excluded CCDs that no annotator marks, and all the excluded CCDs (CCD-image pairs).
+    """
+    pred_sets = [ccds_touched(np.array([i.mask for i in dets], dtype=bool).reshape(-1, *ccd_index.shape), ccd_index)
+                 for dets in detections]
+    unmarked = sum(len(set(p) - set().union(*t)) for p, t in zip(pred_sets, truth_sets))
+    return unmarked, sum(len(p) for p in pred_sets)
+
+
 def best_threshold(detections, truth_sets, ccd_index, grid=THRESHOLD_GRID):
     """The threshold of ``grid`` with the best :func:`mean_ccd_f1`; ties go to the higher one.
 
@@ -279,6 +303,40 @@ def train_folds(base, out_dir, train_args, data_dir, folds=None):
         subprocess.run(cmd, check=True)
 
 
+def copy_kept_checkpoints(src_dir, out_dir, step, n_folds):
+    """Seed a recipe folder with each fold's checkpoint kept at ``step`` (``--keep-checkpoint-at``).
+
+    ``train`` on the seeded folder with ``--steps STEP`` then resumes each fold at ``step`` and
+    only exports that step's model: the mid-schedule weights a tail soup averages
+    (docs/experiments/session21_model_averaging.md).  A fold already seeded is left as it is.
+
+    Parameters
+    ----------
+    src_dir, out_dir : str or Path
+        The recipe folder that kept the checkpoints, and the one to seed.
+    step : int
+    n_folds : int
+
+    Raises
+    ------
+    FileNotFoundError
+        A fold of ``src_dir`` kept no checkpoint at ``step``.
+    """
+    kept = [Path(src_dir) / f"fold{k}" / f"checkpoint_step{step}.pt" for k in range(n_folds)]
+    for path in kept:  # all present before any fold is seeded
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no checkpoint kept at step {step} (train with --keep-checkpoint-at)")
+    for k in range(n_folds):
+        src, dst = kept[k].parent, Path(out_dir) / f"fold{k}"
+        if (dst / "checkpoint.pt").exists() or (dst / MODEL_NAME).exists():
+            continue
+        dst.mkdir(parents=True, exist_ok=True)
+        for name in ("log.csv", "train_config.json"):
+            if (src / name).is_file():
+                shutil.copyfile(src / name, dst / name)
+        shutil.copyfile(kept[k], dst / "checkpoint.pt")
+
+
 def train_final(base, out_dir, train_args, data_dir, folds=None):
     """Fine-tune ``base`` on all the real images of the folds: ``out_dir/all/model.safetensors``.
 
@@ -312,20 +370,31 @@ def main(argv=None):
                "      --steps 150 --lr 2e-4 --real-fraction 0.4 --val-every 0\n"
                "  python -m research.cross_validation final runs/base/model.safetensors runs/cv_a \\\n"
                "      --steps 150 --lr 2e-4 --real-fraction 0.4 --val-every 0   # on all 30\n"
+               "  python -m research.cross_validation export-kept runs/base/model.safetensors runs/cv_a_at100 \\\n"
+               "      --from runs/cv_a --step 100 --lr 2e-4 --real-fraction 0.4 --val-every 0\n"
                "Options after OUT_DIR go to `desghost train` unchanged.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("action", choices=("train", "final"),
-                    help="train: one model per fold; final: the recipe on all the real images")
+    ap.add_argument("action", choices=("train", "final", "export-kept"),
+                    help="train: one model per fold; final: the recipe on all the real images; export-kept: each "
+                         "fold's model at a step a recipe folder kept (--from, --step), trained no further")
     ap.add_argument("base", help="synthetic-only base model file every fold starts from, or (train only) a "
                                  "recipe folder whose fold models each continue in their own fold")
     ap.add_argument("out_dir", help="recipe folder: fold<k>/ run directories and lists/")
     ap.add_argument("--data", default=os.environ.get("DESGHOST_SHARED_DATA", "../shared/data"),
                     help="the shared data folder (dgb/real inside it; default ../shared/data)")
+    ap.add_argument("--from", dest="kept_from", metavar="RECIPE_DIR",
+                    help="export-kept: the recipe folder whose folds kept checkpoints (--keep-checkpoint-at)")
+    ap.add_argument("--step", type=int, help="export-kept: the kept step to export")
     args, train_args = ap.parse_known_args(argv)
     try:
-        run = train_folds if args.action == "train" else train_final
+        if args.action == "export-kept":
+            if args.kept_from is None or args.step is None:
+                sys.exit("export-kept needs --from RECIPE_DIR and --step STEP")
+            copy_kept_checkpoints(args.kept_from, args.out_dir, args.step, len(load_folds()))
+            train_args = [*train_args, "--steps", str(args.step)]
+        run = train_final if args.action == "final" else train_folds
         run(args.base, args.out_dir, train_args, args.data)
-    except ValueError as e:
+    except (ValueError, FileNotFoundError) as e:
         sys.exit(str(e))
 
 

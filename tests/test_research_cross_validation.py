@@ -14,10 +14,12 @@ import numpy as np  # noqa: E402
 from desghost.detection.instance import Instance  # noqa: E402
 from research.cross_validation import (  # noqa: E402
     check_synthetic_only,
+    copy_kept_checkpoints,
     fold_bases,
     fold_model_paths,
     in_training_thresholds,
     scoring_plan,
+    unmarked_ccds,
 )
 from research.folds import fold_split  # noqa: E402
 
@@ -97,3 +99,36 @@ def test_a_recipe_continues_per_fold_only_when_no_fold_model_saw_its_own_fold(tm
                    [n for f in FOLDS for n in f] if k == 1 else fold_split(FOLDS, k)[0])
     with pytest.raises(ValueError, match="fold 1's model has trained on its own fold's images"):
         fold_bases(tmp_path / "leak", FOLDS)
+
+
+def test_false_positive_ccds_are_those_no_annotator_marks():
+    ccd_index = np.array([[1, 1, 2, 2]] * 2 + [[3, 3, 4, 4]] * 2)  # four 2x2 CCDs
+    both = (ccd_index == 1) | (ccd_index == 2)
+    dets = [[Instance(1, "Bright", 0.9, (0, 0, 3, 1), both)],   # CCDs 1 and 2
+            [Instance(2, "Faint", 0.8, (0, 2, 3, 3), ccd_index >= 3)],  # CCDs 3 and 4
+            []]
+    # image 1: annotator A marks CCD 1, B marks CCD 2: neither CCD is a false positive
+    # image 2: only CCD 3 is marked (by B); image 3: nothing predicted
+    truth = [[{1}, {2}], [set(), {3}], [{4}, {4}]]
+    assert unmarked_ccds(dets, truth, ccd_index) == (1, 4)
+    assert unmarked_ccds([[], [], []], truth, ccd_index) == (0, 0)
+
+
+def test_a_kept_step_seeds_each_fold_for_export_and_a_missing_one_is_named(tmp_path):
+    src = tmp_path / "cv"
+    for k in range(3):
+        (src / f"fold{k}").mkdir(parents=True)
+        (src / f"fold{k}" / "checkpoint_step100.pt").write_bytes(bytes([k]) * 8)
+        (src / f"fold{k}" / "log.csv").write_text(f"step\n{k}\n")
+    copy_kept_checkpoints(src, tmp_path / "at100", 100, 3)
+    for k in range(3):
+        assert (tmp_path / "at100" / f"fold{k}" / "checkpoint.pt").read_bytes() == bytes([k]) * 8
+        assert (tmp_path / "at100" / f"fold{k}" / "log.csv").read_text() == f"step\n{k}\n"
+    # a fold already seeded (or exported) is left as it is
+    (tmp_path / "at100" / "fold1" / "checkpoint.pt").write_bytes(b"resumed")
+    copy_kept_checkpoints(src, tmp_path / "at100", 100, 3)
+    assert (tmp_path / "at100" / "fold1" / "checkpoint.pt").read_bytes() == b"resumed"
+    (src / "fold2" / "checkpoint_step100.pt").unlink()
+    with pytest.raises(FileNotFoundError, match=r"fold2/checkpoint_step100.pt: no checkpoint kept at step 100"):
+        copy_kept_checkpoints(src, tmp_path / "at100b", 100, 3)
+    assert not (tmp_path / "at100b").exists()  # nothing half-seeded
