@@ -33,6 +33,7 @@ CPU detection <= 1 s per focal-plane image.  Each real row also counts the exclu
 annotator marks.
 """
 import argparse
+import itertools
 import os
 import sys
 import time
@@ -43,6 +44,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # research/ lives beside tools/, not installed
 
 from desghost.detection.detect import detect_images  # noqa: E402
+from desghost.detection.families import drop_lone_discs  # noqa: E402
 from desghost.detection.model import default_model_path, load_model, read_model_metadata  # noqa: E402
 from desghost.evaluation.evaluate import (  # noqa: E402
     VALIDATION_SEED,
@@ -202,17 +204,18 @@ def report_cross_validated(folder, args):
                 return load_model(p, device=args.device, overrides=settings)
 
             found = cross_validated_detections(plan, paths, names, images, load, detect_images)
-            for mode in modes:
+            for mode, (rule, after_cut) in itertools.product(modes, AFTER_CUT.items()):
                 if mode == "train":
-                    chosen = in_training_thresholds(plan, found, truth_sets, index)
+                    chosen = in_training_thresholds(plan, found, truth_sets, index, after_cut=after_cut)
                     per_fold = {k: chosen[k] for k, _ in plan}
                     how = (f"threshold chosen in each fold's training images "
                            f"({'/'.join(f'{t:g}' for t in per_fold.values())}; all {len(found)}: {chosen['all']:g})")
                 else:
                     per_fold = {k: mode for k, _ in plan}
                     how = f"threshold {mode:g} fixed in advance"
-                cut = {n: [i for i in found[n] if i.score >= per_fold[k]] for k, fold in plan for n in fold}
-                scored[(source, size_px, mode)] = (cut, left_out, f"{label}, input {size_px} px, {how}")
+                cut = {n: (after_cut or list)([i for i in found[n] if i.score >= per_fold[k]])
+                       for k, fold in plan for n in fold}
+                scored[(source, size_px, mode, rule)] = (cut, left_out, f"{label}, input {size_px} px, {how}{rule}")
     print(f"\nreal images, cross-validated on the {len(folds)} fixed folds (research/real_image_folds.json): each "
           f"fold's model scores only its own fold; {args.cv_views} view(s) fixed in advance; a threshold chosen "
           f"'in training' is the best CCD F1 of {THRESHOLD_GRID[0]:g}-{THRESHOLD_GRID[-1]:g} on the out-of-fold "
@@ -223,10 +226,10 @@ def report_cross_validated(folder, args):
     if any(len(f) != len(common) for f, _, _ in scored.values()):
         subsets.append((f", on the {len(common)} images every model above was scored on", common))
     for suffix, subset in subsets:
-        for (source, _, _), (found, left_out, setting) in scored.items():
+        for (source, _, _, rule), (found, left_out, setting) in scored.items():
             keep = [i for i, n in enumerate(names) if n in found and (subset is None or n in set(subset))]
             truth = [[a[i] for i in keep] for a in per_annotator]
-            for completion in (False, True):
+            for completion in (False, True) if not rule else (False,):
                 dets = [found[names[i]] for i in keep]
                 if completion:
                     dets = [complete_families(d) for d in dets]
@@ -323,6 +326,10 @@ def report_synthetic(model, images, gts, args):
 #: Seed of the clean exposures (no training stream uses it: those use their run's seed).
 CLEAN_SEED = 4242
 
+#: The post-processing variants of each cross-validated row: none, and the lone-disc rule
+#: (docs/experiments/session22_lone_disc.md; its threshold is chosen with the rule applied).
+AFTER_CUT = {"": None, ", lone big discs dropped": drop_lone_discs}
+
 
 def report_clean_exposures(model, n):
     """Exposure-level false alarms: the share of artifact-free exposures with any excluded CCD.
@@ -337,16 +344,17 @@ def report_clean_exposures(model, n):
     from desghost.training.dataset import synthetic_sample
 
     images = [synthetic_sample(CLEAN_SEED, i, clean_fraction=1.0)[0] for i in range(n)]
-    preds, _ = predict(images, model)
+    found = detect_images(images, model)
     on_ccd = ccd_map(load_layout())[0] > 0
-    alarms = sum(any((np.asarray(m) & on_ccd).any() for m in masks) for masks, _, _ in preds)
-    share = alarms / n
-    z = 1.96   # Wilson 95% interval
-    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     print(f"\nclean exposures ({n} synthetic, rendered as in training; no real image is unmarked by all 8 annotators)")
-    row("exposures with an excluded CCD", f"{share:.3f} [{max(centre - half, 0):.3f}, {centre + half:.3f}]",
-        "<= 0.05", share <= 0.05)
+    for rule, after_cut in AFTER_CUT.items():
+        alarms = sum(any((i.mask & on_ccd).any() for i in (after_cut or list)(dets)) for dets in found)
+        share = alarms / n
+        z = 1.96   # Wilson 95% interval
+        centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        row(f"  the same{rule}" if rule else "exposures with an excluded CCD", f"{share:.3f} [{max(centre - half, 0):.3f}, {centre + half:.3f}]",
+            "<= 0.05", share <= 0.05)
 
 
 def report_rays_width(images, gts, preds, model, args):

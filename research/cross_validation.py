@@ -128,7 +128,7 @@ def cross_validated_detections(plan, model_paths, names, images, load, detect):
     return found
 
 
-def mean_ccd_f1(detections, truth_sets, ccd_index, threshold):
+def mean_ccd_f1(detections, truth_sets, ccd_index, threshold, after_cut=None):
     """CCD-level F1 (0%, all classes) of detections cut at ``threshold``, mean over annotators.
 
     Parameters
@@ -140,14 +140,18 @@ def mean_ccd_f1(detections, truth_sets, ccd_index, threshold):
     ccd_index : ndarray of int, shape (400, 400)
         CCDNUM per pixel (0 in gaps).
     threshold : float
+    after_cut : callable, optional
+        A post-processing step applied to each image's instances after the cut (for example
+        :func:`desghost.detection.families.drop_lone_discs`).
 
     Returns
     -------
     float
         NaN when there is no annotator.
     """
-    pred_sets = [ccds_touched(np.array([i.mask for i in dets if i.score >= threshold], dtype=bool).reshape(
-        -1, *ccd_index.shape), ccd_index) for dets in detections]
+    after_cut = after_cut or list
+    pred_sets = [ccds_touched(np.array([i.mask for i in after_cut([i for i in dets if i.score >= threshold])],
+                                       dtype=bool).reshape(-1, *ccd_index.shape), ccd_index) for dets in detections]
     n_annotators = len(truth_sets[0]) if truth_sets else 0
     f1 = [ccd_level_scores(pred_sets, [t[a] for t in truth_sets])["f1"] for a in range(n_annotators)]
     return float(np.nanmean(f1)) if f1 else float("nan")
@@ -176,8 +180,8 @@ def unmarked_ccds(detections, truth_sets, ccd_index):
     return unmarked, sum(len(p) for p in pred_sets)
 
 
-def best_threshold(detections, truth_sets, ccd_index, grid=THRESHOLD_GRID):
-    """The threshold of ``grid`` with the best :func:`mean_ccd_f1`; ties go to the higher one.
+def best_threshold(detections, truth_sets, ccd_index, grid=THRESHOLD_GRID, after_cut=None):
+    """The threshold of ``grid`` with the best :func:`mean_ccd_f1` (``after_cut`` passed on); ties go to the higher one.
 
     Returns
     -------
@@ -186,12 +190,12 @@ def best_threshold(detections, truth_sets, ccd_index, grid=THRESHOLD_GRID):
     list of float
         The F1 at every threshold of ``grid``.
     """
-    f1 = [mean_ccd_f1(detections, truth_sets, ccd_index, t) for t in grid]
+    f1 = [mean_ccd_f1(detections, truth_sets, ccd_index, t, after_cut) for t in grid]
     best = max(range(len(grid)), key=lambda k: (np.nan_to_num(f1[k], nan=-1.0), grid[k]))
     return grid[best], f1
 
 
-def in_training_thresholds(plan, found, truth_sets, ccd_index, grid=THRESHOLD_GRID):
+def in_training_thresholds(plan, found, truth_sets, ccd_index, grid=THRESHOLD_GRID, after_cut=None):
     """Each fold's score threshold, chosen on the out-of-fold detections of its training images.
 
     Fold k's threshold is :func:`best_threshold` over the images the *other* folds' models
@@ -208,6 +212,8 @@ def in_training_thresholds(plan, found, truth_sets, ccd_index, grid=THRESHOLD_GR
     truth_sets : dict
         ``{name: list of set of int}``: per annotator, the CCDNUMs touched.
     ccd_index : ndarray of int, shape (400, 400)
+    after_cut : callable, optional
+        Post-processing applied after each candidate cut (:func:`mean_ccd_f1`).
 
     Returns
     -------
@@ -220,9 +226,9 @@ def in_training_thresholds(plan, found, truth_sets, ccd_index, grid=THRESHOLD_GR
     for k, _ in plan:
         training = [n for j, scored in plan if j != k for n in scored]
         chosen[k] = best_threshold([found[n] for n in training], [truth_sets[n] for n in training],
-                                   ccd_index, grid)[0]
+                                   ccd_index, grid, after_cut)[0]
     chosen["all"] = best_threshold([found[n] for n in everything], [truth_sets[n] for n in everything],
-                                   ccd_index, grid)[0]
+                                   ccd_index, grid, after_cut)[0]
     return chosen
 
 

@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from desghost.detection.families import complete_families  # noqa: E402
+from desghost.detection.families import complete_families, drop_lone_discs  # noqa: E402
 from desghost.detection.instance import Instance  # noqa: E402
 from desghost.family_geometry import AXIS_PX, family_geometry  # noqa: E402
 
@@ -62,6 +62,28 @@ def test_completion_adds_the_big_disc_where_a_family_lacks_it_and_nowhere_else()
     assert complete_families(with_disc, geometry) == sorted(with_disc, key=lambda i: -i.score)
     lonely = [disc(*at(100, 30), 12), disc(*at(120, 200), 12)]
     assert len(complete_families(lonely, geometry)) == 2 and complete_families([], geometry) == []
+
+
+def test_a_big_faint_disc_is_dropped_only_when_no_small_ghost_accompanies_it():
+    big = disc(*at(20, 30), 100, "Faint", score=0.8)
+    just_big = disc(*at(20, 30), 81, "Faint", score=0.7)      # equivalent radius ~81 px: a big disc
+    just_small = disc(*at(120, 30), 78, "Faint", score=0.6)   # ~78 px: a small ghost
+    rays = Instance(3, "Rays", 0.9, (0.0, 0.0, 400.0, 10.0), np.zeros((400, 400), bool))
+    assert drop_lone_discs([big]) == [] and drop_lone_discs([big, just_big]) == []
+    assert drop_lone_discs([rays, big]) == [rays]                  # a Ray is no ghost of the star's family
+    assert drop_lone_discs([big, just_small]) == [big, just_small]  # a small Faint ghost keeps it
+    bright = disc(*at(150, 200), 6, score=0.4)                    # a Bright ghost anywhere keeps it
+    assert drop_lone_discs([big, rays, bright]) == [big, rays, bright]
+    assert drop_lone_discs([]) == []
+
+
+def test_the_model_setting_drops_lone_discs_in_post_processing():
+    from desghost.detection.detect import postprocess
+    from desghost.detection.model import ModelConfig
+
+    big = disc(*at(20, 30), 100, "Faint", score=0.8)
+    assert postprocess([big], ModelConfig()) == [big]
+    assert postprocess([big], ModelConfig(drop_lone_discs=True)) == []
 
 
 def test_the_shipped_geometry_is_the_real_images_measurement():

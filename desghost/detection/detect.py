@@ -1,7 +1,7 @@
 """Inference: focal-plane images in, instances (class, score, box, 400x400 mask) out."""
 import numpy as np
 
-from desghost.detection.families import complete_families
+from desghost.detection.families import complete_families, drop_lone_discs
 from desghost.detection.instance import Instance
 from desghost.detection.model import load_model
 from desghost.detection.views import apply_view, fuse_views, unflip_boxes, view_flips
@@ -158,9 +158,12 @@ def postprocess(instances, cfg):
     """One image's instances after the model's post-processing settings.
 
     Class-agnostic overlap suppression (``cfg.overlap_iou``), then, when
+    ``cfg.drop_lone_discs``, :func:`desghost.detection.families.drop_lone_discs`, then, when
     ``cfg.family_completion``, :func:`desghost.detection.families.complete_families`.
     """
     found = suppress_overlaps(instances, cfg.overlap_iou)
+    if cfg.drop_lone_discs:
+        found = drop_lone_discs(found)
     if cfg.family_completion:
         found = complete_families(found)
     return found

@@ -1,7 +1,8 @@
-"""The family-completion step of post-processing (pure numpy).
+"""The ghost-family steps of post-processing (pure numpy).
 
 :func:`complete_families` adds a family's big faint disc where a family was detected without
 it, placed with the geometry measured from the annotations (:mod:`desghost.family_geometry`).
+:func:`drop_lone_discs` removes a big faint disc that no small ghost accompanies.
 """
 import numpy as np
 
@@ -9,11 +10,44 @@ from desghost.detection.instance import Instance
 from desghost.family_geometry import AXIS_PX, LARGE_R_PX, family_geometry, find_families
 from desghost.mask_geometry import mask_box
 
-__all__ = ["complete_families"]
+__all__ = ["complete_families", "drop_lone_discs"]
 
 
 def _equivalent_radius(mask):
     return float(np.sqrt(mask.sum() / np.pi))
+
+
+def is_big_disc(instance, large_r_px=LARGE_R_PX):
+    """Whether an instance is a big faint disc: Faint with equivalent radius >= ``large_r_px`` (image px)."""
+    return instance.class_name == "Faint" and _equivalent_radius(instance.mask) >= large_r_px
+
+
+def drop_lone_discs(instances, large_r_px=LARGE_R_PX):
+    """Drop the big faint discs of an image in which no small ghost was detected.
+
+    A big faint disc is one ghost of a bright star's family, whose other ghosts are small (Bright,
+    or Faint under ``large_r_px``).  Of the paper's annotated images with a big faint disc 7 of 542
+    have no small ghost, and of the 30 real images' 83 annotations with one none
+    (docs/experiments/session22_lone_disc.md); a disc alone is the detector's commonest false
+    alarm on clean exposures (a saturated star without ghosts).
+
+    Parameters
+    ----------
+    instances : list of Instance
+        One image's detections after the score threshold (400x400 masks).
+    large_r_px : float
+        Equivalent radius from which a Faint instance is a big disc, image px
+        (:data:`desghost.family_geometry.LARGE_R_PX`, from the annotations).
+
+    Returns
+    -------
+    list of Instance
+        ``instances`` in their order, without the big faint discs when none of the others is a
+        Bright or a small Faint instance (Rays do not count).
+    """
+    big = [is_big_disc(i, large_r_px) for i in instances]
+    has_small_ghost = any(i.class_name in ("Bright", "Faint") and not b for i, b in zip(instances, big))
+    return list(instances) if has_small_ghost else [i for i, b in zip(instances, big) if not b]
 
 
 def complete_families(instances, geometry=None, large_r_px=LARGE_R_PX, axis=AXIS_PX):

@@ -61,6 +61,9 @@ class ModelConfig:
     #: Add the big faint disc to each detected ghost family without one
     #: (``desghost.detection.families.complete_families``); off by default.
     family_completion: bool = False
+    #: Drop the big faint discs of an image with no small ghost detected
+    #: (``desghost.detection.families.drop_lone_discs``); off by default.
+    drop_lone_discs: bool = False
     pixel_mean: float = 55.0 / 255.0
     pixel_std: float = 30.0 / 255.0
 
