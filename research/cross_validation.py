@@ -128,6 +128,12 @@ def cross_validated_detections(plan, model_paths, names, images, load, detect):
     return found
 
 
+def excluded_ccd_sets(detections, ccd_index):
+    """Per image, the CCDNUMs its instances touch (``detections``: one list of Instance per image)."""
+    return [ccds_touched(np.array([i.mask for i in dets], dtype=bool).reshape(-1, *ccd_index.shape), ccd_index)
+            for dets in detections]
+
+
 def mean_ccd_f1(detections, truth_sets, ccd_index, threshold, after_cut=None):
     """CCD-level F1 (0%, all classes) of detections cut at ``threshold``, mean over annotators.
 
@@ -150,8 +156,8 @@ def mean_ccd_f1(detections, truth_sets, ccd_index, threshold, after_cut=None):
         NaN when there is no annotator.
     """
     after_cut = after_cut or list
-    pred_sets = [ccds_touched(np.array([i.mask for i in after_cut([i for i in dets if i.score >= threshold])],
-                                       dtype=bool).reshape(-1, *ccd_index.shape), ccd_index) for dets in detections]
+    pred_sets = excluded_ccd_sets([after_cut([i for i in dets if i.score >= threshold]) for dets in detections],
+                                  ccd_index)
     n_annotators = len(truth_sets[0]) if truth_sets else 0
     f1 = [ccd_level_scores(pred_sets, [t[a] for t in truth_sets])["f1"] for a in range(n_annotators)]
     return float(np.nanmean(f1)) if f1 else float("nan")
@@ -174,8 +180,7 @@ def unmarked_ccds(detections, truth_sets, ccd_index):
     (int, int)
         The excluded CCDs that no annotator marks, and all the excluded CCDs (CCD-image pairs).
     """
-    pred_sets = [ccds_touched(np.array([i.mask for i in dets], dtype=bool).reshape(-1, *ccd_index.shape), ccd_index)
-                 for dets in detections]
+    pred_sets = excluded_ccd_sets(detections, ccd_index)
     unmarked = sum(len(set(p) - set().union(*t)) for p, t in zip(pred_sets, truth_sets))
     return unmarked, sum(len(p) for p in pred_sets)
 

@@ -18,6 +18,7 @@ from research.cross_validation import (  # noqa: E402
     fold_bases,
     fold_model_paths,
     in_training_thresholds,
+    mean_ccd_f1,
     scoring_plan,
     unmarked_ccds,
 )
@@ -132,3 +133,24 @@ def test_a_kept_step_seeds_each_fold_for_export_and_a_missing_one_is_named(tmp_p
     with pytest.raises(FileNotFoundError, match=r"fold2/checkpoint_step100.pt: no checkpoint kept at step 100"):
         copy_kept_checkpoints(src, tmp_path / "at100b", 100, 3)
     assert not (tmp_path / "at100b").exists()  # nothing half-seeded
+
+
+def test_a_post_processing_step_after_the_cut_changes_the_chosen_threshold():
+    ccd_index = np.array([[1, 1, 2, 2]] * 2 + [[3, 3, 4, 4]] * 2)  # four 2x2 CCDs
+    false_faint = Instance(2, "Faint", 0.4, (0, 0, 4, 4), (ccd_index == 2) | (ccd_index == 4))
+    # per image: a sure true detection (CCD 1), a faint true one (0.35, CCD 3), a false Faint (0.4, CCDs 2, 4)
+    found = {n: [Instance(1, "Bright", 0.9, (0, 0, 2, 2), ccd_index == 1), false_faint,
+                 Instance(1, "Bright", 0.35, (0, 2, 2, 4), ccd_index == 3)] for f in FOLDS for n in f}
+    truth = {n: [{1, 3}] for n in found}
+    plan = [(k, fold) for k, fold in enumerate(FOLDS)]
+    # without a step: F1 0.67 at 0.35 (4 CCDs, 2 true), 0.4 at 0.4, 0.67 from 0.45 up: ties go high
+    assert in_training_thresholds(plan, found, truth, ccd_index) == {0: 0.9, 1: 0.9, 2: 0.9, "all": 0.9}
+
+    def no_faint(instances):
+        return [i for i in instances if i.class_name != "Faint"]
+
+    # dropping Faint instances after the cut makes 0.35 perfect
+    assert mean_ccd_f1([found["a1"]], [truth["a1"]], ccd_index, 0.35, no_faint) == pytest.approx(1.0)
+    assert mean_ccd_f1([found["a1"]], [truth["a1"]], ccd_index, 0.35) == pytest.approx(2 / 3)
+    assert in_training_thresholds(plan, found, truth, ccd_index, after_cut=no_faint) == {
+        0: 0.35, 1: 0.35, 2: 0.35, "all": 0.35}
