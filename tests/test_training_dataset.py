@@ -98,3 +98,63 @@ def test_mirror_geometry_never_turns_a_real_image():
     assert any(np.ptp(np.nonzero(turned.draw(rng)[1][0])[0]) > 50 for _ in range(40))
     with pytest.raises(ValueError, match="real geometry"):
         RealPool({}, geometry="rotate")
+
+
+def test_transfer_sky_gives_an_image_another_images_sky_level_and_noise():
+    import numpy as np
+
+    from desghost.training.photometry import sky_statistics, transfer_sky
+
+    rng = np.random.default_rng(1)
+    image = np.clip(np.rint(rng.normal(40, 12, (400, 400))), 0, 254).astype(np.uint8)
+    live = np.ones((400, 400), bool)
+    live[:, 195:205] = False                         # a CCD gap at the fill value
+    image[~live] = 23
+    image[100:104, 100:104] = 255                    # a saturated star core
+    source = sky_statistics(image, live)
+    assert source[0] == 40 and abs(source[1] - 12) < 0.5
+    out = transfer_sky(image, live, source, (60.0, 18.0))
+    median, noise = sky_statistics(out, live)
+    assert median == 60 and abs(noise - 18) < 1.05   # the MAD of integer differences moves in steps of 1.05
+    assert np.all(out[~live] == 23) and np.all(out[100:104, 100:104] == 255)
+    assert out.dtype == np.uint8 and image[0, 0] != out[0, 0]      # the input is not changed in place
+    with pytest.raises(ValueError, match="live pixel pairs"):
+        sky_statistics(image, np.zeros((400, 400), bool))
+
+
+def test_transfer_photometry_draws_the_sky_of_an_image_of_the_same_training_set():
+    import numpy as np
+
+    from desghost.training.dataset import RealPool
+    from desghost.training.photometry import sky_statistics
+
+    rng = np.random.default_rng(2)
+    skies = {"a.jpg": (40, 12), "b.jpg": (62, 20)}
+    samples = {}
+    for name, (level, sigma) in skies.items():
+        image = np.clip(np.rint(rng.normal(level, sigma, (400, 400))), 0, 254).astype(np.uint8)
+        samples[name] = {"image": image, "annotations": [(np.zeros((1, 400, 400), bool), np.array([3]))]}
+    pool = RealPool(samples, geometry="mirror", photometry="transfer")
+    live = pool.live[0]
+    assert live.mean() > 0.5                         # the layout's CCD pixels, not the gaps
+
+
+    def nearest_sky(drawn_pool):
+        # a mirrored draw is measured on the unmirrored live pixels: its median moves by 1-2 levels
+        median = sky_statistics(drawn_pool.draw(rng)[0], live)[0]
+        level = min((40, 62), key=lambda m: abs(m - median))
+        assert abs(median - level) <= 2
+        return level
+
+    assert {nearest_sky(pool) for _ in range(30)} == {40, 62}   # every sky of the set occurs
+
+    def live_minus_gaps(img):                        # the gaps keep the image's own sky
+        return abs(np.median(img[live]) - np.median(img[~live]))
+
+    assert any(live_minus_gaps(pool.draw(rng)[0]) > 15 for _ in range(40))      # another image's sky
+    plain = RealPool(samples, geometry="mirror")
+    assert {nearest_sky(plain) for _ in range(30)} == {40, 62}
+    assert all(live_minus_gaps(plain.draw(rng)[0]) <= 2 for _ in range(30))    # as_read: always its own
+    assert plain.sky == []                           # as_read computes nothing
+    with pytest.raises(ValueError, match="real photometry"):
+        RealPool(samples, photometry="stretch")

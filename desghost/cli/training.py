@@ -9,6 +9,7 @@ from desghost.focalplane.annotated_set import load_via_images, read_name_list, r
 from desghost.options import fraction, non_negative_int, positive_float, positive_int
 from desghost.training.config import PRECISIONS, TrainConfig, check_loss_weights
 from desghost.training.dataset import FAMILY_DISC_RULES, REAL_GEOMETRIES, REAL_TARGETS, RealPool
+from desghost.training.photometry import REAL_PHOTOMETRY
 from desghost.training.train import train
 
 __all__ = ["cmd_train", "loss_weights", "register"]
@@ -65,6 +66,10 @@ def register(sub):
                    help="how real images are turned: dihedral (mirrors and 90-degree turns, the default) or mirror "
                         "(left-right and up-down only: DECam's CCD layout is mirror-symmetric to 0.63 image px, a "
                         "90-degree turn moves CCD gaps by up to 40 px)")
+    p.add_argument("--real-photometry", choices=REAL_PHOTOMETRY, default="as_read",
+                   help="photometric jitter of real images: as_read (none, the default) or transfer (each draw takes "
+                        "the sky median and noise of another real training image, which keeps it inside the real "
+                        "images' measured spread)")
     p.add_argument("--family-disc", choices=tuple(FAMILY_DISC_RULES), default="constant",
                    help="how a drawn ghost family gets its big faint disc: constant (half of the families without "
                         "one, the default) or member-radius (the measured rule: families whose largest small ghost "
@@ -140,6 +145,7 @@ def cmd_train(args):
                             checkpoint_every=args.checkpoint_every, val_every=args.val_every,
                             val_images=args.val_images, real_fraction=args.real_fraction if args.real_images else 0.0,
                             threads=args.threads, real_targets=args.real_targets, real_geometry=args.real_geometry,
+                            real_photometry=args.real_photometry,
                             family_disc=args.family_disc,
                             precision=args.precision,
                             loss_weights=loss_weights(args.loss_weight), prefetch=args.prefetch,
@@ -156,7 +162,7 @@ def cmd_train(args):
         else:
             train_names, held_out = real_split(annotated, args.real_train)
         pool = RealPool({n: annotated[n] for n in train_names}, targets=train_cfg.real_targets,
-                        geometry=train_cfg.real_geometry)
+                        geometry=train_cfg.real_geometry, photometry=train_cfg.real_photometry)
         log(args, f"real images: {len(train_names)} for training, {len(held_out)} held out "
                   f"(first trained: {train_names[:1]}, first held out: {held_out[:1]})")
     init = model_arg(args.init_model) if args.init_model else None

@@ -24,6 +24,7 @@ class TrainConfig:
     clean_fraction: float = CLEAN_FRACTION  # share of synthetic images with no artifact
     real_targets: str = "random"  # which annotator's masks a real image brings (see RealPool)
     real_geometry: str = "dihedral"  # how real images are turned: dihedral or mirror (REAL_GEOMETRIES)
+    real_photometry: str = "as_read"  # as_read or transfer: another real image's sky and noise (REAL_PHOTOMETRY)
     family_disc: str = "constant"   # how drawn families get their big faint disc (FAMILY_DISC_RULES)
     threads: int = 0             # torch threads; 0 = all cores
     precision: str = "fp32"      # "bf16": forward pass under bfloat16 autocast (weights, optimiser fp32)

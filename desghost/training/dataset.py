@@ -3,8 +3,10 @@
 import numpy as np
 
 from desghost.classes import ARTIFACT_IDS
+from desghost.layout import load_layout
 from desghost.mask_geometry import boxes_from_masks, mask_iou
 from desghost.simulate.training import jpeg_roundtrip, render_training_image
+from desghost.training.photometry import REAL_PHOTOMETRY, live_pixels, sky_statistics, transfer_sky
 
 __all__ = ["augment", "CLEAN_FRACTION", "FAMILY_DISC_RULES", "LOCAL_BACKGROUND_FRACTION", "LOCAL_BACKGROUND_MESH_PX", "medoid_annotator",
            "mirror", "REAL_GEOMETRIES", "REAL_TARGETS", "RealPool", "synthetic_sample", "to_target"]
@@ -157,18 +159,37 @@ class RealPool:
         (:func:`medoid_annotator`).
     geometry : str
         ``dihedral`` or ``mirror`` (:data:`REAL_GEOMETRIES`): how the images are turned.
+    photometry : str
+        ``as_read`` or ``transfer`` (:data:`desghost.training.photometry.REAL_PHOTOMETRY`): with
+        ``transfer`` each draw takes the sky median and noise of a randomly drawn image of
+        ``samples`` (:func:`desghost.training.photometry.transfer_sky`) before it is turned.
+    layout : CameraLayout, optional
+        Where the CCDs are (for ``transfer``'s live pixels); default: the shipped layout.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``targets``, ``geometry`` or ``photometry``.
     """
 
-    def __init__(self, samples, targets="random", geometry="dihedral"):
+    def __init__(self, samples, targets="random", geometry="dihedral", photometry="as_read", layout=None):
         if targets not in REAL_TARGETS:
             raise ValueError(f"real targets must be one of {REAL_TARGETS}, got {targets!r}")
         if geometry not in REAL_GEOMETRIES:
             raise ValueError(f"real geometry must be one of {REAL_GEOMETRIES}, got {geometry!r}")
+        if photometry not in REAL_PHOTOMETRY:
+            raise ValueError(f"real photometry must be one of {REAL_PHOTOMETRY}, got {photometry!r}")
         self.geometry = geometry
+        self.photometry = photometry
         self.names = sorted(samples)
         self.samples = [samples[n] for n in self.names]
         self.targets = targets
         self.medoids = [medoid_annotator(s["annotations"]) if targets == "medoid" else None for s in self.samples]
+        self.live, self.sky = [], []
+        if photometry == "transfer":
+            layout = layout or load_layout()
+            self.live = [live_pixels(layout, n) for n in self.names]
+            self.sky = [sky_statistics(s["image"], live) for s, live in zip(self.samples, self.live)]
 
     def draw(self, rng):
         """One augmented real image: ``(image uint8 (400, 400), masks bool (n, 400, 400), labels)``."""
@@ -176,5 +197,8 @@ class RealPool:
         s = self.samples[i]
         k = self.medoids[i] if self.targets == "medoid" else int(rng.integers(len(s["annotations"])))
         masks, labels = s["annotations"][k]
-        image, masks = augment(rng, s["image"], masks, jitter=False, rotate=self.geometry == "dihedral")
+        image = s["image"]
+        if self.photometry == "transfer":
+            image = transfer_sky(image, self.live[i], self.sky[i], self.sky[int(rng.integers(len(self.samples)))])
+        image, masks = augment(rng, image, masks, jitter=False, rotate=self.geometry == "dihedral")
         return image, masks, labels
