@@ -26,6 +26,7 @@ from desghost.layout import load_layout  # noqa: E402
 from desghost.reading.annotations import instance_masks, read_via  # noqa: E402
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure  # noqa: E402
 from desghost.simulate.training import jpeg_roundtrip, render_training_image  # noqa: E402
+from desghost.training.photometry import live_pixels, sky_statistics, transfer_sky  # noqa: E402
 from research.imagestats import (  # noqa: E402
     annotation_statistics,
     image_statistics,
@@ -170,6 +171,23 @@ def compare_families(n_drawn=2000):
           " disc share: of each image's outermost family, by its largest small ghost)")
 
 
+def compare_sky_transfer(files, layout, draws=60):
+    """Real images as read against real images given another real image's sky (train --real-photometry transfer)."""
+    images = [np.asarray(Image.open(f))[..., 0] for f in files]
+    live = [live_pixels(layout, Path(f).name) for f in files]
+    sky = [sky_statistics(img, lv) for img, lv in zip(images, live)]
+    rng = np.random.default_rng(1)
+    transferred = []
+    for _ in range(draws):
+        i, j = (int(k) for k in rng.integers(len(images), size=2))
+        transferred.append(image_statistics(transfer_sky(images[i], live[i], sky[i], sky[j]), live[i]))
+    as_read = [image_statistics(img, lv) for img, lv in zip(images, live)]
+    print(f"\nReal images' photometric jitter (train --real-photometry transfer; {draws} draws):")
+    print(f"{'statistic':<18}{'as read (30): min  median  max':>34}{'sky-transferred':>26}")
+    for key in ("median", "half_width_16_84", "noise_sigma", "p99", "frac_255"):
+        print(f"{key:<18}{summarize(as_read, key):>34}{summarize(transferred, key):>26}")
+
+
 def main():
     folder = DATA / "dgb" / "real" / "images"
     files = sorted(glob.glob(str(folder / "Ghost_img_D*.jpg")))
@@ -197,6 +215,7 @@ def main():
     for key in real[0]:
         print(f"{key:<18}{summarize(real, key):>30}{summarize(rendered, key):>26}{summarize(embossed, key):>26}"
               f"{summarize(assembled, key):>26}")
+    compare_sky_transfer(files, layout)
     compare_annotation_structure(layout)
     compare_contrasts(layout)
     compare_source_stars(layout)
