@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # research/ lives 
 from desghost.classes import CLASS_ORDER  # noqa: E402
 from desghost.focalplane.assembly import assemble_exposure  # noqa: E402
 from desghost.focalplane.ccd_map import ccd_map  # noqa: E402
+from desghost.focalplane.imagefile import read_focal_plane_image  # noqa: E402
 from desghost.layout import load_layout  # noqa: E402
 from desghost.reading.annotations import instance_masks, read_via  # noqa: E402
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure  # noqa: E402
@@ -173,7 +174,7 @@ def compare_families(n_drawn=2000):
 
 def compare_sky_transfer(files, layout, draws=60):
     """Real images as read against real images given another real image's sky (train --real-photometry transfer)."""
-    images = [np.asarray(Image.open(f))[..., 0] for f in files]
+    images = [read_focal_plane_image(f)[0] for f in files]
     live = [live_pixels(layout, Path(f).name) for f in files]
     sky = [sky_statistics(img, lv) for img, lv in zip(images, live)]
     rng = np.random.default_rng(1)
@@ -183,7 +184,7 @@ def compare_sky_transfer(files, layout, draws=60):
         transferred.append(image_statistics(transfer_sky(images[i], live[i], sky[i], sky[j]), live[i]))
     as_read = [image_statistics(img, lv) for img, lv in zip(images, live)]
     print(f"\nReal images' photometric jitter (train --real-photometry transfer; {draws} draws):")
-    print(f"{'statistic':<18}{'as read (30): min  median  max':>34}{'sky-transferred':>26}")
+    print(f"{'statistic':<18}{f'as read ({len(files)}): min  median  max':>34}{'sky-transferred':>26}")
     for key in ("median", "half_width_16_84", "noise_sigma", "p99", "frac_255"):
         print(f"{key:<18}{summarize(as_read, key):>34}{summarize(transferred, key):>26}")
 

@@ -6,34 +6,45 @@
 #
 # Every step skips what is already done, so the script may be stopped at any time
 # (kill -TERM -- -PGID: the running `desghost train` saves its checkpoint) and started again.
-# Figures: RUNS/score_s5000_levers.txt.  About 3.5 hours on 2 cores after the base.
+# The base's model.safetensors counts only once the run has reached step 5000 (a stopped run
+# exports its model at the step it stopped at; this script always resumes the base first).
+# Figures: RUNS/score_s5000_levers.txt (written once, whole).  About 3.5 hours on 2 cores after the base.
 set -euo pipefail
-RUNS=${RUNS:-/work/runs}
-cd "$(dirname "$0")/.."
-BASE=$RUNS/base_lite0_s5000
-mkdir -p "$BASE"
-if [ ! -f "$BASE/checkpoint.pt" ]; then
-  cp research/checkpoints/base_lite0_s5000.pt "$BASE/checkpoint.pt"
-  cp research/checkpoints/base_lite0_s5000_log.csv "$BASE/log.csv"
-fi
 
-date; echo "== the base to step 5000 (at step 5000 already: exports its model, trains nothing)"
-python -m desghost train "$BASE" --steps 5000 --backbone efficientnet_lite0_fpn --imagenet-backbone \
-    --val-every 0 --seed 3 --checkpoint-every 50 --resume
+# the whole script is read before it runs, so editing the file never disturbs a running copy
+main() {
+  RUNS=${RUNS:-/work/runs}
+  cd "$(dirname "$0")/.."
+  BASE=$RUNS/base_lite0_s5000
+  mkdir -p "$BASE"
+  if [ ! -f "$BASE/checkpoint.pt" ]; then
+    cp research/checkpoints/base_lite0_s5000.pt "$BASE/checkpoint.pt"
+    cp research/checkpoints/base_lite0_s5000_log.csv "$BASE/log.csv"
+  fi
 
-RECIPE=(--steps 150 --lr 2e-4 --warmup-steps 20 --real-fraction 0.4 --clean-fraction 0.3 --val-every 0
-        --checkpoint-every 25 --seed 100)
-declare -A LEVERS=([control]="" [mirror]="--real-geometry mirror" [photometry]="--real-photometry transfer"
-                   [disc]="--family-disc member-radius")
-ORDER=(control mirror photometry disc)
-for name in "${ORDER[@]}"; do
-  date; echo "== fold fine-tunes: $name ${LEVERS[$name]}"
-  # shellcheck disable=SC2086  # a lever is zero or two words
-  python -m research.cross_validation train "$BASE/model.safetensors" "$RUNS/cv_s5000_$name" "${RECIPE[@]}" \
-      ${LEVERS[$name]}
-done
+  date; echo "== the base to step 5000 (at step 5000 already: exports its model, trains nothing)"
+  python -m desghost train "$BASE" --steps 5000 --backbone efficientnet_lite0_fpn --imagenet-backbone \
+      --val-every 0 --seed 3 --checkpoint-every 50 --resume
 
-date; echo "== score"
-python benchmarks/bench_detector.py --cv default "${ORDER[@]/#/$RUNS/cv_s5000_}" --synthetic 0 --clean 0 \
-    > "$RUNS/score_s5000_levers.txt" 2>&1
-date; echo "== done: $RUNS/score_s5000_levers.txt"
+  RECIPE=(--steps 150 --lr 2e-4 --warmup-steps 20 --real-fraction 0.4 --clean-fraction 0.3 --val-every 0
+          --checkpoint-every 25 --seed 100)
+  declare -A LEVERS=([control]="" [mirror]="--real-geometry mirror" [photometry]="--real-photometry transfer"
+                     [disc]="--family-disc member-radius")
+  ORDER=(control mirror photometry disc)
+  for name in "${ORDER[@]}"; do
+    date; echo "== fold fine-tunes: $name ${LEVERS[$name]}"
+    # shellcheck disable=SC2086  # a lever is zero or two words
+    python -m research.cross_validation train "$BASE/model.safetensors" "$RUNS/cv_s5000_$name" "${RECIPE[@]}" \
+        ${LEVERS[$name]}
+  done
+
+  date; echo "== score"
+  if [ ! -f "$RUNS/score_s5000_levers.txt" ]; then
+    python benchmarks/bench_detector.py --cv default "${ORDER[@]/#/$RUNS/cv_s5000_}" --synthetic 0 --clean 0 \
+        > "$RUNS/score_s5000_levers.txt.part" 2>&1
+    mv "$RUNS/score_s5000_levers.txt.part" "$RUNS/score_s5000_levers.txt"
+  fi
+  date; echo "== done: $RUNS/score_s5000_levers.txt"
+}
+main "$@"
+exit

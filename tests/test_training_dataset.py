@@ -31,7 +31,10 @@ def test_resume_may_change_only_the_length_and_bookkeeping():
     assert resume_conflicts(saved, {**saved, "steps": 400, "log_every": 50}) == []
     found = resume_conflicts(saved, {**saved, "lr": 4e-4, "real_images_trained": []})
     assert found == ["lr: checkpoint 0.0002, now 0.0004", "real_images_trained: checkpoint ['a.jpg'], now []"]
-    assert resume_conflicts({"seed": 3}, {"seed": 3, "clean_fraction": 0.3}) == []  # older checkpoints
+    # older checkpoints lack later settings: they ran with what the default keeps
+    assert resume_conflicts({"seed": 3}, {"seed": 3, "clean_fraction": 0.15, "real_photometry": "as_read"}) == []
+    assert resume_conflicts({"seed": 3}, {"seed": 3, "real_photometry": "transfer"}) == [
+        "real_photometry: checkpoint 'as_read', now 'transfer'"]
 
 
 def test_real_split_is_by_sorted_name():
@@ -113,13 +116,54 @@ def test_transfer_sky_gives_an_image_another_images_sky_level_and_noise():
     image[100:104, 100:104] = 255                    # a saturated star core
     source = sky_statistics(image, live)
     assert source[0] == 40 and abs(source[1] - 12) < 0.5
+    before = image.copy()
     out = transfer_sky(image, live, source, (60.0, 18.0))
     median, noise = sky_statistics(out, live)
     assert median == 60 and abs(noise - 18) < 1.05   # the MAD of integer differences moves in steps of 1.05
     assert np.all(out[~live] == 23) and np.all(out[100:104, 100:104] == 255)
-    assert out.dtype == np.uint8 and image[0, 0] != out[0, 0]      # the input is not changed in place
+    assert out.dtype == np.uint8 and np.array_equal(image, before)  # the input is not changed in place
+    steep = transfer_sky(image, live, source, (40.0, 60.0))          # gain 5: both ends clip
+    assert steep[live].min() == 0 and (steep[live] == 255).sum() > (image[live] == 255).sum()
     with pytest.raises(ValueError, match="live pixel pairs"):
         sky_statistics(image, np.zeros((400, 400), bool))
+    with pytest.raises(ValueError, match="positive source noise"):
+        transfer_sky(image, live, (40.0, 0.0), (60.0, 18.0))
+
+
+def test_the_live_pixels_of_a_real_image_are_its_ccds():
+    import numpy as np
+
+    from desghost.focalplane.imagefile import read_focal_plane_image
+    from desghost.layout import load_layout
+    from desghost.training.photometry import live_pixels
+
+    from .helpers import shared_data
+
+    path = shared_data("dgb", "real", "images", "Ghost_img_D00158660.jpg")
+    image = read_focal_plane_image(path)[0]
+    live = live_pixels(load_layout(), path.name)
+    at_fill = np.abs(image.astype(int) - 23) <= 4    # the gaps' fill value, after JPEG
+    assert at_fill[~live].mean() > 0.7 and at_fill[live].mean() < 0.1
+    assert at_fill[live.T].mean() > 3 * at_fill[live].mean()   # a transposed mask would not fit
+
+
+def test_as_read_draws_are_the_plain_augmented_images():
+    import numpy as np
+
+    from desghost.training.dataset import RealPool, augment
+
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 255, (400, 400)).astype(np.uint8)
+    masks = np.zeros((1, 400, 400), bool)
+    masks[0, 50:90, 300:320] = True
+    pool = RealPool({"a.jpg": {"image": image, "annotations": [(masks, np.array([3]))]}})
+    drawn, by_hand = np.random.default_rng(7), np.random.default_rng(7)
+    for _ in range(5):
+        got_image, got_masks, _ = pool.draw(drawn)
+        by_hand.integers(1), by_hand.integers(1)     # the image, then the annotator
+        want_image, want_masks = augment(by_hand, image, masks, jitter=False)
+        assert np.array_equal(got_image, want_image) and np.array_equal(got_masks, want_masks)
+    assert drawn.random() == by_hand.random()        # the stream goes on in step
 
 
 def test_transfer_photometry_draws_the_sky_of_an_image_of_the_same_training_set():
@@ -137,7 +181,6 @@ def test_transfer_photometry_draws_the_sky_of_an_image_of_the_same_training_set(
     pool = RealPool(samples, geometry="mirror", photometry="transfer")
     live = pool.live[0]
     assert live.mean() > 0.5                         # the layout's CCD pixels, not the gaps
-
 
     def nearest_sky(drawn_pool):
         # a mirrored draw is measured on the unmirrored live pixels: its median moves by 1-2 levels

@@ -1,5 +1,5 @@
 """How to train: the training configuration, what a resumed run may change, the loss terms."""
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from desghost.training.dataset import CLEAN_FRACTION
 
@@ -57,12 +57,16 @@ def resume_conflicts(saved, current):
     ----------
     saved, current : dict
         ``asdict(TrainConfig)`` of the checkpoint and of this call (plus ``real_images_trained``).
+        A setting a checkpoint lacks was made before the setting existed, so it ran with the
+        behaviour the setting's default keeps: it is compared as that default.
 
     Returns
     -------
     list of str
         ``"name: checkpoint X, now Y"`` for each conflicting setting (empty when resumable).
     """
+    defaults = asdict(TrainConfig())
+    saved = {**{k: v for k, v in defaults.items() if k in current}, **saved}
     return [f"{k}: checkpoint {saved[k]!r}, now {current[k]!r}" for k in sorted(saved)
             if k in current and k not in RESUMABLE_CHANGES and saved[k] != current[k]]
 

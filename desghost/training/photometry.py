@@ -56,7 +56,7 @@ def sky_statistics(image, live):
     Raises
     ------
     ValueError
-        When fewer than 100 live pixels remain.
+        When fewer than 100 pairs of horizontally neighbouring live pixels remain.
     """
     g = np.asarray(image, dtype=np.float32)
     both = live[:, 1:] & live[:, :-1]
@@ -82,8 +82,15 @@ def transfer_sky(image, live, source, target):
     -------
     ndarray of uint8, shape (H, W)
         A new array; saturated pixels (255) stay at 255, the rest are rounded and clipped to 0-255.
+
+    Raises
+    ------
+    ValueError
+        When the source noise is not positive (a flat image has no noise to scale).
     """
     (m_s, s_s), (m_t, s_t) = source, target
+    if not s_s > 0:
+        raise ValueError(f"sky transfer needs a positive source noise, got {s_s!r}")
     out = np.array(image, dtype=np.uint8, copy=True)
     change = live & (out < 255)
     v = m_t + (s_t / s_s) * (out[change].astype(np.float32) - m_s)
