@@ -346,3 +346,23 @@ def test_a_run_resumes_from_a_slim_checkpoint_at_its_step(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (copy / "model.safetensors").exists()
     assert [int(r["step"]) for r in csv.DictReader(open(copy / "log.csv"))] == [1, 2, 3]
+
+
+@pytest.mark.slow
+def test_a_sigterm_to_the_whole_process_group_checkpoints_a_prefetching_run(tmp_path):
+    import os
+    import signal
+
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "desghost", "train", str(run), "--batch-size", "1",
+                             "--warmup-steps", "1", "--val-images", "0", "--val-every", "0", "--steps", "500",
+                             "--checkpoint-every", "0", "--log-every", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    for line in proc.stdout:                         # a step trained on a batch the worker rendered
+        if line.startswith("step 1/"):
+            break
+    os.killpg(proc.pid, signal.SIGTERM)              # as `kill -- -PGID` or a batch system's job cancel
+    out = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 0, out
+    assert "saving a checkpoint" in out and "internal error" not in out
+    assert 1 <= int(torch.load(run / "checkpoint.pt", weights_only=True)["step"]) < 500

@@ -83,6 +83,8 @@ def register(sub):
                    help="score the synthetic validation images every N steps; 0: only at the end "
                         "(default %(default)s)")
     p.add_argument("--val-images", type=non_negative_int, default=24, help="synthetic validation images (default %(default)s)")
+    p.add_argument("--log-every", type=non_negative_int, default=10,
+                   help="print a progress line every N steps; 0: only at the end (default %(default)s)")
     p.add_argument("--threads", type=non_negative_int, default=0, help="torch CPU threads (0: all cores)")
     p.add_argument("--precision", choices=PRECISIONS, default="fp32",
                    help="bf16: forward pass under bfloat16 autocast, weights and optimiser stay fp32 "
@@ -143,7 +145,7 @@ def cmd_train(args):
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                             warmup_steps=args.warmup_steps,
                             checkpoint_every=args.checkpoint_every, val_every=args.val_every,
-                            val_images=args.val_images, real_fraction=args.real_fraction if args.real_images else 0.0,
+                            val_images=args.val_images, log_every=args.log_every, real_fraction=args.real_fraction if args.real_images else 0.0,
                             threads=args.threads, real_targets=args.real_targets, real_geometry=args.real_geometry,
                             real_photometry=args.real_photometry,
                             family_disc=args.family_disc,

@@ -17,9 +17,11 @@ def _as_is(batch):
     return batch
 
 
-def _ignore_sigint(_worker_id):
-    # Ctrl-C reaches the whole process group; the trainer handles it and stops the worker.
+def _ignore_stop_signals(_worker_id):
+    # Ctrl-C, and a SIGTERM sent to the whole process group (kill -- -PGID, a batch system's
+    # job cancel), reach the worker too; the trainer handles them, checkpoints and stops the worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 class _Steps:
@@ -59,6 +61,6 @@ def step_batches(fn, args=(), first_step=0, last_step=None, prefetch=True, worke
     from torch.utils.data import DataLoader  # torch: imported only when training
 
     worker = {"num_workers": max(1, int(workers)), "prefetch_factor": 1 if workers <= 1 else 2,
-              "multiprocessing_context": "spawn", "worker_init_fn": _ignore_sigint} if prefetch else {"num_workers": 0}
+              "multiprocessing_context": "spawn", "worker_init_fn": _ignore_stop_signals} if prefetch else {"num_workers": 0}
     return DataLoader(_Steps(fn, args), batch_size=None, sampler=range(first_step, last_step),
                       collate_fn=_as_is, **worker)
