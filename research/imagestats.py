@@ -1,7 +1,7 @@
 """Summary statistics of focal-plane images, to compare simulated with real ones (pure numpy)."""
 import numpy as np
 
-from desghost.focalplane.stretch import robust_sigma
+from desghost.training.photometry import sky_statistics
 
 
 def image_statistics(image, live):
@@ -16,14 +16,13 @@ def image_statistics(image, live):
     """
     g = np.asarray(image, dtype=float)
     v = g[live]
-    p16, p50, p84, p99 = np.percentile(v, [16, 50, 84, 99])
-    both = live[:, 1:] & live[:, :-1]
-    diffs = (g[:, 1:] - g[:, :-1])[both]
+    p16, p84, p99 = np.percentile(v, [16, 84, 99])
+    median, noise_sigma = sky_statistics(image, live)
     return {
         "fill_fraction": float(np.mean(np.abs(g - 23) <= 4)),
-        "median": float(p50),
+        "median": median,
         "half_width_16_84": float((p84 - p16) / 2),
-        "noise_sigma": robust_sigma(diffs) / np.sqrt(2),
+        "noise_sigma": noise_sigma,
         "p99": float(p99),
         "frac_255": float(np.mean(v >= 255)),
         "frac_0": float(np.mean(v <= 0)),

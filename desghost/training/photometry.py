@@ -63,7 +63,7 @@ def sky_statistics(image, live):
     if both.sum() < 100:
         raise ValueError(f"sky statistics need at least 100 live pixel pairs, got {int(both.sum())}")
     diffs = (g[:, 1:] - g[:, :-1])[both]
-    return float(np.median(g[live])), robust_sigma(diffs) / np.sqrt(2)
+    return float(np.median(g[live])), float(robust_sigma(diffs) / np.sqrt(2))
 
 
 def transfer_sky(image, live, source, target):
