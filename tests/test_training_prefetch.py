@@ -24,6 +24,19 @@ def test_an_error_in_the_worker_is_raised_to_the_trainer():
         list(step_batches(operator.truediv, (0,), first_step=1, last_step=3))
 
 
+def test_a_process_whose_worker_failed_still_exits():
+    import subprocess
+    import sys
+
+    # the DataLoader's shutdown ends the worker with SIGTERM; a worker that ignored it kept the
+    # interpreter waiting at exit for ever
+    code = ("import operator\nfrom desghost.training.prefetch import step_batches\n"
+            "try:\n    list(step_batches(operator.truediv, (0,), first_step=1, last_step=3))\n"
+            "except ZeroDivisionError:\n    print('raised')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "raised", done.stderr
+
+
 @pytest.mark.slow
 def test_prefetched_training_batches_are_the_batches_rendered_in_place():
     cfg = TrainConfig(batch_size=2, seed=4, clean_fraction=0.0)

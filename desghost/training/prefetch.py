@@ -7,6 +7,7 @@ worker that renders step ``s + 1`` while the caller trains on step ``s``.  The b
 must be a pure function of its arguments (the training batch of a step is), so the batches
 are the same with and without the worker.
 """
+import os
 import signal
 
 __all__ = ["step_batches"]
@@ -17,11 +18,12 @@ def _as_is(batch):
     return batch
 
 
-def _ignore_stop_signals(_worker_id):
-    # Ctrl-C, and a SIGTERM sent to the whole process group (kill -- -PGID, a batch system's
-    # job cancel), reach the worker too; the trainer handles them, checkpoints and stops the worker.
+def _own_process_group(_worker_id):
+    # Ctrl-C, and a SIGTERM sent to the trainer's whole process group (kill -- -PGID, a batch
+    # system's job cancel), must reach only the trainer, which checkpoints and then stops the
+    # worker; the worker still ends on the SIGTERM the DataLoader's own shutdown sends it.
+    os.setpgid(0, 0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 class _Steps:
@@ -61,6 +63,6 @@ def step_batches(fn, args=(), first_step=0, last_step=None, prefetch=True, worke
     from torch.utils.data import DataLoader  # torch: imported only when training
 
     worker = {"num_workers": max(1, int(workers)), "prefetch_factor": 1 if workers <= 1 else 2,
-              "multiprocessing_context": "spawn", "worker_init_fn": _ignore_stop_signals} if prefetch else {"num_workers": 0}
+              "multiprocessing_context": "spawn", "worker_init_fn": _own_process_group} if prefetch else {"num_workers": 0}
     return DataLoader(_Steps(fn, args), batch_size=None, sampler=range(first_step, last_step),
                       collate_fn=_as_is, **worker)
