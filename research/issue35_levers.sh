@@ -8,7 +8,7 @@
 # (kill -TERM -- -PGID: the running `desghost train` saves its checkpoint) and started again.
 # The base's model.safetensors counts only once the run has reached step 5000 (a stopped run
 # exports its model at the step it stopped at; this script always resumes the base first).
-# Figures: RUNS/score_s5000_levers.txt (written once, whole).  About 3.5 hours on 2 cores after the base.
+# Figures: RUNS/score_s5000_control.txt (the length study), RUNS/score_s5000_levers.txt (written once, whole).  About 3.5 hours on 2 cores after the base.
 set -euo pipefail
 
 # the whole script is read before it runs, so editing the file never disturbs a running copy
@@ -36,15 +36,21 @@ main() {
     # shellcheck disable=SC2086  # a lever is zero or two words
     python -m research.cross_validation train "$BASE/model.safetensors" "$RUNS/cv_s5000_$name" "${RECIPE[@]}" \
         ${LEVERS[$name]}
+    # the control alone is the length study's step-5000 row: scored as soon as it exists
+    if [ "$name" = control ]; then score "$RUNS/score_s5000_control.txt" "$RUNS/cv_s5000_control"; fi
   done
-
-  date; echo "== score"
-  if [ ! -f "$RUNS/score_s5000_levers.txt" ]; then
-    python benchmarks/bench_detector.py --cv default "${ORDER[@]/#/$RUNS/cv_s5000_}" --synthetic 0 --clean 0 \
-        > "$RUNS/score_s5000_levers.txt.part" 2>&1
-    mv "$RUNS/score_s5000_levers.txt.part" "$RUNS/score_s5000_levers.txt"
-  fi
+  score "$RUNS/score_s5000_levers.txt" "${ORDER[@]/#/$RUNS/cv_s5000_}"
   date; echo "== done: $RUNS/score_s5000_levers.txt"
+}
+
+# score OUT DIR... : the fold rule's figures for the recipes in DIR..., written once and whole
+score() {
+  local out=$1; shift
+  date; echo "== score into $out"
+  if [ ! -f "$out" ]; then
+    python benchmarks/bench_detector.py --cv default "$@" --synthetic 0 --clean 0 > "$out.part" 2>&1
+    mv "$out.part" "$out"
+  fi
 }
 main "$@"
 exit
