@@ -51,6 +51,48 @@ def test_concurrent_writers_from_real_processes(tmp_path):
         assert cat.query("PRAGMA integrity_check")[0]["integrity_check"] == "ok"
 
 
+def _open_at(path, barrier):
+    barrier.wait()
+    with Catalog(path) as cat:
+        cat.record_exposure(exposure_result(os.getpid() % 100000))
+
+
+@pytest.mark.e2e
+def test_processes_creating_one_new_catalog_at_once_all_open_it(tmp_path):
+    """Two nights started together both create the catalog: none may find it half-made and refuse it."""
+    ctx = mp.get_context("spawn")
+    for attempt in range(4):
+        path = tmp_path / f"c{attempt}.sqlite"
+        barrier = ctx.Barrier(6)
+        procs = [ctx.Process(target=_open_at, args=(str(path), barrier)) for _ in range(6)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(120)
+        assert [p.exitcode for p in procs] == [0] * 6, attempt
+        with Catalog(path) as cat:
+            assert count(cat, "exposures") == 6
+            assert cat.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+
+
+def test_an_sqlite_file_a_creating_process_has_only_begun_is_made_a_catalog(tmp_path):
+    """The state a creator leaves between its first write (the WAL switch) and the schema: no tables,
+    no application id.  Nothing of anyone's is in it, so it is made a catalog, not refused."""
+    path = tmp_path / "begun.sqlite"
+    _sqlite_file(path, "PRAGMA journal_mode=WAL")
+    assert path.stat().st_size > 0
+    with Catalog(path) as cat:
+        assert cat.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        assert count(cat, "exposures") == 0
+    with pytest.raises(CatalogError, match="empty SQLite file"):
+        Catalog(_sqlite_file_path(tmp_path / "empty_ro.sqlite"), readonly=True)
+
+
+def _sqlite_file_path(path):
+    _sqlite_file(path, "PRAGMA journal_mode=WAL")
+    return path
+
+
 def test_corrupt_or_foreign_files_are_refused_and_kept(tmp_path):
     bad = tmp_path / "bad.sqlite"
     bad.write_bytes(b"garbage" * 100)

@@ -118,8 +118,6 @@ class Catalog(DecisionStore, SkyStore):
         self.conn = sqlite3.connect(str(self.path), timeout=timeout_s, isolation_level=None)
         try:
             self.conn.execute("PRAGMA journal_mode=WAL")
-            if self.conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
-                self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             self._init_schema()
         except sqlite3.Error:
             self.conn.close()
@@ -131,7 +129,8 @@ class Catalog(DecisionStore, SkyStore):
         if not self.path.exists():
             raise CatalogError("no catalog file here (run `desghost run --catalog` or `import-raytrace` first)",
                                path=self.path)
-        self._identify()
+        if self._identify() == "empty":
+            raise CatalogError("an empty SQLite file, not yet a catalog (nothing to read)", path=self.path)
         self.conn = sqlite3.connect(self._readonly_uri(), uri=True, timeout=timeout_s, isolation_level=None)
         try:
             version = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
@@ -154,6 +153,15 @@ class Catalog(DecisionStore, SkyStore):
     def _identify(self):
         """Refuse, without changing a byte of it, a file that is not a desghost catalog.
 
+        An SQLite file with no schema object and no application id holds nothing of anyone's: it
+        is what a process creating the catalog leaves between its first write (the WAL switch) and
+        its schema transaction: it is reported as empty, and opening it for writing makes it a catalog.
+
+        Returns
+        -------
+        str
+            ``"catalog"``, or ``"empty"`` for an SQLite file with no schema object and no application id.
+
         Raises
         ------
         CatalogError
@@ -168,21 +176,29 @@ class Catalog(DecisionStore, SkyStore):
             try:
                 app_id = conn.execute("PRAGMA application_id").fetchone()[0]
                 if app_id == APPLICATION_ID:
-                    return
+                    return "catalog"
                 if app_id != 0:
                     raise foreign
-                tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                objects = conn.execute("SELECT type, name FROM sqlite_master").fetchall()
+                if not objects:
+                    return "empty"
+                tables = {name for kind, name in objects if kind == "table"}
                 if not CATALOG_TABLES <= tables:
                     raise foreign
                 if conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() is None:
                     raise foreign
+                return "catalog"
             finally:
                 conn.close()
         except sqlite3.DatabaseError as exc:
             raise CatalogError(f"unreadable catalog ({exc})", path=self.path) from None
 
     def _init_schema(self):
+        """Stamp the application id and create or migrate the schema in one transaction, so another
+        process sees either no schema or the whole catalog."""
         with self.transaction():
+            if self.conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             for stmt in SCHEMA.strip().split(";"):
                 if stmt.strip():
                     self.conn.execute(stmt)
