@@ -4,6 +4,8 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -86,6 +88,21 @@ def test_an_sqlite_file_a_creating_process_has_only_begun_is_made_a_catalog(tmp_
         assert count(cat, "exposures") == 0
     with pytest.raises(CatalogError, match="empty SQLite file"):
         Catalog(_sqlite_file_path(tmp_path / "empty_ro.sqlite"), readonly=True)
+
+
+def test_a_new_catalog_waits_for_another_writer_before_its_wal_switch(tmp_path):
+    """SQLite does not wait for the lock the WAL switch needs: another process in a write
+    transaction on the new file (a night starting beside this one) is waited for, not an error."""
+    path = tmp_path / "new.sqlite"
+    _sqlite_file(path, "CREATE TABLE t (x)", "DROP TABLE t")   # a header in rollback mode, no schema
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")   # a reserved lock: the switch fails at once, ignoring the busy timeout
+    threading.Timer(1.0, writer.execute, ("COMMIT",)).start()
+    t0 = time.monotonic()
+    with Catalog(path, timeout_s=30) as cat:
+        assert cat.query("PRAGMA journal_mode")[0]["journal_mode"] == "wal"
+    assert time.monotonic() - t0 >= 0.9
+    writer.close()
 
 
 def _sqlite_file_path(path):

@@ -8,6 +8,7 @@ parameterised.  A file that is not a desghost catalog is refused, never overwrit
 import json
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 from desghost import __version__
@@ -117,11 +118,29 @@ class Catalog(DecisionStore, SkyStore):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(str(self.path), timeout=timeout_s, isolation_level=None)
         try:
-            self.conn.execute("PRAGMA journal_mode=WAL")
+            self._switch_to_wal(timeout_s)
             self._init_schema()
         except sqlite3.Error:
             self.conn.close()
             raise
+
+    def _switch_to_wal(self, timeout_s):
+        """``PRAGMA journal_mode=WAL``, retried while another process holds the file.
+
+        SQLite does not wait (no busy handler) when another connection holds a write lock on a
+        file still in rollback mode, so a process opening a new catalog beside another that is
+        creating it (two nights started together) gets "database is locked" at once; the switch
+        is retried every 50 ms for up to ``timeout_s``, like any other lock.
+        """
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _open_readonly(self, timeout_s):
         if self.path.is_dir():
