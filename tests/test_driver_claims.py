@@ -79,3 +79,27 @@ def test_claims_are_exclusive_between_processes(tmp_path):
         assert other.take("/data/x.fits")   # a new lock file, not the unlinked one still open here
     finally:
         os.close(fd)
+
+
+def test_a_claim_is_taken_while_another_process_removes_the_emptied_claims_folder(tmp_path):
+    """release_all() of a night that finishes removes the claims folder when it is empty, which
+    can fall between another night's making the folder and creating its lock file there."""
+    claims = ExposureClaims(tmp_path)
+    stop = threading.Event()
+
+    def remover():
+        while not stop.is_set():
+            try:
+                (tmp_path / CLAIMS_FOLDER).rmdir()
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=remover)
+    thread.start()
+    try:
+        for k in range(3000):
+            assert claims.take(f"/data/x{k}.fits")
+            claims.release(f"/data/x{k}.fits")
+    finally:
+        stop.set()
+        thread.join()

@@ -39,15 +39,21 @@ class ExposureClaims:
 
     def __init__(self, outdir):
         self.folder = Path(outdir) / CLAIMS_FOLDER
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:   # removed by another process's release_all as it was made; take() makes it
+            pass
         self._held = {}
 
     def take(self, path):
         """Claim ``path``'s exposure; False when another live process holds it (nothing is held then)."""
         lock_path = self.folder / f"{claim_key(path)}.lock"
         while True:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+            except (FileNotFoundError, FileExistsError):   # another process's release_all removed the folder
+                continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
