@@ -184,6 +184,15 @@ def atomic_path(path, suffix=""):
         shutil.rmtree(tmp.parent, ignore_errors=True)
 
 
+def _keep_aside(path, aside):
+    """A second name ``aside`` for the file at ``path``: a hard link (``path`` stays in place), or
+    a move where the file system refuses hard links."""
+    try:
+        os.link(path, aside, follow_symlinks=False)
+    except OSError:
+        os.replace(path, aside)
+
+
 class FileGroup:
     """Files that appear together or not at all: written under temporary names, renamed in one go.
 
@@ -216,8 +225,10 @@ class FileGroup:
     def commit(self):
         """Rename every temporary to its final name, all or none.
 
-        Files already at the final names are moved aside first and put back if any rename
-        fails, so a failed commit leaves the previous set of files as it was.
+        Files already at the final names are kept aside first (a hard link, so the final name
+        never disappears for a reader in another process; moved where the file system has no
+        hard links) and put back if any rename fails, so a failed commit leaves the previous set
+        of files as it was.
 
         Raises
         ------
@@ -230,20 +241,22 @@ class FileGroup:
                 raise FileNotFoundError(f"{path}: its temporary file was never written")
             if path.is_dir() and not path.is_symlink():
                 raise IsADirectoryError(f"{path}: the name is taken by something that is not a file")
-        moved_aside, placed = {}, []
+        kept_aside, placed = {}, []
         try:
             for path, tmp in self._pending.items():
                 if path.is_symlink() or path.exists():
-                    moved_aside[path] = tmp.parent / f"{path.name}-previous"
-                    os.replace(path, moved_aside[path])
+                    kept_aside[path] = tmp.parent / f"{path.name}-previous"
+                    _keep_aside(path, kept_aside[path])
                 publish_mode(tmp)
                 os.replace(tmp, path)
                 placed.append(path)
         except OSError:
             for path in placed:
-                path.unlink(missing_ok=True)
-            for path, aside in moved_aside.items():
-                os.replace(aside, path)
+                if path not in kept_aside:
+                    path.unlink(missing_ok=True)
+            for path, aside in kept_aside.items():
+                if path in placed or not (path.is_symlink() or path.exists()):
+                    os.replace(aside, path)
             raise
         self.discard()
 

@@ -86,7 +86,7 @@ def test_an_sqlite_file_a_creating_process_has_only_begun_is_made_a_catalog(tmp_
     with Catalog(path) as cat:
         assert cat.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         assert count(cat, "exposures") == 0
-    with pytest.raises(CatalogError, match="empty SQLite file"):
+    with pytest.raises(CatalogError, match="an empty file"):
         Catalog(_sqlite_file_path(tmp_path / "empty_ro.sqlite"), readonly=True)
 
 
@@ -147,7 +147,8 @@ def test_another_applications_sqlite_file_is_unchanged_byte_for_byte(tmp_path):
     for name, statements in {"plain": ["CREATE TABLE t (x)", "INSERT INTO t VALUES (1)"],
                              "lookalike": ["CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)",
                                            "INSERT INTO meta VALUES ('schema_version', '2')"],
-                             "other_app": ["PRAGMA application_id = 1234", "CREATE TABLE meta (key, value)"]}.items():
+                             "other_app": ["PRAGMA application_id = 1234", "CREATE TABLE meta (key, value)"],
+                             "versioned_only": ["PRAGMA user_version = 7"]}.items():
         foreign = tmp_path / f"{name}.sqlite"
         before = _sqlite_file(foreign, *statements)
         assert main(["query", "--catalog", str(foreign)]) == 13

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from desghost.driver.claims import CLAIMS_FOLDER, ExposureClaims, claim_key
+from desghost.errors import OutputError
 from desghost.simulate.exposure import SimulationConfig, write_simulated_exposure
 
 pytestmark = pytest.mark.e2e
@@ -103,3 +104,37 @@ def test_a_claim_is_taken_while_another_process_removes_the_emptied_claims_folde
     finally:
         stop.set()
         thread.join()
+
+
+def test_a_claims_name_taken_by_a_file_is_an_error_not_a_wait(tmp_path):
+    (tmp_path / CLAIMS_FOLDER).write_text("not a folder")
+    with pytest.raises(OutputError, match="claims folder"):
+        ExposureClaims(tmp_path)
+    inputs = _inputs(tmp_path, 1)
+    proc = _night(inputs, tmp_path)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 9 and CLAIMS_FOLDER in err, err
+
+
+def test_an_exposure_recorded_from_another_input_while_waiting_for_its_claim_is_not_overwritten(tmp_path):
+    """A night waits for an exposure another process holds; that process records the EXPNUM from
+    a different input.  When the claim is free, this night refuses it (exit 16 for the exposure)."""
+    from desghost.catalog.store import Catalog
+
+    from .helpers import exposure_result
+
+    inputs = _inputs(tmp_path, 1)
+    out = tmp_path / "out"
+    holder = ExposureClaims(out)
+    assert holder.take(str(inputs / "DECam_00701300.fits.fz"))
+    proc = _night(inputs, out)
+    time.sleep(10.0)   # the night has checked the catalog (still empty) and waits for the claim
+    with Catalog(out / "desghost_catalog.sqlite") as cat:
+        cat.record_exposure(exposure_result(701300))   # the same EXPNUM from /data/DECam_00701300.fits.fz
+    holder.release_all()
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode != 0 and "EXPNUM 701300 is in the catalog from /data/DECam_00701300.fits.fz" in err, err
+    with sqlite3.connect(out / "desghost_catalog.sqlite") as db:
+        assert db.execute("SELECT input FROM exposures").fetchall() == [("/data/DECam_00701300.fits.fz",)]
+        assert db.execute("SELECT exit_code FROM failures").fetchall() == [(16,)]
+    assert not list(out.glob("D00701300_*"))

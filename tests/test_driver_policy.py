@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 import psutil
@@ -160,3 +161,34 @@ def test_file_group_puts_back_the_previous_files_when_a_rename_fails(tmp_path):
         group.commit()
     assert (tmp_path / "a.txt").read_text() == "new a" and (tmp_path / "b.txt").read_text() == "new b"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
+
+
+def test_a_product_replaced_by_a_commit_never_vanishes_for_a_reader(tmp_path):
+    """Another night reads the products a --force night replaces: the final name must hold the old
+    file or the new one at every moment, never nothing."""
+    from desghost.atomic import FileGroup
+
+    path = tmp_path / "D00700000_desghost_regions.fits"
+    path.write_text("0")
+    stop, missing = threading.Event(), []
+
+    def reader():
+        while not stop.is_set():
+            try:
+                path.read_text()
+            except FileNotFoundError:
+                missing.append(1)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for k in range(1, 1500):
+            with FileGroup() as group:
+                group.temporary(path).write_text(str(k))
+                group.commit()
+    finally:
+        stop.set()
+        thread.join()
+    assert path.read_text() == "1499"
+    assert not missing, f"the product was absent {len(missing)} times"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]

@@ -80,6 +80,28 @@ def _iso_date(yyyymmdd):
     return f"{t[:4]}-{t[4:6]}-{t[6:8]}" if len(t) == 8 and t.isdigit() else t
 
 
+def _kind_of_database(conn):
+    """``"catalog"``, ``"empty"`` or ``"foreign"``: what the SQLite database open on ``conn`` is.
+
+    A catalog carries desghost's application id, or (catalogs written before it) every catalog
+    table and a ``schema_version`` row.  Empty: no schema object, application id 0 and user
+    version 0 (nothing of anyone's).  Raises ``sqlite3.DatabaseError`` for an unreadable file.
+    """
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    if app_id == APPLICATION_ID:
+        return "catalog"
+    if app_id != 0:
+        return "foreign"
+    objects = conn.execute("SELECT type, name FROM sqlite_master").fetchall()
+    if not objects:
+        return "empty" if conn.execute("PRAGMA user_version").fetchone()[0] == 0 else "foreign"
+    if not CATALOG_TABLES <= {name for kind, name in objects if kind == "table"}:
+        return "foreign"
+    if conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() is None:
+        return "foreign"
+    return "catalog"
+
+
 class Catalog(DecisionStore, SkyStore):
     """A desghost catalog file.
 
@@ -114,13 +136,13 @@ class Catalog(DecisionStore, SkyStore):
             raise CatalogError("no catalog file here (run `desghost run --catalog` or `import-raytrace` first)",
                                path=self.path)
         if self.path.exists() and self.path.stat().st_size > 0:
-            self._identify()
+            self._identify(timeout_s)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(str(self.path), timeout=timeout_s, isolation_level=None)
         try:
             self._switch_to_wal(timeout_s)
             self._init_schema()
-        except sqlite3.Error:
+        except Exception:
             self.conn.close()
             raise
 
@@ -148,8 +170,8 @@ class Catalog(DecisionStore, SkyStore):
         if not self.path.exists():
             raise CatalogError("no catalog file here (run `desghost run --catalog` or `import-raytrace` first)",
                                path=self.path)
-        if self._identify() == "empty":
-            raise CatalogError("an empty SQLite file, not yet a catalog (nothing to read)", path=self.path)
+        if self.path.stat().st_size == 0 or self._identify(timeout_s) == "empty":
+            raise CatalogError("an empty file, not yet a catalog (nothing to read)", path=self.path)
         self.conn = sqlite3.connect(self._readonly_uri(), uri=True, timeout=timeout_s, isolation_level=None)
         try:
             version = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
@@ -169,17 +191,18 @@ class Catalog(DecisionStore, SkyStore):
         writable = os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)
         return self.path.resolve().as_uri() + ("?mode=ro" if writable else "?immutable=1")
 
-    def _identify(self):
+    def _identify(self, timeout_s=5.0):
         """Refuse, without changing a byte of it, a file that is not a desghost catalog.
 
-        An SQLite file with no schema object and no application id holds nothing of anyone's: it
-        is what a process creating the catalog leaves between its first write (the WAL switch) and
-        its schema transaction: it is reported as empty, and opening it for writing makes it a catalog.
+        An SQLite file with no schema object, no application id and no user version holds nothing
+        of anyone's: it is what a process creating the catalog leaves between its first write (the
+        WAL switch) and its schema transaction; it is reported as empty, and opening it for writing
+        makes it a catalog (the schema transaction checks it again under its write lock).
 
         Returns
         -------
         str
-            ``"catalog"``, or ``"empty"`` for an SQLite file with no schema object and no application id.
+            ``"catalog"``, or ``"empty"`` (see above).
 
         Raises
         ------
@@ -189,33 +212,27 @@ class Catalog(DecisionStore, SkyStore):
         with open(self.path, "rb") as fh:
             if fh.read(16) != b"SQLite format 3\x00":
                 raise CatalogError("not an SQLite file; refusing to touch it", path=self.path)
-        foreign = CatalogError("an SQLite file that is not a desghost catalog; refusing to touch it", path=self.path)
         try:
-            conn = sqlite3.connect(self._readonly_uri(), uri=True)
+            conn = sqlite3.connect(self._readonly_uri(), uri=True, timeout=timeout_s)
             try:
-                app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-                if app_id == APPLICATION_ID:
-                    return "catalog"
-                if app_id != 0:
-                    raise foreign
-                objects = conn.execute("SELECT type, name FROM sqlite_master").fetchall()
-                if not objects:
-                    return "empty"
-                tables = {name for kind, name in objects if kind == "table"}
-                if not CATALOG_TABLES <= tables:
-                    raise foreign
-                if conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() is None:
-                    raise foreign
-                return "catalog"
+                kind = _kind_of_database(conn)
             finally:
                 conn.close()
         except sqlite3.DatabaseError as exc:
             raise CatalogError(f"unreadable catalog ({exc})", path=self.path) from None
+        if kind == "foreign":
+            raise self._foreign()
+        return kind
+
+    def _foreign(self):
+        return CatalogError("an SQLite file that is not a desghost catalog; refusing to touch it", path=self.path)
 
     def _init_schema(self):
         """Stamp the application id and create or migrate the schema in one transaction, so another
         process sees either no schema or the whole catalog."""
         with self.transaction():
+            if _kind_of_database(self.conn) == "foreign":   # another application's, since _identify looked
+                raise self._foreign()
             if self.conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
                 self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             for stmt in SCHEMA.strip().split(";"):

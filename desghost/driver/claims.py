@@ -12,6 +12,7 @@ import hashlib
 import os
 from pathlib import Path
 
+from desghost.errors import OutputError
 from desghost.reading.discovery import expnum_of_input
 
 __all__ = ["claim_key", "CLAIMS_FOLDER", "ExposureClaims"]
@@ -35,14 +36,22 @@ class ExposureClaims:
     ----------
     outdir : str or Path
         The output folder (its ``.claims`` sub-folder is made when absent).
+
+    Raises
+    ------
+    OutputError
+        ``.claims`` in ``outdir`` is a file or other non-folder (exit code 9).
     """
 
     def __init__(self, outdir):
         self.folder = Path(outdir) / CLAIMS_FOLDER
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-        except FileExistsError:   # removed by another process's release_all as it was made; take() makes it
-            pass
+        except FileExistsError:
+            if self.folder.exists():
+                raise OutputError("the claims folder's name is taken by something that is not a folder",
+                                  path=self.folder) from None
+            # else removed by another process's release_all as it was made; take() makes it
         self._held = {}
 
     def take(self, path):
@@ -52,8 +61,10 @@ class ExposureClaims:
             try:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
-            except (FileNotFoundError, FileExistsError):   # another process's release_all removed the folder
-                continue
+            except (FileNotFoundError, FileExistsError):
+                if self.folder.exists() and not self.folder.is_dir():
+                    raise
+                continue   # another process's release_all removed the emptied folder in between
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

@@ -195,6 +195,7 @@ def process_exposures(paths, outdir, config, catalog_path=None, workers=0, batch
     check_output_dir(outdir)
     check_catalog(catalog_path)
     flow = _ExposureFlow(str(outdir), config, catalog_path, workers, batch_size, inference, on_outcome, on_ccd)
+    flow.replace = replace
     kept, refused = claim_expnums([os.path.abspath(str(p)) for p in paths], catalog_path, replace)
     for path, exc in refused:
         flow.done(_failed(path, exc, catalog_path))
@@ -229,6 +230,7 @@ class _ExposureFlow:
         self.claims = ExposureClaims(outdir)
         self.outcomes, self.preparing, self.finishing, self.ready = [], {}, {}, deque()
         self.todo, self.waiting = deque(), deque()   # waiting: claimed by another live process for now
+        self.replace = False   # an input may replace what its EXPNUM has from another input
 
     @property
     def in_flight(self):
@@ -303,11 +305,24 @@ class _ExposureFlow:
             if not self.claims.take(path):
                 self.waiting.append(path)   # another night works on it: wait for it
                 continue
+            if self.taken_by_another_input(path):
+                continue
             step_args = (path, self.config, self.catalog_path) + ((self.on_ccd,) if self.on_ccd else ())
             if not self.submit(self.preparing, path, _prepare_step, *step_args):
                 self.claims.release(path)
                 self.todo.appendleft(path)  # its worker pool broke before it started: try again
                 break
+
+    def taken_by_another_input(self, path):
+        """True (and ``path`` recorded as failed) when, since this run's check of the catalog,
+        another process has recorded ``path``'s EXPNUM from another input: checked again once
+        the claim is held, so a night never overwrites another night's exposure unasked."""
+        if self.replace or self.catalog_path is None:
+            return False
+        _, refused = claim_expnums([path], self.catalog_path)
+        if refused:
+            self.done(_failed(path, refused[0][1], self.catalog_path))
+        return bool(refused)
 
     def detect_ready(self):
         """Run the detector on one batch of assembled exposures and queue their products."""
