@@ -7,6 +7,7 @@ folder's name is new and only its owner can create entries in it.  The finished 
 onto its final name, and ``rename`` replaces a link found there instead of following it.
 """
 import errno
+import fcntl
 import os
 import re
 import shutil
@@ -14,7 +15,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_path", "current_umask", "FileGroup", "needs_alias", "open_no_follow", "PART_MARKER",
+__all__ = ["atomic_path", "current_umask", "FileGroup", "folder_lock", "needs_alias", "open_no_follow", "PART_MARKER",
            "part_owner_pid", "pid_alive", "plain_name", "private_folder", "publish_mode", "remove_stale_parts",
            "temporary_name"]
 
@@ -182,6 +183,25 @@ def atomic_path(path, suffix=""):
         if fd is not None:
             os.close(fd)
         shutil.rmtree(tmp.parent, ignore_errors=True)
+
+
+@contextmanager
+def folder_lock(folder):
+    """Hold an exclusive ``flock`` on ``folder`` for the block: processes that read the catalog and
+    write a file summarising it (a night's lists, a report) take turns, so an older view never
+    overwrites a newer one.  Not re-entrant within one process.
+
+    Raises
+    ------
+    OSError
+        ``folder`` cannot be opened.
+    """
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _keep_aside(path, aside):

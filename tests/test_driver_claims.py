@@ -138,3 +138,24 @@ def test_an_exposure_recorded_from_another_input_while_waiting_for_its_claim_is_
         assert db.execute("SELECT input FROM exposures").fetchall() == [("/data/DECam_00701300.fits.fz",)]
         assert db.execute("SELECT exit_code FROM failures").fetchall() == [(16,)]
     assert not list(out.glob("D00701300_*"))
+
+
+def test_a_night_writes_its_lists_only_while_it_holds_the_output_folder(tmp_path):
+    """The night's lists and report summarise the catalog: written under the output folder's lock,
+    so two nights never write an older view over a newer one."""
+    from desghost.atomic import folder_lock
+
+    inputs = _inputs(tmp_path, 1)
+    out = tmp_path / "out"
+    out.mkdir()
+    with folder_lock(out):
+        proc = _night(inputs, out)
+        deadline = time.monotonic() + 240
+        while not list(out.glob("D00701300_*mask*")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(3.0)
+        assert list(out.glob("D00701300_*mask*")), "the exposure was never processed"
+        assert proc.poll() is None and not list(out.glob("ghost-scatter-*.txt"))   # waits for the lock
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert len(list(out.glob("ghost-scatter-*.txt"))) == 1

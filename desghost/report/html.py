@@ -5,10 +5,8 @@ reads the same without JavaScript (a few lines sort the exposure table).  It is 
 hidden temporary folder and renamed into place, so a re-run replaces it whole and a failed
 run leaves the previous report as it was.
 """
-import fcntl
 import os
 import shutil
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from jinja2 import Environment, PackageLoader
 from PIL import Image
 
 from desghost import __version__
-from desghost.atomic import current_umask, private_folder, remove_stale_parts
+from desghost.atomic import current_umask, folder_lock, private_folder, remove_stale_parts
 from desghost.classes import CLASS_ORDER
 from desghost.errors import UsageError
 from desghost.layout import load_layout
@@ -184,11 +182,19 @@ def write_report(outdir, catalog_path=None, report_dir=None, healpix_map=None, l
     report_dir = Path(report_dir) if report_dir else outdir / "report"
     where = str(display_name) if display_name else str(outdir.resolve())
     layout = layout or load_layout()
-    data = collect_night(outdir, catalog_path)
-    healpix_path = Path(healpix_map) if healpix_map else find_healpix_map(outdir)
     env = Environment(loader=PackageLoader("desghost.report", "templates"), autoescape=True,
                       trim_blocks=True, lstrip_blocks=True)
     check_report_target(report_dir, outdir)
+    report_dir.parent.mkdir(parents=True, exist_ok=True)
+    with folder_lock(report_dir.parent):   # read to swap: a report of an older view never replaces a newer one
+        data = collect_night(outdir, catalog_path)
+        healpix_path = Path(healpix_map) if healpix_map else find_healpix_map(outdir)
+        _write_report_folder(report_dir, outdir, data, healpix_path, env, where, layout)
+    return str(report_dir / "index.html")
+
+
+def _write_report_folder(report_dir, outdir, data, healpix_path, env, where, layout):
+    """Render the report into a private folder and swap it in place of ``report_dir``."""
     tmp = private_folder(report_dir)
     try:
         figures = _figures(data, tmp, layout, healpix_path)
@@ -200,13 +206,11 @@ def write_report(outdir, catalog_path=None, report_dir=None, healpix_map=None, l
             (tmp / row["page"]).write_text(template.render(e=row, **common))
         (tmp / REPORT_MARKER).write_text(f"desghost {__version__} report of {where}\n")
         tmp.chmod(0o777 & ~current_umask())
-        with _report_lock(report_dir):
-            check_report_target(report_dir, outdir)
-            _swap_into_place(tmp, report_dir)
-            remove_stale_parts(report_dir.parent, report_dir.name)
+        check_report_target(report_dir, outdir)
+        _swap_into_place(tmp, report_dir)
+        remove_stale_parts(report_dir.parent, report_dir.name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return str(report_dir / "index.html")
 
 
 def check_report_target(report_dir, outdir):
@@ -237,17 +241,6 @@ def check_report_target(report_dir, outdir):
         shown = ", ".join(sorted(names - REPORT_ENTRIES)[:3])
         raise UsageError(f"the report folder holds files that are not a desghost report ({shown}); "
                          "it would be replaced whole: give an empty or new folder", path=report_dir)
-
-
-@contextmanager
-def _report_lock(report_dir):
-    """Hold an exclusive ``flock`` on the report folder's parent folder (concurrent reports wait)."""
-    fd = os.open(report_dir.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 def _swap_into_place(tmp, report_dir):

@@ -22,7 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from desghost import __version__
-from desghost.atomic import atomic_path, open_no_follow, remove_stale_parts
+from desghost.atomic import atomic_path, folder_lock, open_no_follow, remove_stale_parts
 from desghost.catalog.store import Catalog
 from desghost.driver.exposure import RunConfig, product_names
 from desghost.driver.many import process_exposures
@@ -368,7 +368,7 @@ class _NightRecorder:
 def _write_night_files(outdir, catalog_path, summary, cfg, workers, batch_size, report, logger):
     """The night's lists, its summary file and (when ``report``) its HTML report."""
     try:
-        with Catalog(catalog_path) as catalog:
+        with folder_lock(outdir), Catalog(catalog_path) as catalog:   # read to write: never an older view
             for path in write_night_lists(catalog, outdir, summary.done):
                 logger.info("night list: %s", path)
         write_summary(outdir / SUMMARY_NAME, summary, cfg, workers, batch_size)
