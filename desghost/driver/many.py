@@ -263,9 +263,9 @@ class _ExposureFlow:
                     self.collect(stage, fut, path)
                 else:
                     lost.append(path)
+        self.executor.restart()   # the other workers are gone before their exposures' claims are released
         for p in lost:
             self.done(_lost(p, self.catalog_path))
-        self.executor.restart()
 
     def submit(self, futures, path, fn, *args):
         """Queue a step; False when the pool broke first (the exposures in flight are recorded as failed)."""
