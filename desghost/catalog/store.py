@@ -8,12 +8,12 @@ parameterised.  A file that is not a desghost catalog is refused, never overwrit
 import json
 import os
 import sqlite3
-import time
 from pathlib import Path
 
 from desghost import __version__
 from desghost.catalog.decision_store import DecisionStore, now_utc
 from desghost.catalog.sky_store import SKY_SCHEMA, SkyStore
+from desghost.catalog.sqlite_file import kind_of_database, switch_to_wal
 from desghost.errors import DesghostError
 
 __all__ = ["APPLICATION_ID", "Catalog", "CATALOG_TABLES", "CatalogError", "SCHEMA", "SCHEMA_VERSION"]
@@ -80,28 +80,6 @@ def _iso_date(yyyymmdd):
     return f"{t[:4]}-{t[4:6]}-{t[6:8]}" if len(t) == 8 and t.isdigit() else t
 
 
-def _kind_of_database(conn):
-    """``"catalog"``, ``"empty"`` or ``"foreign"``: what the SQLite database open on ``conn`` is.
-
-    A catalog carries desghost's application id, or (catalogs written before it) every catalog
-    table and a ``schema_version`` row.  Empty: no schema object, application id 0 and user
-    version 0 (nothing of anyone's).  Raises ``sqlite3.DatabaseError`` for an unreadable file.
-    """
-    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    if app_id == APPLICATION_ID:
-        return "catalog"
-    if app_id != 0:
-        return "foreign"
-    objects = conn.execute("SELECT type, name FROM sqlite_master").fetchall()
-    if not objects:
-        return "empty" if conn.execute("PRAGMA user_version").fetchone()[0] == 0 else "foreign"
-    if not CATALOG_TABLES <= {name for kind, name in objects if kind == "table"}:
-        return "foreign"
-    if conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() is None:
-        return "foreign"
-    return "catalog"
-
-
 class Catalog(DecisionStore, SkyStore):
     """A desghost catalog file.
 
@@ -140,29 +118,11 @@ class Catalog(DecisionStore, SkyStore):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(str(self.path), timeout=timeout_s, isolation_level=None)
         try:
-            self._switch_to_wal(timeout_s)
+            switch_to_wal(self.conn, timeout_s)
             self._init_schema()
         except Exception:
             self.conn.close()
             raise
-
-    def _switch_to_wal(self, timeout_s):
-        """``PRAGMA journal_mode=WAL``, retried while another process holds the file.
-
-        SQLite does not wait (no busy handler) when another connection holds a write lock on a
-        file still in rollback mode, so a process opening a new catalog beside another that is
-        creating it (two nights started together) gets "database is locked" at once; the switch
-        is retried every 50 ms for up to ``timeout_s``, like any other lock.
-        """
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                self.conn.execute("PRAGMA journal_mode=WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
 
     def _open_readonly(self, timeout_s):
         if self.path.is_dir():
@@ -215,7 +175,7 @@ class Catalog(DecisionStore, SkyStore):
         try:
             conn = sqlite3.connect(self._readonly_uri(), uri=True, timeout=timeout_s)
             try:
-                kind = _kind_of_database(conn)
+                kind = kind_of_database(conn, APPLICATION_ID, CATALOG_TABLES)
             finally:
                 conn.close()
         except sqlite3.DatabaseError as exc:
@@ -231,7 +191,7 @@ class Catalog(DecisionStore, SkyStore):
         """Stamp the application id and create or migrate the schema in one transaction, so another
         process sees either no schema or the whole catalog."""
         with self.transaction():
-            if _kind_of_database(self.conn) == "foreign":   # another application's, since _identify looked
+            if kind_of_database(self.conn, APPLICATION_ID, CATALOG_TABLES) == "foreign":   # another application's, since _identify looked
                 raise self._foreign()
             if self.conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
                 self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
