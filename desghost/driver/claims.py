@@ -10,6 +10,7 @@ or a digest of the input's path when the EXPNUM cannot be read quickly.
 import fcntl
 import hashlib
 import os
+import stat
 from pathlib import Path
 
 from desghost.errors import OutputError
@@ -48,7 +49,7 @@ class ExposureClaims:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except FileExistsError:
-            if self.folder.exists():
+            if _is_a_non_folder(self.folder):
                 raise OutputError("the claims folder's name is taken by something that is not a folder",
                                   path=self.folder) from None
             # else removed by another process's release_all as it was made; take() makes it
@@ -62,7 +63,7 @@ class ExposureClaims:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
             except (FileNotFoundError, FileExistsError):
-                if self.folder.exists() and not self.folder.is_dir():
+                if _is_a_non_folder(self.folder):
                     raise
                 continue   # another process's release_all removed the emptied folder in between
             try:
@@ -95,3 +96,15 @@ class ExposureClaims:
             self.folder.rmdir()
         except OSError:
             pass
+
+
+def _is_a_non_folder(path):
+    """True when ``path`` exists and is not a folder, judged from one ``lstat``.
+
+    One system call: ``exists()`` then ``is_dir()`` can see the folder in the first call and not in
+    the second when another process removes it in between, which read as "a file took its name".
+    """
+    try:
+        return not stat.S_ISDIR(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return False
