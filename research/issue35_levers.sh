@@ -31,12 +31,14 @@ main() {
   RECIPE=(--steps 150 --lr 2e-4 --warmup-steps 20 --real-fraction 0.4 --clean-fraction 0.3 --val-every 0
           --checkpoint-every 25 --seed 100)
   declare -A LEVERS=([control]="" [mirror]="--real-geometry mirror" [photometry]="--real-photometry transfer"
-                     [disc]="--family-disc member-radius")
-  # the disc rule before sky transfer: false-positive CCDs are the step-5000 control's largest error
-  ORDER=(control mirror disc photometry)
+                     [disc]="--family-disc member-radius"
+                     [combined]="--family-disc member-radius --real-photometry transfer")
+  # the disc rule before sky transfer: false-positive CCDs are the step-5000 control's largest error;
+  # the two levers that pass their rules are then scored together (session23_levers.md)
+  ORDER=(control mirror disc photometry combined)
   for name in "${ORDER[@]}"; do
     date; echo "== fold fine-tunes: $name ${LEVERS[$name]}"
-    # shellcheck disable=SC2086  # a lever is zero or two words
+    # shellcheck disable=SC2086  # a lever is zero, two or four words
     python -m research.cross_validation train "$BASE/model.safetensors" "$RUNS/cv_s5000_$name" "${RECIPE[@]}" \
         ${LEVERS[$name]}
     # each recipe is scored alone as soon as its fold models exist (the control's is the length
