@@ -110,6 +110,14 @@ def test_a_claims_name_taken_by_a_file_is_an_error_not_a_wait(tmp_path):
     (tmp_path / CLAIMS_FOLDER).write_text("not a folder")
     with pytest.raises(OutputError, match="claims folder"):
         ExposureClaims(tmp_path)
+    (tmp_path / CLAIMS_FOLDER).unlink()
+    claims = ExposureClaims(tmp_path)
+    (tmp_path / CLAIMS_FOLDER).rmdir()
+    (tmp_path / CLAIMS_FOLDER).write_text("taken after the claims were made")
+    with pytest.raises(OutputError, match="claims folder"):
+        claims.take("/data/x.fits")
+    (tmp_path / CLAIMS_FOLDER).unlink()
+    (tmp_path / CLAIMS_FOLDER).write_text("not a folder")
     inputs = _inputs(tmp_path, 1)
     proc = _night(inputs, tmp_path)
     _, err = proc.communicate(timeout=300)

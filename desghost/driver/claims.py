@@ -41,7 +41,8 @@ class ExposureClaims:
     Raises
     ------
     OutputError
-        ``.claims`` in ``outdir`` is a file or other non-folder (exit code 9).
+        ``.claims`` in ``outdir`` is a file or other non-folder (exit code 9), here or in
+        :meth:`take` when something else took the name after this object was made.
     """
 
     def __init__(self, outdir):
@@ -49,11 +50,14 @@ class ExposureClaims:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except FileExistsError:
-            if _is_a_non_folder(self.folder):
-                raise OutputError("the claims folder's name is taken by something that is not a folder",
-                                  path=self.folder) from None
+            self._refuse_a_non_folder()
             # else removed by another process's release_all as it was made; take() makes it
         self._held = {}
+
+    def _refuse_a_non_folder(self):
+        if _is_a_non_folder(self.folder):
+            raise OutputError("the claims folder's name is taken by something that is not a folder",
+                              path=self.folder) from None
 
     def take(self, path):
         """Claim ``path``'s exposure; False when another live process holds it (nothing is held then)."""
@@ -62,9 +66,8 @@ class ExposureClaims:
             try:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
-            except (FileNotFoundError, FileExistsError):
-                if _is_a_non_folder(self.folder):
-                    raise
+            except (FileNotFoundError, FileExistsError, NotADirectoryError):
+                self._refuse_a_non_folder()
                 continue   # another process's release_all removed the emptied folder in between
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
