@@ -97,8 +97,8 @@ def test_a_new_catalog_waits_for_another_writer_before_its_wal_switch(tmp_path):
     _sqlite_file(path, "CREATE TABLE t (x)", "DROP TABLE t")   # a header in rollback mode, no schema
     writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     writer.execute("BEGIN IMMEDIATE")   # a reserved lock: the switch fails at once, ignoring the busy timeout
+    t0 = time.monotonic()   # before the timer starts: a stall between them must not shorten the wait
     threading.Timer(1.0, writer.execute, ("COMMIT",)).start()
-    t0 = time.monotonic()
     with Catalog(path, timeout_s=30) as cat:
         assert cat.query("PRAGMA journal_mode")[0]["journal_mode"] == "wal"
     assert time.monotonic() - t0 >= 0.9

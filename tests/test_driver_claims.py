@@ -38,8 +38,8 @@ def test_a_claim_held_by_a_live_process_is_waited_for_and_a_dead_ones_is_taken_o
     holder = ExposureClaims(out)
     assert holder.take(str(inputs / "DECam_00701301.fits.fz"))           # a live holder
     released = threading.Timer(6.0, holder.release_all)
-    released.start()
     t0 = time.monotonic()
+    released.start()
     proc = _night(inputs, out)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
@@ -167,3 +167,38 @@ def test_a_night_writes_its_lists_only_while_it_holds_the_output_folder(tmp_path
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert len(list(out.glob("ghost-scatter-*.txt"))) == 1
+
+
+def test_an_exposure_another_night_finished_while_this_one_waited_for_its_claim_is_skipped(tmp_path):
+    """Two nights given the same input: the one that waited for the claim finds the exposure
+    recorded with its products when it gets the claim, and skips it instead of doing it again."""
+    import json
+
+    inputs = _inputs(tmp_path, 1)
+    path = str(inputs / "DECam_00701300.fits.fz")
+    out = tmp_path / "out"
+    proc = _night(inputs, out)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    (mask,) = out.glob("D00701300_*mask*")
+    aside = tmp_path / mask.name
+    mask.rename(aside)                     # so the next night plans the exposure as not done
+    holder = ExposureClaims(out)
+    assert holder.take(path)               # the "other night", still working on it
+    logs_before = set((out / "logs").glob("night-*.log"))
+    proc = _night(inputs, out)
+    deadline = time.monotonic() + 240
+    planned = False
+    while not planned and time.monotonic() < deadline:
+        new_logs = set((out / "logs").glob("night-*.log")) - logs_before
+        planned = any("1 to process" in log.read_text() for log in new_logs)
+        time.sleep(0.2)
+    assert planned, "the second night never planned its input"
+    aside.rename(mask)                     # the other night finishes: its products are in place
+    written = {p: p.stat().st_mtime_ns for p in out.glob("D00701300_*")}
+    holder.release_all()
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    summary = json.loads((out / "night_summary.json").read_text())
+    assert summary["done"] == 0 and summary["skipped"] == 1, summary
+    assert {p: p.stat().st_mtime_ns for p in out.glob("D00701300_*")} == written   # nothing written again

@@ -41,7 +41,7 @@ from desghost.driver.claims import ExposureClaims
 from desghost.driver.executors import InProcessExecutor, WorkerPool
 from desghost.driver.exposure import detect_prepared, finish_exposure, load_run_model, prepare_exposure
 from desghost.driver.outcome import Outcome, without_pixels
-from desghost.driver.preflight import check_catalog, check_output_dir, claim_expnums
+from desghost.driver.preflight import check_catalog, check_output_dir, claim_expnums, is_recorded_done
 from desghost.driver.scheduling import decode_threads, in_flight_limit, inference_threads, resolve_batch_size
 from desghost.errors import OutputError, failure_reason
 from desghost.reading.discovery import expnum_of_input
@@ -150,7 +150,7 @@ def _signals_stop(executor):
 
 
 def process_exposures(paths, outdir, config, catalog_path=None, workers=0, batch_size=None, inference=True,
-                      on_outcome=None, replace=False, on_ccd=None):
+                      on_outcome=None, replace=False, on_ccd=None, skip_done=False):
     """Process exposures: the one loop behind ``run``, ``night`` and the ceci stage.
 
     Parameters
@@ -179,6 +179,10 @@ def process_exposures(paths, outdir, config, catalog_path=None, workers=0, batch
     on_ccd : callable, optional
         With ``workers=0``: ``on_ccd(path)`` gives a callable called with each CCD as it is read
         (a progress bar); ignored with worker processes.
+    skip_done : bool
+        Skip an exposure that another process finished (recorded with its products, see
+        :func:`is_recorded_done`) after the caller chose its inputs: checked once its claim is held,
+        and reported as an Outcome with ``skipped`` set.  Needs ``catalog_path``.
 
     Returns
     -------
@@ -195,7 +199,7 @@ def process_exposures(paths, outdir, config, catalog_path=None, workers=0, batch
     check_output_dir(outdir)
     check_catalog(catalog_path)
     flow = _ExposureFlow(str(outdir), config, catalog_path, workers, batch_size, inference, on_outcome, on_ccd)
-    flow.replace = replace
+    flow.replace, flow.skip_done = replace, skip_done
     kept, refused = claim_expnums([os.path.abspath(str(p)) for p in paths], catalog_path, replace)
     for path, exc in refused:
         flow.done(_failed(path, exc, catalog_path))
@@ -231,6 +235,7 @@ class _ExposureFlow:
         self.outcomes, self.preparing, self.finishing, self.ready = [], {}, {}, deque()
         self.todo, self.waiting = deque(), deque()   # waiting: claimed by another live process for now
         self.replace = False   # an input may replace what its EXPNUM has from another input
+        self.skip_done = False   # an exposure another process finished meanwhile is skipped
 
     @property
     def in_flight(self):
@@ -305,7 +310,7 @@ class _ExposureFlow:
             if not self.claims.take(path):
                 self.waiting.append(path)   # another night works on it: wait for it
                 continue
-            if self.taken_by_another_input(path):
+            if self.taken_by_another_input(path) or self.done_by_another_process(path):
                 continue
             step_args = (path, self.config, self.catalog_path) + ((self.on_ccd,) if self.on_ccd else ())
             if not self.submit(self.preparing, path, _prepare_step, *step_args):
@@ -323,6 +328,18 @@ class _ExposureFlow:
         if refused:
             self.done(_failed(path, refused[0][1], self.catalog_path))
         return bool(refused)
+
+    def done_by_another_process(self, path):
+        """True (and ``path`` reported skipped) when, with ``skip_done``, another process finished
+        ``path``'s exposure after the caller chose its inputs (two nights given the same input: the
+        one that waited for the claim does not do it again)."""
+        if not self.skip_done or self.replace or self.catalog_path is None:
+            return False
+        with Catalog(self.catalog_path) as catalog:
+            finished = is_recorded_done(catalog, self.outdir, path)
+        if finished:
+            self.done(Outcome(path, expnum_of_input(path), skipped="done by another process meanwhile"))
+        return finished
 
     def detect_ready(self):
         """Run the detector on one batch of assembled exposures and queue their products."""

@@ -43,6 +43,9 @@ class Outcome:
     timings_s : dict
     in_flight : int
         Exposures in flight when this one completed (bounded by :func:`in_flight_limit`).
+    skipped : str or None
+        Why it was not processed (another process finished it first); ``error`` is None and
+        ``result`` None then.
     """
 
     path: str
@@ -52,3 +55,4 @@ class Outcome:
     result: object = None
     timings_s: dict = field(default_factory=dict)
     in_flight: int = 0
+    skipped: str | None = None

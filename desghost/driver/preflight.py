@@ -3,12 +3,16 @@ import uuid
 from pathlib import Path
 
 from desghost.catalog.store import Catalog
+from desghost.driver.exposure import product_names
 from desghost.errors import DuplicateExposureError, OutputError
 from desghost.reading.discovery import expnum_of_input
 from desghost.reading.fitsfile import short_error
 from desghost.reading.identity import input_identity
 
-__all__ = ["check_catalog", "check_output_dir", "claim_expnums"]
+__all__ = ["check_catalog", "check_output_dir", "claim_expnums", "is_recorded_done", "REQUIRED_PRODUCTS"]
+
+#: The products an exposure must have in the output folder to count as done.
+REQUIRED_PRODUCTS = ("mask", "exclusion_fits", "exclusion_txt")
 
 
 def check_output_dir(outdir):
@@ -60,10 +64,9 @@ def claim_expnums(paths, catalog_path=None, replace=False):
     recorded, identities = {}, {}
     if catalog_path is not None and not replace and Path(catalog_path).exists():
         with Catalog(catalog_path) as catalog:
-            recorded = {r["expnum"]: r["input"] for r in catalog.query(
-                "SELECT expnum, input FROM exposures WHERE source='desghost' AND status='ok'")}
-            identities = {r["expnum"]: r["identity"] for r in catalog.query(
-                "SELECT expnum, identity FROM exposures WHERE source='desghost' AND status='ok'")}
+            rows = catalog.query("SELECT expnum, input, identity FROM exposures WHERE source='desghost' AND status='ok'")
+            recorded = {r["expnum"]: r["input"] for r in rows}     # one read: input and identity agree
+            identities = {r["expnum"]: r["identity"] for r in rows}
     for path in paths:
         expnum = expnum_of_input(path)
         if expnum is not None and expnum in claimed:
@@ -80,3 +83,38 @@ def claim_expnums(paths, catalog_path=None, replace=False):
                 claimed[expnum] = path
             kept.append(path)
     return kept, refused
+
+
+def is_recorded_done(catalog, outdir, path):
+    """Whether ``path``'s exposure is done: recorded ok in ``catalog`` with its products in ``outdir``.
+
+    An exposure recorded from another path whose content identity matches (the files were moved)
+    is done too, and its recorded path is updated to ``path``.
+
+    Parameters
+    ----------
+    catalog : Catalog
+        Open for writing (a moved input's path is recorded).
+    outdir : str or Path
+    path : str
+        Absolute input path.
+
+    Returns
+    -------
+    bool
+    """
+    rows = catalog.query("SELECT expnum FROM exposures WHERE source='desghost' AND status='ok' AND input=?",
+                         (path,))
+    moved = False
+    if not rows:
+        expnum = expnum_of_input(path)
+        rows = [] if expnum is None else catalog.query(
+            "SELECT expnum, identity FROM exposures WHERE source='desghost' AND status='ok' AND expnum=?", (expnum,))
+        if not rows or not rows[0]["identity"] or rows[0]["identity"] != input_identity(path):
+            return False
+        moved = True
+    names = product_names(rows[0]["expnum"])
+    done = all((Path(outdir) / names[k]).exists() for k in REQUIRED_PRODUCTS)
+    if done and moved:
+        catalog.record_moved(rows[0]["expnum"], path)
+    return done

@@ -26,22 +26,19 @@ from desghost.atomic import atomic_path, folder_lock, open_no_follow, remove_sta
 from desghost.catalog.store import Catalog
 from desghost.driver.exposure import RunConfig, product_names
 from desghost.driver.many import process_exposures
-from desghost.driver.preflight import check_catalog, check_output_dir
+from desghost.driver.preflight import REQUIRED_PRODUCTS, check_catalog, check_output_dir, is_recorded_done
 from desghost.driver.scheduling import default_workers
 from desghost.errors import OutputError, exit_code_of_run, failure_reason
 from desghost.products.exclusion import raytrace_lines
 from desghost.products.exclusion_rule import CCDExclusion
 from desghost.products.region_table import REGION_DTYPE, write_region_table
-from desghost.reading.discovery import discover_inputs, expnum_of_input
+from desghost.reading.discovery import discover_inputs
 from desghost.reading.fitsfile import cfitsio_name
-from desghost.reading.identity import input_identity
 from desghost.report.html import write_report
 from desghost.report.night_data import SUMMARY_NAME
 
 __all__ = ["NightPlan", "NightSummary", "plan_night", "REQUIRED_PRODUCTS", "run_night", "write_night_lists",
            "write_summary"]
-
-REQUIRED_PRODUCTS = ("mask", "exclusion_fits", "exclusion_txt")
 
 
 @dataclass
@@ -91,26 +88,6 @@ class NightSummary:
         warned = f"; {len(self.warnings)} input warnings (exit {max(self.warning_codes)})" if self.warnings else ""
         return (f"done {len(self.done)}, skipped {len(self.skipped)}{still}, failed {len(self.failed)} "
                 f"in {self.seconds:.1f} s ({self.exposures_per_minute:.2f} exposures/min){warned}")
-
-
-def _is_done(catalog, outdir, path):
-    """True when ``path``'s exposure is recorded with its products; an exposure recorded from another path
-    whose content identity matches (the files were moved) is done too, and its recorded path is updated."""
-    rows = catalog.query("SELECT expnum FROM exposures WHERE source='desghost' AND status='ok' AND input=?",
-                         (path,))
-    moved = False
-    if not rows:
-        expnum = expnum_of_input(path)
-        rows = [] if expnum is None else catalog.query(
-            "SELECT expnum, identity FROM exposures WHERE source='desghost' AND status='ok' AND expnum=?", (expnum,))
-        if not rows or not rows[0]["identity"] or rows[0]["identity"] != input_identity(path):
-            return False
-        moved = True
-    names = product_names(rows[0]["expnum"])
-    done = all((Path(outdir) / names[k]).exists() for k in REQUIRED_PRODUCTS)
-    if done and moved:
-        catalog.record_moved(rows[0]["expnum"], path)
-    return done
 
 
 def _earlier_failure(catalog, path):
@@ -234,7 +211,8 @@ def run_night(inputs, outdir, catalog_path=None, config=None, workers=None, forc
         with _NightRecorder(summary, logger, len(plan.todo), progress, echo, t0) as record:
             if plan.todo:
                 process_exposures(plan.todo, str(outdir), cfg, catalog_path, workers=workers,
-                                  batch_size=batch_size, inference=inference, on_outcome=record, replace=force)
+                                  batch_size=batch_size, inference=inference, on_outcome=record, replace=force,
+                                  skip_done=not force)
             summary.seconds = time.perf_counter() - t0
             _write_night_files(outdir, catalog_path, summary, cfg, workers, batch_size, report, logger)
     return summary
@@ -298,7 +276,7 @@ def _plan_from_catalog(catalog_path, outdir, inputs, force, retry_failed, logger
     paths = [os.path.abspath(p) for p in discover_inputs(inputs, outdir=outdir)]
     with Catalog(catalog_path) as catalog:
         earlier = {} if force or retry_failed else {p: f for p in paths if (f := _earlier_failure(catalog, p))}
-        done = set() if force else {p for p in paths if _is_done(catalog, outdir, p)}
+        done = set() if force else {p for p in paths if is_recorded_done(catalog, outdir, p)}
     plan = plan_night(paths, done, earlier)
     reasons = {path: f": {reason}" for path, reason, _code in plan.still_failed}
     for path, why in plan.skipped:
@@ -332,6 +310,7 @@ class _NightRecorder:
 
     def __init__(self, summary, logger, n_todo, progress, echo, t0):
         self.summary, self.logger, self.n_todo, self.echo, self.t0 = summary, logger, n_todo, echo, t0
+        self.n_finished = 0
         self.bar = tqdm(total=n_todo, unit="exp", desc="night", dynamic_ncols=True) if progress and n_todo else None
 
     def __enter__(self):
@@ -346,12 +325,16 @@ class _NightRecorder:
 
     def __call__(self, outcome):
         summary = self.summary
+        self.n_finished += 1
         if self.echo is not None:
-            k = len(summary.done) + len(summary.failed) + 1
-            what = (f"done EXPNUM {outcome.expnum} in {outcome.timings_s.get('total', 0):.1f} s" if outcome.error is None
-                    else f"failed (exit {outcome.exit_code})")
-            self.echo(f"[{k}/{self.n_todo}] {what}: {outcome.path}")
-        if outcome.error is None:
+            what = (f"skipped EXPNUM {outcome.expnum} ({outcome.skipped})" if outcome.skipped
+                    else f"done EXPNUM {outcome.expnum} in {outcome.timings_s.get('total', 0):.1f} s"
+                    if outcome.error is None else f"failed (exit {outcome.exit_code})")
+            self.echo(f"[{self.n_finished}/{self.n_todo}] {what}: {outcome.path}")
+        if outcome.skipped:
+            summary.skipped.append(outcome.path)
+            self.logger.info("skipped EXPNUM %s %s: %s", outcome.expnum, outcome.path, outcome.skipped)
+        elif outcome.error is None:
             summary.done.append(outcome.path)
             summary.warning_codes.update(outcome.result.warning_codes)
             self.logger.info("done EXPNUM %s %s %s", outcome.expnum, outcome.path, outcome.timings_s)
