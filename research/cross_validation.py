@@ -16,6 +16,7 @@ checkpoint and skipping one that has its model), with the fold's training list a
 (``OUT_DIR/all``): the model that ships when the recipe wins.
 """
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -289,6 +290,49 @@ def fold_bases(base, folds):
     return paths
 
 
+def fold_commands(base, out_dir, train_args, data_dir, folds=None):
+    """The ``desghost train`` command of every fold whose model is still to train: ``[(label, cmd)]``.
+
+    Raises
+    ------
+    ValueError
+        A base that would leak a fold's images into its own model (:func:`fold_bases`).
+    """
+    folds = load_folds() if folds is None else folds
+    bases = fold_bases(base, folds)
+    out_dir = Path(out_dir)
+    real = Path(data_dir) / "dgb" / "real"
+    annotations = sorted((real / "annotations").glob("common_core_*.json"))
+    commands = []
+    for k, (train_list, _) in enumerate(write_fold_lists(out_dir / "lists", folds)):
+        run_dir = out_dir / f"fold{k}"
+        if (run_dir / MODEL_NAME).exists() and not (run_dir / "checkpoint.pt").exists():
+            print(f"fold {k}: {run_dir / MODEL_NAME} exists, skipped", flush=True)
+            continue
+        commands.append((f"fold{k}", train_command(bases[k], run_dir, train_list, real / "images", annotations,
+                                                   train_args)))
+    return commands
+
+
+def final_command(base, out_dir, train_args, data_dir, folds=None):
+    """The ``desghost train`` command of the recipe on every real image of the folds (``OUT_DIR/all``).
+
+    Raises
+    ------
+    ValueError
+        The base has trained on real images (or its records cannot tell).
+    """
+    check_synthetic_only(base)
+    folds = load_folds() if folds is None else folds
+    out_dir = Path(out_dir)
+    real = Path(data_dir) / "dgb" / "real"
+    annotations = sorted((real / "annotations").glob("common_core_*.json"))
+    all_list = out_dir / "lists" / "all_train.txt"
+    all_list.parent.mkdir(parents=True, exist_ok=True)
+    all_list.write_text("\n".join(sorted(n for fold in folds for n in fold)) + "\n")
+    return "all", train_command(base, out_dir / "all", all_list, real / "images", annotations, train_args)
+
+
 def train_folds(base, out_dir, train_args, data_dir, folds=None):
     """Fine-tune one model per fold from ``base`` (:func:`fold_bases`); a fold whose model exists is skipped.
 
@@ -299,19 +343,54 @@ def train_folds(base, out_dir, train_args, data_dir, folds=None):
     subprocess.CalledProcessError
         A fold's training failed (the folds before it are kept).
     """
-    folds = load_folds() if folds is None else folds
-    bases = fold_bases(base, folds)
-    out_dir = Path(out_dir)
-    real = Path(data_dir) / "dgb" / "real"
-    annotations = sorted((real / "annotations").glob("common_core_*.json"))
-    for k, (train_list, _) in enumerate(write_fold_lists(out_dir / "lists", folds)):
-        run_dir = out_dir / f"fold{k}"
-        if (run_dir / MODEL_NAME).exists() and not (run_dir / "checkpoint.pt").exists():
-            print(f"fold {k}: {run_dir / MODEL_NAME} exists, skipped", flush=True)
-            continue
-        cmd = train_command(bases[k], run_dir, train_list, real / "images", annotations, train_args)
-        print(f"fold {k}: {' '.join(cmd)}", flush=True)
+    for label, cmd in fold_commands(base, out_dir, train_args, data_dir, folds):
+        print(f"{label}: {' '.join(cmd)}", flush=True)
         subprocess.run(cmd, check=True)
+
+
+def train_all_at_once(base, out_dir, train_args, data_dir, folds=None):
+    """The fold models and the all-images model of one synthetic-only base, trained at the same time.
+
+    One process per model (for a GPU machine, whose accelerator and render workers carry several
+    fine-tunes at once); each one's progress goes to ``OUT_DIR/<label>.log``.
+
+    Raises
+    ------
+    ValueError
+        A base that has trained on real images (or whose records cannot tell).
+    subprocess.CalledProcessError
+        A training failed (the others run to their end first).
+    """
+    commands = fold_commands(base, out_dir, train_args, data_dir, folds)
+    commands.append(final_command(base, out_dir, train_args, data_dir, folds))
+    running, failed = [], []
+    # a SIGTERM (a timeout, a batch system) reaches every training: each saves its checkpoint and
+    # exports its model at the step it stopped at, as `desghost train` does on its own
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        for label, cmd in commands:
+            print(f"{label}: {' '.join(cmd)}", flush=True)
+            log = open(Path(out_dir) / f"{label}.log", "w")  # noqa: SIM115 - closed once its process ends
+            running.append((label, cmd, log, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)))
+        for label, cmd, _, proc in running:
+            rc = proc.wait()
+            print(f"{label}: exit {rc}", flush=True)
+            if rc:
+                failed.append(subprocess.CalledProcessError(rc, cmd))
+    finally:
+        for label, _, log, proc in running:
+            if proc.poll() is None:
+                print(f"{label}: stopping", flush=True)
+                proc.terminate()
+                proc.wait()
+            log.close()
+        signal.signal(signal.SIGTERM, previous)
+    if failed:
+        raise failed[0]
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def copy_kept_checkpoints(src_dir, out_dir, step, n_folds):
@@ -358,16 +437,8 @@ def train_final(base, out_dir, train_args, data_dir, folds=None):
     subprocess.CalledProcessError
         The training failed.
     """
-    check_synthetic_only(base)
-    folds = load_folds() if folds is None else folds
-    out_dir = Path(out_dir)
-    real = Path(data_dir) / "dgb" / "real"
-    annotations = sorted((real / "annotations").glob("common_core_*.json"))
-    all_list = out_dir / "lists" / "all_train.txt"
-    all_list.parent.mkdir(parents=True, exist_ok=True)
-    all_list.write_text("\n".join(sorted(n for fold in folds for n in fold)) + "\n")
-    cmd = train_command(base, out_dir / "all", all_list, real / "images", annotations, train_args)
-    print(f"all: {' '.join(cmd)}", flush=True)
+    label, cmd = final_command(base, out_dir, train_args, data_dir, folds)
+    print(f"{label}: {' '.join(cmd)}", flush=True)
     subprocess.run(cmd, check=True)
 
 
@@ -381,13 +452,16 @@ def main(argv=None):
                "      --steps 150 --lr 2e-4 --real-fraction 0.4 --val-every 0\n"
                "  python -m research.cross_validation final runs/base/model.safetensors runs/cv_a \\\n"
                "      --steps 150 --lr 2e-4 --real-fraction 0.4 --val-every 0   # on all 30\n"
+               "  python -m research.cross_validation all-at-once runs/base/model.safetensors runs/cv_a \\\n"
+               "      --steps 150 --lr 2e-4 --real-fraction 0.4 --val-every 0 --device cuda   # folds and all 30\n"
                "  python -m research.cross_validation export-kept runs/base/model.safetensors runs/cv_a_at100 \\\n"
                "      --from runs/cv_a --step 100 --lr 2e-4 --real-fraction 0.4 --val-every 0\n"
                "Options after OUT_DIR go to `desghost train` unchanged.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("action", choices=("train", "final", "export-kept"),
-                    help="train: one model per fold; final: the recipe on all the real images; export-kept: each "
-                         "fold's model at a step a recipe folder kept (--from, --step), trained no further")
+    ap.add_argument("action", choices=("train", "final", "all-at-once", "export-kept"),
+                    help="train: one model per fold; final: the recipe on all the real images; all-at-once: both, "
+                         "one process per model at the same time (a GPU machine); export-kept: each fold's model "
+                         "at a step a recipe folder kept (--from, --step), trained no further")
     ap.add_argument("base", help="synthetic-only base model file every fold starts from, or (train only) a "
                                  "recipe folder whose fold models each continue in their own fold")
     ap.add_argument("out_dir", help="recipe folder: fold<k>/ run directories and lists/")
@@ -403,7 +477,7 @@ def main(argv=None):
                 sys.exit("export-kept needs --from RECIPE_DIR and --step STEP")
             copy_kept_checkpoints(args.kept_from, args.out_dir, args.step, len(load_folds()))
             train_args = [*train_args, "--steps", str(args.step)]
-        run = train_final if args.action == "final" else train_folds
+        run = {"final": train_final, "all-at-once": train_all_at_once}.get(args.action, train_folds)
         run(args.base, args.out_dir, train_args, args.data)
     except (ValueError, FileNotFoundError) as e:
         sys.exit(str(e))
