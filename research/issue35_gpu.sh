@@ -8,8 +8,9 @@
 # On the device machine (after carrying .whl and .gpu_data, see session27_gpu.md):
 #   pip install --target /tmp/site .whl/*.whl; PYTHONPATH=/tmp/site bash research/issue35_gpu.sh
 # The same script on CPU for a few steps (its test before any device time is spent):
-#   OUT=/tmp/gpu_out DEVICE=cpu WORKERS=1 FT_WORKERS=1 BATCH=4 CALIB_STEPS=12 BASE_SECONDS=10 \
-#   MIN_BASE_STEPS=4 STEP_ROUND=2 FT_STEPS=2 FT_TIMEOUT_S=900 SCORE_TIMEOUT_S=900 bash research/issue35_gpu.sh
+#   OUT=/tmp/gpu_out DEVICE=cpu WORKERS=1 FT_WORKERS=1 BATCH=4 CALIB_STEPS=24 BASE_SECONDS=10 \
+#   MIN_BASE_STEPS=4 STEP_ROUND=2 BASE_END_S=900 FT_STEPS=2 FT_TIMEOUT_S=900 SCORE_TIMEOUT_S=900 \
+#   bash research/issue35_gpu.sh
 #
 # Everything is bounded in time: the base gets the steps that its measured wall-clock rate fits
 # in BASE_SECONDS; each later phase has a timeout; a failed phase is reported and what is done
@@ -21,12 +22,15 @@ OUT=${OUT:?OUT: the folder whose files come back}
 RUNS=${RUNS:-/tmp/issue35_gpu}
 export DESGHOST_SHARED_DATA=${DESGHOST_SHARED_DATA:-.gpu_data}
 DEVICE=${DEVICE:-cuda}
-WORKERS=${WORKERS:-14}            # base: render workers (16 cores, less the trainer's and one spare)
-FT_WORKERS=${FT_WORKERS:-3}       # each of the four fine-tunes at once
+TRAINER_THREADS=${TRAINER_THREADS:-2}  # torch CPU threads of each trainer: all 16 starve the renderers (0.73 s
+                                       # per batch-16 step on the H200 against 0.15 s with 2)
+WORKERS=${WORKERS:-13}            # base: render workers (16 cores, less the trainer's threads and one)
+FT_WORKERS=${FT_WORKERS:-2}       # each of the four fine-tunes at once: 4 x (2 threads + 2 workers)
 BATCH=${BATCH:-16}                # base images per step (the shipped base: 4)
 BASE_LR=${BASE_LR:-8e-4}          # 4e-4 at batch 4, scaled by sqrt(16/4)
-CALIB_STEPS=${CALIB_STEPS:-60}
+CALIB_STEPS=${CALIB_STEPS:-80}
 BASE_SECONDS=${BASE_SECONDS:-300} # wall-clock seconds of base steps, startup not counted
+BASE_END_S=${BASE_END_S:-380}     # a base still running then is stopped (SIGTERM: it exports the step reached)
 MIN_BASE_STEPS=${MIN_BASE_STEPS:-300}
 MAX_BASE_STEPS=${MAX_BASE_STEPS:-20000}
 STEP_ROUND=${STEP_ROUND:-100}
@@ -41,23 +45,26 @@ T0=$(date +%s)
 say() { echo "[$(( $(date +%s) - T0 )) s] $*"; }
 
 BASE_ARGS=(--backbone efficientnet_lite0_fpn --imagenet-backbone --batch-size "$BATCH" --lr "$BASE_LR" --seed 3
-           --val-every 0 --render-workers "$WORKERS" --device "$DEVICE" --log-every 10)
+           --val-every 0 --render-workers "$WORKERS" --threads "$TRAINER_THREADS" --device "$DEVICE" --log-every 10)
 RECIPE=(--steps "$FT_STEPS" --lr 2e-4 --warmup-steps 20 --real-fraction 0.4 --clean-fraction 0.3 --val-every 0
-        --checkpoint-every 25 --seed 100 --render-workers "$FT_WORKERS" --device "$DEVICE")
+        --checkpoint-every 25 --seed 100 --render-workers "$FT_WORKERS" --threads "$TRAINER_THREADS" --device "$DEVICE")
 
 say "machine: $(nproc) cores; $(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || echo no GPU)"
 python3 -c "import sys, torch, torchvision; print(sys.version.split()[0], torch.__version__, torchvision.__version__, \
 'cuda', torch.cuda.is_available())" || exit 1
 
 # 1. calibration: the base's wall-clock seconds per step (render waits included), from the
-#    moments log.csv reaches step 20 and the last step (it is flushed every 10 steps)
+#    steps after the batches rendered ahead while the trainer started, and before those rendered
+#    ahead of its end (the workers prefetch 2 batches each; log.csv is flushed every 10 steps)
+CALIB_FIRST=$(( (2 * WORKERS) / 10 * 10 + 10 ))
+CALIB_LAST=$(( (CALIB_STEPS - 2 * WORKERS) / 10 * 10 ))
 say "== calibration: $CALIB_STEPS steps at batch $BATCH"
 python3 -m desghost train "$RUNS/calib" --steps "$CALIB_STEPS" --checkpoint-every 0 --overwrite "${BASE_ARGS[@]}" &
 CALIB_PID=$!
-SEC_PER_STEP=$(python3 - "$RUNS/calib/log.csv" "$CALIB_STEPS" "$CALIB_PID" <<'EOF'
+SEC_PER_STEP=$(python3 - "$RUNS/calib/log.csv" "$CALIB_FIRST" "$CALIB_LAST" "$CALIB_PID" <<'EOF'
 import os, sys, time
-path, last, pid = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-first, seen = min(20, last // 2), {}
+path, first, last, pid = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+seen = {}
 def alive():
     try:
         os.kill(pid, 0)
@@ -87,8 +94,11 @@ say "calibration: $SEC_PER_STEP s per step at batch $BATCH -> base of $BASE_STEP
 
 # 2. the base, synthetic only
 say "== base: $BASE_STEPS steps at batch $BATCH, lr $BASE_LR"
-python3 -m desghost train "$RUNS/base" --steps "$BASE_STEPS" --checkpoint-every 0 "${BASE_ARGS[@]}" \
-    || { say "base failed"; exit 1; }
+timeout -k 30 $(( BASE_END_S - ($(date +%s) - T0) )) \
+    python3 -m desghost train "$RUNS/base" --steps "$BASE_STEPS" --checkpoint-every 100 "${BASE_ARGS[@]}"
+BASE_RC=$?
+[ -f "$RUNS/base/model.safetensors" ] || { say "base failed (exit $BASE_RC)"; exit 1; }
+say "base: exit $BASE_RC, last step $(tail -n 1 "$RUNS/base/log.csv" | cut -d, -f1) of $BASE_STEPS"
 cp "$RUNS/base/log.csv" "$OUT/base_log.csv"
 
 # 3. the three fold fine-tunes and the all-30 fine-tune, at once
