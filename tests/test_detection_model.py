@@ -19,6 +19,7 @@ from desghost.detection.model import (
     read_model_metadata,
     save_model,
 )
+from desghost.training.config import GPU_TRAINER_THREADS, trainer_threads
 from desghost.training.train import TrainConfig, train, weighted_loss
 from research.model_files import write_calibrated_copy, write_weight_average
 
@@ -173,6 +174,13 @@ def test_a_tiny_training_run_lowers_the_loss_and_resumes(tmp_path):
     train(tmp_path / "run", train_cfg=more, resume=True, log=lambda t: None)
     rows = list(csv.DictReader(open(tmp_path / "run" / "log.csv")))
     assert [int(r["step"]) for r in rows] == list(range(1, 11))
+
+
+def test_a_gpu_trainer_takes_few_cpu_threads_unless_told_and_a_cpu_trainer_keeps_all_cores():
+    # on a GPU, all the cores' threads starve the render workers (session27_gpu.md)
+    assert trainer_threads(0, "cuda") == trainer_threads(0, "cuda:1") == GPU_TRAINER_THREADS == 2
+    assert trainer_threads(0, "cpu") is None
+    assert trainer_threads(5, "cuda") == 5 and trainer_threads(3, "cpu") == 3
 
 
 def test_weighted_loss_scales_the_named_terms_only():

@@ -85,7 +85,9 @@ def register(sub):
     p.add_argument("--val-images", type=non_negative_int, default=24, help="synthetic validation images (default %(default)s)")
     p.add_argument("--log-every", type=non_negative_int, default=10,
                    help="print a progress line every N steps; 0: only at the end (default %(default)s)")
-    p.add_argument("--threads", type=non_negative_int, default=0, help="torch CPU threads (0: all cores)")
+    p.add_argument("--threads", type=non_negative_int, default=0,
+                   help="torch CPU threads of the trainer (0, the default: all cores on CPU, 2 on a GPU, where "
+                        "more starve the render workers)")
     p.add_argument("--precision", choices=PRECISIONS, default="fp32",
                    help="bf16: forward pass under bfloat16 autocast, weights and optimiser stay fp32 "
                         "(about 1.4x faster per step on CPUs with AVX512-BF16; may change on --resume)")

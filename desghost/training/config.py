@@ -3,7 +3,8 @@ from dataclasses import asdict, dataclass, field
 
 from desghost.training.dataset import CLEAN_FRACTION
 
-__all__ = ["check_loss_weights", "LOSS_TERMS", "PRECISIONS", "RESUMABLE_CHANGES", "resume_conflicts", "TrainConfig"]
+__all__ = ["check_loss_weights", "GPU_TRAINER_THREADS", "LOSS_TERMS", "PRECISIONS", "RESUMABLE_CHANGES", "resume_conflicts",
+           "trainer_threads", "TrainConfig"]
 
 
 @dataclass
@@ -26,7 +27,7 @@ class TrainConfig:
     real_geometry: str = "dihedral"  # how real images are turned: dihedral or mirror (REAL_GEOMETRIES)
     real_photometry: str = "as_read"  # as_read or transfer: another real image's sky and noise (REAL_PHOTOMETRY)
     family_disc: str = "constant"   # how drawn families get their big faint disc (FAMILY_DISC_RULES)
-    threads: int = 0             # torch threads; 0 = all cores
+    threads: int = 0             # torch CPU threads; 0: all cores on CPU, GPU_TRAINER_THREADS on a GPU
     precision: str = "fp32"      # "bf16": forward pass under bfloat16 autocast (weights, optimiser fp32)
     #: Weights of torchvision's loss terms by short name (classifier, box_reg, mask, objectness,
     #: rpn_box_reg); a term not named keeps weight 1.
@@ -48,6 +49,31 @@ class TrainConfig:
 RESUMABLE_CHANGES = ("steps", "checkpoint_every", "log_every", "val_every", "val_images", "threads", "precision",
                      "prefetch", "render_workers", "keep_checkpoints")
 PRECISIONS = ("fp32", "bf16")
+
+#: torch CPU threads of a trainer on a GPU when none are asked for: its CPU work is light, and all
+#: the cores' threads starve the render workers (on one H200 with 16 cores and 13-14 render
+#: workers, a batch-16 step took 0.73 s with 16 threads and 0.15 s with 2; session27_gpu.md).
+GPU_TRAINER_THREADS = 2
+
+
+def trainer_threads(threads, device):
+    """The torch CPU threads a trainer on ``device`` sets, or None to keep torch's default (all cores).
+
+    Parameters
+    ----------
+    threads : int
+        Asked for (``TrainConfig.threads``); 0 means the default for the device.
+    device : str
+        ``cpu`` or ``cuda`` (``cuda:N``), as resolved.
+
+    Returns
+    -------
+    int or None
+        ``threads`` when given; :data:`GPU_TRAINER_THREADS` on a GPU; None on CPU.
+    """
+    if threads:
+        return int(threads)
+    return GPU_TRAINER_THREADS if device.startswith("cuda") else None
 
 
 def resume_conflicts(saved, current):

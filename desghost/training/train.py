@@ -27,7 +27,14 @@ from desghost.detection.model import (
     save_model,
     trained_real_images,
 )
-from desghost.training.config import PRECISIONS, RESUMABLE_CHANGES, TrainConfig, check_loss_weights, resume_conflicts
+from desghost.training.config import (
+    PRECISIONS,
+    RESUMABLE_CHANGES,
+    TrainConfig,
+    check_loss_weights,
+    resume_conflicts,
+    trainer_threads,
+)
 from desghost.training.dataset import synthetic_sample, to_target
 from desghost.training.prefetch import step_batches
 
@@ -192,11 +199,12 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
     train_cfg = _checked(train_cfg or TrainConfig())
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    if train_cfg.threads:
-        torch.set_num_threads(train_cfg.threads)
+    device = resolve_device(device)
+    threads = trainer_threads(train_cfg.threads, device)
+    if threads:
+        torch.set_num_threads(threads)
     start = _starting_point(run_dir, model_cfg, train_cfg, resume, init_model, init_overrides, overwrite, real_pool)
     model = _initial_model(start, train_cfg, init_model, log)
-    device = resolve_device(device)
     model.to(device).train()
     run = _TrainingRun(run_dir, train_cfg, model, start, device, real_pool, validate, log)
     step = run.loop()
