@@ -1,5 +1,6 @@
 """The cross-validation yardstick: which images each fold's model scores, and a synthetic-only base."""
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,11 +16,14 @@ from desghost.detection.instance import Instance  # noqa: E402
 from research.cross_validation import (  # noqa: E402
     check_synthetic_only,
     copy_kept_checkpoints,
+    final_command,
     fold_bases,
+    fold_commands,
     fold_model_paths,
     in_training_thresholds,
     mean_ccd_f1,
     scoring_plan,
+    train_all_at_once,
     unmarked_ccds,
 )
 from research.folds import fold_split  # noqa: E402
@@ -154,3 +158,45 @@ def test_a_post_processing_step_after_the_cut_changes_the_chosen_threshold():
     assert mean_ccd_f1([found["a1"]], [truth["a1"]], ccd_index, 0.35) == pytest.approx(2 / 3)
     assert in_training_thresholds(plan, found, truth, ccd_index, after_cut=no_faint) == {
         0: 0.35, 1: 0.35, 2: 0.35, "all": 0.35}
+
+
+def real_data_folder(root):
+    """A shared-data folder with the layout the trainings read (dgb/real/images, annotations)."""
+    real = root / "dgb" / "real"
+    (real / "images").mkdir(parents=True)
+    (real / "annotations").mkdir()
+    (real / "annotations" / "common_core_x.json").write_text("{}")
+    return root
+
+
+def option(cmd, name):
+    return cmd[cmd.index(name) + 1]
+
+
+def test_all_at_once_trains_every_fold_on_the_others_and_one_model_on_all(tmp_path):
+    data = real_data_folder(tmp_path / "data")
+    base = model_file(tmp_path / "base.safetensors", [], real_fraction=0.0)
+    out = tmp_path / "cv"
+    model_file(out / "fold2" / "model.safetensors", fold_split(FOLDS, 2)[0])  # done: skipped
+    commands = fold_commands(base, out, ["--steps", "3"], data, FOLDS)
+    assert [label for label, _ in commands] == ["fold0", "fold1"]
+    for k, (label, cmd) in enumerate(commands):
+        assert option(cmd, "--init-model") == str(base) and cmd[-2:] == ["--steps", "3"]
+        trained = Path(option(cmd, "--real-names")).read_text().split()
+        assert sorted(trained) == sorted(fold_split(FOLDS, k)[0]) and not set(trained) & set(FOLDS[k])
+    label, cmd = final_command(base, out, [], data, FOLDS)
+    assert label == "all" and option(cmd, "train") == str(out / "all")
+    assert sorted(Path(option(cmd, "--real-names")).read_text().split()) == sorted(n for f in FOLDS for n in f)
+    with pytest.raises(ValueError, match="not a synthetic-only base"):
+        final_command(model_file(tmp_path / "seen.safetensors", ["a1"]), out, [], data, FOLDS)
+
+
+def test_all_at_once_runs_every_training_to_its_end_and_then_raises_the_failure(tmp_path):
+    data = real_data_folder(tmp_path / "data")
+    base = model_file(tmp_path / "base.safetensors", [], real_fraction=0.0)
+    # the folder has no images of those names: each of the four trainings stops with its error
+    with pytest.raises(subprocess.CalledProcessError):
+        train_all_at_once(base, tmp_path / "cv", ["--steps", "1", "--device", "cpu"], data, FOLDS)
+    for label in ("fold0", "fold1", "fold2", "all"):
+        log = (tmp_path / "cv" / f"{label}.log").read_text()
+        assert log.startswith("desghost: error: ") and f"{label}_train.txt" in log, log
