@@ -360,6 +360,9 @@ def train_all_at_once(base, out_dir, train_args, data_dir, folds=None):
         A base that has trained on real images (or whose records cannot tell).
     subprocess.CalledProcessError
         A training failed (the others run to their end first).
+    KeyboardInterrupt
+        A SIGINT or SIGTERM came; every training was sent SIGTERM (it checkpoints and exports the
+        step it reached) and has ended.
     """
     commands = fold_commands(base, out_dir, train_args, data_dir, folds)
     commands.append(final_command(base, out_dir, train_args, data_dir, folds))
