@@ -290,6 +290,12 @@ def fold_bases(base, folds):
     return paths
 
 
+def real_inputs(data_dir):
+    """The real images' folder and the annotators' VIA files under a shared-data folder."""
+    real = Path(data_dir) / "dgb" / "real"
+    return real / "images", sorted((real / "annotations").glob("common_core_*.json"))
+
+
 def fold_commands(base, out_dir, train_args, data_dir, folds=None):
     """The ``desghost train`` command of every fold whose model is still to train: ``[(label, cmd)]``.
 
@@ -301,16 +307,14 @@ def fold_commands(base, out_dir, train_args, data_dir, folds=None):
     folds = load_folds() if folds is None else folds
     bases = fold_bases(base, folds)
     out_dir = Path(out_dir)
-    real = Path(data_dir) / "dgb" / "real"
-    annotations = sorted((real / "annotations").glob("common_core_*.json"))
+    images, annotations = real_inputs(data_dir)
     commands = []
     for k, (train_list, _) in enumerate(write_fold_lists(out_dir / "lists", folds)):
         run_dir = out_dir / f"fold{k}"
         if (run_dir / MODEL_NAME).exists() and not (run_dir / "checkpoint.pt").exists():
             print(f"fold {k}: {run_dir / MODEL_NAME} exists, skipped", flush=True)
             continue
-        commands.append((f"fold{k}", train_command(bases[k], run_dir, train_list, real / "images", annotations,
-                                                   train_args)))
+        commands.append((f"fold{k}", train_command(bases[k], run_dir, train_list, images, annotations, train_args)))
     return commands
 
 
@@ -325,12 +329,11 @@ def final_command(base, out_dir, train_args, data_dir, folds=None):
     check_synthetic_only(base)
     folds = load_folds() if folds is None else folds
     out_dir = Path(out_dir)
-    real = Path(data_dir) / "dgb" / "real"
-    annotations = sorted((real / "annotations").glob("common_core_*.json"))
+    images, annotations = real_inputs(data_dir)
     all_list = out_dir / "lists" / "all_train.txt"
     all_list.parent.mkdir(parents=True, exist_ok=True)
     all_list.write_text("\n".join(sorted(n for fold in folds for n in fold)) + "\n")
-    return "all", train_command(base, out_dir / "all", all_list, real / "images", annotations, train_args)
+    return "all", train_command(base, out_dir / "all", all_list, images, annotations, train_args)
 
 
 def train_folds(base, out_dir, train_args, data_dir, folds=None):

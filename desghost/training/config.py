@@ -3,7 +3,7 @@ from dataclasses import asdict, dataclass, field
 
 from desghost.training.dataset import CLEAN_FRACTION
 
-__all__ = ["check_loss_weights", "GPU_TRAINER_THREADS", "LOSS_TERMS", "PRECISIONS", "RESUMABLE_CHANGES", "resume_conflicts",
+__all__ = ["check_loss_weights", "checked", "GPU_TRAINER_THREADS", "LOSS_TERMS", "PRECISIONS", "RESUMABLE_CHANGES", "resume_conflicts",
            "trainer_threads", "TrainConfig"]
 
 
@@ -54,6 +54,20 @@ PRECISIONS = ("fp32", "bf16")
 #: the cores' threads starve the render workers (on one H200 with 16 cores and 13-14 render
 #: workers, a batch-16 step took 0.73 s with 16 threads and 0.15 s with 2; session27_gpu.md).
 GPU_TRAINER_THREADS = 2
+
+
+def checked(train_cfg):
+    """``train_cfg`` itself, once its precision and loss weights are checked.
+
+    Raises
+    ------
+    ValueError
+        Naming an unknown precision or loss term, or a negative weight.
+    """
+    if train_cfg.precision not in PRECISIONS:
+        raise ValueError(f"precision {train_cfg.precision!r}: expected one of {', '.join(PRECISIONS)}")
+    check_loss_weights(train_cfg.loss_weights)
+    return train_cfg
 
 
 def trainer_threads(threads, device):

@@ -27,14 +27,7 @@ from desghost.detection.model import (
     save_model,
     trained_real_images,
 )
-from desghost.training.config import (
-    PRECISIONS,
-    RESUMABLE_CHANGES,
-    TrainConfig,
-    check_loss_weights,
-    resume_conflicts,
-    trainer_threads,
-)
+from desghost.training.config import RESUMABLE_CHANGES, TrainConfig, checked, resume_conflicts, trainer_threads
 from desghost.training.dataset import synthetic_sample, to_target
 from desghost.training.prefetch import step_batches
 
@@ -196,12 +189,11 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
     """
     import torch
 
-    train_cfg = _checked(train_cfg or TrainConfig())
+    train_cfg = checked(train_cfg or TrainConfig())
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     device = resolve_device(device)
-    threads = trainer_threads(train_cfg.threads, device)
-    if threads:
+    if threads := trainer_threads(train_cfg.threads, device):
         torch.set_num_threads(threads)
     start = _starting_point(run_dir, model_cfg, train_cfg, resume, init_model, init_overrides, overwrite, real_pool)
     model = _initial_model(start, train_cfg, init_model, log)
@@ -215,14 +207,6 @@ def train(run_dir, model_cfg=None, train_cfg=None, resume=False, init_model=None
                                                                   metrics, run.wall_s))
     log(f"wrote {out_model} after {step} steps")
     return out_model
-
-
-def _checked(train_cfg):
-    """``train_cfg`` with its precision and loss weights checked (ValueError naming the fault)."""
-    if train_cfg.precision not in PRECISIONS:
-        raise ValueError(f"precision {train_cfg.precision!r}: expected one of {', '.join(PRECISIONS)}")
-    check_loss_weights(train_cfg.loss_weights)
-    return train_cfg
 
 
 @dataclass
