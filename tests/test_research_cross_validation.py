@@ -191,6 +191,7 @@ def test_all_at_once_trains_every_fold_on_the_others_and_one_model_on_all(tmp_pa
         final_command(model_file(tmp_path / "seen.safetensors", ["a1"]), out, [], data, FOLDS)
 
 
+@pytest.mark.slow  # four real `desghost train` processes
 def test_all_at_once_runs_every_training_to_its_end_and_then_raises_the_failure(tmp_path):
     data = real_data_folder(tmp_path / "data")
     base = model_file(tmp_path / "base.safetensors", [], real_fraction=0.0)
