@@ -108,7 +108,10 @@ timeout -k 30 "$FT_TIMEOUT_S" python3 -m research.cross_validation all-at-once "
 say "fine-tunes: exit $?"
 tail -n 2 "$RUNS"/cv_gpu/*.log
 
-# 4. the models back in parts: the folds in this command; the rest stays in $RUNS for a second one
+# 4. the models back in parts: folds 0 and 1 in this command (64 MiB per command); fold 2 and the
+#    all-30 model stay in $RUNS for a second, copy-only command on the still-warm machine:
+#    cd /tmp/issue35_gpu && for m in fold2 all; do split -b 15M -d cv_gpu/$m/model.safetensors \
+#        $OUT/$m.safetensors.part; done; sha256sum base/model.safetensors cv_gpu/*/model.safetensors > $OUT/models.sha256
 (cd "$RUNS" && sha256sum base/model.safetensors cv_gpu/fold*/model.safetensors cv_gpu/all/model.safetensors \
     > "$OUT/models.sha256")
 for k in 0 1; do
